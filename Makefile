@@ -1,0 +1,33 @@
+# specbed: every target calls the Go CLI (bin/specbed); the CLI does the work.
+# Go lives in /usr/local/go on our machines; make it findable from make.
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin/specbed
+# Test timeout covers a cold kernel build of all three platforms.
+TEST_TIMEOUT ?= 45m
+
+.PHONY: all build setup images test bench reproduce clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/specbed
+
+setup: build
+	$(BIN) setup
+
+images: setup
+	$(BIN) images build
+
+test: images
+	$(GO) vet ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+bench: images
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TEST_TIMEOUT) ./...
+
+reproduce: images
+	$(BIN) reproduce
+
+clean:
+	rm -rf bin

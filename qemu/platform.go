@@ -1,0 +1,272 @@
+// Package qemu describes the guest platforms that stand in for the paper's
+// machines and runs them under QEMU: launching, console capture, the crash
+// and hang monitor, and the typed errors that separate "the guest did not
+// boot" from "the test failed".
+//
+// A Platform is a value that carries everything platform-specific. Nothing
+// outside this package knows QEMU flags; the image builder reads only the
+// Kernel and Agent parts of a profile.
+package qemu
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ExitMethod is how the guest agent ends the virtual machine.
+type ExitMethod string
+
+const (
+	// ExitReboot: reboot(LINUX_REBOOT_CMD_RESTART) with QEMU's -no-reboot.
+	// Power-off hangs on the pc machine without ACPI.
+	ExitReboot ExitMethod = "reboot"
+	// ExitSemihosting: ARM semihosting SYS_EXIT from user space. QEMU cannot
+	// power off collie.
+	ExitSemihosting ExitMethod = "semihosting"
+)
+
+// Link is the guest's kind of network attachment.
+type Link string
+
+const (
+	// LinkEthernet: a NIC model on the machine.
+	LinkEthernet Link = "ethernet"
+	// LinkSLIP: the N_SLIP line discipline on a UART.
+	LinkSLIP Link = "slip"
+)
+
+// KernelSpec is what the image builder needs to build a platform's kernel.
+type KernelSpec struct {
+	// Arch is the kernel's ARCH= value.
+	Arch string
+	// CrossCompile is the CROSS_COMPILE= prefix ("" for the host gcc).
+	CrossCompile string
+	// BaseConfig is the make target that produces the starting .config;
+	// the platform's fragment is applied on top with olddefconfig.
+	BaseConfig string
+	// Fragment is the file name under images/kernel/fragments.
+	Fragment string
+	// Image is the boot image path relative to the build dir.
+	Image string
+	// BuiltinInitramfs is true when the agent's initramfs must be linked
+	// into the kernel (CONFIG_INITRAMFS_SOURCE) because QEMU's -initrd
+	// cannot reach the guest (collie with mem=32M drops it).
+	BuiltinInitramfs bool
+}
+
+// AgentSpec is what the image builder needs to build the guest agent.
+type AgentSpec struct {
+	// CC is the C compiler for static nolibc user programs.
+	CC string
+	// CFlags select the CPU; they must keep the code runnable on it.
+	CFlags []string
+	// LinkLibgcc is false where the toolchain's libgcc uses instructions
+	// the CPU lacks (Debian's armel libgcc is ARMv5TE).
+	LinkLibgcc bool
+	// ObjdumpPrefix is the binutils prefix used for the instruction check.
+	ObjdumpPrefix string
+	// ForbiddenInsns is a regular expression over objdump mnemonics that
+	// must not appear in the agent binary.
+	ForbiddenInsns string
+}
+
+// Platform is one guest machine profile.
+type Platform struct {
+	// Name is what users type: --platform NAME.
+	Name string
+	// Description is one line for tables and --help.
+	Description string
+	// PaperCPU and PaperMHz are the paper's machine this one stands in for.
+	PaperCPU string
+	PaperMHz int
+
+	// Binary is the QEMU system emulator.
+	Binary string
+	// Machine is the -M value, CPU the -cpu value ("" for the machine's own).
+	Machine string
+	CPU     string
+	// MemoryMiB is the RAM the guest kernel may use. For collie QEMU's RAM
+	// is fixed and the limit is applied with mem= on the command line.
+	MemoryMiB int
+	// MemoryFlag is true when -m sets the RAM (false: mem= on the cmdline).
+	MemoryFlag bool
+	// NIC is the -device model for Ethernet platforms ("" for none).
+	NIC string
+	// Link is the platform's network attachment.
+	Link Link
+	// ConsoleTTY is the guest console device; ControlTTY the device of the
+	// orchestrator's control channel (it may equal ConsoleTTY). SerialSlots
+	// is the number of -serial options QEMU needs so that both exist; slot
+	// indexes of the console and the control channel follow.
+	ConsoleTTY   string
+	ControlTTY   string
+	SerialSlots  int
+	ConsoleSlot  int
+	ControlSlot  int
+	SLIPTTY      string
+	SLIPSlot     int
+	ConsoleBaud  int
+	ExtraArgs    []string
+	ExtraCmdline []string
+	// Exit is how the agent ends the VM.
+	Exit ExitMethod
+
+	// IcountShift is the fixed -icount shift: each guest instruction
+	// advances virtual time by 2^IcountShift ns. It is chosen near the
+	// paper's clock rate and never changes silently: instruction counts
+	// per operation depend on it (more timer work fits in fewer
+	// instructions at a higher shift), so it is recorded with every result.
+	IcountShift int
+
+	Kernel KernelSpec
+	Agent  AgentSpec
+}
+
+// NsPerInstruction is the virtual time one instruction takes in count mode.
+func (p *Platform) NsPerInstruction() int64 { return int64(1) << p.IcountShift }
+
+// EquivalentMHz is the clock rate that the icount shift models.
+func (p *Platform) EquivalentMHz() float64 { return 1000 / float64(p.NsPerInstruction()) }
+
+// x86Agent is the agent toolchain of both x86 platforms: i486 code runs on
+// both, and the cross compiler's output has no cmov.
+var x86Agent = AgentSpec{
+	CC:             "i686-linux-gnu-gcc",
+	CFlags:         []string{"-m32", "-march=i486", "-mtune=i486"},
+	LinkLibgcc:     true,
+	ObjdumpPrefix:  "i686-linux-gnu-",
+	ForbiddenInsns: `^(cmov[a-z]*|cmpxchg8b|fcmov[a-z]*|fcomi|fcomip|fucomi|fucomip|sysenter|rdtscp|(v?p|[a-z]*ps|[a-z]*pd|[a-z]*ss|[a-z]*sd)\b.*xmm)`,
+}
+
+var platforms = []*Platform{
+	{
+		Name:         "i486",
+		Description:  "Intel 486 on QEMU pc, 32 MiB, NE2000 ISA",
+		PaperCPU:     "Intel 486",
+		PaperMHz:     40,
+		Binary:       "qemu-system-i386",
+		Machine:      "pc",
+		CPU:          "486",
+		MemoryMiB:    32,
+		MemoryFlag:   true,
+		NIC:          "ne2k_isa,iobase=0x300,irq=9",
+		Link:         LinkEthernet,
+		ConsoleTTY:   "ttyS0",
+		ControlTTY:   "ttyS1",
+		SerialSlots:  2,
+		ConsoleSlot:  0,
+		ControlSlot:  1,
+		ConsoleBaud:  115200,
+		ExtraArgs:    []string{"-vga", "none"},
+		ExtraCmdline: nil,
+		Exit:         ExitReboot,
+		// 40 MHz is 25 ns per instruction; the nearest power of two is 32.
+		IcountShift: 5,
+		Kernel: KernelSpec{
+			Arch:       "i386",
+			BaseConfig: "tinyconfig",
+			Fragment:   "i486.config",
+			Image:      "arch/x86/boot/bzImage",
+		},
+		Agent: x86Agent,
+	},
+	{
+		Name:        "p3",
+		Description: "Pentium III on QEMU pc, 128 MiB, e1000",
+		PaperCPU:    "Pentium III",
+		PaperMHz:    600,
+		Binary:      "qemu-system-i386",
+		Machine:     "pc",
+		CPU:         "pentium3",
+		MemoryMiB:   128,
+		MemoryFlag:  true,
+		NIC:         "e1000",
+		Link:        LinkEthernet,
+		ConsoleTTY:  "ttyS0",
+		ControlTTY:  "ttyS1",
+		SerialSlots: 2,
+		ConsoleSlot: 0,
+		ControlSlot: 1,
+		ConsoleBaud: 115200,
+		ExtraArgs:   []string{"-vga", "none"},
+		Exit:        ExitReboot,
+		// 600 to 700 MHz is 1.4 to 1.7 ns per instruction; 2 ns is nearest.
+		IcountShift: 1,
+		Kernel: KernelSpec{
+			Arch:       "i386",
+			BaseConfig: "tinyconfig",
+			Fragment:   "p3.config",
+			Image:      "arch/x86/boot/bzImage",
+		},
+		Agent: x86Agent,
+	},
+	{
+		Name:        "sa1100",
+		Description: "StrongARM SA-1110 on QEMU collie, 32 MiB usable, SLIP on ttySA0",
+		PaperCPU:    "ARM StrongARM SA1100 (iPAQ)",
+		PaperMHz:    200,
+		Binary:      "qemu-system-arm",
+		Machine:     "collie",
+		MemoryMiB:   32,
+		MemoryFlag:  false,
+		Link:        LinkSLIP,
+		// The 1st -serial is Ser1 (ttySA1), the 2nd is not registered by
+		// Linux, the 3rd is Ser3 (ttySA0). The console doubles as the
+		// control channel: the SLIP line is the only other UART.
+		ConsoleTTY:  "ttySA1",
+		ControlTTY:  "ttySA1",
+		SerialSlots: 3,
+		ConsoleSlot: 0,
+		ControlSlot: 0,
+		SLIPTTY:     "ttySA0",
+		SLIPSlot:    2,
+		ConsoleBaud: 230400,
+		ExtraArgs: []string{"-display", "none",
+			"-semihosting-config", "enable=on,target=native,userspace=on"},
+		Exit: ExitSemihosting,
+		// 200 MHz is 5 ns per instruction; the nearest power of two is 4.
+		IcountShift: 2,
+		Kernel: KernelSpec{
+			Arch:             "arm",
+			CrossCompile:     "arm-linux-gnueabi-",
+			BaseConfig:       "collie_defconfig",
+			Fragment:         "sa1100.config",
+			Image:            "arch/arm/boot/zImage",
+			BuiltinInitramfs: true,
+		},
+		Agent: AgentSpec{
+			CC:             "arm-linux-gnueabi-gcc",
+			CFlags:         []string{"-marm", "-march=armv4", "-mtune=strongarm1100", "-mfloat-abi=soft"},
+			LinkLibgcc:     false,
+			ObjdumpPrefix:  "arm-linux-gnueabi-",
+			ForbiddenInsns: `^(bx|blx|clz|ldrd|strd|pld|ldrex|strex|smul[a-z]*|smla[a-z]*|qadd|qsub|dmb|dsb|isb)(\s|$|[a-z]{2}\s)`,
+		},
+	},
+}
+
+// All returns every platform, in a stable order.
+func All() []*Platform {
+	out := append([]*Platform(nil), platforms...)
+	return out
+}
+
+// Names returns the platform names, sorted.
+func Names() []string {
+	var names []string
+	for _, p := range platforms {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Lookup finds a platform by name. Its error says which names exist.
+func Lookup(name string) (*Platform, error) {
+	for _, p := range platforms {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown platform %q: choose one of %s", name, strings.Join(Names(), ", "))
+}
