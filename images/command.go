@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,8 @@ const logTailLines = 40
 type buildLog struct {
 	path string
 	f    *os.File
+	// watch, when set, also receives the output of the commands run.
+	watch io.Writer
 }
 
 // openLog creates cache/logs/<name>-<timestamp>.log.
@@ -54,8 +57,12 @@ func (l *buildLog) run(ctx context.Context, dir string, env []string, name strin
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = l.f
-	cmd.Stderr = l.f
+	var out io.Writer = l.f
+	if l.watch != nil {
+		out = io.MultiWriter(l.f, l.watch)
+	}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second

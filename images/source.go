@@ -83,8 +83,10 @@ func (b *Builder) Source(ctx context.Context) (string, error) {
 		return "", err
 	}
 	parent := filepath.Join(b.Cache, "src")
-	// Debian versions may carry an epoch ("1:..."); keep paths colon-free.
-	dir := filepath.Join(parent, strings.ReplaceAll(version, ":", "_")+"-"+patchesHash(ps)[:12])
+	dir, err := b.sourceDir(version, patchesHash(ps))
+	if err != nil {
+		return "", err
+	}
 	if fileExists(dir) {
 		return dir, nil
 	}
@@ -103,6 +105,15 @@ func (b *Builder) Source(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return dir, nil
+}
+
+// sourceDir is the cache folder of a source tree.
+func (b *Builder) sourceDir(version, patchesHash string) (string, error) {
+	if len(patchesHash) < 12 {
+		return "", fmt.Errorf("patch series hash %q too short", patchesHash)
+	}
+	// Debian versions may carry an epoch ("1:..."); keep paths colon-free.
+	return filepath.Join(b.Cache, "src", strings.ReplaceAll(version, ":", "_")+"-"+patchesHash[:12]), nil
 }
 
 // extractSource unpacks the tarball into a temporary folder beside dir,

@@ -18,5 +18,6 @@ between runs.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newSetupCmd())
+	root.AddCommand(newImagesCmd())
 	return root
 }
