@@ -188,12 +188,17 @@ func (b *Builder) configure(ctx context.Context, log *buildLog, p *qemu.Platform
 	return nil
 }
 
-// makeArgs are the arguments of every kbuild invocation for p: out of tree,
-// for p's architecture and compiler.
+// makeArgs are the arguments of a kernel build for p: out of tree, from
+// src into buildDir.
 func (b *Builder) makeArgs(p *qemu.Platform, src, buildDir string) []string {
-	args := []string{"-C", src, "O=" + buildDir, "ARCH=" + p.Kernel.Arch}
+	return append([]string{"-C", src, "O=" + buildDir}, kbuildVars(p)...)
+}
+
+// kbuildVars select p's architecture and compiler in every kbuild call.
+func kbuildVars(p *qemu.Platform) []string {
+	vars := []string{"ARCH=" + p.Kernel.Arch}
 	if p.Kernel.CrossCompile != "" {
-		args = append(args, "CROSS_COMPILE="+p.Kernel.CrossCompile)
+		vars = append(vars, "CROSS_COMPILE="+p.Kernel.CrossCompile)
 	}
-	return args
+	return vars
 }
