@@ -132,11 +132,15 @@ func (p *Platform) EquivalentMHz() float64 { return 1000 / float64(p.NsPerInstru
 // x86Agent is the agent toolchain of both x86 platforms: i486 code runs on
 // both, and the cross compiler's output has no cmov.
 var x86Agent = AgentSpec{
-	CC:             "i686-linux-gnu-gcc",
-	CFlags:         []string{"-m32", "-march=i486", "-mtune=i486"},
-	LinkLibgcc:     true,
-	ObjdumpPrefix:  "i686-linux-gnu-",
-	ForbiddenInsns: `^(cmov[a-z]*|cmpxchg8b|fcmov[a-z]*|fcomi|fcomip|fucomi|fucomip|sysenter|rdtscp|(v?p|[a-z]*ps|[a-z]*pd|[a-z]*ss|[a-z]*sd)\b.*xmm)`,
+	CC:            "i686-linux-gnu-gcc",
+	CFlags:        []string{"-m32", "-march=i486", "-mtune=i486"},
+	LinkLibgcc:    true,
+	ObjdumpPrefix: "i686-linux-gnu-",
+	// P6 and later instructions by mnemonic (after any prefix such as
+	// "cs"), multi-byte NOPs (gas pads with them for P6 targets), and
+	// any MMX/SSE register operand. RDTSC is a Pentium instruction that
+	// QEMU's 486 model executes anyway.
+	ForbiddenInsns: `(^| )(cmov[a-z]+|fcmov[a-z]+|fu?comip?|cmpxchg8b|rdtscp?|rdpmc|sysenter|sysexit|syscall|sysret|nop[wl]|ud1|emms|(ld|st)mxcsr|fxsave|fxrstor|[lms]fence|clflush[a-z]*|prefetch[a-z0-9]*|movnti)( |$)|%[xyz]?mm[0-9]`,
 }
 
 var platforms = []*Platform{
@@ -236,11 +240,17 @@ var platforms = []*Platform{
 			BuiltinInitramfs: true,
 		},
 		Agent: AgentSpec{
-			CC:             "arm-linux-gnueabi-gcc",
-			CFlags:         []string{"-marm", "-march=armv4", "-mtune=strongarm1100", "-mfloat-abi=soft"},
-			LinkLibgcc:     false,
-			ObjdumpPrefix:  "arm-linux-gnueabi-",
-			ForbiddenInsns: `^(bx|blx|clz|ldrd|strd|pld|ldrex|strex|smul[a-z]*|smla[a-z]*|qadd|qsub|dmb|dsb|isb)(\s|$|[a-z]{2}\s)`,
+			CC:            "arm-linux-gnueabi-gcc",
+			CFlags:        []string{"-marm", "-march=armv4", "-mtune=strongarm1100", "-mfloat-abi=soft"},
+			LinkLibgcc:    false,
+			ObjdumpPrefix: "arm-linux-gnueabi-",
+			// Mnemonic prefixes of everything after ARMv4: v4T (bx),
+			// v5T/v5TE (blx, clz, bkpt, ldrd, pld, q*, smulxy: smull
+			// and smlal are ARMv4 and stay allowed), v6 and v7, VFP and
+			// NEON (v*), and coprocessor and FPA instructions (the
+			// SA-1110 has no FPU; cp15 is privileged). Condition codes
+			// and width suffixes follow the prefix.
+			ForbiddenInsns: `^(bxj?|blx|clz|bkpt|ldrd|strd|pl[di]|ldrex|strex|clrex|smul(bb|bt|tb|tt|wb|wt)|smla(bb|bt|tb|tt|wb|wt|lbb|lbt|ltb|ltt|dx?|ldx?)|smls(dx?|ldx?)|smm(ul|la|ls)|smu(ad|sd)|umaal|q(d?add|d?sub|asx|sax)|[su]h?(add|sub|asx|sax)(8|16)|uq(add|sub|asx|sax)|usada?8|[su]sat|[su]xt|rev|rbit|sel|setend|cps|srs|rfe|pkh|movw|movt|[su]bfx|bf[ic]|mls|[su]div|smc|wf[ie]|sev|dmb|dsb|isb|dbg|v[a-z]|(ldc|stc|cdp|mcr|mrc)2?|mcrr|mrrc|ldf|stf|lfm|sfm|wfs|rfs|wfc|rfc|flt|fix|cmf|cnf|adf|suf|muf|dvf|mvf)`,
 		},
 	},
 }

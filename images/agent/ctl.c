@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ctl step: the host sends steps over a serial line, one per line,
+ * and ends with "end". This lets one boot run steps the host decides on
+ * after seeing earlier results.
+ */
+#include "agent.h"
+#include <asm/termbits.h>
+
+/*
+ * Raw input: no echo (on sa1100 the control channel is the console, and
+ * echoed plans would mix with result lines), no line editing or signal
+ * characters, no software flow control. Output flags stay as they are:
+ * the console may share this tty.
+ */
+static long set_raw_input(int fd)
+{
+	struct termios t;
+	long ret = sys_ioctl(fd, TCGETS, &t);
+
+	if (ret < 0)
+		return ret;
+	t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR |
+		       ICRNL | IXON | IXOFF);
+	t.c_lflag &= ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	return sys_ioctl(fd, TCSETS, &t);
+}
+
+static long open_channel(struct step *s)
+{
+	static char path[32] = "/dev/";
+	const char *tty = agent_getenv("sbctl");
+	long fd, ret;
+
+	if (!tty || !*tty || strlen(tty) > sizeof(path) - 6 || strchr(tty, '/')) {
+		out_error(s->index, "no usable control tty in sbctl", NULL, 0);
+		return -1;
+	}
+	strcpy(path + 5, tty);
+	fd = sys_open(path, O_RDWR | O_NOCTTY, 0);
+	if (fd < 0) {
+		out_error(s->index, "cannot open ", path, fd);
+		return -1;
+	}
+	ret = set_raw_input(fd);
+	if (ret < 0) {
+		out_error(s->index, "cannot set raw mode on ", path, ret);
+		sys_close(fd);
+		return -1;
+	}
+	out_begin("listen");
+	out_u64("step", s->index);
+	out_str("tty", tty);
+	out_end();
+	return fd;
+}
+
+/* Session state: the line being assembled and what has been run. */
+struct session {
+	char line[PLAN_MAX];
+	unsigned int len;
+	int overflow;		/* the current line is too long: drop it */
+	unsigned long long steps, errors;
+	int ended;
+};
+
+/* A complete line arrived: run it, or end the session on "end". */
+static void take_line(struct session *c, long *next_step)
+{
+	char *text;
+
+	c->line[c->len] = 0;
+	c->len = 0;
+	if (c->overflow) {
+		c->overflow = 0;
+		c->errors++;
+		out_error((*next_step)++, "control line longer than the limit", NULL, 0);
+		return;
+	}
+	/* The host may send \r\n; a line of only blanks is ignored. */
+	text = plan_trim(c->line);
+	if (!*text)
+		return;
+	if (!strcmp(text, "end")) {
+		c->ended = 1;
+		return;
+	}
+	c->steps++;
+	if (plan_run(text, next_step, 1) < 0)
+		c->errors++;
+}
+
+static void take_bytes(struct session *c, const char *buf, long n, long *next_step)
+{
+	long i;
+
+	for (i = 0; i < n && !c->ended; i++) {
+		if (buf[i] == '\n') {
+			take_line(c, next_step);
+		} else if (c->len < PLAN_MAX - 1) {
+			c->line[c->len++] = buf[i];
+		} else {
+			c->overflow = 1;
+		}
+	}
+}
+
+int step_ctl(struct step *s, long *next_step)
+{
+	static struct session c;
+	char buf[256];
+	long fd, n = 0;
+
+	memset(&c, 0, sizeof(c));
+	fd = open_channel(s);
+	if (fd < 0)
+		return -1;
+	while (!c.ended) {
+		n = sys_read(fd, buf, sizeof(buf));
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0)
+			break;
+		/* Bytes after "end" in the same read are dropped. */
+		take_bytes(&c, buf, n, next_step);
+	}
+	sys_close(fd);
+	if (!c.ended) {
+		out_error(s->index, "control channel closed before end", NULL, n);
+		return -1;
+	}
+	out_result(s->index, "ctl");
+	out_u64("steps", c.steps);
+	out_u64("errors", c.errors);
+	out_end();
+	return c.errors ? -1 : 0;
+}

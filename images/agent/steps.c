@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The small steps: insmod, sleep and hang. */
+#include "agent.h"
+
+/* The longest module parameter string the agent passes on (bytes). */
+#define PARAMS_MAX 1024
+
+/*
+ * insmod loads a module with finit_module(). The kernel's answer is the
+ * result, not an error: refusing a module (an unsigned one, say) is what
+ * some tests expect. A module file that cannot be opened is an error.
+ */
+int step_insmod(struct step *s)
+{
+	const char *path, *params;
+	long fd, ret;
+
+	if (step_str(s, "path", &path, 1) < 0 ||
+	    step_str(s, "params", &params, 0) < 0)
+		return -1;
+	if (!params)
+		params = "";
+	if (strlen(params) >= PARAMS_MAX) {
+		out_error(s->index, "params too long", NULL, 0);
+		return -1;
+	}
+	fd = sys_open(path, O_RDONLY, 0);
+	if (fd < 0) {
+		out_error(s->index, "cannot open ", path, fd);
+		return -1;
+	}
+	ret = sb_finit_module(fd, params, 0);
+	sys_close(fd);
+
+	out_result(s->index, "insmod");
+	out_str("path", path);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}
+
+/* sleep waits ms milliseconds and reports the time it measured (ns). */
+int step_sleep(struct step *s)
+{
+	unsigned long long ms, t0, t1;
+	long ret;
+
+	if (step_u64(s, "ms", &ms, 0, 0xffffffffULL, 1) < 0)
+		return -1;
+	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &t0);
+	if (!ret)
+		ret = sb_sleep_ms(ms);
+	if (!ret)
+		ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &t1);
+	if (ret) {
+		out_error(s->index, "sleep failed", NULL, ret);
+		return -1;
+	}
+	out_result(s->index, "sleep");
+	out_u64("ms", ms);
+	out_u64("ns", t1 - t0);
+	out_end();
+	return 0;
+}
+
+/* hang spins without output or system calls: the host's hang detector test. */
+int step_hang(struct step *s)
+{
+	(void)s;
+	for (;;)
+		__asm__ volatile ("" ::: "memory");
+}
