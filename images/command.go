@@ -67,6 +67,9 @@ func (l *buildLog) run(ctx context.Context, dir string, env []string, name strin
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", name, ctx.Err())
+		}
 		return l.failure(fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err))
 	}
 	return nil
@@ -130,4 +133,19 @@ func ensureFreeSpace(dir string, need uint64, what string) error {
 		return fmt.Errorf("%s needs %d MiB free in %s, only %d MiB left", what, need>>20, dir, free>>20)
 	}
 	return nil
+}
+
+// makeTempDir creates a temporary folder that will be renamed into the
+// cache: readable by all, like the rest of the cache (os.MkdirTemp makes
+// it private).
+func makeTempDir(parent, pattern string) (string, error) {
+	dir, err := os.MkdirTemp(parent, pattern)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }

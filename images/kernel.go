@@ -24,7 +24,7 @@ var ErrNotBuilt = errors.New("kernel not built")
 // kernelBuildBytes is the free space a kernel build needs: the kbuild
 // output folder (about 0.5 GiB for x86, more for collie) plus the cached
 // artefacts, with margin.
-const kernelBuildBytes = 3 << 30
+const kernelBuildBytes = 1 << 30
 
 // builderSymbols are the kconfig symbols the builder sets itself, because
 // their values are cache paths; fragments must leave them alone.
@@ -358,7 +358,7 @@ func (b *Builder) storeKernel(p *qemu.Platform, buildDir string, rec *KernelReco
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, ".store-")
+	tmp, err := makeTempDir(parent, ".store-")
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func (b *Builder) module(ctx context.Context, k *Kernel, srcDir string, sign boo
 			return "", err
 		}
 	}
-	out, err := os.MkdirTemp(parent, ".store-")
+	out, err := makeTempDir(parent, ".store-")
 	if err != nil {
 		return "", err
 	}

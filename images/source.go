@@ -126,7 +126,7 @@ func (b *Builder) extractSource(ctx context.Context, parent, dir string, ps []pa
 	}
 	defer log.Close()
 	b.logf("extracting %s into %s (log %s)", sourceTarball, dir, log.path)
-	tmp, err := os.MkdirTemp(parent, ".extract-")
+	tmp, err := makeTempDir(parent, ".extract-")
 	if err != nil {
 		return err
 	}
