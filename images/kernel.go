@@ -143,7 +143,7 @@ func (b *Builder) kernelInputs(ctx context.Context, p *qemu.Platform, key *Signi
 	}
 	builderLines := fmt.Sprintf("CONFIG_MODULE_SIG_KEY=%q\n", key.Key)
 	if p.Kernel.BuiltinInitramfs {
-		cpio, err := b.builtinInitramfs(ctx, p)
+		cpio, err := b.AgentInitramfs(ctx, p)
 		if err != nil {
 			return in, nil, fmt.Errorf("%s built-in initramfs: %w", p.Name, err)
 		}
@@ -159,17 +159,6 @@ func (b *Builder) kernelInputs(ctx context.Context, p *qemu.Platform, key *Signi
 		{name: "(builder)", data: []byte(builderLines)},
 	}
 	return in, frags, nil
-}
-
-// TODO(K): call b.AgentInitramfs directly once helper A's initramfs.go lands.
-func (b *Builder) builtinInitramfs(ctx context.Context, p *qemu.Platform) (string, error) {
-	ib, ok := any(b).(interface {
-		AgentInitramfs(context.Context, *qemu.Platform) (string, error)
-	})
-	if !ok {
-		return "", errors.New("the agent initramfs builder is not in this checkout yet")
-	}
-	return ib.AgentInitramfs(ctx, p)
 }
 
 func sha256Hex(data []byte) string {
