@@ -81,8 +81,10 @@ type Platform struct {
 	PaperCPU string
 	PaperMHz int
 
-	// Binary is the QEMU system emulator.
-	Binary string
+	// Binary is the QEMU system emulator; BinaryPackage the Debian
+	// package that installs it.
+	Binary        string
+	BinaryPackage string
 	// Machine is the -M value, CPU the -cpu value ("" for the machine's own).
 	Machine string
 	CPU     string
@@ -145,26 +147,27 @@ var x86Agent = AgentSpec{
 
 var platforms = []*Platform{
 	{
-		Name:         "i486",
-		Description:  "Intel 486 on QEMU pc, 32 MiB, NE2000 ISA",
-		PaperCPU:     "Intel 486",
-		PaperMHz:     40,
-		Binary:       "qemu-system-i386",
-		Machine:      "pc",
-		CPU:          "486",
-		MemoryMiB:    32,
-		MemoryFlag:   true,
-		NIC:          "ne2k_isa,iobase=0x300,irq=9",
-		Link:         LinkEthernet,
-		ConsoleTTY:   "ttyS0",
-		ControlTTY:   "ttyS1",
-		SerialSlots:  2,
-		ConsoleSlot:  0,
-		ControlSlot:  1,
-		ConsoleBaud:  115200,
-		ExtraArgs:    []string{"-vga", "none"},
-		ExtraCmdline: nil,
-		Exit:         ExitReboot,
+		Name:          "i486",
+		Description:   "Intel 486 on QEMU pc, 32 MiB, NE2000 ISA",
+		PaperCPU:      "Intel 486",
+		PaperMHz:      40,
+		Binary:        "qemu-system-i386",
+		BinaryPackage: "qemu-system-x86",
+		Machine:       "pc",
+		CPU:           "486",
+		MemoryMiB:     32,
+		MemoryFlag:    true,
+		NIC:           "ne2k_isa,iobase=0x300,irq=9",
+		Link:          LinkEthernet,
+		ConsoleTTY:    "ttyS0",
+		ControlTTY:    "ttyS1",
+		SerialSlots:   2,
+		ConsoleSlot:   0,
+		ControlSlot:   1,
+		ConsoleBaud:   115200,
+		ExtraArgs:     []string{"-vga", "none"},
+		ExtraCmdline:  nil,
+		Exit:          ExitReboot,
 		// 40 MHz is 25 ns per instruction; the nearest power of two is 32.
 		IcountShift: 5,
 		Kernel: KernelSpec{
@@ -176,25 +179,26 @@ var platforms = []*Platform{
 		Agent: x86Agent,
 	},
 	{
-		Name:        "p3",
-		Description: "Pentium III on QEMU pc, 128 MiB, e1000",
-		PaperCPU:    "Pentium III",
-		PaperMHz:    600,
-		Binary:      "qemu-system-i386",
-		Machine:     "pc",
-		CPU:         "pentium3",
-		MemoryMiB:   128,
-		MemoryFlag:  true,
-		NIC:         "e1000",
-		Link:        LinkEthernet,
-		ConsoleTTY:  "ttyS0",
-		ControlTTY:  "ttyS1",
-		SerialSlots: 2,
-		ConsoleSlot: 0,
-		ControlSlot: 1,
-		ConsoleBaud: 115200,
-		ExtraArgs:   []string{"-vga", "none"},
-		Exit:        ExitReboot,
+		Name:          "p3",
+		Description:   "Pentium III on QEMU pc, 128 MiB, e1000",
+		PaperCPU:      "Pentium III",
+		PaperMHz:      600,
+		Binary:        "qemu-system-i386",
+		BinaryPackage: "qemu-system-x86",
+		Machine:       "pc",
+		CPU:           "pentium3",
+		MemoryMiB:     128,
+		MemoryFlag:    true,
+		NIC:           "e1000",
+		Link:          LinkEthernet,
+		ConsoleTTY:    "ttyS0",
+		ControlTTY:    "ttyS1",
+		SerialSlots:   2,
+		ConsoleSlot:   0,
+		ControlSlot:   1,
+		ConsoleBaud:   115200,
+		ExtraArgs:     []string{"-vga", "none"},
+		Exit:          ExitReboot,
 		// 600 to 700 MHz is 1.4 to 1.7 ns per instruction; 2 ns is nearest.
 		IcountShift: 1,
 		Kernel: KernelSpec{
@@ -206,15 +210,16 @@ var platforms = []*Platform{
 		Agent: x86Agent,
 	},
 	{
-		Name:        "sa1100",
-		Description: "StrongARM SA-1110 on QEMU collie, 32 MiB usable, SLIP on ttySA0",
-		PaperCPU:    "ARM StrongARM SA1100 (iPAQ)",
-		PaperMHz:    200,
-		Binary:      "qemu-system-arm",
-		Machine:     "collie",
-		MemoryMiB:   32,
-		MemoryFlag:  false,
-		Link:        LinkSLIP,
+		Name:          "sa1100",
+		Description:   "StrongARM SA-1110 on QEMU collie, 32 MiB usable, SLIP on ttySA0",
+		PaperCPU:      "ARM StrongARM SA1100 (iPAQ)",
+		PaperMHz:      200,
+		Binary:        "qemu-system-arm",
+		BinaryPackage: "qemu-system-arm",
+		Machine:       "collie",
+		MemoryMiB:     32,
+		MemoryFlag:    false,
+		Link:          LinkSLIP,
 		// The 1st -serial is Ser1 (ttySA1), the 2nd is not registered by
 		// Linux, the 3rd is Ser3 (ttySA0). The console doubles as the
 		// control channel: the SLIP line is the only other UART.
@@ -226,9 +231,10 @@ var platforms = []*Platform{
 		SLIPTTY:     "ttySA0",
 		SLIPSlot:    2,
 		ConsoleBaud: 230400,
-		ExtraArgs: []string{"-display", "none",
-			"-semihosting-config", "enable=on,target=native,userspace=on"},
-		Exit: ExitSemihosting,
+		// The agent ends the run with a semihosting SYS_EXIT from user
+		// space.
+		ExtraArgs: []string{"-semihosting-config", "enable=on,target=native,userspace=on"},
+		Exit:      ExitSemihosting,
 		// 200 MHz is 5 ns per instruction; the nearest power of two is 4.
 		IcountShift: 2,
 		Kernel: KernelSpec{

@@ -19,5 +19,6 @@ between runs.`,
 	}
 	root.AddCommand(newSetupCmd())
 	root.AddCommand(newImagesCmd())
+	root.AddCommand(newBootCmd())
 	return root
 }

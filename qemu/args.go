@@ -1,0 +1,153 @@
+package qemu
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Boot is what one guest boots.
+type Boot struct {
+	// Kernel is the host path of the kernel image (-kernel).
+	Kernel string
+	// Initrd is the host path of an initramfs cpio (-initrd), or "" when
+	// the kernel carries its own (KernelSpec.BuiltinInitramfs).
+	Initrd string
+	// Params are extra kernel command-line parameters, such as the
+	// agent's sbplan=. A parameter must not contain white space.
+	Params []string
+}
+
+// Wiring names the host ends of the guest's channels besides the console.
+//
+// The console is always QEMU's stdio: the guest's output goes to QEMU's
+// stdout, which must be a regular file (the console log), and input comes
+// from its stdin. A regular file never refuses a write, so the guest's UART
+// never waits for the host; a socket or a pipe that the host drains late
+// makes QEMU retry on a host timer, and count-mode results then differ
+// from run to run.
+//
+// The other ends are file descriptor numbers in QEMU's process (3 and
+// up: exec.Cmd.ExtraFiles) of connected stream sockets. Zero means absent.
+type Wiring struct {
+	// Control carries the control channel's serial slot. It is required
+	// when the platform's ControlSlot differs from its ConsoleSlot, and
+	// must be zero otherwise (stdin is then the control channel's input).
+	Control int
+	// Link is the guest's network link. For LinkEthernet it carries
+	// frames, each prefixed with its 4-byte big-endian length (QEMU's
+	// -netdev stream); for LinkSLIP it is the byte stream of the SLIP
+	// UART. Without it an Ethernet guest has no NIC at all ("-nic none",
+	// as QEMU would otherwise add an e1000).
+	Link int
+}
+
+// Chardev and netdev ids in the arguments.
+const (
+	consoleID = "console"
+	controlID = "control"
+	linkID    = "link"
+)
+
+// Args returns the QEMU command line (without the binary) that boots b on
+// the platform in the given mode, wired to w.
+func (p *Platform) Args(mode Mode, b Boot, w Wiring) ([]string, error) {
+	if b.Kernel == "" {
+		return nil, errors.New("no kernel image to boot")
+	}
+	separateControl := p.ControlSlot != p.ConsoleSlot
+	if separateControl != (w.Control > 0) {
+		return nil, fmt.Errorf("%s: control socket given=%t, but the platform's control channel is on its own serial slot=%t",
+			p.Name, w.Control > 0, separateControl)
+	}
+	if w.Link > 0 && p.Link == LinkEthernet && p.NIC == "" {
+		return nil, fmt.Errorf("%s: a network link needs a NIC model, the platform has none", p.Name)
+	}
+	cmdline, err := p.Cmdline(b.Params)
+	if err != nil {
+		return nil, err
+	}
+
+	args := []string{"-M", p.Machine}
+	if p.CPU != "" {
+		args = append(args, "-cpu", p.CPU)
+	}
+	if p.MemoryFlag {
+		args = append(args, "-m", strconv.Itoa(p.MemoryMiB))
+	}
+	args = append(args, mode.Args(p.IcountShift)...)
+	// Nothing may wait for a person: no window, no monitor, and a guest
+	// reboot ends QEMU (how the x86 agent exits).
+	args = append(args, "-display", "none", "-monitor", "none", "-no-reboot")
+	args = append(args, p.ExtraArgs...)
+	args = append(args, p.netArgs(w.Link)...)
+	args = append(args, p.serialArgs(w)...)
+	args = append(args, "-kernel", b.Kernel)
+	if b.Initrd != "" {
+		args = append(args, "-initrd", b.Initrd)
+	}
+	args = append(args, "-append", cmdline)
+	return args, nil
+}
+
+// Cmdline is the kernel command line: the console, the control channel's
+// device for the agent (sbctl=), the memory limit when QEMU cannot set
+// it, the platform's extra parameters, then params.
+func (p *Platform) Cmdline(params []string) (string, error) {
+	words := []string{
+		fmt.Sprintf("console=%s,%d", p.ConsoleTTY, p.ConsoleBaud),
+		"sbctl=" + p.ControlTTY,
+	}
+	if !p.MemoryFlag {
+		words = append(words, fmt.Sprintf("mem=%dM", p.MemoryMiB))
+	}
+	words = append(words, p.ExtraCmdline...)
+	for _, param := range params {
+		if param == "" || strings.ContainsAny(param, " \t\n\r\"") {
+			return "", fmt.Errorf("kernel parameter %q is empty or contains white space or quotes", param)
+		}
+		words = append(words, param)
+	}
+	return strings.Join(words, " "), nil
+}
+
+// netArgs attach the guest's network link, or none. Any -netdev also
+// stops QEMU from adding its default NIC.
+func (p *Platform) netArgs(link int) []string {
+	if link <= 0 || p.Link != LinkEthernet {
+		return []string{"-nic", "none"}
+	}
+	return []string{
+		"-netdev", fmt.Sprintf("stream,id=%s,addr.type=fd,addr.str=%d", linkID, link),
+		"-device", p.NIC + ",netdev=" + linkID,
+	}
+}
+
+// serialArgs fill the platform's serial slots in order: the console, the
+// control channel, the SLIP line, and null for slots nothing uses (they
+// exist only so that a later slot gets the device Linux expects).
+func (p *Platform) serialArgs(w Wiring) []string {
+	var args []string
+	args = append(args, "-chardev", "stdio,id="+consoleID+",signal=off")
+	if w.Control > 0 {
+		args = append(args, "-chardev", fmt.Sprintf("socket,id=%s,fd=%d", controlID, w.Control))
+	}
+	slip := w.Link > 0 && p.Link == LinkSLIP
+	if slip {
+		args = append(args, "-chardev", fmt.Sprintf("socket,id=%s,fd=%d", linkID, w.Link))
+	}
+	for slot := 0; slot < p.SerialSlots; slot++ {
+		backend := "null"
+		switch {
+		case slot == p.ConsoleSlot:
+			backend = "chardev:" + consoleID
+		case slot == p.ControlSlot:
+			backend = "chardev:" + controlID
+		case slip && slot == p.SLIPSlot:
+			backend = "chardev:" + linkID
+		}
+		args = append(args, "-serial", backend)
+	}
+	return args
+}
