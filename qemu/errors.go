@@ -64,6 +64,11 @@ type CrashError struct {
 }
 
 func (e *CrashError) Error() string {
+	return fmt.Sprintf("%s guest %s; console log: %s", e.Platform, e.summary(), e.LogPath)
+}
+
+// summary says where and how the guest crashed.
+func (e *CrashError) summary() string {
 	where := ""
 	switch {
 	case e.Fault.Function != "":
@@ -71,7 +76,7 @@ func (e *CrashError) Error() string {
 	case e.Fault.Address != 0:
 		where = fmt.Sprintf(" at 0x%x (no symbol)", e.Fault.Address)
 	}
-	return fmt.Sprintf("%s guest crashed%s: %s; console log: %s", e.Platform, where, e.Title, e.LogPath)
+	return fmt.Sprintf("crashed%s: %s", where, e.Title)
 }
 
 // HangError: the guest was killed at a timeout.
@@ -86,12 +91,16 @@ type HangError struct {
 }
 
 func (e *HangError) Error() string {
+	return fmt.Sprintf("%s guest %s; console log: %s", e.Platform, e.summary(), e.LogPath)
+}
+
+// summary says which timeout killed the guest, and after what.
+func (e *HangError) summary() string {
 	what := fmt.Sprintf("did not finish within %v", e.Timeout)
 	if e.Silent {
 		what = fmt.Sprintf("printed nothing for %v", e.Timeout)
 	}
-	return fmt.Sprintf("%s guest hung: it %s and was killed (last console line: %q); console log: %s",
-		e.Platform, what, e.LastLine, e.LogPath)
+	return fmt.Sprintf("hung: it %s and was killed (last console line: %q)", what, e.LastLine)
 }
 
 // AgentError: the guest ran, but the agent reported failing steps

@@ -436,14 +436,14 @@ func (in *Instance) outcome(ctx context.Context, mon *consoleMonitor, reason sto
 		return res, fmt.Errorf("%s guest stopped: %w; console log: %s", p.Name, cause, in.LogPath)
 	case mon.crash != nil:
 		crash := mon.crashError(p.Name, in.LogPath)
-		return res, bootFailure("the kernel crashed: "+crash.Title, crash)
+		return res, bootFailure(crash.summary(), crash)
 	case reason == stopSilence || reason == stopOverall:
 		hang := &HangError{Platform: p.Name, Silent: reason == stopSilence, LastLine: mon.lastLine(), Output: out}
 		hang.Timeout = in.cfg.Timeout
 		if hang.Silent {
 			hang.Timeout = in.cfg.SilenceTimeout
 		}
-		return res, bootFailure("it hung", hang)
+		return res, bootFailure(hang.summary(), hang)
 	case !mon.ready:
 		return nil, &BootError{Platform: p.Name, Reason: "QEMU " + in.exitDescription(qemuErr), Output: out}
 	case !mon.done:

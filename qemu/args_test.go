@@ -1,0 +1,156 @@
+package qemu
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestArgs(t *testing.T) {
+	i486, p3, sa1100 := mustLookup(t, "i486"), mustLookup(t, "p3"), mustLookup(t, "sa1100")
+	boot := Boot{Kernel: "/k/bzImage", Initrd: "/k/initrd.cpio", Params: []string{"sbplan=hang"}}
+	armBoot := Boot{Kernel: "/k/zImage", Params: []string{"sbplan=hang"}}
+	tests := []struct {
+		name string
+		p    *Platform
+		mode Mode
+		boot Boot
+		w    Wiring
+		want string
+	}{
+		{
+			name: "i486 count",
+			p:    i486, mode: CountMode, boot: boot, w: Wiring{Control: 3},
+			want: `-M pc -cpu 486 -m 32 -icount shift=5,sleep=off -rtc base=2020-01-01T00:00:00,clock=vm
+				-display none -monitor none -no-reboot -vga none -nic none
+				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
+				-serial chardev:console -serial chardev:control
+				-kernel /k/bzImage -initrd /k/initrd.cpio
+				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
+		},
+		{
+			name: "i486 network with NIC",
+			p:    i486, mode: NetworkMode, boot: boot, w: Wiring{Control: 3, Link: 4},
+			want: `-M pc -cpu 486 -m 32 -icount shift=5,sleep=on -rtc base=utc,clock=host
+				-display none -monitor none -no-reboot -vga none
+				-netdev stream,id=link,addr.type=fd,addr.str=4 -device ne2k_isa,iobase=0x300,irq=9,netdev=link
+				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
+				-serial chardev:console -serial chardev:control
+				-kernel /k/bzImage -initrd /k/initrd.cpio
+				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
+		},
+		{
+			name: "p3 count",
+			p:    p3, mode: CountMode, boot: boot, w: Wiring{Control: 3},
+			want: `-M pc -cpu pentium3 -m 128 -icount shift=1,sleep=off -rtc base=2020-01-01T00:00:00,clock=vm
+				-display none -monitor none -no-reboot -vga none -nic none
+				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
+				-serial chardev:console -serial chardev:control
+				-kernel /k/bzImage -initrd /k/initrd.cpio
+				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
+		},
+		{
+			name: "p3 network with NIC",
+			p:    p3, mode: NetworkMode, boot: boot, w: Wiring{Control: 3, Link: 4},
+			want: `-M pc -cpu pentium3 -m 128 -icount shift=1,sleep=on -rtc base=utc,clock=host
+				-display none -monitor none -no-reboot -vga none
+				-netdev stream,id=link,addr.type=fd,addr.str=4 -device e1000,netdev=link
+				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
+				-serial chardev:console -serial chardev:control
+				-kernel /k/bzImage -initrd /k/initrd.cpio
+				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
+		},
+		{
+			// Three serial slots: Ser1 (ttySA1) is the console and the
+			// control channel, the 2nd slot is unused, the 3rd is Ser3
+			// (ttySA0). No -m: QEMU fixes collie's RAM, mem= limits it.
+			name: "sa1100 count",
+			p:    sa1100, mode: CountMode, boot: armBoot,
+			want: `-M collie -icount shift=2,sleep=off -rtc base=2020-01-01T00:00:00,clock=vm
+				-display none -monitor none -no-reboot
+				-semihosting-config enable=on,target=native,userspace=on -nic none
+				-chardev stdio,id=console,signal=off
+				-serial chardev:console -serial null -serial null
+				-kernel /k/zImage
+				-append|console=ttySA1,230400 sbctl=ttySA1 mem=32M sbplan=hang`,
+		},
+		{
+			name: "sa1100 network with SLIP",
+			p:    sa1100, mode: NetworkMode, boot: armBoot, w: Wiring{Link: 3},
+			want: `-M collie -icount shift=2,sleep=on -rtc base=utc,clock=host
+				-display none -monitor none -no-reboot
+				-semihosting-config enable=on,target=native,userspace=on -nic none
+				-chardev stdio,id=console,signal=off -chardev socket,id=link,fd=3
+				-serial chardev:console -serial null -serial chardev:link
+				-kernel /k/zImage
+				-append|console=ttySA1,230400 sbctl=ttySA1 mem=32M sbplan=hang`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.p.Args(tt.mode, tt.boot, tt.w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := splitArgs(tt.want); !reflect.DeepEqual(got, want) {
+				t.Errorf("Args:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// splitArgs splits a readable argument list at white space, except that
+// the text after "-append|" is one argument.
+func splitArgs(s string) []string {
+	head, appendArg, _ := strings.Cut(s, "-append|")
+	return append(strings.Fields(head), "-append", appendArg)
+}
+
+func TestArgsErrors(t *testing.T) {
+	i486, sa1100 := mustLookup(t, "i486"), mustLookup(t, "sa1100")
+	noNIC := *i486
+	noNIC.NIC = ""
+	kernel := Boot{Kernel: "/k"}
+	tests := []struct {
+		name string
+		p    *Platform
+		boot Boot
+		w    Wiring
+		want string
+	}{
+		{"no kernel", i486, Boot{}, Wiring{Control: 3}, "no kernel image"},
+		{"x86 without control socket", i486, kernel, Wiring{}, "control socket given=false"},
+		{"sa1100 with control socket", sa1100, kernel, Wiring{Control: 3}, "control socket given=true"},
+		{"link without NIC", &noNIC, kernel, Wiring{Control: 3, Link: 4}, "needs a NIC model"},
+		{"param with space", i486, Boot{Kernel: "/k", Params: []string{"a=b c"}}, Wiring{Control: 3}, "white space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.p.Args(CountMode, tt.boot, tt.w)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	for _, m := range Modes() {
+		got, err := ParseMode(m.Name)
+		if err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %v, %v", m.Name, got, err)
+		}
+	}
+	if _, err := ParseMode("fast"); err == nil || !strings.Contains(err.Error(), "count, network") {
+		t.Errorf("ParseMode(fast) error %v, want the valid names", err)
+	}
+}
+
+func mustLookup(t *testing.T, name string) *Platform {
+	t.Helper()
+	p, err := Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
