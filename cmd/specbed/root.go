@@ -20,5 +20,7 @@ between runs.`,
 	root.AddCommand(newSetupCmd())
 	root.AddCommand(newImagesCmd())
 	root.AddCommand(newBootCmd())
+	root.AddCommand(newConsoleCmd())
+	root.AddCommand(newReproduceCmd())
 	return root
 }
