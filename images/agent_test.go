@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"errors"
+	"io"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"specbed/qemu"
 )
@@ -138,4 +143,104 @@ func TestAgentExitMethods(t *testing.T) {
 			t.Errorf("platform %s: no agent exit implementation for %q", p.Name, p.Exit)
 		}
 	}
+}
+
+// TestAgentOnGuests boots every platform's kernel with the agent and runs
+// the steps that only a guest can check: the selftest of the agent's
+// arithmetic on the guest CPU (on sa1100 the agent's own division
+// helpers), a sleep, and a control session that runs a send and a bad
+// step, which must give an error line and status 1 without ending the
+// session. qemu's integration tests cover sends, modules, oopses and hangs.
+func TestAgentOnGuests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kernels and boots them")
+	}
+	b := testBuilder(t)
+	for _, p := range qemu.All() {
+		t.Run(p.Name, func(t *testing.T) {
+			res, err := runControlSession(t, b, p)
+			var agentErr *qemu.AgentError
+			if !errors.As(err, &agentErr) || res == nil {
+				t.Fatalf("run ended with %v, want an AgentError for the bad control line", err)
+			}
+			if len(agentErr.Errors) != 1 || agentErr.Errors[0].Step != 4 ||
+				!strings.Contains(agentErr.Errors[0].Msg, "unknown step kind: bogus") {
+				t.Errorf("error lines %+v, want one for step 4, the unknown kind", agentErr.Errors)
+			}
+			version, err := b.AgentVersion()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Agent != version || res.Status != 1 {
+				t.Errorf("agent %q status %d, want agent %q status 1", res.Agent, res.Status, version)
+			}
+			want := []struct {
+				step   int
+				kind   string
+				fields map[string]string
+			}{
+				{0, "selftest", map[string]string{"failures": "0"}},
+				{1, "sleep", map[string]string{"ms": "20"}},
+				{3, "udp", map[string]string{"size": "100", "count": "10", "errors": "0"}},
+				{2, "ctl", map[string]string{"steps": "2", "errors": "1"}},
+			}
+			if len(res.Steps) != len(want) {
+				t.Fatalf("results %+v, want %d", res.Steps, len(want))
+			}
+			for i, w := range want {
+				got := res.Steps[i]
+				if got.Step != w.step || got.Kind != w.kind {
+					t.Errorf("result %d is step %d %s, want step %d %s", i, got.Step, got.Kind, w.step, w.kind)
+				}
+				for k, v := range w.fields {
+					if got.Fields[k] != v {
+						t.Errorf("step %d %s: %s=%q, want %q", got.Step, got.Kind, k, got.Fields[k], v)
+					}
+				}
+			}
+			// Virtual time: the sleep must have lasted its 20 ms.
+			if ns, err := strconv.ParseUint(res.Steps[1].Fields["ns"], 10, 64); err != nil || ns < 20e6 {
+				t.Errorf("sleep,ms=20 measured %q ns", res.Steps[1].Fields["ns"])
+			}
+		})
+	}
+}
+
+// runControlSession boots p with the plan selftest, sleep, ctl and sends
+// a udp step, a bad step and "end" over the control channel.
+func runControlSession(t *testing.T, b *Builder, p *qemu.Platform) (*qemu.Result, error) {
+	t.Helper()
+	ctx := context.Background()
+	k, err := b.Kernel(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := qemu.Config{
+		Platform:  p,
+		Mode:      qemu.CountMode,
+		Boot:      qemu.Boot{Kernel: k.Image},
+		Plan:      []string{"selftest", "sleep,ms=20", "ctl"},
+		SystemMap: k.SystemMap,
+		RunRoot:   t.TempDir(),
+	}
+	if !p.Kernel.BuiltinInitramfs {
+		if cfg.Boot.Initrd, err = b.AgentInitramfs(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := qemu.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	select {
+	case <-in.Listening():
+	case <-time.After(qemu.DefaultTimeout):
+		t.Fatal("the agent never listened on the control channel")
+	}
+	lines := "udp,dev=dummy0,src=10.0.0.1,dst=10.0.0.2,port=9,size=100,count=10\r\nbogus\nend\n"
+	if _, err := io.WriteString(in.Control(), lines); err != nil {
+		t.Fatal(err)
+	}
+	return in.Wait()
 }

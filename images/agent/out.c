@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Console output: every "@@specbed ..." line is assembled in a buffer and
- * written with a single write(), so kernel messages cannot split it at
- * the agent's side.
+ * written with a single write(), so that the agent itself never splits a
+ * line (the kernel's console messages still can, see PROTOCOL.md).
  */
 #include "agent.h"
 
