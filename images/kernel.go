@@ -183,6 +183,9 @@ func (b *Builder) kernelDir(p *qemu.Platform, key string) string {
 // buildDir is the platform's kbuild output folder, kept between builds.
 func (b *Builder) buildDir(p *qemu.Platform) string { return filepath.Join(b.Cache, "build", p.Name) }
 
+// jobs is kbuild's -j: Builder.Jobs, at least 1.
+func (b *Builder) jobs() int { return max(b.Jobs, 1) }
+
 // buildStamp names the kernel whose objects a build folder holds.
 const buildStamp = "specbed-kernel.key"
 
@@ -201,6 +204,7 @@ func (b *Builder) Kernel(ctx context.Context, p *qemu.Platform) (*Kernel, error)
 	if k, err := b.loadKernel(p, in.Key(), key); err == nil {
 		return k, nil
 	}
+	b.logf("%s: kernel %s not in the cache, waiting for the %s build lock", p.Name, in.Key()[:16], p.Name)
 	unlock, err := b.lock(ctx, "kernel-"+p.Name)
 	if err != nil {
 		return nil, err
@@ -302,11 +306,11 @@ func (b *Builder) buildKernel(ctx context.Context, p *qemu.Platform, in KernelIn
 	start := time.Now()
 	b.logf("%s: configuring in %s (log %s)", p.Name, buildDir, log.path)
 	if err := b.configure(ctx, log, p, src, buildDir, frags); err != nil {
-		return log.failure(err)
+		return err
 	}
-	b.logf("%s: compiling with -j%d", p.Name, b.Jobs)
+	b.logf("%s: compiling with -j%d", p.Name, b.jobs())
 	log.watch = &compileCounter{b: b, platform: p.Name}
-	err = log.run(ctx, buildDir, nil, "make", append(b.makeArgs(p, src, buildDir), fmt.Sprintf("-j%d", b.Jobs))...)
+	err = log.run(ctx, buildDir, nil, "make", append(b.makeArgs(p, src, buildDir), fmt.Sprintf("-j%d", b.jobs()))...)
 	log.watch = nil
 	if err != nil {
 		return fmt.Errorf("%s kernel build: %w", p.Name, err)
@@ -315,7 +319,7 @@ func (b *Builder) buildKernel(ctx context.Context, p *qemu.Platform, in KernelIn
 		Key:          in.Key(),
 		Inputs:       in,
 		BuildSeconds: time.Since(start).Seconds(),
-		Jobs:         b.Jobs,
+		Jobs:         b.jobs(),
 		Incremental:  incremental,
 		BuiltAt:      time.Now().UTC(),
 	}
@@ -325,8 +329,11 @@ func (b *Builder) buildKernel(ctx context.Context, p *qemu.Platform, in KernelIn
 	if err := os.WriteFile(filepath.Join(buildDir, buildStamp), []byte(rec.Key+"\n"), 0o644); err != nil {
 		return err
 	}
-	b.logf("%s: built %s in %.0f s (%s build), image %d bytes", p.Name, rec.Release, rec.BuildSeconds,
-		map[bool]string{true: "incremental", false: "cold"}[incremental], rec.ImageBytes)
+	kind := "cold"
+	if incremental {
+		kind = "incremental"
+	}
+	b.logf("%s: built %s in %.0f s (%s build), image %d bytes", p.Name, rec.Release, rec.BuildSeconds, kind, rec.ImageBytes)
 	return nil
 }
 

@@ -90,7 +90,7 @@ func (b *Builder) module(ctx context.Context, k *Kernel, srcDir string, sign boo
 	b.logf("%s: building module %s (%s)", k.Platform, srcDir, kind)
 	// The build folder's Makefile knows the source tree.
 	args := append([]string{"-C", k.BuildDir, "M=" + scratch}, kbuildVars(p)...)
-	args = append(args, fmt.Sprintf("-j%d", b.Jobs), "modules")
+	args = append(args, fmt.Sprintf("-j%d", b.jobs()), "modules")
 	if err := log.run(ctx, scratch, nil, "make", args...); err != nil {
 		return "", fmt.Errorf("module %s for %s: %w", srcDir, k.Platform, err)
 	}

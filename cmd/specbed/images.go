@@ -83,10 +83,11 @@ func buildKernels(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 	for _, p := range platforms {
 		b.Log = progress.start(p.Name)
 		k, err := b.Kernel(ctx, p)
-		progress.finish(err)
 		if err != nil {
+			progress.finish("failed")
 			return err
 		}
+		progress.finish(fmt.Sprintf("%s ready", k.Release))
 		fmt.Fprintf(out, "%s\t%s\t%s\n", p.Name, k.Release, k.Image)
 	}
 	return nil
@@ -127,17 +128,13 @@ func (bp *buildProgress) start(name string) io.Writer {
 	return bp.line
 }
 
-// finish completes the current platform's spinner.
-func (bp *buildProgress) finish(err error) {
+// finish completes the current platform's spinner with a last status.
+func (bp *buildProgress) finish(status string) {
 	if bp.bar == nil {
 		return
 	}
-	if err != nil {
-		bp.line.Write([]byte("failed\n"))
-		bp.bar.Abort(false)
-	} else {
-		bp.bar.SetTotal(-1, true)
-	}
+	fmt.Fprintln(bp.line, status)
+	bp.bar.SetTotal(-1, true)
 	bp.bar.Wait()
 	bp.bar = nil
 }
