@@ -32,7 +32,7 @@ type env struct {
 }
 
 // newEnv returns the image builder of the checkout, or skips under -short.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots real kernels")
@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // kernel returns p's kernel, building it when the cache lacks it.
-func (e *env) kernel(t *testing.T, p *qemu.Platform) *images.Kernel {
+func (e *env) kernel(t testing.TB, p *qemu.Platform) *images.Kernel {
 	t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -78,7 +78,7 @@ func (e *env) module(t *testing.T, k *images.Kernel, src, guestPath string, sign
 // config is the configuration that boots p's kernel with the agent, extra
 // files in its initramfs (x86 only: sa1100's kernel embeds its initramfs)
 // and the plan, in count mode, logging into a test folder.
-func (e *env) config(t *testing.T, p *qemu.Platform, plan []string, extra ...images.File) qemu.Config {
+func (e *env) config(t testing.TB, p *qemu.Platform, plan []string, extra ...images.File) qemu.Config {
 	t.Helper()
 	k := e.kernel(t, p)
 	cfg := qemu.Config{
@@ -102,7 +102,7 @@ func (e *env) config(t *testing.T, p *qemu.Platform, plan []string, extra ...ima
 	return cfg
 }
 
-func run(t *testing.T, cfg qemu.Config) (*qemu.Result, error) {
+func run(t testing.TB, cfg qemu.Config) (*qemu.Result, error) {
 	t.Helper()
 	in, err := qemu.Start(context.Background(), cfg)
 	if err != nil {

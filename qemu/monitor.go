@@ -23,8 +23,13 @@ var crashMarkers = []string{
 	"stack segment: ",
 }
 
-// panicEnd closes the report of a panic: the kernel prints nothing more.
-const panicEnd = "---[ end Kernel panic"
+// reportEnd closes a crash report ("---[ end trace ... ]---", "---[ end
+// Kernel panic - not syncing: ... ]---"); after panicEnd the kernel prints
+// nothing more.
+const (
+	reportEnd = "---[ end "
+	panicEnd  = "---[ end Kernel panic"
+)
 
 // maxReportLines bounds a crash report; the console log has everything.
 const maxReportLines = 200
@@ -43,12 +48,16 @@ const (
 	evPanicEnd       // a panic report ended: the guest is dead
 )
 
-// crashReport accumulates the lines of a kernel crash.
+// crashReport accumulates the lines of a kernel crash: of the first
+// report, and of any report that follows (an oops in init is followed by
+// a panic).
 type crashReport struct {
 	title      string
 	fault      Fault
 	faultFound bool
 	lines      []string
+	// open is true while a report is printing.
+	open bool
 }
 
 // consoleMonitor classifies console lines and collects the agent's
@@ -85,19 +94,25 @@ func (m *consoleMonitor) feed(line string) event {
 		return m.agentMessage(msg)
 	}
 	text := printkTimestamp.ReplaceAllString(line, "")
-	if m.crash == nil {
-		if !isCrashStart(text) {
-			return evNone
+	ev := evNone
+	if isCrashStart(text) {
+		if m.crash == nil {
+			m.crash = &crashReport{title: text}
+			ev = evCrash
 		}
-		m.crash = &crashReport{title: text}
-		m.crashLine(text)
-		return evCrash
+		m.crash.open = true
+	}
+	if m.crash == nil || !m.crash.open {
+		return ev
 	}
 	m.crashLine(text)
+	if strings.HasPrefix(text, reportEnd) {
+		m.crash.open = false
+	}
 	if strings.HasPrefix(text, panicEnd) {
 		return evPanicEnd
 	}
-	return evNone
+	return ev
 }
 
 func isCrashStart(text string) bool {
