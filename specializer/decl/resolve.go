@@ -1,0 +1,339 @@
+package decl
+
+import (
+	"fmt"
+	"sort"
+
+	"specbed/specializer/ir"
+)
+
+// RootKind says what a path root names.
+type RootKind int
+
+const (
+	RootParam RootKind = iota
+	RootGlobal
+	RootBound // a bound path or a bound lookup result (inst->NAME)
+)
+
+// Root is something a path may start from.
+type Root struct {
+	Name  string
+	Kind  RootKind
+	Class Class // for params and globals
+	Type  ir.Type
+	Var   *ir.Var // params and globals
+	Line  int
+}
+
+// StaticPath is a resolved static path.
+type StaticPath struct {
+	Path  Path
+	Type  ir.Type // the path's C type: an integer, a pointer, or an array of bytes
+	Range *Range
+	Line  int
+}
+
+// Resolved is a declaration file checked against the program it declares.
+type Resolved struct {
+	File     *File
+	Prog     *ir.Program
+	Entry    *ir.Func
+	Roots    map[string]*Root
+	Statics  map[string]*StaticPath // by canonical path
+	Dynamics map[string]bool
+	// BoundPaths maps a pointer path to the bound name its value is read from.
+	BoundPaths map[string]string
+	Lookups    map[string]*Lookup // by function
+	Values     map[string]*ValueDecl
+	Instance   *ir.StructType
+	// Fixed maps a dynamic parameter to the static guard expression it equals after the guards.
+	Fixed map[string]GExpr
+	// Bound lists the bound names in declaration order (the instance members the loader fills).
+	Bound []string
+}
+
+// Resolve checks f against prog.
+func Resolve(f *File, prog *ir.Program) (*Resolved, error) {
+	r := &Resolved{File: f, Prog: prog, Roots: map[string]*Root{}, Statics: map[string]*StaticPath{},
+		Dynamics: map[string]bool{}, BoundPaths: map[string]string{}, Lookups: map[string]*Lookup{},
+		Values: map[string]*ValueDecl{}, Fixed: map[string]GExpr{}}
+	errf := func(line int, format string, args ...any) error {
+		return &Error{File: f.Path, Line: line, Msg: fmt.Sprintf(format, args...)}
+	}
+	r.Entry = prog.Func(f.Entry.Name)
+	if r.Entry == nil || r.Entry.Body == nil {
+		return nil, errf(f.Entry.Line, "entry %s is not a function defined in the sources", f.Entry.Name)
+	}
+	if !ir.IsInt(r.Entry.Type.Result) {
+		return nil, errf(f.Entry.Line, "entry %s must return an integer (the guard fallback is returned)", f.Entry.Name)
+	}
+	if err := r.params(errf); err != nil {
+		return nil, err
+	}
+	for i := range f.Globals {
+		g := &f.Globals[i]
+		v := prog.Global(g.Name)
+		if v == nil {
+			return nil, errf(g.Line, "global %s is not declared in the sources", g.Name)
+		}
+		if g.Class == Static && !ir.IsScalar(v.Type) {
+			return nil, errf(g.Line, "static global %s has type %s: only integers and pointers", g.Name, v.Type)
+		}
+		r.Roots[g.Name] = &Root{Name: g.Name, Kind: RootGlobal, Class: g.Class, Type: v.Type, Var: v, Line: g.Line}
+	}
+	for i := range f.Lookups {
+		lk := &f.Lookups[i]
+		fn := prog.Func(lk.Func)
+		if fn == nil || fn.Shim != ir.ShimPure {
+			return nil, errf(lk.Line, "lookup %s: not a SHIM_PURE function of the sources", lk.Func)
+		}
+		if lk.Bound {
+			if !ir.IsPtr(fn.Type.Result) {
+				return nil, errf(lk.Line, "lookup %s bound %s: the function must return a pointer", lk.Func, lk.Name)
+			}
+			r.Roots[lk.Name] = &Root{Name: lk.Name, Kind: RootBound, Type: fn.Type.Result, Line: lk.Line}
+			r.Bound = append(r.Bound, lk.Name)
+		} else if !ir.IsInt(fn.Type.Result) {
+			return nil, errf(lk.Line, "lookup %s value %s: the function must return an integer", lk.Func, lk.Name)
+		}
+		r.Lookups[lk.Func] = lk
+	}
+	for i := range f.Values {
+		r.Values[f.Values[i].Name] = &f.Values[i]
+	}
+	// Bound paths may build on each other (a bound name as the root of another): resolve in order.
+	for i := range f.Bounds {
+		b := &f.Bounds[i]
+		t, err := r.typeOf(b.Path)
+		if err != nil {
+			return nil, errf(b.Line, "bound %s: %v", b.Name, err)
+		}
+		if pt, ok := t.(*ir.PtrType); !ok || !isStruct(pt.Elem) {
+			return nil, errf(b.Line, "bound %s: %s has type %s, not a pointer to a struct", b.Name, b.Path, t)
+		}
+		r.Roots[b.Name] = &Root{Name: b.Name, Kind: RootBound, Type: t, Line: b.Line}
+		r.BoundPaths[b.Path.String()] = b.Name
+		r.Bound = append(r.Bound, b.Name)
+	}
+	if err := r.instance(errf); err != nil {
+		return nil, err
+	}
+	for i := range f.Statics {
+		s := &f.Statics[i]
+		t, err := r.typeOf(s.Path)
+		if err != nil {
+			return nil, errf(s.Line, "static %s: %v", s.Path, err)
+		}
+		switch tt := t.(type) {
+		case *ir.IntType:
+			if s.Range != nil {
+				if min, max := tt.Range(); s.Range.Lo < min || s.Range.Hi >= 0 && uint64(s.Range.Hi) > max {
+					return nil, errf(s.Line, "static %s: range %s exceeds its type %s", s.Path, s.Range, tt)
+				}
+			}
+		case *ir.PtrType:
+			if s.Range != nil {
+				return nil, errf(s.Line, "static %s: a pointer takes no range", s.Path)
+			}
+		case *ir.ArrayType:
+			if et, ok := tt.Elem.(*ir.IntType); !ok || et.Bytes != 1 || s.Range != nil {
+				return nil, errf(s.Line, "static %s: arrays are static only as bytes (u8 elements, no range)", s.Path)
+			}
+		default:
+			return nil, errf(s.Line, "static %s has type %s: declare its scalar fields instead", s.Path, t)
+		}
+		r.Statics[s.Path.String()] = &StaticPath{Path: s.Path, Type: t, Range: s.Range, Line: s.Line}
+	}
+	for i := range f.Dynamics {
+		d := &f.Dynamics[i]
+		if _, err := r.typeOf(d.Path); err != nil {
+			return nil, errf(d.Line, "dynamic %s: %v", d.Path, err)
+		}
+		r.Dynamics[d.Path.String()] = true
+	}
+	return r, r.guards(errf)
+}
+
+func isStruct(t ir.Type) bool { _, ok := t.(*ir.StructType); return ok }
+
+func (r *Resolved) params(errf func(int, string, ...any) error) error {
+	f := r.File
+	declared := map[string]*Binding{}
+	for i := range f.Params {
+		declared[f.Params[i].Name] = &f.Params[i]
+	}
+	for _, v := range r.Entry.Params {
+		b := declared[v.Name]
+		if b == nil {
+			return errf(f.Entry.Line, "entry %s: parameter %s is not declared (param %s static|dynamic|bound)", r.Entry.Name, v.Name, v.Name)
+		}
+		delete(declared, v.Name)
+		switch b.Class {
+		case Static:
+			if !ir.IsInt(v.Type) {
+				return errf(b.Line, "param %s static: only integer parameters take context values (a pointer is bound)", v.Name)
+			}
+		case Bound:
+			if pt, ok := v.Type.(*ir.PtrType); !ok || !isStruct(pt.Elem) {
+				return errf(b.Line, "param %s bound: type %s is not a pointer to a struct", v.Name, v.Type)
+			}
+			r.Bound = append(r.Bound, v.Name)
+		}
+		r.Roots[v.Name] = &Root{Name: v.Name, Kind: RootParam, Class: b.Class, Type: v.Type, Var: v, Line: b.Line}
+	}
+	for _, b := range f.Params {
+		if declared[b.Name] != nil {
+			return errf(b.Line, "param %s: %s has no such parameter", b.Name, r.Entry.Name)
+		}
+	}
+	return nil
+}
+
+func (r *Resolved) instance(errf func(int, string, ...any) error) error {
+	f := r.File
+	if f.Instance.Name == "" {
+		if len(r.Bound) > 0 {
+			return errf(r.Roots[r.Bound[0]].Line, "%s is bound but no \"instance\" struct is declared", r.Bound[0])
+		}
+		return nil
+	}
+	st := r.Prog.Structs[f.Instance.Name]
+	if st == nil || !st.Complete {
+		return errf(f.Instance.Line, "instance: struct %s is not defined in the sources", f.Instance.Name)
+	}
+	for _, name := range r.Bound {
+		m := st.Field(name)
+		if m == nil || !ir.Same(m.Type, r.Roots[name].Type) {
+			return errf(r.Roots[name].Line, "struct %s needs a member %s of type %s", st.Tag, ir.Declare(r.Roots[name].Type, name), r.Roots[name].Type)
+		}
+	}
+	r.Instance = st
+	return nil
+}
+
+// typeOf types a path, checking that every pointer it goes through is static.
+func (r *Resolved) typeOf(p Path) (ir.Type, error) {
+	root := r.Roots[p.Root]
+	if root == nil {
+		return nil, fmt.Errorf("%s is not a parameter, global or bound name", p.Root)
+	}
+	if root.Kind != RootBound && root.Class == Dynamic && len(p.Steps) > 0 && p.Steps[0].Kind == Arrow {
+		return nil, fmt.Errorf("%s is dynamic: nothing reached through it can be static", p.Root)
+	}
+	t := root.Type
+	for i, s := range p.Steps {
+		prefix := Path{Root: p.Root, Steps: p.Steps[:i]}
+		switch s.Kind {
+		case Arrow:
+			pt, ok := t.(*ir.PtrType)
+			if !ok {
+				return nil, fmt.Errorf("%s is not a pointer", prefix)
+			}
+			if i > 0 {
+				if _, bound := r.BoundPaths[prefix.String()]; !bound && r.Statics[prefix.String()] == nil {
+					return nil, fmt.Errorf("the pointer %s is not declared static or bound (declare it before the paths through it)", prefix)
+				}
+			}
+			t = pt.Elem
+			fallthrough
+		case Dot:
+			st, ok := t.(*ir.StructType)
+			if !ok || !st.Complete {
+				return nil, fmt.Errorf("%s is not a complete struct", prefix)
+			}
+			m := st.Field(s.Field)
+			if m == nil {
+				return nil, fmt.Errorf("struct %s has no member %s", st.Tag, s.Field)
+			}
+			t = m.Type
+		case Elem:
+			at, ok := t.(*ir.ArrayType)
+			if !ok || s.Index >= at.Len {
+				return nil, fmt.Errorf("%s[%d] is not an element of an array", prefix, s.Index)
+			}
+			t = at.Elem
+		}
+	}
+	return t, nil
+}
+
+func (r *Resolved) guards(errf func(int, string, ...any) error) error {
+	for _, g := range r.File.Guards {
+		for _, n := range Names(g.Expr) {
+			if r.Values[n] == nil && (r.Roots[n] == nil || r.Roots[n].Kind != RootParam || !ir.IsInt(r.Roots[n].Type)) {
+				return errf(g.Line, "guard: %s is not an integer parameter or a declared value", n)
+			}
+		}
+		b, ok := g.Expr.(GBinary)
+		if !ok || b.Op != "==" {
+			continue
+		}
+		for _, side := range [][2]GExpr{{b.X, b.Y}, {b.Y, b.X}} {
+			n, ok := side[0].(GName)
+			if !ok || r.Roots[n.Name] == nil || r.Roots[n.Name].Class != Dynamic || !r.isStaticGuard(side[1]) {
+				continue
+			}
+			if _, dup := r.Fixed[n.Name]; dup {
+				return errf(g.Line, "guard: %s is fixed by two guards", n.Name)
+			}
+			r.Fixed[n.Name] = side[1]
+			break
+		}
+	}
+	return nil
+}
+
+// isStaticGuard reports whether a guard expression names only static things.
+func (r *Resolved) isStaticGuard(e GExpr) bool {
+	for _, n := range Names(e) {
+		if r.Values[n] == nil && (r.Roots[n] == nil || r.Roots[n].Class != Static) {
+			return false
+		}
+	}
+	return true
+}
+
+// ContextKeys lists every key a context must supply, sorted: static params and globals, static
+// paths, values and value lookups.
+func (r *Resolved) ContextKeys() []string {
+	var keys []string
+	for name, root := range r.Roots {
+		if root.Kind != RootBound && root.Class == Static {
+			keys = append(keys, name)
+		}
+	}
+	for k := range r.Statics {
+		keys = append(keys, k)
+	}
+	for k := range r.Values {
+		keys = append(keys, k)
+	}
+	for _, lk := range r.Lookups {
+		if !lk.Bound {
+			keys = append(keys, lk.Name)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// KeyType returns the C type a context key's value must fit (nil for a declared value, which
+// takes any integer kind) and its declared range.
+func (r *Resolved) KeyType(key string) (ir.Type, *Range) {
+	if s := r.Statics[key]; s != nil {
+		return s.Type, s.Range
+	}
+	if v := r.Values[key]; v != nil {
+		return nil, v.Range
+	}
+	for _, lk := range r.Lookups {
+		if !lk.Bound && lk.Name == key {
+			return r.Prog.Func(lk.Func).Type.Result, lk.Range
+		}
+	}
+	if root := r.Roots[key]; root != nil {
+		return root.Type, nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,225 @@
+package spec
+
+import (
+	"specbed/specializer/ir"
+)
+
+// call specializes a call: generic functions are inlined, declared lookups with static
+// arguments fold, other shim calls stay (with their static arguments folded in).
+func (sp *specializer) call(c *ir.Call) (value, error) {
+	at := c.P
+	f := c.Callee()
+	if f == nil {
+		fv, err := sp.expr(c.Fn)
+		if err != nil {
+			return value{}, err
+		}
+		if fv.k != vFunc {
+			return value{}, ir.Errorf(at, "indirect call through a function pointer that is not static in this context")
+		}
+		f = fv.fn
+	}
+	args := make([]value, len(c.Args))
+	marks := make([]int, len(c.Args))
+	for i, a := range c.Args {
+		marks[i] = len(*sp.out)
+		v, err := sp.expr(a)
+		if err != nil {
+			return value{}, err
+		}
+		args[i] = v
+	}
+	// Arguments computed before a later argument's statements are saved first (left to right).
+	for i := 0; i+1 < len(args); i++ {
+		args[i] = sp.spill(args[i], marks[i+1], at)
+	}
+	if f.Body != nil {
+		return sp.inline(f, c, args)
+	}
+	if v, ok, err := sp.fold(f, args, at); ok || err != nil {
+		return v, err
+	}
+	xs := make([]ir.Expr, len(args))
+	for i, a := range args {
+		x, err := sp.liftAt(a, f.Type.Params[i], at)
+		if err != nil {
+			return value{}, err
+		}
+		xs[i] = x
+	}
+	sp.res.Stats.ShimCalls++
+	call := &ir.Call{E: ir.E{T: f.Type.Result, P: at}, Fn: &ir.FuncRef{E: ir.E{T: &ir.PtrType{Elem: f.Type}, P: at}, Func: f}, Args: xs}
+	if _, void := f.Type.Result.(*ir.VoidType); void {
+		sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: call})
+		return value{k: vInt, t: ir.Int}, nil
+	}
+	return dyn(call), nil
+}
+
+// fold folds a SHIM_PURE call the declarations list as a lookup, when its arguments are static.
+func (sp *specializer) fold(f *ir.Func, args []value, at ir.Pos) (value, bool, error) {
+	lk := sp.r.Lookups[f.Name]
+	if lk == nil || f.Shim != ir.ShimPure {
+		return value{}, false, nil
+	}
+	for _, a := range args {
+		if !a.static() {
+			return value{}, false, nil
+		}
+	}
+	if prev, seen := sp.lookups[f.Name]; seen {
+		for i := range prev {
+			if !same(prev[i], args[i]) {
+				return value{}, true, ir.Errorf(at, "%s is folded with different static arguments here than at its first call (argument %d: %s vs %s): one instance value cannot stand for both", f.Name, i+1, args[i], prev[i])
+			}
+		}
+	} else {
+		sp.lookups[f.Name] = args
+	}
+	sp.res.Stats.LookupsFolded++
+	if lk.Bound {
+		o, pt := sp.boundObj(lk.Name)
+		return value{k: vPtr, t: pt, obj: o}, true, nil
+	}
+	v, err := sp.ctxValue(lk.Name, f.Type.Result, nil, at)
+	return v, true, err
+}
+
+// inline specializes a generic function's body for its arguments at this call site.
+func (sp *specializer) inline(f *ir.Func, c *ir.Call, args []value) (value, error) {
+	at := c.P
+	if len(sp.frames) >= sp.lim.Depth {
+		return value{}, ir.Errorf(at, "calls nested more than %d deep", sp.lim.Depth)
+	}
+	for _, fr := range sp.frames {
+		if fr.fn == f {
+			return value{}, ir.Errorf(at, "recursive call of %s is outside the subset", f.Name)
+		}
+	}
+	inst := sp.fr().inst.Callee(c, f)
+	if inst == nil {
+		return value{}, ir.Errorf(at, "the binding-time analysis has no instance for this call of %s", f.Name)
+	}
+	sp.res.Stats.CallsInlined++
+	fr := &frame{fn: f, inst: inst, vars: map[*ir.Var]*object{}, labels: map[string]*target{}, at: at,
+		ret: &target{depth: sp.depth, hint: f.Name + "_out"}}
+	if _, void := f.Type.Result.(*ir.VoidType); !void {
+		fr.retObj = sp.newLocal(f.Name+"_ret", f.Type.Result)
+		sp.st.add(fr.retObj, false)
+	}
+	for i, p := range f.Params {
+		o := sp.newLocal(p.Name, p.Type)
+		fr.vars[p] = o
+		if v := sp.aliasable(f, p, args[i]); v != nil {
+			// A parameter the callee only reads, passed a residual variable nothing else can
+			// change meanwhile: use that variable instead of a copy.
+			o.rv = v
+			sp.st.add(o, true)
+			continue
+		}
+		sp.st.add(o, false)
+		if err := sp.storeLoc(loc{obj: o, t: p.Type}, args[i], at); err != nil {
+			return value{}, err
+		}
+	}
+	sp.frames = append(sp.frames, fr)
+	err := sp.stmts(f.Body.Stmts)
+	sp.frames = sp.frames[:len(sp.frames)-1]
+	if err != nil {
+		return value{}, err
+	}
+	if err := sp.land(fr.ret, at); err != nil {
+		return value{}, err
+	}
+	if sp.st == nil {
+		return value{}, ir.Errorf(at, "%s never returns here", f.Name)
+	}
+	for _, o := range fr.vars {
+		delete(sp.st.objs, o)
+	}
+	if fr.retObj == nil {
+		return value{k: vInt, t: ir.Int}, nil
+	}
+	v, err := sp.load(loc{obj: fr.retObj, t: fr.retObj.t}, at)
+	delete(sp.st.objs, fr.retObj)
+	return v, err
+}
+
+// aliasable returns the residual variable a parameter may share with its argument: the callee
+// never writes the parameter or takes its address, the argument is a residual variable of the
+// same type, and no static pointer reaches that variable's object (so the callee cannot change
+// it behind the parameter's back).
+func (sp *specializer) aliasable(f *ir.Func, p *ir.Var, arg value) *ir.Var {
+	if arg.k != vDyn || sp.written(f)[p] {
+		return nil
+	}
+	ref, ok := arg.x.(*ir.VarRef)
+	if !ok || ref.Var.Kind == ir.Global || !ir.Same(ref.Var.Type, p.Type) {
+		return nil
+	}
+	if ob := sp.rvObj[ref.Var]; ob != nil {
+		os := sp.st.get(ob)
+		if os == nil || os.escaped || sp.pointedTo(ob) {
+			return nil
+		}
+	}
+	return ref.Var
+}
+
+// pointedTo reports whether a static pointer in the current state targets o.
+func (sp *specializer) pointedTo(o *object) bool {
+	for _, os := range sp.st.objs {
+		for _, sl := range os.slots {
+			if !sl.mem && sl.v.k == vPtr && sl.v.obj == o {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// written returns the parameters of f that f assigns or takes the address of.
+func (sp *specializer) written(f *ir.Func) map[*ir.Var]bool {
+	if w, ok := sp.writes[f]; ok {
+		return w
+	}
+	w := map[*ir.Var]bool{}
+	mark := func(e ir.Expr) {
+		for {
+			switch x := e.(type) {
+			case *ir.VarRef:
+				w[x.Var] = true
+				return
+			case *ir.Member:
+				if x.Arrow {
+					return
+				}
+				e = x.X
+			case *ir.Index:
+				if _, arr := x.X.Type().(*ir.ArrayType); !arr {
+					return
+				}
+				e = x.X
+			default:
+				return
+			}
+		}
+	}
+	ir.Inspect(f.Body, func(n ir.Node) bool {
+		switch n := n.(type) {
+		case *ir.Assign:
+			mark(n.L)
+		case *ir.IncDec:
+			mark(n.X)
+		case *ir.AddrOf:
+			mark(n.X)
+		case *ir.Cast:
+			if _, arr := n.X.Type().(*ir.ArrayType); arr {
+				mark(n.X) // an array parameter decays to its address
+			}
+		}
+		return true
+	})
+	sp.writes[f] = w
+	return w
+}

@@ -1,0 +1,217 @@
+package spec
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"specbed/specializer/decl"
+	"specbed/specializer/ir"
+)
+
+// entry builds the residual entry: its parameters, the guards, then the specialized body.
+func (sp *specializer) entry(oracle Oracle, name string) error {
+	r := sp.r
+	f := r.Entry
+	at := f.Pos
+	res := &ir.Func{Name: name, Type: &ir.FuncType{Result: f.Type.Result}, Pos: at}
+	sp.names[name] = 1
+	if r.Instance != nil {
+		sp.inst = &ir.Var{Name: sp.uniq("inst"), Type: &ir.PtrType{Elem: r.Instance}, Kind: ir.Param, Pos: at}
+		res.Params = append(res.Params, sp.inst)
+	}
+	fr := &frame{fn: f, inst: oracle.Entry(), vars: map[*ir.Var]*object{}, labels: map[string]*target{},
+		ret: &target{depth: 0, hint: "out"}, at: at}
+	sp.frames = []*frame{fr}
+	sp.st = newState()
+	var body []ir.Stmt
+	sp.out = &body
+	for _, p := range f.Params {
+		if _, agg := p.Type.(*ir.StructType); agg {
+			return ir.Errorf(p.Pos, "entry parameter %s is a struct: pass a pointer", p.Name)
+		}
+		o := sp.newLocal(p.Name, p.Type)
+		fr.vars[p] = o
+		root := r.Roots[p.Name]
+		switch root.Class {
+		case decl.Dynamic:
+			o.rv = &ir.Var{Name: sp.uniq(p.Name), Type: p.Type, Kind: ir.Param, Pos: p.Pos}
+			o.resParam = true
+			sp.rvObj[o.rv] = o
+			res.Params = append(res.Params, o.rv)
+			sp.st.add(o, true)
+		case decl.Static:
+			sp.st.add(o, false)
+			v, err := sp.ctxValue(p.Name, p.Type, nil, p.Pos)
+			if err != nil {
+				return err
+			}
+			sp.st.mut(o).slots[0] = slot{v: v}
+		case decl.Bound:
+			sp.st.add(o, false)
+			bo, pt := sp.boundObj(p.Name)
+			sp.st.mut(o).slots[0] = slot{v: value{k: vPtr, t: pt, obj: bo}}
+		}
+	}
+	for _, p := range res.Params {
+		res.Type.Params = append(res.Type.Params, p.Type)
+	}
+	if err := sp.guards(); err != nil {
+		return err
+	}
+	if sp.st != nil {
+		if err := sp.stmts(f.Body.Stmts); err != nil {
+			return err
+		}
+		if err := sp.land(fr.ret, at); err != nil {
+			return err
+		}
+	}
+	res.Body = &ir.Block{S: ir.S{P: at}, Stmts: body}
+	removeDeadStores(res.Body)
+	sp.res.Func = res
+	sp.res.Inst = sp.inst
+	return nil
+}
+
+// guards emits the declared guards (a failing guard returns the fallback value) and then fixes
+// the parameters the equality guards pin down.
+func (sp *specializer) guards() error {
+	r := sp.r
+	fr := sp.fr()
+	for _, g := range r.File.Guards {
+		at := ir.Pos{File: filepath.Base(r.File.Path), Line: g.Line}
+		x, err := sp.guardExpr(g.Expr, at)
+		if err != nil {
+			return fmt.Errorf("%s:%d: guard: %w", r.File.Path, g.Line, err)
+		}
+		v, err := sp.expr(x)
+		if err != nil {
+			return err
+		}
+		fail := &ir.Return{S: ir.S{P: at}, X: constInt(r.Entry.Type.Result.(*ir.IntType), uint64(r.File.Fallback.Val), at)}
+		if v.static() {
+			if !v.truth() {
+				sp.emit(fail)
+				sp.st = nil
+				return nil
+			}
+			continue
+		}
+		ce, err := sp.liftAt(v, x.Type(), at)
+		if err != nil {
+			return err
+		}
+		sp.emit(&ir.If{S: ir.S{P: at}, Cond: &ir.Unary{E: ir.E{T: ir.Int, P: at}, Op: ir.LogNot, X: ce}, Then: fail})
+	}
+	for _, p := range r.Entry.Params {
+		ge, fixed := r.Fixed[p.Name]
+		if !fixed {
+			continue
+		}
+		at := ir.Pos{File: r.File.Path}
+		x, err := sp.guardExpr(ge, at)
+		if err != nil {
+			return err
+		}
+		v, err := sp.expr(x)
+		if err != nil {
+			return err
+		}
+		if !v.static() {
+			return fmt.Errorf("%s: the guard value of %s is not static", r.File.Path, p.Name)
+		}
+		o := fr.vars[p]
+		pt, ok := p.Type.(*ir.IntType)
+		if !ok {
+			return fmt.Errorf("%s: guarded parameter %s is not an integer", r.File.Path, p.Name)
+		}
+		sp.st.mut(o).slots[0] = slot{v: intVal(pt, v.t.(*ir.IntType).Ext(v.bits))}
+	}
+	return nil
+}
+
+// kindTypes are the C types of context value kinds, for declared values in guards.
+var kindTypes = map[string]*ir.IntType{"u8": ir.UChar, "u16": ir.UShort, "u32": ir.UInt, "u64": ir.ULongLong,
+	"s8": ir.SChar, "s16": ir.Short, "s32": ir.Int, "s64": ir.LongLong, "bool": ir.Bool, "ipv4": ir.UInt}
+
+// guardExpr lowers a guard to IR with C's conversions, so the specializer evaluates it like code.
+func (sp *specializer) guardExpr(g decl.GExpr, at ir.Pos) (ir.Expr, error) {
+	switch g := g.(type) {
+	case decl.GInt:
+		if g.Val >= -1<<31 && g.Val < 1<<31 {
+			return constInt(ir.Int, uint64(g.Val), at), nil
+		}
+		return constInt(ir.LongLong, uint64(g.Val), at), nil
+	case decl.GName:
+		if v := sp.r.Values[g.Name]; v != nil {
+			cv := sp.ctx.Values[g.Name]
+			t := kindTypes[cv.Kind]
+			if t == nil {
+				return nil, fmt.Errorf("value %s has kind %s", g.Name, cv.Kind)
+			}
+			return constInt(t, cv.Bits, at), nil
+		}
+		for _, p := range sp.r.Entry.Params {
+			if p.Name == g.Name {
+				return &ir.VarRef{E: ir.E{T: p.Type, P: at}, Var: p}, nil
+			}
+		}
+		return nil, fmt.Errorf("unknown name %s", g.Name)
+	case decl.GUnary:
+		x, err := sp.guardExpr(g.X, at)
+		if err != nil {
+			return nil, err
+		}
+		it, ok := x.Type().(*ir.IntType)
+		if !ok {
+			return nil, fmt.Errorf("%s on a non-integer", g.Op)
+		}
+		if g.Op == "!" {
+			return &ir.Unary{E: ir.E{T: ir.Int, P: at}, Op: ir.LogNot, X: x}, nil
+		}
+		pt := ir.Promote(it)
+		op := ir.Neg
+		if g.Op == "~" {
+			op = ir.BitNot
+		}
+		return &ir.Unary{E: ir.E{T: pt, P: at}, Op: op, X: conv(x, pt)}, nil
+	case decl.GBinary:
+		x, err := sp.guardExpr(g.X, at)
+		if err != nil {
+			return nil, err
+		}
+		y, err := sp.guardExpr(g.Y, at)
+		if err != nil {
+			return nil, err
+		}
+		xt, ok1 := x.Type().(*ir.IntType)
+		yt, ok2 := y.Type().(*ir.IntType)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%s on non-integers", g.Op)
+		}
+		op := map[string]ir.BinOp{"+": ir.Add, "-": ir.Sub, "*": ir.Mul, "/": ir.Div, "%": ir.Mod, "<<": ir.Shl,
+			">>": ir.Shr, "&": ir.And, "|": ir.Or, "^": ir.Xor, "==": ir.Eq, "!=": ir.Ne, "<": ir.Lt, "<=": ir.Le,
+			">": ir.Gt, ">=": ir.Ge, "&&": ir.LogAnd, "||": ir.LogOr}[g.Op]
+		switch {
+		case op == ir.LogAnd || op == ir.LogOr:
+			return &ir.Binary{E: ir.E{T: ir.Int, P: at}, Op: op, X: x, Y: y}, nil
+		case op == ir.Shl || op == ir.Shr:
+			pt := ir.Promote(xt)
+			return &ir.Binary{E: ir.E{T: pt, P: at}, Op: op, X: conv(x, pt), Y: conv(y, ir.Promote(yt))}, nil
+		}
+		t := ir.Usual(xt, yt)
+		rt := t
+		if op.IsCompare() {
+			rt = ir.Int
+		}
+		return &ir.Binary{E: ir.E{T: rt, P: at}, Op: op, X: conv(x, t), Y: conv(y, t)}, nil
+	}
+	return nil, fmt.Errorf("bad guard expression")
+}
+
+func conv(x ir.Expr, t *ir.IntType) ir.Expr {
+	if xt, ok := x.Type().(*ir.IntType); ok && ir.SameInt(xt, t) {
+		return x
+	}
+	return &ir.Cast{E: ir.E{T: t, P: x.At()}, X: x, Implicit: true}
+}

@@ -1,0 +1,198 @@
+package spec
+
+import (
+	"sort"
+
+	"specbed/specializer/ir"
+)
+
+// slot is what the specializer knows about one scalar leaf of a local object: a static value,
+// or mem (the value lives in the residual variable).
+type slot struct {
+	v   value
+	mem bool
+}
+
+// objState is the knowledge about one local object. Once escaped (its address reached residual
+// code) every leaf lives in memory for good.
+type objState struct {
+	slots   []slot
+	escaped bool
+	owner   *state // copy-on-write: only the owner may modify
+}
+
+// state is the static store at a program point: the local objects alive there.
+type state struct {
+	objs map[*object]*objState
+}
+
+func newState() *state { return &state{objs: map[*object]*objState{}} }
+
+// fork returns a copy sharing the object states until either side writes.
+func (s *state) fork() *state {
+	n := &state{objs: make(map[*object]*objState, len(s.objs))}
+	for o, os := range s.objs {
+		n.objs[o] = os
+	}
+	return n
+}
+
+// get returns o's state for reading.
+func (s *state) get(o *object) *objState { return s.objs[o] }
+
+// mut returns o's state for writing.
+func (s *state) mut(o *object) *objState {
+	os := s.objs[o]
+	if os == nil {
+		return nil
+	}
+	if os.owner != s {
+		c := &objState{slots: append([]slot(nil), os.slots...), escaped: os.escaped, owner: s}
+		s.objs[o] = c
+		os = c
+	}
+	return os
+}
+
+// add makes a new local object alive with every leaf undefined (or in memory).
+func (s *state) add(o *object, inMem bool) *objState {
+	os := &objState{slots: make([]slot, len(o.lay.leaves)), owner: s}
+	for i := range os.slots {
+		os.slots[i] = slot{v: value{k: vUndef, t: o.lay.leaves[i].Type}, mem: inMem}
+	}
+	s.objs[o] = os
+	return os
+}
+
+// sortedObjs lists the objects of s in creation order (for deterministic output).
+func (s *state) sortedObjs() []*object {
+	out := make([]*object, 0, len(s.objs))
+	for o := range s.objs {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
+	return out
+}
+
+// edge is one path into a merge point: its state and a placeholder block in the residual, at
+// the end of that path, where the merge may put the assignments that move static values into
+// memory (lifting). residual marks a path that arrives by a residual jump.
+type edge struct {
+	st       *state
+	fix      *ir.Block
+	residual bool
+	ret      value // for function exits: the returned value
+}
+
+// merge joins the states of edges. Leaves with the same static value on every edge stay static;
+// the others are lifted: each edge stores its static value into memory in its placeholder.
+// Objects alive on only some edges are dropped (they are out of scope at the join).
+func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
+	if len(edges) == 1 {
+		return edges[0].st, nil
+	}
+	r := newState()
+	first := edges[0].st
+	var objs []*object
+	for _, o := range first.sortedObjs() {
+		all := true
+		for _, e := range edges[1:] {
+			if e.st.objs[o] == nil {
+				all = false
+				break
+			}
+		}
+		if all {
+			objs = append(objs, o)
+		}
+	}
+	// Decide which objects escape and which leaves go to memory, to a fixpoint: lifting a static
+	// pointer to a local makes that local escape on every edge.
+	escaped := map[*object]bool{}
+	lift := map[*object][]bool{}
+	for _, o := range objs {
+		lift[o] = make([]bool, len(o.lay.leaves))
+		for _, e := range edges {
+			if e.st.objs[o].escaped {
+				escaped[o] = true
+			}
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, o := range objs {
+			for i := range o.lay.leaves {
+				if lift[o][i] {
+					continue
+				}
+				need := escaped[o]
+				ref := edges[0].st.objs[o].slots[i]
+				for _, e := range edges {
+					sl := e.st.objs[o].slots[i]
+					if sl.mem || ref.mem || !same(sl.v, ref.v) {
+						need = true
+					}
+				}
+				if !need {
+					continue
+				}
+				lift[o][i] = true
+				changed = true
+				for _, e := range edges {
+					sl := e.st.objs[o].slots[i]
+					if !sl.mem && sl.v.k == vPtr && sl.v.obj != nil && sl.v.obj.kind == objLocal && !escaped[sl.v.obj] {
+						if _, alive := lift[sl.v.obj]; alive {
+							escaped[sl.v.obj] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, e := range edges {
+		saved := sp.out
+		sp.out = &e.fix.Stmts
+		for _, o := range objs {
+			os := e.st.objs[o]
+			for i, sl := range os.slots {
+				if !lift[o][i] || sl.mem {
+					continue
+				}
+				if err := sp.store(o, i, sl.v, at); err != nil {
+					sp.out = saved
+					return nil, err
+				}
+			}
+		}
+		sp.out = saved
+	}
+	for _, o := range objs {
+		os := &objState{slots: append([]slot(nil), first.objs[o].slots...), escaped: escaped[o], owner: r}
+		for i := range os.slots {
+			if lift[o][i] {
+				os.slots[i] = slot{v: value{k: vUndef, t: o.lay.leaves[i].Type}, mem: true}
+			}
+		}
+		r.objs[o] = os
+	}
+	return r, nil
+}
+
+// store emits the residual assignment of a static value to leaf i of local o (nothing for an
+// undefined value: memory stays as undefined as the value).
+func (sp *specializer) store(o *object, i int, v value, at ir.Pos) error {
+	if v.k == vUndef {
+		return nil
+	}
+	lf := o.lay.leaves[i]
+	lhs, err := o.lvalue(sp, lf.Off, lf.Type, at)
+	if err != nil {
+		return err
+	}
+	rhs, err := sp.lift(v, lf.Type, at)
+	if err != nil {
+		return err
+	}
+	sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: &ir.Assign{E: ir.E{T: lf.Type, P: at}, L: lhs, R: rhs}})
+	return nil
+}
