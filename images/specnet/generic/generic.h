@@ -108,7 +108,7 @@
 #define SN_RTCF_BROADCAST	0x10000000
 #define SN_RTCF_MULTICAST	0x20000000
 #define SN_RTCF_LOCAL		0x80000000
-#define SN_DST_OBSOLETE_FORCE_CHK (-2)
+#define SN_DST_OBSOLETE_FORCE_CHK (-1)
 #define SN_RTAX_LOCK_MTU	(1 << 2)	/* 1 << RTAX_MTU in metrics lock */
 
 /* devices */
@@ -554,8 +554,8 @@ int sn_ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 		      struct sn_msghdr *msg, int length, int transhdrlen,
 		      struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp,
 		      u32 flags);
-int sn_ip_finish_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
-		     struct sn_skb_queue *dgram, struct sn_ip_info *ip);
+void sn_ip_finish_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
+		      struct sn_skb_queue *dgram, struct sn_ip_info *ip);
 void sn_ip_flush_pending_frames(struct sn_sock *sk);
 int sn_ip_send_skb(struct sn_sock *sk, struct sn_skb_queue *dgram,
 		   struct sn_ip_info *ip);

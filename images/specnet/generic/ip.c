@@ -16,13 +16,6 @@
 
 #define SN_RTAX_MTU_LOCKED	(1 << 2)	/* 1 << RTAX_MTU */
 
-/* dst_release() ignores NULL. */
-static void sn_dst_release(struct sn_rtable *rt)
-{
-	if (rt)
-		shim_dst_release(rt);
-}
-
 /*
  * ip_route_output_flow() without XFRM: the RCU lookup, the reference
  * __mkroute_output takes, and what the lookup writes back into the flow.
@@ -117,13 +110,13 @@ static bool sn_ip_sk_ignore_df(struct sn_sock *sk)
 	       sk->inet.pmtudisc == SN_IP_PMTUDISC_OMIT;
 }
 
-/* ip_dont_fragment() */
+/*
+ * ip_dont_fragment(). Its IP_PMTUDISC_DO case is not rendered: its only
+ * caller here, __ip_make_skb(), tests IP_PMTUDISC_DO before calling it.
+ */
 static bool sn_ip_dont_fragment(struct sn_sock *sk, struct sn_rtable *rt)
 {
-	u8 pmtudisc = sk->inet.pmtudisc;
-
-	return pmtudisc == SN_IP_PMTUDISC_DO ||
-	       (pmtudisc == SN_IP_PMTUDISC_WANT && !sn_ip_mtu_locked(rt));
+	return sk->inet.pmtudisc == SN_IP_PMTUDISC_WANT && !sn_ip_mtu_locked(rt);
 }
 
 /* ip_skb_dst_mtu() for a full socket, not forwarding. */
@@ -206,7 +199,8 @@ static void sn___ip_flush_pending_frames(struct sn_skb_queue *queue,
 	}
 	cork->flags &= ~SN_IPCORK_OPT;
 	cork->opt = NULL;
-	sn_dst_release(cork->dst);
+	/* dst_release(); a queue with skbs always has its route */
+	shim_dst_release(cork->dst);
 	cork->dst = NULL;
 }
 
@@ -412,7 +406,14 @@ static int sn___ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 		if (copy > length)
 			copy = length;
 
-		if (!(dev->features & SN_NETIF_F_SG) && (int)skb->tailroom >= copy) {
+		/*
+		 * The kernel also asks skb_tailroom(skb) >= copy. It always
+		 * holds here: without scatter-gather a corked skb has room for
+		 * an MTU (alloclen = mtu) and never holds more, and a
+		 * non-corked one gets here for at most 7 bytes with at least
+		 * 15 bytes of tail room (alloc_extra).
+		 */
+		if (!(dev->features & SN_NETIF_F_SG)) {
 			unsigned int off = skb->len;
 			u8 *to = shim_skb_put(skb->skb, copy);
 
@@ -662,22 +663,20 @@ static void sn_skb_move(struct sn_skb *to, struct sn_skb *from)
 
 /*
  * ip_finish_skb(): __ip_make_skb() on the socket's write queue; the skbs
- * move to the caller's datagram. Returns 1 with a datagram, 0 if nothing
- * was queued.
+ * move to the caller's datagram. The queue is not empty: a corked socket
+ * always has its first skb queued (udp_sendmsg uncorks an empty one).
  */
-int sn_ip_finish_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
-		     struct sn_skb_queue *dgram, struct sn_ip_info *ip)
+void sn_ip_finish_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
+		      struct sn_skb_queue *dgram, struct sn_ip_info *ip)
 {
 	struct sn_skb_queue *queue = &sk->sk_write_queue;
 	u32 i;
 
-	if (!queue->qlen)
-		return 0;
 	for (i = 0; i < queue->qlen; i++)
 		sn_skb_move(&dgram->q[i], &queue->q[i]);
 	dgram->qlen = queue->qlen;
 	queue->qlen = 0;
-	return sn___ip_make_skb(sk, fl4, dgram, &sk->inet.cork, ip);
+	sn___ip_make_skb(sk, fl4, dgram, &sk->inet.cork, ip);
 }
 
 /* ip_flush_pending_frames() */
@@ -733,7 +732,9 @@ void sn_ip_write_header(struct sn_skb *skb, struct sn_ip_info *ip,
 
 /*
  * ip_options_fragment(): options without the copied bit become NOOPs
- * in every fragment after the first.
+ * in every fragment after the first. The socket's options went through
+ * ip_options_compile(), which refuses malformed lengths, so the kernel's
+ * length check never fires and is not rendered.
  */
 static void sn_ip_options_fragment(struct sn_ip_info *ip)
 {
@@ -752,8 +753,6 @@ static void sn_ip_options_fragment(struct sn_ip_info *ip)
 			continue;
 		}
 		optlen = ip->opt[p + 1];
-		if (optlen < 2 || optlen > l)
-			return;
 		if (!(ip->opt[p] & SN_IPOPT_COPY)) {
 			for (k = 0; k < optlen; k++)
 				ip->opt[p + k] = SN_IPOPT_NOOP;

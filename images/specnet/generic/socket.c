@@ -87,7 +87,6 @@ int sn_udp_cmsg_send(struct sn_sock *sk, struct sn_msghdr *msg)
 	u32 size = msg->msg_controllen;
 	bool need_ip = false;
 	u32 off = 0;
-	int err;
 
 	/* for_each_cmsghdr(): CMSG_FIRSTHDR, then __cmsg_nxthdr */
 	while (off + SN_CMSG_HDRLEN <= size) {
@@ -96,13 +95,10 @@ int sn_udp_cmsg_send(struct sn_sock *sk, struct sn_msghdr *msg)
 		if (!sn_cmsg_ok(size, off, cmsg_len))
 			return -SN_EINVAL;
 
-		if (sn_get_u32(ctl + off + 4) != SN_SOL_UDP) {
+		if (sn_get_u32(ctl + off + 4) != SN_SOL_UDP)
 			need_ip = true;
-		} else {
-			err = sn___udp_cmsg_send();
-			if (err)
-				return err;
-		}
+		else
+			return sn___udp_cmsg_send();
 		off += sn_cmsg_align(cmsg_len);
 	}
 	return need_ip;
@@ -171,7 +167,8 @@ static int sn_ip_cmsg_tos(const u8 *cmsg, u32 cmsg_len,
 /*
  * ip_cmsg_send(): SOL_SOCKET and SOL_IP control messages. IP_RETOPTS
  * (per-call IP options) and IP_PROTOCOL are not rendered: they end in the
- * default case (-EINVAL); the socket's own IP_OPTIONS are.
+ * default case (-EINVAL); the socket's own IP_OPTIONS are. Its CMSG_OK
+ * check is not rendered either: udp_cmsg_send() checked every message.
  */
 int sn_ip_cmsg_send(struct sn_sock *sk, struct sn_msghdr *msg,
 		    struct sn_ipcm_cookie *ipc)
@@ -186,8 +183,6 @@ int sn_ip_cmsg_send(struct sn_sock *sk, struct sn_msghdr *msg,
 		u32 cmsg_len = sn_get_u32(cmsg);
 		u32 level;
 
-		if (!sn_cmsg_ok(size, off, cmsg_len))
-			return -SN_EINVAL;
 		off += sn_cmsg_align(cmsg_len);
 
 		level = sn_get_u32(cmsg + 4);

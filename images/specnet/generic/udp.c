@@ -131,10 +131,10 @@ static int sn_udp_push_pending_frames(struct sn_sock *sk)
 	struct sn_flowi4 *fl4 = &sk->inet.cork_fl;
 	struct sn_skb_queue dgram;
 	struct sn_ip_info ip;
-	int err = 0;
+	int err;
 
-	if (sn_ip_finish_skb(sk, fl4, &dgram, &ip))
-		err = sn_udp_send_skb(sk, fl4, &dgram, &ip);
+	sn_ip_finish_skb(sk, fl4, &dgram, &ip);
+	err = sn_udp_send_skb(sk, fl4, &dgram, &ip);
 
 	sk->up.len = 0;
 	sk->up.pending = 0;
@@ -234,12 +234,13 @@ int sn_udp_sendmsg(struct sn_sock *sk, struct sn_msghdr *msg, u32 len)
 		if (err < 0)
 			return err;
 	}
-	if (!ipc.opt) {
-		/* The kernel copies inet_opt under RCU; the options of the
-		 * view do not change under us. */
-		if (inet->inet_opt)
-			ipc.opt = inet->inet_opt;
-	}
+	/*
+	 * The socket's options, unless the control messages brought some:
+	 * they cannot here (IP_RETOPTS is not rendered). The kernel copies
+	 * inet_opt under RCU; the options of the view do not change under us.
+	 */
+	if (inet->inet_opt)
+		ipc.opt = inet->inet_opt;
 
 	saddr = ipc.addr;
 	ipc.addr = faddr = daddr;

@@ -52,7 +52,6 @@ static u32 tape_count[32];
 
 static unsigned long effects;
 static long wmem_charged;		/* bytes charged by the mock's skbs */
-static int wmem_pressure;		/* the tape filled the send buffer */
 static int nospace;
 static u32 ident_counter;
 
@@ -251,7 +250,6 @@ void mock_begin_input(unsigned long long seed, unsigned int index,
 	user_len = len;
 	user_avail = avail;
 	effects = 0;
-	wmem_pressure = tape_chance(TAPE_WMEM, 8);
 }
 
 const u8 *mock_user_buf(void)
@@ -325,9 +323,12 @@ bool shim_access_ok(const u8 __user *buf, u32 len)
 	return len <= 0x40000000U;
 }
 
+/* Other sockets' data fill the send buffer now and then (tape). */
 int shim_sk_wmem_alloc_get(struct sn_sock *sk)
 {
-	return wmem_pressure ? sk->sk_sndbuf : (int)wmem_charged;
+	if (tape_chance(TAPE_WMEM, 3))
+		return 3 * sk->sk_sndbuf;
+	return (int)wmem_charged;
 }
 
 bool shim_signal_pending(void)
@@ -383,7 +384,6 @@ long shim_sock_wait_for_wmem(struct sn_sock *sk, long timeo)
 {
 	long left = timeo > 1000 ? timeo : timeo / 2;
 
-	wmem_pressure = 0;
 	nospace = 0;
 	log_begin("sock_wait_for_wmem");
 	log_i("timeo", timeo);
@@ -623,6 +623,8 @@ struct sk_buff *shim_skb_clone(struct sk_buff *skb)
 		c->nh = s->nh >= 0 ? s->nh - (int)s->data : -1;
 		c->th = s->th >= 0 ? s->th - (int)s->data : -1;
 		c->ip_summed = s->ip_summed;
+		c->csum_start = s->csum_start - s->data;
+		c->csum_offset = s->csum_offset;
 	}
 	log_begin("skb_clone");
 	log_skb("skb", skb);
