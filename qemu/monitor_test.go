@@ -65,6 +65,18 @@ func TestMonitorCannedLogs(t *testing.T) {
 			last:     "---[ end trace 0000000000000000 ]---",
 		},
 		{
+			log: "p3-udp.log", shift: 1,
+			events: []event{evReady, evDone}, done: true, status: 0, steps: 2,
+		},
+		{
+			log: "p3-oops.log", shift: 1,
+			events: []event{evReady, evCrash, evDone}, done: true, status: 1, errors: 1,
+			title:    "BUG: kernel NULL pointer dereference, address: 00000000",
+			function: "specbed_oops_fault",
+			first:    "BUG: kernel NULL pointer dereference, address: 00000000",
+			last:     "---[ end trace 0000000000000000 ]---",
+		},
+		{
 			log: "i486-hang.log", shift: 5,
 			events: []event{evReady},
 		},
