@@ -23,11 +23,14 @@ import (
 type Toolchain struct {
 	CC   string // i686-linux-gnu-gcc
 	Gcov string // i686-linux-gnu-gcov
+	NM   string // i686-linux-gnu-nm
+	Size string // i686-linux-gnu-size
 }
 
-// DefaultToolchain is Debian's gcc-i686-linux-gnu.
+// DefaultToolchain is Debian's gcc-i686-linux-gnu and its binutils.
 func DefaultToolchain() Toolchain {
-	return Toolchain{CC: "i686-linux-gnu-gcc", Gcov: "i686-linux-gnu-gcov"}
+	return Toolchain{CC: "i686-linux-gnu-gcc", Gcov: "i686-linux-gnu-gcov",
+		NM: "i686-linux-gnu-nm", Size: "i686-linux-gnu-size"}
 }
 
 // cflags are those of every harness compile: the guest's ABI, warnings the

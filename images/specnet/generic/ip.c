@@ -143,11 +143,18 @@ static u8 sn_ip_select_ttl(struct sn_sock *sk, struct sn_rtable *rt)
 /*
  * ip_setup_cork(). Device and route MTUs are at least 68 (ETH_MIN_MTU,
  * fib metrics), so inetdev_valid_mtu() holds and is not rendered.
+ *
+ * There is no route when udp_sendmsg() appends to pending frames; the
+ * write queue is not empty then and this is not reached, but nothing in
+ * the code says so (the queue is dynamic), hence the kernel's check.
  */
-static void sn_ip_setup_cork(struct sn_sock *sk, struct sn_inet_cork *cork,
-			     struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp)
+static int sn_ip_setup_cork(struct sn_sock *sk, struct sn_inet_cork *cork,
+			    struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp)
 {
 	struct sn_rtable *rt = *rtp;
+
+	if (!rt)
+		return -SN_EFAULT;
 
 	cork->fragsize = sn_ip_sk_use_pmtu(sk) ? sn_dst_mtu(rt) :
 						 rt->dst.dev->mtu;
@@ -165,6 +172,7 @@ static void sn_ip_setup_cork(struct sn_sock *sk, struct sn_inet_cork *cork,
 	cork->tos = ipc->tos;
 	cork->mark = ipc->mark;
 	cork->priority = ipc->priority;
+	return 0;
 }
 
 /*
@@ -615,7 +623,9 @@ int sn_ip_make_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
 	cork->flags = 0;
 	cork->addr = 0;
 	cork->opt = NULL;
-	sn_ip_setup_cork(sk, cork, ipc, rtp);
+	err = sn_ip_setup_cork(sk, cork, ipc, rtp);
+	if (err)
+		return err;
 
 	err = sn___ip_append_data(sk, fl4, queue, cork, msg, length,
 				  transhdrlen, flags);
@@ -633,13 +643,18 @@ int sn_ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 		      struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp,
 		      u32 flags)
 {
+	int err;
+
 	if (flags & SN_MSG_PROBE)
 		return 0;
 
-	if (!sk->sk_write_queue.qlen)
-		sn_ip_setup_cork(sk, &sk->inet.cork, ipc, rtp);
-	else
+	if (!sk->sk_write_queue.qlen) {
+		err = sn_ip_setup_cork(sk, &sk->inet.cork, ipc, rtp);
+		if (err)
+			return err;
+	} else {
 		transhdrlen = 0;
+	}
 
 	return sn___ip_append_data(sk, fl4, &sk->sk_write_queue,
 				   &sk->inet.cork, msg, length, transhdrlen,
