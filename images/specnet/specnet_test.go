@@ -133,6 +133,9 @@ func TestGenericPackets(t *testing.T) {
 // oneWay are the branches the context set cannot take both ways, and why.
 var oneWay = []struct{ file, fn, text, why string }{
 	{"dev.c", "sn_ip_finish_output2", "if (!neigh)", "a bound lookup is never NULL in a customized send"},
+	{"ip.c", "sn_ip_setup_cork", "if (!rt)", "the route is NULL only when appending to pending frames, which never sets up the cork"},
+	{"ip.c", "sn_ip_make_skb", "if (err)", "ip_setup_cork fails only without a route (above)"},
+	{"ip.c", "sn_ip_append_data", "if (err)", "ip_setup_cork fails only without a route (above)"},
 	{"udp.c", "sn_udp_send_skb", "if (check == 0)", "dynamic: a UDP checksum of 0 takes one payload in 65535"},
 	{"udp.c", "sn_udp_flush_pending_frames", "if (sk->up.pending)", "dynamic: called with frames pending"},
 	{"udp.c", "sn_udp_sendmsg", "if (up->pending)", "dynamic: re-checked under the socket lock, a race"},

@@ -136,9 +136,10 @@
 #define SN_SOCK_LOCALROUTE	(1 << 13)
 
 /* Most skbs one datagram may take (the kernel has no such limit; ours
- * bounds the stack a module's send path uses: 32 fragments of a 1500
- * byte MTU carry 47 KB). More is refused with -EMSGSIZE. */
-#define SN_QUEUE_MAX		32
+ * bounds the stack a module's send path uses, under the kernel's 1 KB
+ * frame warning: 20 fragments of a 1500-byte MTU carry 29 KB). More is
+ * refused with -EMSGSIZE. */
+#define SN_QUEUE_MAX		20
 
 struct sn_sockaddr_in {
 	u16 sin_family;

@@ -38,6 +38,7 @@
 
 #if defined(SPECBED_KERNEL)
 #include <linux/types.h>
+#include <linux/stddef.h>
 #elif defined(SPECBED_USER)
 #include <stdint.h>
 #include <stddef.h>
