@@ -3,6 +3,7 @@ package qemu
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -11,8 +12,10 @@ import (
 type Boot struct {
 	// Kernel is the host path of the kernel image (-kernel).
 	Kernel string
-	// Initrd is the host path of an initramfs cpio (-initrd), or "" when
-	// the kernel carries its own (KernelSpec.BuiltinInitramfs).
+	// Initrd is the host path of an initramfs cpio, or "". A kernel that
+	// carries its own (KernelSpec.BuiltinInitramfs) unpacks this one over
+	// it, which adds files. It is passed with -initrd, or where the
+	// platform has an InitrdAddr, loaded there.
 	Initrd string
 	// Params are extra kernel command-line parameters, such as the
 	// agent's sbplan=. A parameter must not contain white space.
@@ -64,7 +67,11 @@ func (p *Platform) Args(mode Mode, b Boot, w Wiring) ([]string, error) {
 	if w.Link > 0 && p.Link == LinkEthernet && p.NIC == "" {
 		return nil, fmt.Errorf("%s: a network link needs a NIC model, the platform has none", p.Name)
 	}
-	cmdline, err := p.Cmdline(b.Params)
+	initrdArgs, initrdParams, err := p.initrdArgs(b.Initrd)
+	if err != nil {
+		return nil, err
+	}
+	cmdline, err := p.Cmdline(append(initrdParams, b.Params...))
 	if err != nil {
 		return nil, err
 	}
@@ -84,12 +91,35 @@ func (p *Platform) Args(mode Mode, b Boot, w Wiring) ([]string, error) {
 	args = append(args, p.netArgs(w.Link)...)
 	args = append(args, p.serialArgs(w)...)
 	args = append(args, "-kernel", b.Kernel)
-	if b.Initrd != "" {
-		args = append(args, "-initrd", b.Initrd)
-	}
+	args = append(args, initrdArgs...)
 	args = append(args, "-append", cmdline)
 	return args, nil
 }
+
+// initrdArgs pass an initramfs to the guest: QEMU options and kernel
+// parameters.
+func (p *Platform) initrdArgs(initrd string) (args, params []string, err error) {
+	if initrd == "" {
+		return nil, nil, nil
+	}
+	if p.InitrdAddr == 0 {
+		return []string{"-initrd", initrd}, nil, nil
+	}
+	st, err := os.Stat(initrd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("initramfs: %w", err)
+	}
+	if st.Size() > p.InitrdMaxBytes {
+		return nil, nil, fmt.Errorf("initramfs %s is %d bytes; %s has room for %d", initrd, st.Size(), p.Name, p.InitrdMaxBytes)
+	}
+	args = []string{"-device", fmt.Sprintf("loader,file=%s,addr=%#x,force-raw=on", optionValue(initrd), p.InitrdAddr)}
+	params = []string{fmt.Sprintf("initrd=%#x,%d", p.InitrdAddr, st.Size())}
+	return args, params, nil
+}
+
+// optionValue escapes a value inside a QEMU option list, where a comma
+// ends the value unless doubled.
+func optionValue(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 // Cmdline is the kernel command line: the console, the control channel's
 // device for the agent (sbctl=), the memory limit when QEMU cannot set

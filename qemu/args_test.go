@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -153,4 +155,38 @@ func mustLookup(t *testing.T, name string) *Platform {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestArgsInitrdLoader: collie's -initrd lands beyond mem=32M, so the
+// initramfs is loaded at the platform's InitrdAddr and named by initrd=.
+func TestArgsInitrdLoader(t *testing.T) {
+	sa1100 := mustLookup(t, "sa1100")
+	dir := t.TempDir()
+	initrd := filepath.Join(dir, "with,comma.cpio")
+	if err := os.WriteFile(initrd, make([]byte, 27976), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sa1100.Args(CountMode, Boot{Kernel: "/k/zImage", Initrd: initrd, Params: []string{"sbplan=hang"}}, Wiring{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := splitArgs(`-M collie -icount shift=2,sleep=off -rtc base=2020-01-01T00:00:00,clock=vm
+		-display none -monitor none -no-reboot
+		-semihosting-config enable=on,target=native,userspace=on -nic none
+		-chardev stdio,id=console,signal=off
+		-serial chardev:console -serial null -serial null
+		-kernel /k/zImage -device loader,file=` + strings.ReplaceAll(initrd, ",", ",,") + `,addr=0xc1800000,force-raw=on
+		-append|console=ttySA1,230400 sbctl=ttySA1 mem=32M initrd=0xc1800000,27976 sbplan=hang`)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Args:\n got %q\nwant %q", got, want)
+	}
+
+	big := filepath.Join(dir, "big.cpio")
+	if err := os.WriteFile(big, make([]byte, sa1100.InitrdMaxBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sa1100.Args(CountMode, Boot{Kernel: "/k/zImage", Initrd: big}, Wiring{}); err == nil ||
+		!strings.Contains(err.Error(), "has room for 8388608") {
+		t.Errorf("an initramfs larger than the room: error %v", err)
+	}
 }

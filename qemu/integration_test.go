@@ -76,8 +76,9 @@ func (e *env) module(t *testing.T, k *images.Kernel, src, guestPath string, sign
 }
 
 // config is the configuration that boots p's kernel with the agent, extra
-// files in its initramfs (x86 only: sa1100's kernel embeds its initramfs)
-// and the plan, in count mode, logging into a test folder.
+// files in its initramfs and the plan, in count mode, logging into a test
+// folder. A kernel that embeds the agent (sa1100) gets an initramfs only
+// for extra files.
 func (e *env) config(t testing.TB, p *qemu.Platform, plan []string, extra ...images.File) qemu.Config {
 	t.Helper()
 	k := e.kernel(t, p)
@@ -90,14 +91,12 @@ func (e *env) config(t testing.TB, p *qemu.Platform, plan []string, extra ...ima
 		RunRoot:   t.TempDir(),
 		Timeout:   2 * time.Minute,
 	}
-	if !p.Kernel.BuiltinInitramfs {
+	if !p.Kernel.BuiltinInitramfs || len(extra) > 0 {
 		initrd, err := e.b.Initramfs(context.Background(), p, extra)
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg.Boot.Initrd = initrd
-	} else if len(extra) > 0 {
-		t.Fatalf("%s embeds its initramfs: no extra files", p.Name)
 	}
 	return cfg
 }
@@ -174,25 +173,12 @@ func TestCountModeIsDeterministic(t *testing.T) {
 	}
 }
 
-// moduleCapable returns the platforms whose guest can take a module: the
-// sa1100 kernel embeds the agent's initramfs and QEMU's -initrd does not
-// reach a collie limited to 32 MiB, so there is no way to add a file.
-func moduleCapable() []*qemu.Platform {
-	var ps []*qemu.Platform
-	for _, p := range qemu.All() {
-		if !p.Kernel.BuiltinInitramfs {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
 // TestOopsModuleCrash loads images/modules/oops, whose init dereferences
 // NULL in specbed_oops_fault: the run must end in a CrashError naming it.
 func TestOopsModuleCrash(t *testing.T) {
 	e := newEnv(t)
 	src := filepath.Join(e.b.Repo, "images", "modules", "oops")
-	for _, p := range moduleCapable() {
+	for _, p := range qemu.All() {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			k := e.kernel(t, p)
@@ -254,7 +240,7 @@ func TestModuleSignatureEnforced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range moduleCapable() {
+	for _, p := range qemu.All() {
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
 			k := e.kernel(t, p)

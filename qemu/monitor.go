@@ -14,6 +14,7 @@ var crashMarkers = []string{
 	"BUG: ",
 	"kernel BUG at ",
 	"Unable to handle kernel ",
+	"Unhandled fault: ",
 	"Internal error: ",
 	"general protection fault",
 	"Oops: ",

@@ -77,6 +77,26 @@ func TestMonitorCannedLogs(t *testing.T) {
 			last:     "---[ end trace 0000000000000000 ]---",
 		},
 		{
+			log: "sa1100-udp.log", shift: 2,
+			events: []event{evReady, evDone}, done: true, status: 0, steps: 2,
+		},
+		{
+			// ARM names the fault first; "Internal error:" follows.
+			log: "sa1100-oops.log", shift: 2,
+			events: []event{evReady, evCrash, evDone}, done: true, status: 1, errors: 1,
+			title:    "Unhandled fault: page domain fault (0x01b) at 0x00000000",
+			function: "specbed_oops_fault",
+			first:    "Unhandled fault: page domain fault (0x01b) at 0x00000000",
+			last:     "---[ end trace 00000000c056b2bc ]---",
+		},
+		{
+			log: "sa1100-no-init.log", shift: 2,
+			events: []event{evCrash, evPanicEnd},
+			title:  "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)",
+			first:  "Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)",
+			last:   "---[ end Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0) ]---",
+		},
+		{
 			log: "i486-hang.log", shift: 5,
 			events: []event{evReady},
 		},

@@ -93,6 +93,13 @@ type Platform struct {
 	MemoryMiB int
 	// MemoryFlag is true when -m sets the RAM (false: mem= on the cmdline).
 	MemoryFlag bool
+	// InitrdAddr, when not 0, is the guest physical address where the
+	// runner loads an initramfs itself (QEMU's -device loader) and names
+	// it on the command line (initrd=ADDR,SIZE): the machine's -initrd
+	// lands where the kernel cannot see it. InitrdMaxBytes is the room
+	// there, in bytes.
+	InitrdAddr     uint64
+	InitrdMaxBytes int64
 	// NIC is the -device model for Ethernet platforms ("" for none).
 	NIC string
 	// Link is the platform's network attachment.
@@ -219,7 +226,13 @@ var platforms = []*Platform{
 		Machine:       "collie",
 		MemoryMiB:     32,
 		MemoryFlag:    false,
-		Link:          LinkSLIP,
+		// QEMU puts -initrd 128 MiB into RAM, beyond mem=32M. 24 MiB in
+		// is above the decompressed kernel and where the zImage
+		// decompressor may move itself (both within the first 8 MiB)
+		// and leaves 8 MiB below the end of the guest's memory.
+		InitrdAddr:     0xc0000000 + 24<<20,
+		InitrdMaxBytes: 8 << 20,
+		Link:           LinkSLIP,
 		// The 1st -serial is Ser1 (ttySA1), the 2nd is not registered by
 		// Linux, the 3rd is Ser3 (ttySA0). The console doubles as the
 		// control channel: the SLIP line is the only other UART.

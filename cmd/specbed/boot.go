@@ -118,19 +118,16 @@ func runBoot(ctx context.Context, opts bootOptions, plan []string, stdout, stder
 }
 
 // guestConfig is the configuration that boots k on p with the agent as
-// /init: the kernel image, the agent initramfs with extra files (x86
-// passes it with -initrd; sa1100's kernel embeds the agent and takes no
-// extra files) and the System.map for crash reports.
+// /init, and extra files in its initramfs, with the System.map for crash
+// reports. A kernel that embeds the agent (sa1100) gets an initramfs only
+// for extra files.
 func guestConfig(ctx context.Context, b *images.Builder, p *qemu.Platform, k *images.Kernel, extra []images.File) (qemu.Config, error) {
 	cfg := qemu.Config{
 		Platform:  p,
 		Boot:      qemu.Boot{Kernel: k.Image},
 		SystemMap: k.SystemMap,
 	}
-	if p.Kernel.BuiltinInitramfs {
-		if len(extra) > 0 {
-			return cfg, fmt.Errorf("%s boots the initramfs built into its kernel: it cannot take extra files", p.Name)
-		}
+	if p.Kernel.BuiltinInitramfs && len(extra) == 0 {
 		return cfg, nil
 	}
 	initrd, err := b.Initramfs(ctx, p, extra)
