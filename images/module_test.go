@@ -50,24 +50,25 @@ func TestTreeHash(t *testing.T) {
 	}
 }
 
-// TestModule builds images/modules/oops for the i486 kernel, signed and
-// unsigned, and checks the signature marker and the vermagic.
+// TestModule builds images/modules/oops for each platform's kernel, signed
+// and unsigned, and checks the signature marker and the vermagic (a module
+// is built per kernel: vermagic names the CPU).
 func TestModule(t *testing.T) {
 	if testing.Short() {
-		t.Skip("needs the i486 kernel")
+		t.Skip("needs the kernels")
 	}
 	b := testBuilder(t)
-	p, err := qemu.Lookup("i486")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	k, err := b.Kernel(ctx, p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := filepath.Join(b.Repo, "images", "modules", "oops")
-	tests := []struct {
+	platforms := []struct {
+		name string
+		cpu  string // vermagic's CPU word
+	}{
+		{"i486", "486"},
+		{"p3", "PENTIUMIII"},
+		{"sa1100", "ARMv4"},
+	}
+	builds := []struct {
 		name   string
 		build  func(context.Context, *Kernel, string) (string, error)
 		signed bool
@@ -75,41 +76,51 @@ func TestModule(t *testing.T) {
 		{"signed", b.Module, true},
 		{"unsigned", b.UnsignedModule, false},
 	}
-	var paths []string
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ko, err := tt.build(ctx, k, src)
+	for _, pt := range platforms {
+		t.Run(pt.name, func(t *testing.T) {
+			p, err := qemu.Lookup(pt.name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			paths = append(paths, ko)
-			if strings.HasPrefix(ko, b.Repo) {
-				t.Errorf("module %s built inside the repository", ko)
-			}
-			data, err := os.ReadFile(ko)
+			k, err := b.Kernel(ctx, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := bytes.HasSuffix(data, []byte(moduleSignatureMarker)); got != tt.signed {
-				t.Errorf("%s ends with the signature marker: %v, want %v", ko, got, tt.signed)
-			}
-			vermagic, err := exec.Command("modinfo", "-F", "vermagic", ko).Output()
-			if err != nil {
-				t.Fatalf("modinfo %s: %v", ko, err)
-			}
-			if !strings.HasPrefix(string(vermagic), k.Release+" ") || !strings.Contains(string(vermagic), "486") {
-				t.Errorf("%s vermagic %q, want release %s on a 486", ko, vermagic, k.Release)
-			}
-			if !bytes.Contains(data, []byte("specbed_oops_fault")) {
-				t.Errorf("%s lacks the symbol specbed_oops_fault", ko)
-			}
-			again, err := tt.build(ctx, k, src)
-			if err != nil || again != ko {
-				t.Errorf("second build = %q, %v; want the cached %q", again, err, ko)
+			paths := map[string]bool{}
+			for _, tt := range builds {
+				ko, err := tt.build(ctx, k, src)
+				if err != nil {
+					t.Fatalf("%s: %v", tt.name, err)
+				}
+				if paths[ko] {
+					t.Errorf("%s: path %s shared with another kind of build", tt.name, ko)
+				}
+				paths[ko] = true
+				if strings.HasPrefix(ko, b.Repo) {
+					t.Errorf("module %s built inside the repository", ko)
+				}
+				data, err := os.ReadFile(ko)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bytes.HasSuffix(data, []byte(moduleSignatureMarker)); got != tt.signed {
+					t.Errorf("%s ends with the signature marker: %v, want %v", ko, got, tt.signed)
+				}
+				vermagic, err := exec.Command("modinfo", "-F", "vermagic", ko).Output()
+				if err != nil {
+					t.Fatalf("modinfo %s: %v", ko, err)
+				}
+				if !strings.HasPrefix(string(vermagic), k.Release+" ") || !strings.Contains(string(vermagic), " "+pt.cpu+" ") {
+					t.Errorf("%s vermagic %q, want release %s on %s", ko, vermagic, k.Release, pt.cpu)
+				}
+				if !bytes.Contains(data, []byte("specbed_oops_fault")) {
+					t.Errorf("%s lacks the symbol specbed_oops_fault", ko)
+				}
+				again, err := tt.build(ctx, k, src)
+				if err != nil || again != ko {
+					t.Errorf("%s: second build = %q, %v; want the cached %q", tt.name, again, err, ko)
+				}
 			}
 		})
-	}
-	if len(paths) == 2 && paths[0] == paths[1] {
-		t.Errorf("signed and unsigned module share the path %s", paths[0])
 	}
 }
