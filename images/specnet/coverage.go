@@ -12,6 +12,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"specbed/specializer"
+	"specbed/specializer/bta"
+	"specbed/specializer/ir"
 )
 
 // LineBranches are the branches of one source line.
@@ -144,4 +148,70 @@ func readGcovJSON(paths ...string) ([]LineBranches, error) {
 		}
 	}
 	return out, nil
+}
+
+// StaticConditionLines returns the source lines (by file base name) that
+// hold a condition the binding-time analysis found static in at least one
+// instance: an if, loop or switch condition, a ?: condition, or an
+// operand of && and || in one of those.
+func StaticConditionLines(u *specializer.Unit) map[string]map[int]bool {
+	lines := map[string]map[int]bool{}
+	mark := func(e ir.Expr) {
+		for _, leaf := range conditionLeaves(e) {
+			if u.BTA.Nodes[leaf]&bta.S == 0 {
+				continue
+			}
+			p := leaf.At()
+			f := filepath.Base(p.File)
+			if lines[f] == nil {
+				lines[f] = map[int]bool{}
+			}
+			lines[f][p.Line] = true
+		}
+	}
+	for _, fn := range u.Prog.Funcs {
+		if fn.Body == nil {
+			continue
+		}
+		ir.Inspect(fn.Body, func(n ir.Node) bool {
+			switch n := n.(type) {
+			case *ir.If:
+				mark(n.Cond)
+			case *ir.While:
+				mark(n.Cond)
+			case *ir.DoWhile:
+				mark(n.Cond)
+			case *ir.For:
+				if n.Cond != nil {
+					mark(n.Cond)
+				}
+			case *ir.Switch:
+				mark(n.X)
+			case *ir.Cond:
+				mark(n.C)
+			}
+			return true
+		})
+	}
+	return lines
+}
+
+// conditionLeaves splits a condition at && and || (and !): each operand is
+// a branch of its own.
+func conditionLeaves(e ir.Expr) []ir.Expr {
+	switch x := e.(type) {
+	case *ir.Binary:
+		if x.Op == ir.LogAnd || x.Op == ir.LogOr {
+			return append(conditionLeaves(x.X), conditionLeaves(x.Y)...)
+		}
+	case *ir.Unary:
+		if x.Op == ir.LogNot {
+			return conditionLeaves(x.X)
+		}
+	case *ir.Cast:
+		if x.Implicit {
+			return conditionLeaves(x.X)
+		}
+	}
+	return []ir.Expr{e}
 }
