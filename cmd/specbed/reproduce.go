@@ -70,29 +70,8 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 		return err
 	}
 	plan := qemu.DummySendPlan(defaultSendSizes, defaultSendCount, defaultSendWarmup)
-	var (
-		mu      sync.Mutex
-		wg      sync.WaitGroup
-		errs    *multierror.Error
-		results = make([]*qemu.Result, len(platforms))
-		kernels = make([]*images.Kernel, len(platforms))
-	)
-	for i, p := range platforms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			k, res, err := bootCached(ctx, b, p, plan)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				printExcerpt(stderr, err)
-				errs = multierror.Append(errs, err)
-				return
-			}
-			results[i], kernels[i] = res, k
-		}()
-	}
-	wg.Wait()
+	results, kernels, bootErr := bootAll(ctx, b, platforms, plan, stderr)
+	errs := multierror.Append(nil, bootErr)
 
 	var rows []sendCost
 	var done []*qemu.Result
@@ -124,6 +103,37 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 		}
 	}
 	return errs.ErrorOrNil()
+}
+
+// bootAll boots the platforms' cached kernels at once in count mode with
+// plan. results[i] and kernels[i] are nil for a platform that failed;
+// the error holds every failure, and their console tails go to errOut.
+func bootAll(ctx context.Context, b *images.Builder, platforms []*qemu.Platform, plan []string,
+	errOut io.Writer) ([]*qemu.Result, []*images.Kernel, error) {
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		errs    *multierror.Error
+		results = make([]*qemu.Result, len(platforms))
+		kernels = make([]*images.Kernel, len(platforms))
+	)
+	for i, p := range platforms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, res, err := bootCached(ctx, b, p, plan)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				printExcerpt(errOut, err)
+				errs = multierror.Append(errs, err)
+				return
+			}
+			results[i], kernels[i] = res, k
+		}()
+	}
+	wg.Wait()
+	return results, kernels, errs.ErrorOrNil()
 }
 
 // bootCached boots p's cached kernel in count mode with plan.
