@@ -219,8 +219,10 @@ func (b *Builder) Kernel(ctx context.Context, p *qemu.Platform) (*Kernel, error)
 	return b.loadKernel(p, in.Key(), key)
 }
 
-// CachedKernel returns p's kernel for the current inputs without building:
-// its error wraps ErrNotBuilt when the cache lacks it.
+// CachedKernel returns p's kernel for the current inputs without building
+// it: its error wraps ErrNotBuilt when the cache lacks it. For a platform
+// that embeds its initramfs the inputs include that archive, which may be
+// built (seconds) to learn its hash.
 func (b *Builder) CachedKernel(ctx context.Context, p *qemu.Platform) (*Kernel, error) {
 	notBuilt := fmt.Errorf("no %s kernel in %s: run 'specbed images build --platform %s': %w", p.Name, b.Cache, p.Name, ErrNotBuilt)
 	if !fileExists(filepath.Join(b.keysDir(), "signing_key.pem")) {

@@ -61,3 +61,27 @@ func TestSource(t *testing.T) {
 		t.Errorf("second Source() = %q, %v; want the cached %q", again, err, dir)
 	}
 }
+
+func TestEnsureFreeSpace(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		need    uint64
+		wantErr bool
+	}{
+		{"nothing", 0, false},
+		{"one byte", 1, false},
+		{"more than any disk", 1 << 62, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ensureFreeSpace(dir, tt.need, "test build")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ensureFreeSpace(%d) = %v, want error %v", tt.need, err, tt.wantErr)
+			}
+			if err != nil && (!strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "test build needs")) {
+				t.Errorf("error %q does not say what needs how much where", err)
+			}
+		})
+	}
+}
