@@ -31,9 +31,9 @@ import (
 type BT uint8
 
 const (
-	S    BT = 1 << iota // static
-	D                   // dynamic
-	Both = S | D        // static in some instances, dynamic in others
+	S    BT      = 1 << iota // static
+	D                        // dynamic
+	Both = S | D             // static in some instances, dynamic in others
 )
 
 func (b BT) String() string {
@@ -101,9 +101,9 @@ func Analyze(r *decl.Resolved) (res *Result, err error) {
 // aval is an abstract value.
 type aval struct {
 	d   bool
-	tok int          // static: which definition the value comes from (0: undefined)
-	pts []target     // static pointer: possible targets
-	fns []*ir.Func   // static function pointer: possible functions
+	tok int        // static: which definition the value comes from (0: undefined)
+	pts []target   // static pointer: possible targets
+	fns []*ir.Func // static function pointer: possible functions
 }
 
 // target is a possible target of a static pointer: an object and the (array-collapsed) path of

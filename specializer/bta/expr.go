@@ -356,6 +356,9 @@ func (a *analyzer) read(tg target, t ir.Type) aval {
 	if name, ok := r.BoundPaths[path]; ok {
 		return aval{tok: a.tok(nil, "bound:"+name), pts: []target{{obj: a.boundObj(name), t: r.Roots[name].Type.(*ir.PtrType).Elem}}}
 	}
+	if _, ok := r.FixedPaths[path]; ok {
+		return aval{tok: a.tok(nil, "guarded:"+path)} // known after the guards
+	}
 	if s, ok := r.Statics[path]; ok {
 		v := aval{tok: a.tok(nil, "static:"+path)}
 		if pt, isPtr := s.Type.(*ir.PtrType); isPtr {

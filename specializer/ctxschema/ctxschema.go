@@ -393,8 +393,15 @@ func (c *Context) hash() string {
 func (c *Context) Check(r *decl.Resolved) error {
 	want := map[string]bool{}
 	for _, k := range r.ContextKeys() {
-		want[k] = true
 		v, ok := c.Values[k]
+		if null := c.nullAbove(k); null != "" {
+			// Nothing exists below a NULL pointer: the guest cannot produce such a value.
+			if ok {
+				return &FieldError{Field: k, Msg: null + " is NULL in this context: leave the fields below it out"}
+			}
+			continue
+		}
+		want[k] = true
 		if !ok {
 			return &FieldError{Field: k, Msg: "declared static but missing from the context"}
 		}
@@ -461,4 +468,22 @@ func kindOf(t *ir.IntType) string {
 		return fmt.Sprintf("s%d", 8*t.Bytes)
 	}
 	return fmt.Sprintf("u%d", 8*t.Bytes)
+}
+
+// nullAbove returns the static pointer on key's path that this context makes NULL, or "".
+func (c *Context) nullAbove(key string) string {
+	p, err := decl.ParsePath(key)
+	if err != nil {
+		return ""
+	}
+	for i := 1; i < len(p.Steps); i++ {
+		if p.Steps[i].Kind != decl.Arrow {
+			continue
+		}
+		prefix := decl.Path{Root: p.Root, Steps: p.Steps[:i]}.String()
+		if v, ok := c.Values[prefix]; ok && v.Kind == "ptr" && v.Bits == 0 {
+			return prefix
+		}
+	}
+	return ""
 }

@@ -12,6 +12,9 @@ type GExpr interface{ gexpr() }
 // GName is a parameter or value name.
 type GName struct{ Name string }
 
+// GPath is an access path into kernel memory (a field reached from a bound name).
+type GPath struct{ Path Path }
+
 // GInt is an integer literal.
 type GInt struct{ Val int64 }
 
@@ -28,6 +31,7 @@ type GBinary struct {
 }
 
 func (GName) gexpr()   {}
+func (GPath) gexpr()   {}
 func (GInt) gexpr()    {}
 func (GUnary) gexpr()  {}
 func (GBinary) gexpr() {}
@@ -131,6 +135,12 @@ func (g *gParser) unary() (GExpr, error) {
 		return GInt{Val: v}, nil
 	case identRE.MatchString(t):
 		return GName{Name: t}, nil
+	case strings.ContainsAny(t, ".-["):
+		p, err := ParsePath(t)
+		if err != nil {
+			return nil, err
+		}
+		return GPath{Path: p}, nil
 	}
 	return nil, fmt.Errorf("unexpected %q", t)
 }
@@ -143,9 +153,33 @@ func gLex(s string) ([]string, error) {
 		case c == ' ' || c == '\t':
 			i++
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			// A word, or an access path: a word followed by .f, ->f or [N] selections.
 			j := i
-			for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
-				j++
+			word := func() {
+				for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
+					j++
+				}
+			}
+			word()
+			isIdent := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		path:
+			for isIdent && j < len(s) {
+				switch {
+				case s[j] == '.':
+					j++
+					word()
+				case strings.HasPrefix(s[j:], "->"):
+					j += 2
+					word()
+				case s[j] == '[':
+					k := strings.IndexByte(s[j:], ']')
+					if k < 0 {
+						return nil, fmt.Errorf("missing ']'")
+					}
+					j += k + 1
+				default:
+					break path
+				}
 			}
 			out = append(out, s[i:j])
 			i = j
@@ -167,11 +201,13 @@ func gLex(s string) ([]string, error) {
 	return out, nil
 }
 
-// Names returns the names a guard expression uses.
+// Names returns the names a guard expression uses (the roots of its paths included).
 func Names(e GExpr) []string {
 	switch e := e.(type) {
 	case GName:
 		return []string{e.Name}
+	case GPath:
+		return []string{e.Path.Root}
 	case GUnary:
 		return Names(e.X)
 	case GBinary:

@@ -49,6 +49,9 @@ type Resolved struct {
 	Instance   *ir.StructType
 	// Fixed maps a dynamic parameter to the static guard expression it equals after the guards.
 	Fixed map[string]GExpr
+	// FixedPaths maps a kernel field a guard pins down to its static guard expression: known
+	// after the guards, until the residual writes it.
+	FixedPaths map[string]GExpr
 	// Bound lists the bound names in declaration order (the instance members the loader fills).
 	Bound []string
 }
@@ -57,7 +60,7 @@ type Resolved struct {
 func Resolve(f *File, prog *ir.Program) (*Resolved, error) {
 	r := &Resolved{File: f, Prog: prog, Roots: map[string]*Root{}, Statics: map[string]*StaticPath{},
 		Dynamics: map[string]bool{}, BoundPaths: map[string]string{}, Lookups: map[string]*Lookup{},
-		Values: map[string]*ValueDecl{}, Fixed: map[string]GExpr{}}
+		Values: map[string]*ValueDecl{}, Fixed: map[string]GExpr{}, FixedPaths: map[string]GExpr{}}
 	errf := func(line int, format string, args ...any) error {
 		return &Error{File: f.Path, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -212,7 +215,9 @@ func (r *Resolved) instance(errf func(int, string, ...any) error) error {
 	return nil
 }
 
-// typeOf types a path, checking that every pointer it goes through is static.
+// TypeOf types a path, checking that every pointer it goes through is static.
+func (r *Resolved) TypeOf(p Path) (ir.Type, error) { return r.typeOf(p) }
+
 func (r *Resolved) typeOf(p Path) (ir.Type, error) {
 	root := r.Roots[p.Root]
 	if root == nil {
@@ -260,32 +265,76 @@ func (r *Resolved) typeOf(p Path) (ir.Type, error) {
 
 func (r *Resolved) guards(errf func(int, string, ...any) error) error {
 	for _, g := range r.File.Guards {
-		for _, n := range Names(g.Expr) {
-			if r.Values[n] == nil && (r.Roots[n] == nil || r.Roots[n].Kind != RootParam || !ir.IsInt(r.Roots[n].Type)) {
-				return errf(g.Line, "guard: %s is not an integer parameter or a declared value", n)
-			}
+		if err := r.guardTerms(g.Expr); err != nil {
+			return errf(g.Line, "guard: %v", err)
 		}
 		b, ok := g.Expr.(GBinary)
 		if !ok || b.Op != "==" {
 			continue
 		}
 		for _, side := range [][2]GExpr{{b.X, b.Y}, {b.Y, b.X}} {
-			n, ok := side[0].(GName)
-			if !ok || r.Roots[n.Name] == nil || r.Roots[n.Name].Class != Dynamic || !r.isStaticGuard(side[1]) {
+			if !r.isStaticGuard(side[1]) {
 				continue
 			}
-			if _, dup := r.Fixed[n.Name]; dup {
-				return errf(g.Line, "guard: %s is fixed by two guards", n.Name)
+			switch x := side[0].(type) {
+			case GName:
+				if r.Roots[x.Name] == nil || r.Roots[x.Name].Class != Dynamic {
+					continue
+				}
+				if _, dup := r.Fixed[x.Name]; dup {
+					return errf(g.Line, "guard: %s is fixed by two guards", x.Name)
+				}
+				r.Fixed[x.Name] = side[1]
+			case GPath:
+				key := x.Path.String()
+				if _, dup := r.FixedPaths[key]; dup {
+					return errf(g.Line, "guard: %s is fixed by two guards", key)
+				}
+				r.FixedPaths[key] = side[1]
+			default:
+				continue
 			}
-			r.Fixed[n.Name] = side[1]
 			break
 		}
 	}
 	return nil
 }
 
+// guardTerms checks the names and paths a guard reads: integer parameters, declared values,
+// and integer fields of kernel memory that are not static (a static field needs no guard).
+func (r *Resolved) guardTerms(e GExpr) error {
+	switch e := e.(type) {
+	case GName:
+		if r.Values[e.Name] == nil && (r.Roots[e.Name] == nil || r.Roots[e.Name].Kind != RootParam || !ir.IsInt(r.Roots[e.Name].Type)) {
+			return fmt.Errorf("%s is not an integer parameter or a declared value", e.Name)
+		}
+	case GPath:
+		t, err := r.typeOf(e.Path)
+		if err != nil {
+			return err
+		}
+		if !ir.IsInt(t) || len(e.Path.Steps) == 0 || e.Path.Steps[0].Kind != Arrow {
+			return fmt.Errorf("%s is not an integer field reached through a pointer", e.Path)
+		}
+		if r.Statics[e.Path.String()] != nil {
+			return fmt.Errorf("%s is static: it needs no guard", e.Path)
+		}
+	case GUnary:
+		return r.guardTerms(e.X)
+	case GBinary:
+		if err := r.guardTerms(e.X); err != nil {
+			return err
+		}
+		return r.guardTerms(e.Y)
+	}
+	return nil
+}
+
 // isStaticGuard reports whether a guard expression names only static things.
 func (r *Resolved) isStaticGuard(e GExpr) bool {
+	if hasPath(e) {
+		return false
+	}
 	for _, n := range Names(e) {
 		if r.Values[n] == nil && (r.Roots[n] == nil || r.Roots[n].Class != Static) {
 			return false
@@ -336,4 +385,16 @@ func (r *Resolved) KeyType(key string) (ir.Type, *Range) {
 		return root.Type, nil
 	}
 	return nil, nil
+}
+
+func hasPath(e GExpr) bool {
+	switch e := e.(type) {
+	case GPath:
+		return true
+	case GUnary:
+		return hasPath(e.X)
+	case GBinary:
+		return hasPath(e.X) || hasPath(e.Y)
+	}
+	return false
 }

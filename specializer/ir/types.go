@@ -202,7 +202,9 @@ func (t *IntType) Range() (min int64, max uint64) {
 }
 
 // SameInt reports whether two integer types have the same representation.
-func SameInt(a, b *IntType) bool { return a.Bytes == b.Bytes && a.Signed == b.Signed && a.Bool == b.Bool }
+func SameInt(a, b *IntType) bool {
+	return a.Bytes == b.Bytes && a.Signed == b.Signed && a.Bool == b.Bool
+}
 
 // Promote applies C's integer promotions: types narrower than int become int.
 func Promote(t *IntType) *IntType {

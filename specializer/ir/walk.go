@@ -71,4 +71,3 @@ func Inspect(n Node, f func(Node) bool) {
 		visit(n.X)
 	}
 }
-

@@ -131,7 +131,7 @@ func (p *Printer) exprPrec(e ir.Expr) (string, int) {
 func (p *Printer) constant(c *ir.Const) string {
 	it, ok := c.T.(*ir.IntType)
 	if !ok {
-		return "(void *)0"
+		return "((" + ir.Declare(c.T, "") + ")0)"
 	}
 	switch {
 	case it.Signed && it.Bytes == 8:

@@ -25,7 +25,9 @@ func Residual(r *spec.Residual) ([]byte, error) {
 		"Static values:",
 	}
 	for _, k := range d.ContextKeys() {
-		head = append(head, fmt.Sprintf("  %s = %s", p.Path(k), showValue(r.Ctx.Values[k])))
+		if v, ok := r.Ctx.Values[k]; ok { // absent: below a NULL pointer
+			head = append(head, fmt.Sprintf("  %s = %s", p.Path(k), showValue(v)))
+		}
 	}
 	if len(d.Bound) > 0 {
 		head = append(head, "", fmt.Sprintf("Bound per instance (struct %s):", p.ident(d.Instance.Tag)))

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+
 	"specbed/specializer/ir"
 )
 
@@ -19,19 +21,9 @@ func (sp *specializer) call(c *ir.Call) (value, error) {
 		}
 		f = fv.fn
 	}
-	args := make([]value, len(c.Args))
-	marks := make([]int, len(c.Args))
-	for i, a := range c.Args {
-		marks[i] = len(*sp.out)
-		v, err := sp.expr(a)
-		if err != nil {
-			return value{}, err
-		}
-		args[i] = v
-	}
-	// Arguments computed before a later argument's statements are saved first (left to right).
-	for i := 0; i+1 < len(args); i++ {
-		args[i] = sp.spill(args[i], marks[i+1], at)
+	args, err := sp.args(c, f)
+	if err != nil {
+		return value{}, err
 	}
 	if f.Body != nil {
 		return sp.inline(f, c, args)
@@ -54,6 +46,25 @@ func (sp *specializer) call(c *ir.Call) (value, error) {
 		return value{k: vInt, t: ir.Int}, nil
 	}
 	return dyn(call), nil
+}
+
+// args evaluates a call's arguments left to right.
+func (sp *specializer) args(c *ir.Call, f *ir.Func) ([]value, error) {
+	args := make([]value, len(c.Args))
+	marks := make([]int, len(c.Args))
+	for i, a := range c.Args {
+		marks[i] = len(*sp.out)
+		v, err := sp.expr(a)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	// Arguments computed before a later argument's statements are saved first.
+	for i := 0; i+1 < len(args); i++ {
+		args[i] = sp.spill(args[i], marks[i+1], c.P)
+	}
+	return args, nil
 }
 
 // fold folds a SHIM_PURE call the declarations list as a lookup, when its arguments are static.
@@ -85,20 +96,34 @@ func (sp *specializer) fold(f *ir.Func, args []value, at ir.Pos) (value, bool, e
 	return v, true, err
 }
 
-// inline specializes a generic function's body for its arguments at this call site.
+// inline specializes a generic function's body for its arguments at this call site, and
+// merges the paths that return.
 func (sp *specializer) inline(f *ir.Func, c *ir.Call, args []value) (value, error) {
+	fr, err := sp.enter(f, c, args)
+	if err != nil {
+		return value{}, err
+	}
+	if err := sp.land(fr.ret, c.P); err != nil {
+		return value{}, err
+	}
+	return sp.leave(fr, c.P)
+}
+
+// enter inlines f's body up to its returns: their paths wait at fr.ret (the current path is
+// added to them if the body falls off its end). The callee's locals are gone from every path.
+func (sp *specializer) enter(f *ir.Func, c *ir.Call, args []value) (*frame, error) {
 	at := c.P
 	if len(sp.frames) >= sp.lim.Depth {
-		return value{}, ir.Errorf(at, "calls nested more than %d deep", sp.lim.Depth)
+		return nil, ir.Errorf(at, "calls nested more than %d deep", sp.lim.Depth)
 	}
 	for _, fr := range sp.frames {
 		if fr.fn == f {
-			return value{}, ir.Errorf(at, "recursive call of %s is outside the subset", f.Name)
+			return nil, ir.Errorf(at, "recursive call of %s is outside the subset", f.Name)
 		}
 	}
 	inst := sp.fr().inst.Callee(c, f)
 	if inst == nil {
-		return value{}, ir.Errorf(at, "the binding-time analysis has no instance for this call of %s", f.Name)
+		return nil, ir.Errorf(at, "the binding-time analysis has no instance for this call of %s", f.Name)
 	}
 	sp.res.Stats.CallsInlined++
 	fr := &frame{fn: f, inst: inst, vars: map[*ir.Var]*object{}, labels: map[string]*target{}, at: at,
@@ -110,6 +135,7 @@ func (sp *specializer) inline(f *ir.Func, c *ir.Call, args []value) (value, erro
 	for i, p := range f.Params {
 		o := sp.newLocal(p.Name, p.Type)
 		fr.vars[p] = o
+		fr.objs = append(fr.objs, o)
 		if v := sp.aliasable(f, p, args[i]); v != nil {
 			// A parameter the callee only reads, passed a residual variable nothing else can
 			// change meanwhile: use that variable instead of a copy.
@@ -119,23 +145,36 @@ func (sp *specializer) inline(f *ir.Func, c *ir.Call, args []value) (value, erro
 		}
 		sp.st.add(o, false)
 		if err := sp.storeLoc(loc{obj: o, t: p.Type}, args[i], at); err != nil {
-			return value{}, err
+			return nil, err
 		}
 	}
 	sp.frames = append(sp.frames, fr)
 	err := sp.stmts(f.Body.Stmts)
 	sp.frames = sp.frames[:len(sp.frames)-1]
 	if err != nil {
-		return value{}, err
+		if err == errFallback {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w\n\tin %s, inlined at %s", err, f.Name, at)
 	}
-	if err := sp.land(fr.ret, at); err != nil {
-		return value{}, err
+	if sp.st != nil {
+		sp.jump(fr.ret, at) // falling off the end
 	}
+	if len(fr.ret.edges) == 0 {
+		return nil, ir.Errorf(at, "%s never returns here", f.Name)
+	}
+	for _, e := range fr.ret.edges {
+		for _, o := range fr.objs {
+			delete(e.st.objs, o)
+		}
+	}
+	return fr, nil
+}
+
+// leave takes the returned value after fr.ret has landed.
+func (sp *specializer) leave(fr *frame, at ir.Pos) (value, error) {
 	if sp.st == nil {
-		return value{}, ir.Errorf(at, "%s never returns here", f.Name)
-	}
-	for _, o := range fr.vars {
-		delete(sp.st.objs, o)
+		return value{}, ir.Errorf(at, "%s never returns here", fr.fn.Name)
 	}
 	if fr.retObj == nil {
 		return value{k: vInt, t: ir.Int}, nil

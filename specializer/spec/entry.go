@@ -23,6 +23,13 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 		ret: &target{depth: 0, hint: "out"}, at: at}
 	sp.frames = []*frame{fr}
 	sp.st = newState()
+	if sp.inst != nil {
+		// Guards on kernel fields read them through the instance.
+		o := sp.newLocal("inst", sp.inst.Type)
+		o.rv, o.resParam = sp.inst, true
+		fr.vars[sp.inst] = o
+		sp.st.add(o, true)
+	}
 	var body []ir.Stmt
 	sp.out = &body
 	for _, p := range f.Params {
@@ -68,6 +75,15 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 	}
 	res.Body = &ir.Block{S: ir.S{P: at}, Stmts: body}
 	removeDeadStores(res.Body)
+	for _, d := range sp.decisions {
+		sp.res.Decided[d.n] |= d.o
+	}
+	ir.Inspect(res.Body, func(n ir.Node) bool {
+		if s, ok := n.(ir.Stmt); ok && s.At().Line > 0 {
+			sp.res.Lines[ir.Pos{File: s.At().File, Line: s.At().Line}] = true
+		}
+		return true
+	})
 	sp.res.Func = res
 	sp.res.Inst = sp.inst
 	return nil
@@ -102,6 +118,23 @@ func (sp *specializer) guards() error {
 			return err
 		}
 		sp.emit(&ir.If{S: ir.S{P: at}, Cond: &ir.Unary{E: ir.E{T: ir.Int, P: at}, Op: ir.LogNot, X: ce}, Then: fail})
+	}
+	for path, ge := range r.FixedPaths {
+		p, _ := decl.ParsePath(path)
+		t, err := r.TypeOf(p)
+		if err != nil {
+			return err
+		}
+		x, err := sp.guardExpr(ge, ir.Pos{File: filepath.Base(r.File.Path)})
+		if err != nil {
+			return err
+		}
+		v, err := sp.expr(x)
+		if err != nil {
+			return err
+		}
+		it := t.(*ir.IntType)
+		sp.st.setHeap(path, slot{v: intVal(it, v.t.(*ir.IntType).Ext(v.bits))})
 	}
 	for _, p := range r.Entry.Params {
 		ge, fixed := r.Fixed[p.Name]
@@ -157,6 +190,8 @@ func (sp *specializer) guardExpr(g decl.GExpr, at ir.Pos) (ir.Expr, error) {
 			}
 		}
 		return nil, fmt.Errorf("unknown name %s", g.Name)
+	case decl.GPath:
+		return sp.pathExpr(g.Path, at)
 	case decl.GUnary:
 		x, err := sp.guardExpr(g.X, at)
 		if err != nil {
@@ -214,4 +249,37 @@ func conv(x ir.Expr, t *ir.IntType) ir.Expr {
 		return x
 	}
 	return &ir.Cast{E: ir.E{T: t, P: x.At()}, X: x, Implicit: true}
+}
+
+// pathExpr builds the IR expression reading a declaration path, from the entry's parameters.
+func (sp *specializer) pathExpr(p decl.Path, at ir.Pos) (ir.Expr, error) {
+	var x ir.Expr
+	for _, v := range sp.r.Entry.Params {
+		if v.Name == p.Root {
+			x = &ir.VarRef{E: ir.E{T: v.Type, P: at}, Var: v}
+		}
+	}
+	if x == nil {
+		root := sp.r.Roots[p.Root]
+		if root == nil || root.Kind != decl.RootBound {
+			return nil, fmt.Errorf("%s: the root must be a parameter or a bound name", p)
+		}
+		// A bound name is read from the instance: inst->NAME.
+		f := sp.r.Instance.Field(p.Root)
+		x = &ir.Member{E: ir.E{T: f.Type, P: at}, X: &ir.VarRef{E: ir.E{T: sp.inst.Type, P: at}, Var: sp.inst}, Field: f, Arrow: true}
+	}
+	for _, s := range p.Steps {
+		switch s.Kind {
+		case decl.Dot, decl.Arrow:
+			t := x.Type()
+			if s.Kind == decl.Arrow {
+				t = t.(*ir.PtrType).Elem
+			}
+			f := t.(*ir.StructType).Field(s.Field)
+			x = &ir.Member{E: ir.E{T: f.Type, P: at}, X: x, Field: f, Arrow: s.Kind == decl.Arrow}
+		default:
+			x = &ir.Index{E: ir.E{T: x.Type().(*ir.ArrayType).Elem, P: at}, X: x, I: constInt(ir.Int, uint64(s.Index), at)}
+		}
+	}
+	return x, nil
 }

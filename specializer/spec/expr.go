@@ -98,6 +98,9 @@ func (sp *specializer) unary(e *ir.Unary) (value, error) {
 	if err != nil {
 		return value{}, err
 	}
+	if truth, ok := known(x); ok && e.Op == ir.LogNot {
+		return boolVal(!truth), nil
+	}
 	if x.static() {
 		switch e.Op {
 		case ir.LogNot:
@@ -112,7 +115,23 @@ func (sp *specializer) unary(e *ir.Unary) (value, error) {
 	if err != nil {
 		return value{}, err
 	}
-	return dyn(&ir.Unary{E: e.E, Op: e.Op, X: xe}), nil
+	v := dyn(&ir.Unary{E: e.E, Op: e.Op, X: xe})
+	if t := testOf(x); t != nil && e.Op == ir.LogNot {
+		v.test = t.negate()
+	}
+	return v, nil
+}
+
+// known reports the truth of a condition when it is known: static, or a dynamic value without
+// effects that is known nonzero.
+func known(v value) (bool, bool) {
+	if v.static() {
+		return v.truth(), true
+	}
+	if v.k == vDyn && v.fact >= nonzero && !hasEffects(v.x) {
+		return true, true
+	}
+	return false, false
 }
 
 func boolVal(b bool) value {
@@ -124,7 +143,6 @@ func boolVal(b bool) value {
 
 // binary folds or residualizes a binary operation on evaluated operands.
 func (sp *specializer) binary(e *ir.Binary, x, y value) (value, error) {
-	at := e.P
 	if x.k == vInt && y.k == vInt {
 		return foldInt(e, x, y)
 	}
@@ -132,6 +150,28 @@ func (sp *specializer) binary(e *ir.Binary, x, y value) (value, error) {
 		if v, ok, err := foldPtr(e, x, y); ok || err != nil {
 			return v, err
 		}
+	}
+	if e.Op.IsCompare() && x.k == vDyn && y.k == vInt && y.bits == 0 {
+		// x op 0: decided by what is known of x's sign, or a test to refine branches on.
+		signed := false
+		if it, ok := e.X.Type().(*ir.IntType); ok {
+			signed = it.Signed
+		}
+		if r, ok := decideFact(x.fact, e.Op, signed); ok && !hasEffects(x.x) {
+			return boolVal(r), nil
+		}
+		v, err := sp.residualBinary(e, x, y)
+		if err == nil {
+			switch {
+			case x.test != nil && e.Op == ir.Ne:
+				v.test = x.test
+			case x.test != nil && e.Op == ir.Eq:
+				v.test = x.test.negate()
+			case x.src != nil && (signed || e.Op == ir.Eq || e.Op == ir.Ne):
+				v.test = &test{obj: x.src, leaf: x.leaf, op: e.Op}
+			}
+		}
+		return v, err
 	}
 	if x.k == vDyn && y.k == vInt && y.bits == 0 && ir.IsPtr(e.T) {
 		return x, nil // p + 0, p - 0
@@ -156,11 +196,15 @@ func (sp *specializer) binary(e *ir.Binary, x, y value) (value, error) {
 			}
 		}
 	}
-	xe, err := sp.liftAt(x, e.X.Type(), at)
+	return sp.residualBinary(e, x, y)
+}
+
+func (sp *specializer) residualBinary(e *ir.Binary, x, y value) (value, error) {
+	xe, err := sp.liftAt(x, e.X.Type(), e.P)
 	if err != nil {
 		return value{}, err
 	}
-	ye, err := sp.liftAt(y, e.Y.Type(), at)
+	ye, err := sp.liftAt(y, e.Y.Type(), e.P)
 	if err != nil {
 		return value{}, err
 	}
@@ -336,7 +380,14 @@ func (sp *specializer) cast(e *ir.Cast) (value, error) {
 	if err != nil {
 		return value{}, err
 	}
-	return dyn(&ir.Cast{E: e.E, X: xe, Implicit: e.Implicit}), nil
+	v := dyn(&ir.Cast{E: e.E, X: xe, Implicit: e.Implicit})
+	if from, ok := e.X.Type().(*ir.IntType); ok {
+		if to, ok := e.T.(*ir.IntType); ok && !to.Bool && (to.Bytes > from.Bytes && (to.Signed || !from.Signed) || to.Bytes == from.Bytes && to.Signed == from.Signed) {
+			// The conversion keeps the value: and what is known about it.
+			v.fact, v.src, v.leaf, v.test = x.fact, x.src, x.leaf, x.test
+		}
+	}
+	return v, nil
 }
 
 func (sp *specializer) assign(e *ir.Assign) (value, error) {
@@ -479,6 +530,17 @@ func (sp *specializer) logical(e *ir.Binary) (value, error) {
 		return value{}, err
 	}
 	and := e.Op == ir.LogAnd
+	if truth, ok := known(x); ok {
+		sp.decide(e, truth)
+		if truth != and {
+			return boolVal(!and), nil
+		}
+		y, err := sp.expr(e.Y)
+		if err != nil {
+			return value{}, err
+		}
+		return sp.truthValue(y, e.Y.Type(), e.P)
+	}
 	if x.static() {
 		sp.decide(e, x.truth())
 		if x.truth() != and {
@@ -500,7 +562,13 @@ func (sp *specializer) logical(e *ir.Binary) (value, error) {
 	}
 	var yv value
 	short := boolVal(!and)
+	xt := testOf(x)
 	v, err := sp.residualChoice(e, cond, func() (value, error) {
+		if and {
+			sp.refine(xt)
+		} else if xt != nil {
+			sp.refine(xt.negate())
+		}
 		y, err := sp.expr(e.Y)
 		if err != nil {
 			return value{}, err
@@ -512,7 +580,15 @@ func (sp *specializer) logical(e *ir.Binary) (value, error) {
 		return value{}, err
 	}
 	if v.k == vDyn && v.x == nil {
-		// Folded into an expression: x && y / x || y.
+		// Folded into an expression: x && y / x || y; with a static y, x alone decides.
+		if yv.static() {
+			if yv.truth() == and {
+				return sp.truthValue(x, e.X.Type(), e.P) // x && 1, x || 0
+			}
+			if !hasEffects(xe) {
+				return boolVal(!and), nil // x && 0, x || 1
+			}
+		}
 		ye, err := sp.liftAt(yv, ir.Int, e.P)
 		if err != nil {
 			return value{}, err
@@ -527,11 +603,16 @@ func (sp *specializer) truthValue(v value, t ir.Type, at ir.Pos) (value, error) 
 	if v.static() {
 		return boolVal(v.truth()), nil
 	}
+	if v.test != nil {
+		return v, nil // already 0 or 1
+	}
 	x, err := sp.liftAt(v, t, at)
 	if err != nil {
 		return value{}, err
 	}
-	return dyn(&ir.Binary{E: ir.E{T: ir.Int, P: at}, Op: ir.Ne, X: x, Y: zeroOf(t, at)}), nil
+	r := dyn(&ir.Binary{E: ir.E{T: ir.Int, P: at}, Op: ir.Ne, X: x, Y: zeroOf(t, at)})
+	r.test = testOf(v)
+	return r, nil
 }
 
 func zeroOf(t ir.Type, at ir.Pos) ir.Expr {
@@ -547,9 +628,9 @@ func (sp *specializer) cond(e *ir.Cond) (value, error) {
 	if err != nil {
 		return value{}, err
 	}
-	if c.static() {
-		sp.decide(e, c.truth())
-		if c.truth() {
+	if truth, ok := known(c); ok {
+		sp.decide(e, truth)
+		if truth {
 			return sp.expr(e.X)
 		}
 		return sp.expr(e.Y)

@@ -35,11 +35,11 @@ func (sp *specializer) lvalue(e ir.Expr) (loc, error) {
 			if err != nil {
 				return loc{}, err
 			}
+			if p.k == vPtr && p.obj == nil {
+				p = sp.nullDeref(e.X)
+			}
 			switch p.k {
 			case vPtr:
-				if p.obj == nil {
-					return loc{}, ir.Errorf(at, "NULL dereference: %s is NULL in this context", exprText(e.X))
-				}
 				return loc{obj: p.obj, off: p.off + e.Field.Offset, t: e.Field.Type}, nil
 			case vDyn:
 				return loc{t: e.Field.Type, x: &ir.Member{E: e.E, X: p.x, Field: e.Field, Arrow: true}}, nil
@@ -61,11 +61,11 @@ func (sp *specializer) lvalue(e ir.Expr) (loc, error) {
 		if err != nil {
 			return loc{}, err
 		}
+		if p.k == vPtr && p.obj == nil {
+			p = sp.nullDeref(e.X)
+		}
 		switch p.k {
 		case vPtr:
-			if p.obj == nil {
-				return loc{}, ir.Errorf(at, "NULL dereference: %s is NULL in this context", exprText(e.X))
-			}
 			return loc{obj: p.obj, off: p.off, t: e.T}, nil
 		case vDyn:
 			return loc{t: e.T, x: &ir.Deref{E: e.E, X: p.x}}, nil
@@ -121,10 +121,10 @@ func (sp *specializer) index(e *ir.Index) (loc, error) {
 		return loc{}, err
 	}
 	p = sp.spill(p, mark, at)
+	if p.k == vPtr && p.obj == nil {
+		p = sp.nullDeref(e.X)
+	}
 	if p.k == vPtr && i.k == vInt {
-		if p.obj == nil {
-			return loc{}, ir.Errorf(at, "NULL dereference: %s is NULL in this context", exprText(e.X))
-		}
 		return loc{obj: p.obj, off: p.off + i.t.(*ir.IntType).Int64(i.bits)*e.T.Size(), t: e.T}, nil
 	}
 	px, err := sp.liftAt(p, e.X.Type(), at)
@@ -136,6 +136,13 @@ func (sp *specializer) index(e *ir.Index) (loc, error) {
 		return loc{}, err
 	}
 	return loc{t: e.T, x: &ir.Index{E: e.E, X: px, I: ix}}, nil
+}
+
+// nullDeref is a static NULL pointer about to be dereferenced. The path doing it may never run
+// (the generic code's invariants rule it out, the specializer cannot see that), so the residual
+// dereferences NULL exactly as the generic code would.
+func (sp *specializer) nullDeref(e ir.Expr) value {
+	return dyn(&ir.Const{E: ir.E{T: e.Type(), P: e.At()}})
 }
 
 // load reads a scalar lvalue.
@@ -156,15 +163,21 @@ func (sp *specializer) load(l loc, at ir.Pos) (value, error) {
 		return value{}, ir.Errorf(at, "access to %s at byte %d as %s does not match its layout", o.name, l.off, l.t)
 	}
 	sl := os.slots[i]
-	if sl.mem {
+	if sl.mem || sl.v.k == vUndef {
+		// In memory, or never set: then the residual reads whatever memory holds, as C would
+		// (an uninitialized read on a path the residual may never take, typically).
+		if !sl.mem {
+			sp.st.mut(o).slots[i].mem = true
+		}
 		x, err := o.lvalue(sp, l.off, l.t, at)
 		if err != nil {
 			return value{}, err
 		}
-		return dyn(x), nil
-	}
-	if sl.v.k == vUndef {
-		return value{}, ir.Errorf(at, "%s is read before it is set", o.name)
+		v := dyn(x)
+		if !os.escaped {
+			v.src, v.leaf, v.fact = o, i, sl.fact
+		}
+		return v, nil
 	}
 	v := sl.v
 	v.t = l.t
@@ -204,7 +217,14 @@ func (sp *specializer) storeLoc(l loc, v value, at ir.Pos) error {
 		}
 		sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: &ir.Assign{E: ir.E{T: l.t, P: at}, L: lhs, R: rhs}})
 		os = sp.st.mut(o) // lifting may have escaped objects (and copied this state)
-		os.slots[i] = slot{v: value{k: vUndef, t: l.t}, mem: true}
+		f := v.fact
+		if v.static() {
+			f = factOf(v)
+		}
+		if os.escaped {
+			f = noFact // residual code may change an escaped object's memory at any call
+		}
+		os.slots[i] = slot{v: value{k: vUndef, t: l.t}, mem: true, fact: f}
 		return nil
 	}
 	v.t = l.t
@@ -422,6 +442,11 @@ func (sp *specializer) heapLoad(o *object, off int64, t ir.Type, at ir.Pos) (val
 		bo, pt := sp.boundObj(name)
 		return value{k: vPtr, t: pt, obj: bo}, nil
 	}
+	if sl, known := sp.st.heap[path]; known && !sl.mem {
+		v := sl.v
+		v.t = t
+		return v, nil
+	}
 	if v, ok, err := sp.staticAt(o, off, path, steps, t, at); ok || err != nil {
 		return v, err
 	}
@@ -513,6 +538,13 @@ func (sp *specializer) heapStore(o *object, off int64, t ir.Type, v value, at ir
 		return err
 	}
 	sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: &ir.Assign{E: ir.E{T: t, P: at}, L: lhs, R: rhs}})
+	if _, guarded := sp.r.FixedPaths[path]; guarded {
+		if v.static() {
+			sp.st.setHeap(path, slot{v: v})
+		} else {
+			sp.st.setHeap(path, slot{mem: true})
+		}
+	}
 	return nil
 }
 

@@ -47,6 +47,7 @@ type Stats struct {
 	CallsInlined    int // generic calls inlined
 	LookupsFolded   int // SHIM_PURE calls folded into constants or instance values
 	ShimCalls       int // shim calls left in the residual
+	LoopRetries     int // re-specializations of residual loop bodies while finding their heads
 }
 
 // Residual is the specialized entry.
@@ -93,7 +94,7 @@ func Specialize(r *decl.Resolved, ctx *ctxschema.Context, oracle Oracle, name st
 		lim.Stmts = DefaultLimits.Stmts
 	}
 	sp := &specializer{r: r, ctx: ctx, lim: lim, heap: map[string]*object{}, names: map[string]int{},
-		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}}}
+		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}}}
 	for _, f := range r.Prog.Funcs {
 		sp.names[f.Name] = 1
 	}
@@ -114,20 +115,23 @@ type specializer struct {
 	lim Limits
 	res *Residual
 
-	st     *state
-	out    *[]ir.Stmt
-	depth  int       // residual nesting: enclosing residual ifs, loops and switches
-	frames []*frame  // inlined calls, innermost last
-	breaks []*target // residual loops and switches, innermost last (for plain break)
-	seq    int
-	nstmt  int
+	st      *state
+	out     *[]ir.Stmt
+	depth   int           // residual nesting: enclosing residual ifs, loops and switches
+	frames  []*frame      // inlined calls, innermost last
+	breaks  []*target     // residual loops and switches, innermost last (for plain break)
+	pending []pendingJump // static jumps whose targets have not landed yet
+	seq     int
+	nstmt   int
 
-	heap    map[string]*object
-	names   map[string]int
-	lookups map[string][]value // folded lookups: the static arguments of the first call
-	inst    *ir.Var
-	rvObj   map[*ir.Var]*object        // residual variables of objects
-	writes  map[*ir.Func]map[*ir.Var]bool // parameters each function writes
+	heap      map[string]*object
+	names     map[string]int
+	lookups   map[string][]value // folded lookups: the static arguments of the first call
+	inst      *ir.Var
+	rvObj     map[*ir.Var]*object // residual variables of objects
+	decisions []decision
+	layouts   map[ir.Type]*layout
+	writes    map[*ir.Func]map[*ir.Var]bool // parameters each function writes
 }
 
 // frame is one inlined call.
@@ -140,6 +144,7 @@ type frame struct {
 	labels map[string]*target
 	loops  []*loopTargets
 	scope  []*object // objects declared in the enclosing blocks, innermost last
+	objs   []*object // every local object of this call (dropped when it returns)
 	at     ir.Pos
 }
 
@@ -164,9 +169,6 @@ func (sp *specializer) emit(s ir.Stmt) {
 	}
 	*sp.out = append(*sp.out, s)
 	sp.nstmt++
-	if p := s.At(); p.Line > 0 {
-		sp.res.Lines[ir.Pos{File: p.File, Line: p.Line}] = true
-	}
 }
 
 func (sp *specializer) fr() *frame { return sp.frames[len(sp.frames)-1] }
@@ -193,14 +195,30 @@ func (sp *specializer) residualVar(o *object) *ir.Var {
 // newLocal makes a local object (not yet alive in any state).
 func (sp *specializer) newLocal(name string, t ir.Type) *object {
 	sp.seq++
-	return &object{kind: objLocal, t: t, name: name, lay: newLayout(t), seq: sp.seq}
+	return &object{kind: objLocal, t: t, name: name, lay: sp.layoutOf(t), seq: sp.seq}
+}
+
+// layoutOf returns the cached leaf layout of a type.
+func (sp *specializer) layoutOf(t ir.Type) *layout {
+	if l := sp.layouts[t]; l != nil {
+		return l
+	}
+	l := newLayout(t)
+	sp.layouts[t] = l
+	return l
 }
 
 func (sp *specializer) decide(n ir.Node, taken bool) {
 	sp.res.Stats.BranchesRemoved++
+	o := WentFalse
 	if taken {
-		sp.res.Decided[n] |= WentTrue
-	} else {
-		sp.res.Decided[n] |= WentFalse
+		o = WentTrue
 	}
+	sp.decisions = append(sp.decisions, decision{n, o})
+}
+
+// decision is one static conditional decided (a log, so abandoned attempts can be undone).
+type decision struct {
+	n ir.Node
+	o Outcome
 }

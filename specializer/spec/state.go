@@ -9,8 +9,9 @@ import (
 // slot is what the specializer knows about one scalar leaf of a local object: a static value,
 // or mem (the value lives in the residual variable).
 type slot struct {
-	v   value
-	mem bool
+	v    value
+	mem  bool
+	fact fact // for mem: what is known about the value in memory
 }
 
 // objState is the knowledge about one local object. Once escaped (its address reached residual
@@ -21,20 +22,39 @@ type objState struct {
 	owner   *state // copy-on-write: only the owner may modify
 }
 
-// state is the static store at a program point: the local objects alive there.
+// state is the static store at a program point: the local objects alive there, and what the
+// guards told about kernel fields (heap, by declaration path) that the code has not changed
+// beyond knowing since.
 type state struct {
-	objs map[*object]*objState
+	objs      map[*object]*objState
+	heap      map[string]slot
+	heapOwned bool
 }
 
-func newState() *state { return &state{objs: map[*object]*objState{}} }
+func newState() *state {
+	return &state{objs: map[*object]*objState{}, heap: map[string]slot{}, heapOwned: true}
+}
 
 // fork returns a copy sharing the object states until either side writes.
 func (s *state) fork() *state {
-	n := &state{objs: make(map[*object]*objState, len(s.objs))}
+	n := &state{objs: make(map[*object]*objState, len(s.objs)), heap: s.heap}
 	for o, os := range s.objs {
 		n.objs[o] = os
 	}
+	s.heapOwned = false
 	return n
+}
+
+// setHeap records what is known about a guarded kernel field.
+func (s *state) setHeap(path string, sl slot) {
+	if !s.heapOwned {
+		h := make(map[string]slot, len(s.heap))
+		for k, v := range s.heap {
+			h[k] = v
+		}
+		s.heap, s.heapOwned = h, true
+	}
+	s.heap[path] = sl
 }
 
 // get returns o's state for reading.
@@ -81,7 +101,7 @@ type edge struct {
 	st       *state
 	fix      *ir.Block
 	residual bool
-	ret      value // for function exits: the returned value
+	slot     *ir.Block // a static jump's slot for a goto (see pendingJump)
 }
 
 // merge joins the states of edges. Leaves with the same static value on every edge stay static;
@@ -93,19 +113,28 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 	}
 	r := newState()
 	first := edges[0].st
+	// Objects whose state is the very same on every edge need no work (the common case: a
+	// branch leaves most objects alone).
 	var objs []*object
-	for _, o := range first.sortedObjs() {
-		all := true
+	for o, fs := range first.objs {
+		shared, all := true, true
 		for _, e := range edges[1:] {
-			if e.st.objs[o] == nil {
+			os := e.st.objs[o]
+			if os == nil {
 				all = false
 				break
 			}
+			shared = shared && os == fs
 		}
-		if all {
+		switch {
+		case !all:
+		case shared:
+			r.objs[o] = fs
+		default:
 			objs = append(objs, o)
 		}
 	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].seq < objs[j].seq })
 	// Decide which objects escape and which leaves go to memory, to a fixpoint: lifting a static
 	// pointer to a local makes that local escape on every edge.
 	escaped := map[*object]bool{}
@@ -118,6 +147,22 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 			}
 		}
 	}
+	escape := func(t *object) {
+		if escaped[t] {
+			return
+		}
+		if _, ok := lift[t]; !ok {
+			shared, alive := r.objs[t]
+			if !alive || shared.escaped {
+				return
+			}
+			// A shared object must now be materialized on every edge.
+			delete(r.objs, t)
+			objs = append(objs, t)
+			lift[t] = make([]bool, len(t.lay.leaves))
+		}
+		escaped[t] = true
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, o := range objs {
@@ -127,10 +172,11 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 				}
 				need := escaped[o]
 				ref := edges[0].st.objs[o].slots[i]
-				for _, e := range edges {
+				for _, e := range edges[1:] {
 					sl := e.st.objs[o].slots[i]
-					if sl.mem || ref.mem || !same(sl.v, ref.v) {
+					if sl.mem != ref.mem || !sl.mem && !same(sl.v, ref.v) || sl.mem && sl.fact != ref.fact {
 						need = true
+						break
 					}
 				}
 				if !need {
@@ -140,14 +186,24 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 				changed = true
 				for _, e := range edges {
 					sl := e.st.objs[o].slots[i]
-					if !sl.mem && sl.v.k == vPtr && sl.v.obj != nil && sl.v.obj.kind == objLocal && !escaped[sl.v.obj] {
-						if _, alive := lift[sl.v.obj]; alive {
-							escaped[sl.v.obj] = true
-						}
+					if !sl.mem && sl.v.k == vPtr && sl.v.obj != nil && sl.v.obj.kind == objLocal {
+						escape(sl.v.obj)
 					}
 				}
 			}
 		}
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].seq < objs[j].seq })
+	// Guarded kernel fields: memory always holds their value, so differing knowledge is just
+	// forgotten (no stores).
+	for path, sl := range first.heap {
+		for _, e := range edges[1:] {
+			other, ok := e.st.heap[path]
+			if !ok || other.mem || sl.mem || !same(other.v, sl.v) {
+				sl = slot{mem: true}
+			}
+		}
+		r.heap[path] = sl
 	}
 	for _, e := range edges {
 		saved := sp.out
@@ -169,9 +225,17 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 	for _, o := range objs {
 		os := &objState{slots: append([]slot(nil), first.objs[o].slots...), escaped: escaped[o], owner: r}
 		for i := range os.slots {
-			if lift[o][i] {
-				os.slots[i] = slot{v: value{k: vUndef, t: o.lay.leaves[i].Type}, mem: true}
+			if !lift[o][i] && !os.slots[i].mem {
+				continue
 			}
+			f := negative
+			for _, e := range edges {
+				f = meet(f, slotFact(e.st.objs[o].slots[i]))
+			}
+			if escaped[o] {
+				f = noFact
+			}
+			os.slots[i] = slot{v: value{k: vUndef, t: o.lay.leaves[i].Type}, mem: true, fact: f}
 		}
 		r.objs[o] = os
 	}

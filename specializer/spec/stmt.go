@@ -108,6 +108,7 @@ func (sp *specializer) decl(d *ir.Decl) error {
 	fr := sp.fr()
 	fr.vars[d.Var] = o
 	fr.scope = append(fr.scope, o)
+	fr.objs = append(fr.objs, o)
 	l := loc{obj: o, t: d.Var.Type}
 	switch {
 	case d.Init != nil:
@@ -139,9 +140,9 @@ func (sp *specializer) ifStmt(s *ir.If) error {
 	if err != nil {
 		return err
 	}
-	if c.static() {
-		sp.decide(s, c.truth())
-		if c.truth() {
+	if truth, ok := known(c); ok {
+		sp.decide(s, truth)
+		if truth {
 			return sp.stmt(s.Then)
 		}
 		if s.Else != nil {
@@ -149,17 +150,24 @@ func (sp *specializer) ifStmt(s *ir.If) error {
 		}
 		return nil
 	}
+	t := testOf(c)
 	ce, err := sp.liftAt(c, s.Cond.Type(), s.P)
 	if err != nil {
 		return err
 	}
 	sp.res.Stats.BranchesKept++
 	base := sp.st
-	thenOut, thenEnd, err := sp.arm(base, func() error { return sp.stmt(s.Then) })
+	thenOut, thenEnd, err := sp.arm(base, func() error {
+		sp.refine(t)
+		return sp.stmt(s.Then)
+	})
 	if err != nil {
 		return err
 	}
 	elseOut, elseEnd, err := sp.arm(base, func() error {
+		if t != nil {
+			sp.refine(t.negate())
+		}
 		if s.Else != nil {
 			return sp.stmt(s.Else)
 		}
@@ -239,6 +247,7 @@ func (sp *specializer) jump(t *target, at ir.Pos) {
 	fix := &ir.Block{S: ir.S{P: at}}
 	sp.emit(fix)
 	residual := sp.depth > t.depth
+	e := edge{st: sp.st, fix: fix, residual: residual}
 	if residual {
 		if t.resLoop && len(sp.breaks) > 0 && sp.breaks[len(sp.breaks)-1] == t {
 			sp.emit(&ir.Break{S: ir.S{P: at}})
@@ -248,15 +257,35 @@ func (sp *specializer) jump(t *target, at ir.Pos) {
 			}
 			sp.emit(&ir.Goto{S: ir.S{P: at}, Label: t.label})
 		}
+	} else {
+		// The path continues where t lands, provided no other code is emitted in between; if
+		// some is (a label reached by residual jumps revives code first), land makes this a goto.
+		e.slot = &ir.Block{S: ir.S{P: at}}
+		sp.emit(e.slot)
+		sp.pending = append(sp.pending, pendingJump{t: t, slot: e.slot, at: at})
 	}
-	t.edges = append(t.edges, edge{st: sp.st, fix: fix, residual: residual})
+	t.edges = append(t.edges, e)
 	sp.st = nil
+}
+
+// pendingJump is a static jump whose path resumes where its target lands.
+type pendingJump struct {
+	t    *target
+	slot *ir.Block
+	at   ir.Pos
 }
 
 // land merges the paths reaching a target (its jumps and the current path) and continues there.
 func (sp *specializer) land(t *target, at ir.Pos) error {
 	edges := t.edges
 	t.edges = nil
+	keep := sp.pending[:0]
+	for _, p := range sp.pending {
+		if p.t != t {
+			keep = append(keep, p)
+		}
+	}
+	sp.pending = keep
 	if sp.st != nil {
 		fix := &ir.Block{S: ir.S{P: at}}
 		sp.emit(fix)
@@ -269,6 +298,16 @@ func (sp *specializer) land(t *target, at ir.Pos) error {
 	st, err := sp.merge(edges, at)
 	if err != nil {
 		return err
+	}
+	if len(sp.pending) > 0 {
+		// Code follows here, between those static jumps and their targets: they jump for real.
+		for _, p := range sp.pending {
+			if p.t.label == "" {
+				p.t.label = sp.uniq(p.t.hint)
+			}
+			p.slot.Stmts = append(p.slot.Stmts, &ir.Goto{S: ir.S{P: p.at}, Label: p.t.label})
+		}
+		sp.pending = nil
 	}
 	if t.label != "" {
 		sp.emit(&ir.Label{S: ir.S{P: at}, Name: t.label})
@@ -341,27 +380,27 @@ type snapshot struct {
 	out     int
 	stats   Stats
 	nstmt   int
-	decided map[ir.Node]Outcome
-	lines   map[ir.Pos]bool
+	decided int
 	lookups map[string][]value
 	edges   map[*target]int
+	labels  map[*frame]map[string]bool
+	pending []pendingJump
 }
 
 func (sp *specializer) snapshot() snapshot {
 	s := snapshot{st: sp.st, out: len(*sp.out), stats: sp.res.Stats, nstmt: sp.nstmt,
-		decided: map[ir.Node]Outcome{}, lines: map[ir.Pos]bool{}, lookups: map[string][]value{}, edges: map[*target]int{}}
-	for k, v := range sp.res.Decided {
-		s.decided[k] = v
-	}
-	for k, v := range sp.res.Lines {
-		s.lines[k] = v
-	}
+		decided: len(sp.decisions), lookups: map[string][]value{}, edges: map[*target]int{},
+		pending: append([]pendingJump(nil), sp.pending...), labels: map[*frame]map[string]bool{}}
 	for k, v := range sp.lookups {
 		s.lookups[k] = v
 	}
 	for _, fr := range sp.frames {
 		for _, t := range fr.targets() {
 			s.edges[t] = len(t.edges)
+		}
+		s.labels[fr] = map[string]bool{}
+		for name := range fr.labels {
+			s.labels[fr][name] = true
 		}
 	}
 	sp.st = sp.st.fork() // the attempt writes to a copy
@@ -372,9 +411,16 @@ func (sp *specializer) restore(s snapshot) {
 	sp.st = s.st
 	*sp.out = (*sp.out)[:s.out]
 	sp.res.Stats, sp.nstmt = s.stats, s.nstmt
-	sp.res.Decided, sp.res.Lines, sp.lookups = s.decided, s.lines, s.lookups
+	sp.decisions, sp.lookups, sp.pending = sp.decisions[:s.decided], s.lookups, s.pending
 	for t, n := range s.edges {
 		t.edges = t.edges[:n]
+	}
+	for fr, names := range s.labels {
+		for name := range fr.labels {
+			if !names[name] { // made by the attempt: forget its jumps
+				delete(fr.labels, name)
+			}
+		}
 	}
 }
 
@@ -466,10 +512,9 @@ func (sp *specializer) dynLoop(s ir.Stmt, cond, post ir.Expr, body ir.Stmt, do b
 	esc := map[*object]bool{}
 	saved := sp.out
 	for attempt := 0; ; attempt++ {
-		stats, nstmt := sp.res.Stats, sp.nstmt
-		entry := sp.st
+		snap := sp.snapshot()
 		var pre []ir.Stmt
-		sp.out, sp.st = &pre, entry.fork()
+		sp.out = &pre
 		for _, o := range sortedKeys(esc) {
 			if err := sp.escape(o, at); err != nil {
 				return err
@@ -506,8 +551,9 @@ func (sp *specializer) dynLoop(s ir.Stmt, cond, post ir.Expr, body ir.Stmt, do b
 		}
 		back := sp.st
 		if back != nil && sp.widen(head, back, lift, esc) {
-			sp.res.Stats, sp.nstmt = stats, nstmt
-			sp.st = entry
+			sp.out = saved
+			sp.restore(snap)
+			sp.res.Stats.LoopRetries++
 			if attempt > 10000 {
 				return ir.Errorf(at, "loop head does not converge")
 			}
@@ -547,8 +593,8 @@ func (sp *specializer) dynIteration(cond, post ir.Expr, body ir.Stmt, do bool, b
 		if err != nil {
 			return err
 		}
-		if c.static() {
-			if !c.truth() {
+		if truth, ok := known(c); ok {
+			if !truth {
 				sp.jump(brk, at)
 			}
 			return nil
@@ -563,6 +609,7 @@ func (sp *specializer) dynIteration(cond, post ir.Expr, body ir.Stmt, do bool, b
 			return err
 		}
 		sp.emit(&ir.If{S: ir.S{P: cond.At()}, Cond: neg, Then: &ir.Block{Stmts: exitOut}})
+		sp.refine(testOf(c)) // the loop goes on while the condition holds
 		return nil
 	}
 	if !do {

@@ -27,6 +27,13 @@ type value struct {
 	off  int64    // vPtr: byte offset inside obj
 	fn   *ir.Func // vFunc
 	x    ir.Expr  // vDyn
+
+	// Dynamic integers: what is known about the sign, where the value was loaded from (a local
+	// leaf in memory, for refining branches on it), and the test a comparison with zero is.
+	fact fact
+	src  *object
+	leaf int
+	test *test
 }
 
 func intVal(t *ir.IntType, v uint64) value { return value{k: vInt, t: t, bits: t.Wrap(v)} }
