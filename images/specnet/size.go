@@ -22,8 +22,12 @@ import (
 // (eth_header, __neigh_event_send), the loopback and the device driver
 // (dev_queue_xmit, __dev_queue_xmit, dev_loopback_xmit). The syscall
 // entry stub (__ia32_sys_sendto) is also left out: a customized send has
-// one too. Lookups the residual folds away (sockfd_lookup_light, the
-// route lookup, the route check) are counted: the residual does without.
+// one too. Lookups the residual folds away are counted, with the route
+// lookup's own functions (fib_table_lookup, fib_select_path,
+// find_exception, fib_result_prefsrc: what ip_route_output_key_hash_rcu
+// runs for an unconnected unicast send): the residual does without them.
+// The copying fragmentation path (ip_frag_init, ip_frag_next), which the
+// generic path shows unreachable, is not counted.
 var KernelSendPath = []string{
 	// socket layer
 	"__sys_sendto", "sockfd_lookup_light", "move_addr_to_kernel", "import_single_range",
@@ -34,6 +38,7 @@ var KernelSendPath = []string{
 	"udp_flush_pending_frames",
 	// IPv4: routes
 	"ip_route_output_flow", "ip_route_output_key_hash", "ip_route_output_key_hash_rcu",
+	"fib_table_lookup", "fib_select_path", "find_exception", "fib_result_prefsrc",
 	"sk_dst_check", "ipv4_dst_check", "ipv4_mtu",
 	// IPv4: building the datagram
 	"ip_make_skb", "ip_append_data", "ip_setup_cork", "__ip_append_data", "ip_generic_getfrag",

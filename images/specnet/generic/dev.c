@@ -17,9 +17,7 @@
  * __ip_append_data (LL_RESERVED_SPACE), so the kernel's checks hold. */
 static int sn_neigh_hh_output(struct sn_neigh *neigh, struct sn_skb *skb)
 {
-	shim_skb_store(skb->skb, skb->nh - SN_HH_DATA_MOD, neigh->hh.hh_data,
-		       SN_HH_DATA_MOD);
-	shim_skb_push(skb->skb, neigh->hh.hh_len);
+	shim_skb_push_hh(skb->skb, neigh->hh.hh_data, neigh->hh.hh_len);
 	return shim_dev_queue_xmit(skb->skb);
 }
 

@@ -360,15 +360,12 @@ static int sn___ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 
 			/* Fill in the control structures */
 			skb = sn_ip_new_skb(queue, kskb, csummode);
-			shim_skb_set_ip_summed(kskb, csummode);
-			shim_skb_reserve(kskb, hh_len);
-
-			/* Find where to start putting bytes. */
-			data = shim_skb_put(kskb, fraglen - pagedlen);
+			/* ip_summed, skb_reserve(), and where to start
+			 * putting bytes: skb_put(), the headers */
+			data = shim_skb_setup(kskb, csummode, hh_len,
+					      fraglen - pagedlen, fragheaderlen);
 			skb->len = fraglen - pagedlen;
 			skb->tailroom = alloclen - hh_len - skb->len;
-			shim_skb_set_network_header(kskb, 0);
-			shim_skb_set_transport_header(kskb, fragheaderlen);
 			skb->nh = data;
 			data += fragheaderlen;
 
@@ -589,12 +586,11 @@ static int sn___ip_make_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
 		sn_ip_options_build(ip, opt, cork->addr);
 	}
 
+	/* skb->priority, mark, tstamp; skb_dst_set() steals rt from cork.dst */
 	shim_skb_set_meta(skb->skb,
 			  (cork->tos != -1) ? cork->priority : sk->sk_priority,
-			  cork->mark);
-	/* Steal rt from cork.dst. */
+			  cork->mark, rt);
 	cork->dst = NULL;
-	shim_skb_dst_set(skb->skb, rt);
 	skb->dst = rt;
 
 	/* ip_cork_release(): the route went to the skb. */

@@ -184,24 +184,23 @@ SHIM_EFFECT void shim_kfree_skb(struct sk_buff *skb);
 SHIM_EFFECT void shim_consume_skb(struct sk_buff *skb);
 SHIM_EFFECT struct sk_buff *shim_skb_clone(struct sk_buff *skb);
 
-/* Buffer geometry: skb_reserve(), skb_put() (returns the old tail),
- * skb_push() (returns the new data), __skb_trim(), the header offsets
- * relative to skb->data, skb->ip_summed, skb->csum_start/offset from a
- * transport header pointer, skb_set_dst_pending_confirm(). */
-SHIM_EFFECT void shim_skb_reserve(struct sk_buff *skb, u32 len);
+/* Buffer geometry. shim_skb_setup() is what __ip_append_data does to a
+ * fresh skb with inline field stores: ip_summed, skb_reserve(headroom),
+ * skb_put(len) (it returns the data: the network header), and the
+ * transport header thoff bytes after it. skb_put() returns the old tail,
+ * __skb_trim(), skb->ip_summed, skb->csum_start/offset from a transport
+ * header pointer, skb_set_dst_pending_confirm(). */
+SHIM_EFFECT u8 *shim_skb_setup(struct sk_buff *skb, u8 ip_summed, u32 headroom,
+			       u32 len, u32 thoff);
 SHIM_EFFECT u8 *shim_skb_put(struct sk_buff *skb, u32 len);
-SHIM_EFFECT u8 *shim_skb_push(struct sk_buff *skb, u32 len);
 SHIM_EFFECT void shim_skb_trim(struct sk_buff *skb, u32 len);
-SHIM_EFFECT void shim_skb_set_network_header(struct sk_buff *skb, int off);
-SHIM_EFFECT void shim_skb_set_transport_header(struct sk_buff *skb, int off);
 SHIM_EFFECT void shim_skb_set_ip_summed(struct sk_buff *skb, u8 ip_summed);
 SHIM_EFFECT void shim_skb_partial_csum_set(struct sk_buff *skb, u8 *th,
 					   u16 csum_offset);
 SHIM_EFFECT void shim_skb_set_dst_pending_confirm(struct sk_buff *skb);
-/* __ip_make_skb: priority, mark, tstamp; skb_dst_set(). */
+/* __ip_make_skb: priority, mark, tstamp and skb_dst_set(). */
 SHIM_EFFECT void shim_skb_set_meta(struct sk_buff *skb, u32 priority,
-				   u32 mark);
-SHIM_EFFECT void shim_skb_dst_set(struct sk_buff *skb, struct sn_rtable *rt);
+				   u32 mark, struct sn_rtable *rt);
 /* skb->dev and skb->protocol (ip_output / ip_mc_output). */
 SHIM_EFFECT void shim_skb_set_dev(struct sk_buff *skb, struct sn_netdev *dev,
 				  __be16 protocol);
@@ -237,7 +236,11 @@ SHIM_EFFECT __wsum shim_skb_copy_and_csum_bits(struct sk_buff *from, u32 off,
 SHIM_EFFECT void shim_skb_store(struct sk_buff *skb, u8 *to, const void *from,
 				u32 len);
 
-/* Device hand-off. */
+/* Device hand-off. shim_skb_push_hh() is neigh_hh_output()'s copy of the
+ * cached hardware header (HH_DATA_MOD bytes before the data) and
+ * __skb_push(hh_len). */
+SHIM_EFFECT void shim_skb_push_hh(struct sk_buff *skb, const u8 *hh_data,
+				  u32 hh_len);
 SHIM_EFFECT int shim_neigh_event_send(struct sn_neigh *neigh,
 				      struct sk_buff *skb);
 SHIM_EFFECT void shim_neigh_hh_init(struct sn_neigh *neigh);

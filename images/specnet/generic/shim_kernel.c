@@ -608,9 +608,18 @@ struct sk_buff *shim_skb_clone(struct sk_buff *skb)
 	return skb_clone(skb, GFP_ATOMIC);
 }
 
-void shim_skb_reserve(struct sk_buff *skb, u32 len)
+u8 *shim_skb_setup(struct sk_buff *skb, u8 ip_summed, u32 headroom, u32 len,
+		   u32 thoff)
 {
-	skb_reserve(skb, len);
+	u8 *data;
+
+	skb->ip_summed = ip_summed;
+	skb->csum = 0;
+	skb_reserve(skb, headroom);
+	data = skb_put(skb, len);
+	skb_set_network_header(skb, 0);
+	skb->transport_header = skb->network_header + thoff;
+	return data;
 }
 
 u8 *shim_skb_put(struct sk_buff *skb, u32 len)
@@ -618,24 +627,9 @@ u8 *shim_skb_put(struct sk_buff *skb, u32 len)
 	return skb_put(skb, len);
 }
 
-u8 *shim_skb_push(struct sk_buff *skb, u32 len)
-{
-	return __skb_push(skb, len);
-}
-
 void shim_skb_trim(struct sk_buff *skb, u32 len)
 {
 	__skb_trim(skb, len);
-}
-
-void shim_skb_set_network_header(struct sk_buff *skb, int off)
-{
-	skb_set_network_header(skb, off);
-}
-
-void shim_skb_set_transport_header(struct sk_buff *skb, int off)
-{
-	skb_set_transport_header(skb, off);
 }
 
 void shim_skb_set_ip_summed(struct sk_buff *skb, u8 ip_summed)
@@ -654,15 +648,12 @@ void shim_skb_set_dst_pending_confirm(struct sk_buff *skb)
 	skb_set_dst_pending_confirm(skb, 1);
 }
 
-void shim_skb_set_meta(struct sk_buff *skb, u32 priority, u32 mark)
+void shim_skb_set_meta(struct sk_buff *skb, u32 priority, u32 mark,
+		       struct sn_rtable *rt)
 {
 	skb->priority = priority;
 	skb->mark = mark;
 	skb->tstamp = 0;
-}
-
-void shim_skb_dst_set(struct sk_buff *skb, struct sn_rtable *rt)
-{
 	skb_dst_set(skb, &krt_of(rt)->rt->dst);
 }
 
@@ -786,6 +777,13 @@ void shim_skb_store(struct sk_buff *skb, u8 *to, const void *from, u32 len)
 }
 
 /* ---- effects: device ---- */
+
+/* neigh_hh_output(): headroom was reserved (LL_RESERVED_SPACE) */
+void shim_skb_push_hh(struct sk_buff *skb, const u8 *hh_data, u32 hh_len)
+{
+	memcpy(skb->data - HH_DATA_MOD, hh_data, HH_DATA_MOD);
+	__skb_push(skb, hh_len);
+}
 
 int shim_neigh_event_send(struct sn_neigh *neigh, struct sk_buff *skb)
 {

@@ -633,18 +633,30 @@ struct sk_buff *shim_skb_clone(struct sk_buff *skb)
 	return clone;
 }
 
-void shim_skb_reserve(struct sk_buff *skb, u32 len)
+u8 *shim_skb_setup(struct sk_buff *skb, u8 ip_summed, u32 headroom, u32 len,
+		   u32 thoff)
 {
 	struct mock_skb *s = skb_of(skb);
+	u8 *p;
 
-	if (s->tail + len > s->size)
+	if (s->tail || headroom + len > s->size || thoff > len) {
+		fprintf(stderr, "mock: skb_setup over\n");
 		abort();
-	s->data += len;
+	}
+	s->ip_summed = ip_summed;
+	s->data = s->tail = headroom;
+	p = s->head + s->tail;
+	s->nh = s->data;
+	s->th = s->data + thoff;
 	s->tail += len;
-	log_begin("skb_reserve");
+	log_begin("skb_setup");
 	log_skb("skb", skb);
+	log_u("summed", ip_summed);
+	log_u("headroom", headroom);
 	log_u("len", len);
+	log_u("thoff", thoff);
 	log_end();
+	return p;
 }
 
 u8 *shim_skb_put(struct sk_buff *skb, u32 len)
@@ -664,21 +676,6 @@ u8 *shim_skb_put(struct sk_buff *skb, u32 len)
 	return p;
 }
 
-u8 *shim_skb_push(struct sk_buff *skb, u32 len)
-{
-	struct mock_skb *s = skb_of(skb);
-
-	if (len > s->data) {
-		fprintf(stderr, "mock: skb_push under\n");
-		abort();
-	}
-	s->data -= len;
-	log_begin("skb_push");
-	log_skb("skb", skb);
-	log_u("len", len);
-	log_end();
-	return s->head + s->data;
-}
 
 void shim_skb_trim(struct sk_buff *skb, u32 len)
 {
@@ -690,28 +687,6 @@ void shim_skb_trim(struct sk_buff *skb, u32 len)
 	log_begin("skb_trim");
 	log_skb("skb", skb);
 	log_u("len", len);
-	log_end();
-}
-
-void shim_skb_set_network_header(struct sk_buff *skb, int off)
-{
-	struct mock_skb *s = skb_of(skb);
-
-	s->nh = s->data + off;
-	log_begin("skb_set_network_header");
-	log_skb("skb", skb);
-	log_i("off", off);
-	log_end();
-}
-
-void shim_skb_set_transport_header(struct sk_buff *skb, int off)
-{
-	struct mock_skb *s = skb_of(skb);
-
-	s->th = s->data + off;
-	log_begin("skb_set_transport_header");
-	log_skb("skb", skb);
-	log_i("off", off);
 	log_end();
 }
 
@@ -745,19 +720,13 @@ void shim_skb_set_dst_pending_confirm(struct sk_buff *skb)
 	log_end();
 }
 
-void shim_skb_set_meta(struct sk_buff *skb, u32 priority, u32 mark)
+void shim_skb_set_meta(struct sk_buff *skb, u32 priority, u32 mark,
+		       struct sn_rtable *rt)
 {
 	log_begin("skb_set_meta");
 	log_skb("skb", skb);
 	log_u("priority", priority);
 	log_u("mark", mark);
-	log_end();
-}
-
-void shim_skb_dst_set(struct sk_buff *skb, struct sn_rtable *rt)
-{
-	log_begin("skb_dst_set");
-	log_skb("skb", skb);
 	log_obj("rt", rt);
 	log_end();
 }
@@ -970,6 +939,21 @@ void shim_skb_store(struct sk_buff *skb, u8 *to, const void *from, u32 len)
 }
 
 /* ---- effects: device ---- */
+
+void shim_skb_push_hh(struct sk_buff *skb, const u8 *hh_data, u32 hh_len)
+{
+	struct mock_skb *s = skb_of(skb);
+
+	if (hh_len > SN_HH_DATA_MOD || s->data < SN_HH_DATA_MOD)
+		abort();
+	memcpy(s->head + s->data - SN_HH_DATA_MOD, hh_data, SN_HH_DATA_MOD);
+	s->data -= hh_len;
+	log_begin("skb_push_hh");
+	log_skb("skb", skb);
+	log_bytes("hh", hh_data, SN_HH_DATA_MOD);
+	log_u("len", hh_len);
+	log_end();
+}
 
 int shim_neigh_event_send(struct sn_neigh *neigh, struct sk_buff *skb)
 {
