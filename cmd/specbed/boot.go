@@ -106,7 +106,7 @@ func runBoot(ctx context.Context, opts bootOptions, plan []string, stdout, stder
 		cfg.Echo = stderr
 	}
 	res, err := runGuest(ctx, cfg)
-	if res != nil {
+	if res != nil && (len(res.Steps) > 0 || opts.json) {
 		if werr := writeResults(stdout, opts.json, []*qemu.Result{res}); werr != nil {
 			return werr
 		}
