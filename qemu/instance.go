@@ -33,6 +33,9 @@ const (
 	exitGrace = 5 * time.Second
 	// consolePoll is how often the console log is read for new output.
 	consolePoll = 10 * time.Millisecond
+	// stderrInMessage is how much of QEMU's last complaint (bytes) goes
+	// into a one-line error.
+	stderrInMessage = 300
 )
 
 // ErrNoQEMU: the platform's QEMU binary is not installed.
@@ -469,7 +472,11 @@ func (in *Instance) exitDescription(err error) string {
 	if err != nil {
 		status = "ended: " + err.Error()
 	}
-	if msg := strings.Join(strings.Fields(in.stderr.String()), " "); msg != "" {
+	msg := strings.Join(strings.Fields(in.stderr.String()), " ")
+	if len(msg) > stderrInMessage {
+		msg = "..." + msg[len(msg)-stderrInMessage:]
+	}
+	if msg != "" {
 		status += ": " + msg
 	}
 	return status
