@@ -18,6 +18,7 @@ between runs.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newSetupCmd())
+	root.AddCommand(newSpecializeCmd())
 	root.AddCommand(newImagesCmd())
 	root.AddCommand(newBootCmd())
 	root.AddCommand(newConsoleCmd())

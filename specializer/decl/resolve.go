@@ -316,9 +316,6 @@ func (r *Resolved) guardTerms(e GExpr) error {
 		if !ir.IsInt(t) || len(e.Path.Steps) == 0 || e.Path.Steps[0].Kind != Arrow {
 			return fmt.Errorf("%s is not an integer field reached through a pointer", e.Path)
 		}
-		if r.Statics[e.Path.String()] != nil {
-			return fmt.Errorf("%s is static: it needs no guard", e.Path)
-		}
 	case GUnary:
 		return r.guardTerms(e.X)
 	case GBinary:

@@ -77,13 +77,17 @@ func (p *Printer) out(pos ir.Pos, s string) {
 	p.raw(strings.Repeat("\t", p.indent) + s)
 }
 
-// Comment writes a block comment; text may not close it and must be printable ASCII.
+// Comment writes a block comment, its first line on the opening line; text may not close it
+// and must be printable ASCII.
 func (p *Printer) Comment(lines ...string) {
-	p.raw("/*")
-	for _, l := range lines {
+	for i, l := range lines {
 		if strings.Contains(l, "*/") || strings.ContainsFunc(l, func(r rune) bool { return r < ' ' || r > '~' }) {
 			p.fail("comment text %q cannot be printed", l)
 			return
+		}
+		if i == 0 {
+			p.raw("/* " + l)
+			continue
 		}
 		p.raw(strings.TrimRight(" * "+l, " "))
 	}

@@ -24,11 +24,15 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 	sp.frames = []*frame{fr}
 	sp.st = newState()
 	if sp.inst != nil {
-		// Guards on kernel fields read them through the instance.
+		// Guards on kernel fields read them through the instance: inst points to the instance
+		// object, whose members are the bound pointers.
 		o := sp.newLocal("inst", sp.inst.Type)
 		o.rv, o.resParam = sp.inst, true
 		fr.vars[sp.inst] = o
-		sp.st.add(o, true)
+		sp.st.add(o, false)
+		sp.instObj = &object{kind: objHeap, t: r.Instance, name: "inst", lay: sp.layoutOf(r.Instance),
+			ptrX: &ir.VarRef{E: ir.E{T: sp.inst.Type, P: at}, Var: sp.inst}}
+		sp.st.mut(o).slots[0] = slot{v: value{k: vPtr, t: sp.inst.Type, obj: sp.instObj}}
 	}
 	var body []ir.Stmt
 	sp.out = &body
@@ -118,6 +122,11 @@ func (sp *specializer) guards() error {
 			return err
 		}
 		sp.emit(&ir.If{S: ir.S{P: at}, Cond: &ir.Unary{E: ir.E{T: ir.Int, P: at}, Op: ir.LogNot, X: ce}, Then: fail})
+		// What is left of the guard once its static part folded may pin a kernel field:
+		// (flags & MSG_MORE) != 0 || sk->up.pending == 0 is pending == 0 for a non-corking send.
+		if path, k, ok := sp.pinned(ce); ok {
+			sp.st.setHeap(path, slot{v: k})
+		}
 	}
 	for path, ge := range r.FixedPaths {
 		p, _ := decl.ParsePath(path)
@@ -282,4 +291,71 @@ func (sp *specializer) pathExpr(p decl.Path, at ir.Pos) (ir.Expr, error) {
 		}
 	}
 	return x, nil
+}
+
+// pinned recognizes a residual guard condition "FIELD == constant", FIELD a kernel field read
+// through the instance, and returns the field's declaration path and value.
+func (sp *specializer) pinned(c ir.Expr) (string, value, bool) {
+	for {
+		b, ok := c.(*ir.Binary)
+		if !ok {
+			return "", value{}, false
+		}
+		if k, isConst := b.Y.(*ir.Const); isConst && b.Op == ir.Ne && k.Val == 0 && isCompare(b.X) {
+			c = b.X // (x == k) != 0
+			continue
+		}
+		if b.Op != ir.Eq {
+			return "", value{}, false
+		}
+		x, y := stripCasts(b.X), b.Y
+		if _, isConst := x.(*ir.Const); isConst {
+			x, y = stripCasts(b.Y), b.X
+		}
+		k, isConst := y.(*ir.Const)
+		path, ok := sp.instPath(x)
+		if !isConst || !ok {
+			return "", value{}, false
+		}
+		it, ok := x.Type().(*ir.IntType)
+		kt, kok := k.T.(*ir.IntType)
+		if !ok || !kok || it.Wrap(kt.Ext(k.Val)) != kt.Ext(k.Val) && it.Int64(it.Wrap(kt.Ext(k.Val))) != kt.Int64(k.Val) {
+			return "", value{}, false // the constant does not fit the field: the guard never holds
+		}
+		return path, intVal(it, kt.Ext(k.Val)), true
+	}
+}
+
+func isCompare(e ir.Expr) bool {
+	b, ok := e.(*ir.Binary)
+	return ok && b.Op.IsCompare()
+}
+
+func stripCasts(e ir.Expr) ir.Expr {
+	for {
+		c, ok := e.(*ir.Cast)
+		if !ok || !ir.IsInt(c.T) || !ir.IsInt(c.X.Type()) || c.T.Size() < c.X.Type().Size() {
+			return e
+		}
+		e = c.X
+	}
+}
+
+// instPath spells the declaration path of a residual lvalue inst->NAME->...: "NAME->...".
+func (sp *specializer) instPath(e ir.Expr) (string, bool) {
+	m, ok := e.(*ir.Member)
+	if !ok {
+		return "", false
+	}
+	if r, isRef := m.X.(*ir.VarRef); isRef && r.Var == sp.inst && m.Arrow {
+		return m.Field.Name, true
+	}
+	base, ok := sp.instPath(m.X)
+	if !ok {
+		return "", false
+	}
+	if m.Arrow {
+		return base + "->" + m.Field.Name, true
+	}
+	return base + "." + m.Field.Name, true
 }

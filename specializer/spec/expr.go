@@ -603,7 +603,7 @@ func (sp *specializer) truthValue(v value, t ir.Type, at ir.Pos) (value, error) 
 	if v.static() {
 		return boolVal(v.truth()), nil
 	}
-	if v.test != nil {
+	if v.test != nil || isBoolExpr(v.x) {
 		return v, nil // already 0 or 1
 	}
 	x, err := sp.liftAt(v, t, at)
@@ -730,6 +730,17 @@ func modified(s, base *state) bool {
 		if base.objs[o] != os {
 			return true
 		}
+	}
+	return false
+}
+
+// isBoolExpr reports a residual expression whose value is already 0 or 1.
+func isBoolExpr(x ir.Expr) bool {
+	switch x := x.(type) {
+	case *ir.Binary:
+		return x.Op.IsCompare() || x.Op == ir.LogAnd || x.Op == ir.LogOr
+	case *ir.Unary:
+		return x.Op == ir.LogNot
 	}
 	return false
 }

@@ -434,6 +434,12 @@ func heapPath(o *object, off int64, t ir.Type) (string, []ir.Step, bool) {
 // heapLoad reads kernel memory: static when the declarations say so (value from the context),
 // else a residual read.
 func (sp *specializer) heapLoad(o *object, off int64, t ir.Type, at ir.Pos) (value, error) {
+	if o == sp.instObj {
+		if f, ok := ir.Locate(o.t, off, t); ok && len(f) == 1 && f[0].Field != nil {
+			bo, pt := sp.boundObj(f[0].Field.Name)
+			return value{k: vPtr, t: pt, obj: bo}, nil
+		}
+	}
 	path, steps, ok := heapPath(o, off, t)
 	if !ok {
 		return value{}, ir.Errorf(at, "access to %s at byte %d as %s does not match its layout", o.name, off, t)

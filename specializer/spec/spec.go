@@ -128,6 +128,7 @@ type specializer struct {
 	names     map[string]int
 	lookups   map[string][]value // folded lookups: the static arguments of the first call
 	inst      *ir.Var
+	instObj   *object             // what inst points to
 	rvObj     map[*ir.Var]*object // residual variables of objects
 	decisions []decision
 	layouts   map[ir.Type]*layout
