@@ -115,8 +115,11 @@ var (
 // empty name it spells the abstract type.
 func Declare(t Type, name string) string {
 	base, decl := split(t, name)
-	if decl == "" {
+	switch {
+	case decl == "":
 		return base
+	case decl[0] == '[':
+		return base + decl // an abstract array type: u8[14]
 	}
 	return base + " " + decl
 }

@@ -11,9 +11,16 @@ type posNode = interface{ Position() token.Position }
 
 // expr lowers an expression. The result may be an lvalue of array type (see rvalue).
 func (l *lowerer) expr(n cc.ExpressionNode) ir.Expr {
+	// Lower first (so anything outside the subset is refused even inside a constant
+	// expression), then use the value cc/v4 computed when the expression is constant.
+	x := l.lower(n)
 	if c := l.constant(n); c != nil {
 		return c
 	}
+	return x
+}
+
+func (l *lowerer) lower(n cc.ExpressionNode) ir.Expr {
 	p := l.pos(n)
 	switch n := n.(type) {
 	case *cc.PrimaryExpression:
@@ -129,10 +136,18 @@ func (l *lowerer) primary(n *cc.PrimaryExpression) ir.Expr {
 			if v := l.vars[d.Declarator]; v != nil {
 				return &ir.VarRef{E: ir.E{T: v.Type, P: p}, Var: v}
 			}
+		case *cc.Enumerator:
+			if c := l.constant(n); c != nil {
+				return c
+			}
 		}
 		l.refuse(n, "cannot resolve %s", n.Token.SrcStr())
 	case cc.PrimaryExpressionExpr:
 		return l.expr(n.ExpressionList)
+	case cc.PrimaryExpressionInt, cc.PrimaryExpressionChar:
+		if c := l.constant(n); c != nil {
+			return c
+		}
 	case cc.PrimaryExpressionString, cc.PrimaryExpressionLString:
 		l.refuse(n, "string literals are outside the subset")
 	case cc.PrimaryExpressionFloat:
@@ -268,6 +283,11 @@ func (l *lowerer) unary(n *cc.UnaryExpression) ir.Expr {
 		return &ir.Unary{E: ir.E{T: pt, P: p}, Op: op, X: x}
 	case cc.UnaryExpressionNot:
 		return &ir.Unary{E: ir.E{T: ir.Int, P: p}, Op: ir.LogNot, X: l.cond(n.CastExpression)}
+	case cc.UnaryExpressionSizeofExpr, cc.UnaryExpressionSizeofType, cc.UnaryExpressionAlignofExpr, cc.UnaryExpressionAlignofType:
+		if c := l.constant(n); c != nil {
+			return c
+		}
+		l.refuse(n, "sizeof of a type of unknown size")
 	}
 	l.refuse(n, "this unary operator is outside the subset")
 	return nil
