@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func (h *Harness) objects(ctx context.Context) ([]string, error) {
 			}
 			h.objs = append(h.objs, obj)
 		}
-		for _, f := range []string{"mock.c"} {
+		for _, f := range []string{"mock.c", "driver.c"} {
 			obj := filepath.Join(h.Dir, strings.TrimSuffix(f, ".c")+".o")
 			if h.err = h.cc(ctx, "-O2", "-c", filepath.Join(h.Src, "mock", f), "-o", obj); h.err != nil {
 				return
@@ -98,6 +99,8 @@ func (h *Harness) objects(ctx context.Context) ([]string, error) {
 	})
 	return h.objs, h.err
 }
+
+var entryRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Residual is specializer output to link beside the generic path.
 type Residual struct {
@@ -123,14 +126,18 @@ func (h *Harness) Driver(ctx context.Context, name string, c *ctxschema.Context,
 	}
 	inc := "-I" + filepath.Join(h.Src, "mock")
 	args := []string{"-O2", inc, "-o", base + "_driver", base + "_world.c"}
-	driver := filepath.Join(h.Src, "mock", "driver.c")
 	if r != nil {
-		if err := os.WriteFile(base+"_residual.c", r.C, 0o644); err != nil {
+		// The driver calls the residual by a fixed name.
+		if !entryRE.MatchString(r.Entry) {
+			return "", fmt.Errorf("context %s: residual entry %q is not a C identifier", name, r.Entry)
+		}
+		alias := fmt.Sprintf("\nint specnet_residual_entry(struct sn_inst *inst, u8 __user *buf, u32 len, u32 flags)\n"+
+			"{\n\treturn %s(inst, buf, len, flags);\n}\n", r.Entry)
+		if err := os.WriteFile(base+"_residual.c", append(append([]byte{}, r.C...), alias...), 0o644); err != nil {
 			return "", err
 		}
-		args = append(args, "-I"+filepath.Join(h.Src, "generic"), base+"_residual.c", "-DRESIDUAL_ENTRY="+r.Entry)
+		args = append(args, "-I"+filepath.Join(h.Src, "generic"), base+"_residual.c")
 	}
-	args = append(args, driver)
 	args = append(args, objs...)
 	args = append(args, "-static")
 	if h.Coverage {

@@ -16,6 +16,8 @@ type Send struct {
 	Flags uint32
 	Avail uint32
 	FD    int
+	// Pending is the socket's up.pending before the send (frames corked).
+	Pending uint32
 	// Payload is the FNV-1a hash of the payload bytes the driver mapped.
 	Payload string
 	// Effects are the effect lines in order ("name k=v ...").
@@ -75,7 +77,7 @@ func ParseLog(out []byte) (*Log, error) {
 
 func (s *Send) parseInput(rest string) error {
 	f := strings.Fields(rest)
-	if len(f) != 6 {
+	if len(f) != 7 {
 		return fmt.Errorf("bad input line %q", rest)
 	}
 	var err error
@@ -95,7 +97,7 @@ func (s *Send) parseInput(rest string) error {
 		v, err = strconv.ParseUint(kv[k], 0, 32)
 		return uint32(v)
 	}
-	s.Len, s.Flags, s.Avail = num("len"), num("flags"), num("avail")
+	s.Len, s.Flags, s.Avail, s.Pending = num("len"), num("flags"), num("avail"), num("pending")
 	fd, ferr := strconv.Atoi(kv["fd"])
 	if ferr != nil {
 		return ferr
