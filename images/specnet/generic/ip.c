@@ -355,8 +355,16 @@ static int sn___ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 					err = -SN_ENOBUFS;
 				charged = false;
 			}
-			if (!kskb)
+			if (!kskb) {
+				/*
+				 * err is a negative errno (sock_alloc_send_skb's
+				 * contract): said here for the specializer, which
+				 * does not see into the shim. A no-op otherwise.
+				 */
+				if (err >= 0)
+					err = -SN_ENOBUFS;
 				goto error;
+			}
 
 			/* Fill in the control structures */
 			skb = sn_ip_new_skb(queue, kskb, csummode);
@@ -436,8 +444,12 @@ static int sn___ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 			u32 room;
 
 			err = shim_skb_pfrag_attach(skb->skb, sk, &to, &room);
-			if (err)
+			if (err) {
+				/* -ENOMEM or -EMSGSIZE: negative (as above) */
+				if (err > 0)
+					err = -SN_ENOMEM;
 				goto error;
+			}
 			if (copy > (int)room)
 				copy = room;
 			if (sn_ip_generic_getfrag(from, to, copy, skb->len,
