@@ -196,3 +196,28 @@ func sortedObjs(m map[*aobj]*aobjState) []*aobj {
 	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out
 }
+
+// VarBT joins the binding times of the reads of local variables or parameters named name in f
+// (0 when f never reads one).
+func (r *Result) VarBT(f *ir.Func, name string) BT {
+	var bt BT
+	ir.Inspect(f.Body, func(n ir.Node) bool {
+		if v, ok := n.(*ir.VarRef); ok && (v.Var.Name == name || strings.HasPrefix(v.Var.Name, name+"_")) {
+			bt |= r.Nodes[v]
+		}
+		return true
+	})
+	return bt
+}
+
+// FieldBT joins the binding times of the reads of struct members named field in f.
+func (r *Result) FieldBT(f *ir.Func, field string) BT {
+	var bt BT
+	ir.Inspect(f.Body, func(n ir.Node) bool {
+		if m, ok := n.(*ir.Member); ok && m.Field.Name == field {
+			bt |= r.Nodes[m]
+		}
+		return true
+	})
+	return bt
+}

@@ -317,13 +317,19 @@ func (a *analyzer) load(l aloc, t ir.Type) aval {
 		return dynamic
 	}
 	var out aval
-	for i, tg := range l.pts {
+	first := true
+	for _, tg := range l.pts {
+		if tg.obj == nil {
+			// Through NULL: in a context where the pointer is NULL the generic code does not
+			// get here (or faults); the specializer residualizes such a dereference.
+			continue
+		}
 		v := a.read(tg, t)
 		if v.d {
 			return dynamic
 		}
-		if i == 0 {
-			out = v
+		if first {
+			out, first = v, false
 			continue
 		}
 		if v.tok != out.tok {
@@ -331,6 +337,9 @@ func (a *analyzer) load(l aloc, t ir.Type) aval {
 		}
 		out.pts = unionTargets(out.pts, v.pts)
 		out.fns = unionFns(out.fns, v.fns)
+	}
+	if first {
+		return dynamic // only NULL
 	}
 	return out
 }

@@ -230,6 +230,9 @@ func (l *lowerer) call(n *cc.PostfixExpression) ir.Expr {
 	for al := n.ArgumentExpressionList; al != nil; al = al.ArgumentExpressionList {
 		args = append(args, l.rvalue(l.expr(al.AssignmentExpression)))
 	}
+	if ref, ok := fn.(*ir.FuncRef); ok && ref.Func.Body == nil && l.defined[ref.Func.Name] == nil && l.markers[ref.Func.Name] == ir.NotShim {
+		l.refuse(n, "call of external function %s, which has no SHIM_PURE or SHIM_EFFECT marker", ref.Func.Name)
+	}
 	if len(args) != len(ft.Params) {
 		l.refuse(n, "call with %d arguments to a function of %d parameters", len(args), len(ft.Params))
 	}

@@ -33,6 +33,10 @@ type Config struct {
 	IncludeDirs []string
 	// Defines are extra object-like macros: NAME or NAME=VALUE.
 	Defines []string
+	// Residual accepts residual programs: labels may be in nested blocks (where an inlined
+	// call's exit lands), and since #line maps positions to the generic sources, gotos are not
+	// checked to be forward by position.
+	Residual bool
 }
 
 // predefined holds the macros a freestanding ILP32 compile needs; SPECBED_SPEC selects the
@@ -84,6 +88,7 @@ func Parse(cfg Config) (prog *ir.Program, err error) {
 	}
 	srcs := []cc.Source{{Name: "<predefined>", Value: pre.String()}}
 	l := newLowerer(cfg.Base)
+	l.residual = cfg.Residual
 	seen := map[string]bool{}
 	for _, f := range cfg.Files {
 		text, ok := cfg.Texts[f]
@@ -163,6 +168,8 @@ type lowerer struct {
 	gotos  []*ir.Goto
 	loops  int // enclosing loops
 	breaks int // enclosing loops and switches
+
+	residual bool // Config.Residual
 }
 
 func newLowerer(base string) *lowerer {
@@ -225,10 +232,7 @@ func (l *lowerer) unit(tu *cc.TranslationUnit) {
 			}
 			continue
 		}
-		f.Shim = l.markers[f.Name]
-		if f.Shim == ir.NotShim {
-			panic(&ir.PosError{Pos: f.Pos, Msg: fmt.Sprintf("external function %s has no SHIM_PURE or SHIM_EFFECT marker", f.Name)})
-		}
+		f.Shim = l.markers[f.Name] // unmarked and never called is fine (a header's prototype)
 	}
 	for _, fd := range defs {
 		l.funcBody(fd)
@@ -341,7 +345,7 @@ func (l *lowerer) funcBody(fd *cc.FunctionDefinition) {
 		if !ok {
 			panic(&ir.PosError{Pos: g.P, Msg: fmt.Sprintf("goto %s: the label must be at the top level of the function body", g.Label)})
 		}
-		if !before(g.P, lp) {
+		if !l.residual && !before(g.P, lp) {
 			panic(&ir.PosError{Pos: g.P, Msg: fmt.Sprintf("goto %s jumps backward: only forward goto is in the subset", g.Label)})
 		}
 	}

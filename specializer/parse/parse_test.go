@@ -132,7 +132,7 @@ func TestRefusals(t *testing.T) {
 		{"nested label", "int f(int x) {\n\tif (x) { l: eff(1); }\n\tgoto l; }", "t.c:4:", "top level"},
 		{"fall-through", "int f(int x) {\n\tswitch (x) {\n\tcase 1: eff(1);\n\tcase 2: return 2; }\n\treturn 0; }", "t.c:6:", "fall-through"},
 		{"variadic", "int g(int n, ...);\nint f(void) { return 0; }", "t.c:3:", "variadic"},
-		{"unmarked external", "int g(int n);\nint f(void) { return g(1); }", "t.c:3:", "no SHIM_PURE or SHIM_EFFECT"},
+		{"unmarked external", "int g(int n);\nint f(void) { return g(1); }", "t.c:4:22", "no SHIM_PURE or SHIM_EFFECT"},
 		{"static local", "int f(void) {\n\tstatic int n;\n\treturn n; }", "t.c:4:", "static local"},
 		{"inline asm", "int f(void) {\n\t__asm__(\"nop\");\n\treturn 0; }", "t.c:4:", "asm"},
 	}

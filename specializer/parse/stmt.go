@@ -195,7 +195,7 @@ func (l *lowerer) stmt(s *cc.Statement, top bool) []ir.Stmt {
 			l.refuse(ls, "case label outside the body of a switch")
 		}
 		name := ls.Token.SrcStr()
-		if !top {
+		if !top && !l.residual {
 			l.refuse(ls, "label %s: labels must be at the top level of the function body", name)
 		}
 		p := l.pos(ls)

@@ -62,7 +62,8 @@ func (p *Printer) raw(s string) {
 func (p *Printer) out(pos ir.Pos, s string) {
 	// Consecutive lines from one source line share its directive (the next lines are attributed
 	// to the following source lines: close enough, and far more readable).
-	if p.lines && pos.Line > 0 && pos != p.last && (pos.File != p.file || pos.Line != p.fline) {
+	same := pos.File == p.last.File && pos.Line == p.last.Line
+	if p.lines && pos.Line > 0 && !same && (pos.File != p.file || pos.Line != p.fline) {
 		if !fileRE.MatchString(pos.File) {
 			p.fail("file name %q cannot be printed", pos.File)
 			return

@@ -82,6 +82,9 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 	for _, d := range sp.decisions {
 		sp.res.Decided[d.n] |= d.o
 	}
+	for _, d := range sp.observed {
+		sp.res.Observed[d.n] |= d.o
+	}
 	ir.Inspect(res.Body, func(n ir.Node) bool {
 		if s, ok := n.(ir.Stmt); ok && s.At().Line > 0 {
 			sp.res.Lines[ir.Pos{File: s.At().File, Line: s.At().Line}] = true

@@ -7,6 +7,18 @@ import (
 // expr specializes an rvalue expression: a static value, or a residual expression (statements
 // it needs first, such as inlined calls, go to sp.out).
 func (sp *specializer) expr(e ir.Expr) (value, error) {
+	v, err := sp.eval(e)
+	if err == nil {
+		o := WentFalse // observed dynamic
+		if v.static() {
+			o = WentTrue // observed static
+		}
+		sp.observed = append(sp.observed, decision{e, o})
+	}
+	return v, err
+}
+
+func (sp *specializer) eval(e ir.Expr) (value, error) {
 	at := e.At()
 	switch e := e.(type) {
 	case *ir.Const:

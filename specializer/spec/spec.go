@@ -62,6 +62,10 @@ type Residual struct {
 	// Decided maps generic conditionals decided statically at least once to their outcome
 	// (true, false or both across instances).
 	Decided map[ir.Node]Outcome
+	// Observed maps generic expressions to whether their value was static (WentTrue), dynamic
+	// (WentFalse) or both, over every time this specialization evaluated them: the binding times
+	// this context actually had.
+	Observed map[ir.Node]Outcome
 }
 
 // Outcome records which ways a static conditional went.
@@ -94,7 +98,7 @@ func Specialize(r *decl.Resolved, ctx *ctxschema.Context, oracle Oracle, name st
 		lim.Stmts = DefaultLimits.Stmts
 	}
 	sp := &specializer{r: r, ctx: ctx, lim: lim, heap: map[string]*object{}, names: map[string]int{},
-		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}}}
+		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}, Observed: map[ir.Node]Outcome{}}}
 	for _, f := range r.Prog.Funcs {
 		sp.names[f.Name] = 1
 	}
@@ -131,6 +135,7 @@ type specializer struct {
 	instObj   *object             // what inst points to
 	rvObj     map[*ir.Var]*object // residual variables of objects
 	decisions []decision
+	observed  []decision // expressions evaluated: static (WentTrue) or dynamic (WentFalse)
 	layouts   map[ir.Type]*layout
 	writes    map[*ir.Func]map[*ir.Var]bool // parameters each function writes
 }

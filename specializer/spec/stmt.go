@@ -376,20 +376,21 @@ var errFallback = errors.New("loop is not static here")
 
 // snapshot is what an abandoned unrolling attempt must undo.
 type snapshot struct {
-	st      *state
-	out     int
-	stats   Stats
-	nstmt   int
-	decided int
-	lookups map[string][]value
-	edges   map[*target]int
-	labels  map[*frame]map[string]bool
-	pending []pendingJump
+	st       *state
+	out      int
+	stats    Stats
+	nstmt    int
+	decided  int
+	observed int
+	lookups  map[string][]value
+	edges    map[*target]int
+	labels   map[*frame]map[string]bool
+	pending  []pendingJump
 }
 
 func (sp *specializer) snapshot() snapshot {
 	s := snapshot{st: sp.st, out: len(*sp.out), stats: sp.res.Stats, nstmt: sp.nstmt,
-		decided: len(sp.decisions), lookups: map[string][]value{}, edges: map[*target]int{},
+		decided: len(sp.decisions), observed: len(sp.observed), lookups: map[string][]value{}, edges: map[*target]int{},
 		pending: append([]pendingJump(nil), sp.pending...), labels: map[*frame]map[string]bool{}}
 	for k, v := range sp.lookups {
 		s.lookups[k] = v
@@ -411,7 +412,8 @@ func (sp *specializer) restore(s snapshot) {
 	sp.st = s.st
 	*sp.out = (*sp.out)[:s.out]
 	sp.res.Stats, sp.nstmt = s.stats, s.nstmt
-	sp.decisions, sp.lookups, sp.pending = sp.decisions[:s.decided], s.lookups, s.pending
+	sp.decisions, sp.observed = sp.decisions[:s.decided], sp.observed[:s.observed]
+	sp.lookups, sp.pending = s.lookups, s.pending
 	for t, n := range s.edges {
 		t.edges = t.edges[:n]
 	}

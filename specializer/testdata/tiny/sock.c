@@ -16,11 +16,8 @@ int tiny_send(struct sock *sk, const u8 *buf, u32 len, u32 flags)
 		return -ENOTCONN;
 	daddr = sk->inet.daddr;
 	rt = sk->dst_cache;
-	if (!rt || rt->obsolete) {
-		rt = shim_route_output(sk, daddr, sk->inet.tos);
-		if (!rt)
-			return -EINVAL;
-	}
+	if (rt->obsolete && !shim_dst_check(rt))
+		return -EAGAIN;	/* the generic path routes again */
 	if (rt->gateway)
 		daddr = rt->gateway;
 	return ip_send_frags(sk, rt, daddr, buf, len, flags);
