@@ -375,6 +375,10 @@ func kinds() []string {
 	return ks
 }
 
+// Rehash recomputes the hash of a context whose values were changed in place (tests that
+// derive contexts do that).
+func Rehash(c *Context) string { return c.hash() }
+
 func (c *Context) hash() string {
 	keys := make([]string, 0, len(c.Values))
 	for k := range c.Values {

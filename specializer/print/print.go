@@ -18,9 +18,8 @@ import (
 )
 
 var (
-	identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	pathRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*((\.|->)[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*$`)
-	fileRE  = regexp.MustCompile(`^[A-Za-z0-9_./+-]+$`)
+	pathRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*((\.|->)[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])*$`)
+	fileRE = regexp.MustCompile(`^[A-Za-z0-9_./+-]+$`)
 )
 
 // Printer writes C, tracking output lines for #line directives.
@@ -100,10 +99,24 @@ func (p *Printer) Line(s string) { p.raw(s) }
 
 // ident checks an identifier before it is printed.
 func (p *Printer) ident(s string) string {
-	if !identRE.MatchString(s) {
+	if !isIdent(s) {
 		p.fail("%q is not an identifier", s)
 	}
 	return s
+}
+
+// isIdent is identRE without the regexp (the printer checks every name it prints).
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Path checks an access path (from the declarations) before it is printed in a comment.

@@ -165,7 +165,7 @@ func (sp *specializer) enter(f *ir.Func, c *ir.Call, args []value) (*frame, erro
 	}
 	for _, e := range fr.ret.edges {
 		for _, o := range fr.objs {
-			delete(e.st.objs, o)
+			e.st.drop(o)
 		}
 	}
 	return fr, nil
@@ -180,7 +180,7 @@ func (sp *specializer) leave(fr *frame, at ir.Pos) (value, error) {
 		return value{k: vInt, t: ir.Int}, nil
 	}
 	v, err := sp.load(loc{obj: fr.retObj, t: fr.retObj.t}, at)
-	delete(sp.st.objs, fr.retObj)
+	sp.st.drop(fr.retObj)
 	return v, err
 }
 
@@ -207,8 +207,8 @@ func (sp *specializer) aliasable(f *ir.Func, p *ir.Var, arg value) *ir.Var {
 
 // pointedTo reports whether a static pointer in the current state targets o.
 func (sp *specializer) pointedTo(o *object) bool {
-	for _, os := range sp.st.objs {
-		for _, sl := range os.slots {
+	for _, e := range sp.st.objs {
+		for _, sl := range e.os.slots {
 			if !sl.mem && sl.v.k == vPtr && sl.v.obj == o {
 				return true
 			}

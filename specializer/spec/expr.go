@@ -729,7 +729,7 @@ func (sp *specializer) residualChoice(n ir.Node, cond ir.Expr, thenFn, elseFn fu
 		return value{}, err
 	}
 	v, err := sp.load(loc{obj: tmp, t: t}, at)
-	delete(sp.st.objs, tmp)
+	sp.st.drop(tmp)
 	return v, err
 }
 
@@ -738,8 +738,8 @@ func modified(s, base *state) bool {
 	if len(s.objs) != len(base.objs) {
 		return true
 	}
-	for o, os := range s.objs {
-		if base.objs[o] != os {
+	for i, e := range s.objs {
+		if base.objs[i] != e {
 			return true
 		}
 	}

@@ -24,25 +24,64 @@ type objState struct {
 
 // state is the static store at a program point: the local objects alive there, and what the
 // guards told about kernel fields (heap, by declaration path) that the code has not changed
-// beyond knowing since.
+// beyond knowing since. Objects are kept sorted by creation order: forks copy one small slice.
 type state struct {
-	objs      map[*object]*objState
+	objs      []entry
+	objsOwned bool // the objs slice is this state's (else shared with a fork: copy first)
 	heap      map[string]slot
 	heapOwned bool
 }
 
-func newState() *state {
-	return &state{objs: map[*object]*objState{}, heap: map[string]slot{}, heapOwned: true}
+// entry is one live object and what is known of it.
+type entry struct {
+	o  *object
+	os *objState
 }
 
-// fork returns a copy sharing the object states until either side writes.
+func newState() *state {
+	return &state{objsOwned: true, heap: map[string]slot{}, heapOwned: true}
+}
+
+// fork returns a copy sharing everything until either side writes.
 func (s *state) fork() *state {
-	n := &state{objs: make(map[*object]*objState, len(s.objs)), heap: s.heap}
-	for o, os := range s.objs {
-		n.objs[o] = os
+	s.objsOwned, s.heapOwned = false, false
+	return &state{objs: s.objs, heap: s.heap}
+}
+
+// own gives s its own objs slice before it changes which objects it holds or their states.
+func (s *state) own() {
+	if s.objsOwned {
+		return
 	}
-	s.heapOwned = false
-	return n
+	s.objs = append(make([]entry, 0, len(s.objs)+4), s.objs...)
+	s.objsOwned = true
+}
+
+// find returns the index of o in s.objs, or where it would go.
+func (s *state) find(o *object) (int, bool) {
+	i := sort.Search(len(s.objs), func(i int) bool { return s.objs[i].o.seq >= o.seq })
+	return i, i < len(s.objs) && s.objs[i].o == o
+}
+
+// set makes os what is known of o.
+func (s *state) set(o *object, os *objState) {
+	s.own()
+	i, ok := s.find(o)
+	if ok {
+		s.objs[i].os = os
+		return
+	}
+	s.objs = append(s.objs, entry{})
+	copy(s.objs[i+1:], s.objs[i:])
+	s.objs[i] = entry{o, os}
+}
+
+// drop makes an object dead in s.
+func (s *state) drop(o *object) {
+	if i, ok := s.find(o); ok {
+		s.own()
+		s.objs = append(s.objs[:i], s.objs[i+1:]...)
+	}
 }
 
 // setHeap records what is known about a guarded kernel field.
@@ -57,18 +96,23 @@ func (s *state) setHeap(path string, sl slot) {
 	s.heap[path] = sl
 }
 
-// get returns o's state for reading.
-func (s *state) get(o *object) *objState { return s.objs[o] }
+// get returns o's state for reading (nil: o is not alive).
+func (s *state) get(o *object) *objState {
+	if i, ok := s.find(o); ok {
+		return s.objs[i].os
+	}
+	return nil
+}
 
 // mut returns o's state for writing.
 func (s *state) mut(o *object) *objState {
-	os := s.objs[o]
+	os := s.get(o)
 	if os == nil {
 		return nil
 	}
 	if os.owner != s {
 		c := &objState{slots: append([]slot(nil), os.slots...), escaped: os.escaped, owner: s}
-		s.objs[o] = c
+		s.set(o, c)
 		os = c
 	}
 	return os
@@ -80,17 +124,16 @@ func (s *state) add(o *object, inMem bool) *objState {
 	for i := range os.slots {
 		os.slots[i] = slot{v: value{k: vUndef, t: o.lay.leaves[i].Type}, mem: inMem}
 	}
-	s.objs[o] = os
+	s.set(o, os)
 	return os
 }
 
 // sortedObjs lists the objects of s in creation order (for deterministic output).
 func (s *state) sortedObjs() []*object {
-	out := make([]*object, 0, len(s.objs))
-	for o := range s.objs {
-		out = append(out, o)
+	out := make([]*object, len(s.objs))
+	for i, e := range s.objs {
+		out[i] = e.o
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].seq < out[j].seq })
 	return out
 }
 
@@ -116,10 +159,11 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 	// Objects whose state is the very same on every edge need no work (the common case: a
 	// branch leaves most objects alone).
 	var objs []*object
-	for o, fs := range first.objs {
+	for _, fe := range first.objs {
+		o, fs := fe.o, fe.os
 		shared, all := true, true
 		for _, e := range edges[1:] {
-			os := e.st.objs[o]
+			os := e.st.get(o)
 			if os == nil {
 				all = false
 				break
@@ -129,7 +173,7 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 		switch {
 		case !all:
 		case shared:
-			r.objs[o] = fs
+			r.objs = append(r.objs, entry{o, fs})
 		default:
 			objs = append(objs, o)
 		}
@@ -142,7 +186,7 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 	for _, o := range objs {
 		lift[o] = make([]bool, len(o.lay.leaves))
 		for _, e := range edges {
-			if e.st.objs[o].escaped {
+			if e.st.get(o).escaped {
 				escaped[o] = true
 			}
 		}
@@ -152,12 +196,12 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 			return
 		}
 		if _, ok := lift[t]; !ok {
-			shared, alive := r.objs[t]
-			if !alive || shared.escaped {
+			shared := r.get(t)
+			if shared == nil || shared.escaped {
 				return
 			}
 			// A shared object must now be materialized on every edge.
-			delete(r.objs, t)
+			r.drop(t)
 			objs = append(objs, t)
 			lift[t] = make([]bool, len(t.lay.leaves))
 		}
@@ -171,9 +215,9 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 					continue
 				}
 				need := escaped[o]
-				ref := edges[0].st.objs[o].slots[i]
+				ref := edges[0].st.get(o).slots[i]
 				for _, e := range edges[1:] {
-					sl := e.st.objs[o].slots[i]
+					sl := e.st.get(o).slots[i]
 					if sl.mem != ref.mem || !sl.mem && !same(sl.v, ref.v) || sl.mem && sl.fact != ref.fact {
 						need = true
 						break
@@ -185,7 +229,7 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 				lift[o][i] = true
 				changed = true
 				for _, e := range edges {
-					sl := e.st.objs[o].slots[i]
+					sl := e.st.get(o).slots[i]
 					if !sl.mem && sl.v.k == vPtr && sl.v.obj != nil && sl.v.obj.kind == objLocal {
 						escape(sl.v.obj)
 					}
@@ -209,7 +253,7 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 		saved := sp.out
 		sp.out = &e.fix.Stmts
 		for _, o := range objs {
-			os := e.st.objs[o]
+			os := e.st.get(o)
 			for i, sl := range os.slots {
 				if !lift[o][i] || sl.mem {
 					continue
@@ -223,21 +267,21 @@ func (sp *specializer) merge(edges []edge, at ir.Pos) (*state, error) {
 		sp.out = saved
 	}
 	for _, o := range objs {
-		os := &objState{slots: append([]slot(nil), first.objs[o].slots...), escaped: escaped[o], owner: r}
+		os := &objState{slots: append([]slot(nil), first.get(o).slots...), escaped: escaped[o], owner: r}
 		for i := range os.slots {
 			if !lift[o][i] && !os.slots[i].mem {
 				continue
 			}
 			f := negative
 			for _, e := range edges {
-				f = meet(f, slotFact(e.st.objs[o].slots[i]))
+				f = meet(f, slotFact(e.st.get(o).slots[i]))
 			}
 			if escaped[o] {
 				f = noFact
 			}
 			os.slots[i] = slot{v: value{k: vUndef, t: o.lay.leaves[i].Type}, mem: true, fact: f}
 		}
-		r.objs[o] = os
+		r.set(o, os)
 	}
 	return r, nil
 }

@@ -95,7 +95,7 @@ func (sp *specializer) scoped(f func() error) error {
 	err := f()
 	if sp.st != nil {
 		for _, o := range fr.scope[before:] {
-			delete(sp.st.objs, o)
+			sp.st.drop(o)
 		}
 	}
 	fr.scope = fr.scope[:before]
@@ -564,7 +564,7 @@ func (sp *specializer) dynLoop(s ir.Stmt, cond, post ir.Expr, body ir.Stmt, do b
 		if back != nil {
 			// Leaves in memory at the head but static at the end of the body go to memory.
 			for _, o := range head.sortedObjs() {
-				hs, bs := head.objs[o], back.objs[o]
+				hs, bs := head.get(o), back.get(o)
 				for i := range hs.slots {
 					if hs.slots[i].mem && !bs.slots[i].mem {
 						if err := sp.store(o, i, bs.slots[i].v, at); err != nil {
@@ -644,7 +644,7 @@ func (sp *specializer) dynIteration(cond, post ir.Expr, body ir.Stmt, do bool, b
 func (sp *specializer) widen(head, back *state, lift map[*object]map[int]bool, esc map[*object]bool) bool {
 	changed := false
 	for _, o := range head.sortedObjs() {
-		hs, bs := head.objs[o], back.objs[o]
+		hs, bs := head.get(o), back.get(o)
 		if bs == nil {
 			continue
 		}
