@@ -9,6 +9,9 @@ import (
 // call specializes a call: generic functions are inlined, declared lookups with static
 // arguments fold, other shim calls stay (with their static arguments folded in).
 func (sp *specializer) call(c *ir.Call) (value, error) {
+	if v, ok := sp.subst[c]; ok {
+		return v, nil // split specialized this call already
+	}
 	at := c.P
 	f := c.Callee()
 	if f == nil {
@@ -31,6 +34,17 @@ func (sp *specializer) call(c *ir.Call) (value, error) {
 	if v, ok, err := sp.fold(f, args, at); ok || err != nil {
 		return v, err
 	}
+	// A shim writes through pointers to locals only during the call and keeps none (the shim
+	// contract), so a local passed directly escapes only for the call: its memory is current
+	// afterwards and it can be tracked again (not what the shim may have written, though).
+	var transient []*object
+	for _, a := range args {
+		if a.k == vPtr && a.obj != nil && a.obj.kind == objLocal {
+			if os := sp.st.get(a.obj); os != nil && !os.escaped {
+				transient = append(transient, a.obj)
+			}
+		}
+	}
 	xs := make([]ir.Expr, len(args))
 	for i, a := range args {
 		x, err := sp.liftAt(a, f.Type.Params[i], at)
@@ -38,6 +52,13 @@ func (sp *specializer) call(c *ir.Call) (value, error) {
 			return value{}, err
 		}
 		xs[i] = x
+	}
+	for _, o := range transient {
+		os := sp.st.mut(o)
+		os.escaped = false
+		for i := range os.slots {
+			os.slots[i].fact = noFact
+		}
 	}
 	sp.res.Stats.ShimCalls++
 	call := &ir.Call{E: ir.E{T: f.Type.Result, P: at}, Fn: &ir.FuncRef{E: ir.E{T: &ir.PtrType{Elem: f.Type}, P: at}, Func: f}, Args: xs}

@@ -48,6 +48,7 @@ type Stats struct {
 	LookupsFolded   int // SHIM_PURE calls folded into constants or instance values
 	ShimCalls       int // shim calls left in the residual
 	LoopRetries     int // re-specializations of residual loop bodies while finding their heads
+	Splits          int // calls whose continuation was specialized per outcome (split.go)
 }
 
 // Residual is the specialized entry.
@@ -98,7 +99,7 @@ func Specialize(r *decl.Resolved, ctx *ctxschema.Context, oracle Oracle, name st
 		lim.Stmts = DefaultLimits.Stmts
 	}
 	sp := &specializer{r: r, ctx: ctx, lim: lim, heap: map[string]*object{}, names: map[string]int{},
-		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}, Observed: map[ir.Node]Outcome{}}}
+		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, subst: map[*ir.Call]value{}, declAssigns: map[*ir.Decl]ir.Stmt{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}, Observed: map[ir.Node]Outcome{}}}
 	for _, f := range r.Prog.Funcs {
 		sp.names[f.Name] = 1
 	}
@@ -137,7 +138,11 @@ type specializer struct {
 	decisions []decision
 	observed  []decision // expressions evaluated: static (WentTrue) or dynamic (WentFalse)
 	layouts   map[ir.Type]*layout
-	writes    map[*ir.Func]map[*ir.Var]bool // parameters each function writes
+	// split (split.go): results of calls specialized per group of return paths, and the
+	// assignments declarations amount to.
+	subst       map[*ir.Call]value
+	declAssigns map[*ir.Decl]ir.Stmt
+	writes      map[*ir.Func]map[*ir.Var]bool // parameters each function writes
 }
 
 // frame is one inlined call.

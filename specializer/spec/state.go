@@ -144,6 +144,7 @@ type edge struct {
 	st       *state
 	fix      *ir.Block
 	residual bool
+	jmp      *ir.Goto  // the goto of a residual jump (nil for break or fall-through)
 	slot     *ir.Block // a static jump's slot for a goto (see pendingJump)
 }
 

@@ -10,7 +10,8 @@ import (
 // stmts specializes a statement list. Labels (only at the top level of a function body) are
 // merge points; statements on a path that has ended in a jump are skipped until one.
 func (sp *specializer) stmts(ss []ir.Stmt) error {
-	for _, s := range ss {
+	for i := 0; i < len(ss); i++ {
+		s := ss[i]
 		if l, ok := s.(*ir.Label); ok {
 			if err := sp.land(sp.label(l.Name), l.P); err != nil {
 				return err
@@ -18,6 +19,14 @@ func (sp *specializer) stmts(ss []ir.Stmt) error {
 			continue
 		}
 		if sp.st == nil {
+			continue
+		}
+		n, err := sp.split(ss, i)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			i += n - 1
 			continue
 		}
 		if err := sp.stmt(s); err != nil {
@@ -255,7 +264,8 @@ func (sp *specializer) jump(t *target, at ir.Pos) {
 			if t.label == "" {
 				t.label = sp.uniq(t.hint)
 			}
-			sp.emit(&ir.Goto{S: ir.S{P: at}, Label: t.label})
+			e.jmp = &ir.Goto{S: ir.S{P: at}, Label: t.label}
+			sp.emit(e.jmp)
 		}
 	} else {
 		// The path continues where t lands, provided no other code is emitted in between; if
@@ -305,7 +315,13 @@ func (sp *specializer) land(t *target, at ir.Pos) error {
 			if p.t.label == "" {
 				p.t.label = sp.uniq(p.t.hint)
 			}
-			p.slot.Stmts = append(p.slot.Stmts, &ir.Goto{S: ir.S{P: p.at}, Label: p.t.label})
+			g := &ir.Goto{S: ir.S{P: p.at}, Label: p.t.label}
+			p.slot.Stmts = append(p.slot.Stmts, g)
+			for i := range p.t.edges {
+				if p.t.edges[i].slot == p.slot {
+					p.t.edges[i].jmp, p.t.edges[i].residual = g, true
+				}
+			}
 		}
 		sp.pending = nil
 	}
