@@ -223,10 +223,8 @@ func runControlSession(t *testing.T, b *Builder, p *qemu.Platform) (*qemu.Result
 		SystemMap: k.SystemMap,
 		RunRoot:   t.TempDir(),
 	}
-	if !p.Kernel.BuiltinInitramfs {
-		if cfg.Boot.Initrd, err = b.AgentInitramfs(ctx, p); err != nil {
-			t.Fatal(err)
-		}
+	if cfg.Boot.Initrd, err = b.AgentInitramfs(ctx, p); err != nil {
+		t.Fatal(err)
 	}
 	in, err := qemu.Start(ctx, cfg)
 	if err != nil {

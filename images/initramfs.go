@@ -149,7 +149,7 @@ func writeInitramfs(entries []initramfsEntry) ([]byte, error) {
 // agent as /init, /dev/console, the mount points /dev, /proc and /sys,
 // /tmp, /lib/modules, and extra. Archives are stored under their content
 // hash in cache/initramfs, so equal inputs give the same file, byte for
-// byte, and a kernel that embeds one keeps its key.
+// byte.
 func (b *Builder) Initramfs(ctx context.Context, p *qemu.Platform, extra []File) (string, error) {
 	agentPath, err := b.Agent(ctx, p)
 	if err != nil {
@@ -170,9 +170,7 @@ func (b *Builder) Initramfs(ctx context.Context, p *qemu.Platform, extra []File)
 	return b.storeByContent(filepath.Join(b.Cache, "initramfs"), ".cpio", data)
 }
 
-// AgentInitramfs is the initramfs with the agent and nothing else: the
-// one a kernel embeds when QEMU's -initrd cannot reach the guest
-// (qemu.KernelSpec.BuiltinInitramfs).
+// AgentInitramfs is the initramfs with the agent and nothing else.
 func (b *Builder) AgentInitramfs(ctx context.Context, p *qemu.Platform) (string, error) {
 	return b.Initramfs(ctx, p, nil)
 }

@@ -76,9 +76,6 @@ type KernelInputs struct {
 	Compiler          string `json:"compiler"`
 	Linker            string `json:"linker"`
 	SigningCertSHA256 string `json:"signing_cert_sha256"`
-	// InitramfsSHA256 is the built-in initramfs's hash, "" when the
-	// platform boots its initramfs with -initrd.
-	InitramfsSHA256 string `json:"initramfs_sha256,omitempty"`
 }
 
 // Key is the SHA-256 (hex) of the inputs' JSON encoding.
@@ -142,18 +139,6 @@ func (b *Builder) kernelInputs(ctx context.Context, p *qemu.Platform, key *Signi
 		return in, nil, err
 	}
 	builderLines := fmt.Sprintf("CONFIG_MODULE_SIG_KEY=%q\n", key.Key)
-	if p.Kernel.BuiltinInitramfs {
-		cpio, err := b.AgentInitramfs(ctx, p)
-		if err != nil {
-			return in, nil, fmt.Errorf("%s built-in initramfs: %w", p.Name, err)
-		}
-		data, err := os.ReadFile(cpio)
-		if err != nil {
-			return in, nil, fmt.Errorf("%s built-in initramfs: %w", p.Name, err)
-		}
-		in.InitramfsSHA256 = sha256Hex(data)
-		builderLines += fmt.Sprintf("CONFIG_INITRAMFS_SOURCE=%q\n", cpio)
-	}
 	frags := []fragment{
 		{name: fragmentPath(p), data: fragData},
 		{name: "(builder)", data: []byte(builderLines)},
@@ -220,9 +205,7 @@ func (b *Builder) Kernel(ctx context.Context, p *qemu.Platform) (*Kernel, error)
 }
 
 // CachedKernel returns p's kernel for the current inputs without building
-// it: its error wraps ErrNotBuilt when the cache lacks it. For a platform
-// that embeds its initramfs the inputs include that archive, which may be
-// built (seconds) to learn its hash.
+// it: its error wraps ErrNotBuilt when the cache lacks it.
 func (b *Builder) CachedKernel(ctx context.Context, p *qemu.Platform) (*Kernel, error) {
 	notBuilt := fmt.Errorf("no %s kernel in %s: run 'specbed images build --platform %s': %w", p.Name, b.Cache, p.Name, ErrNotBuilt)
 	if !fileExists(filepath.Join(b.keysDir(), "signing_key.pem")) {

@@ -36,7 +36,6 @@ func TestKernelInputsKeyCoversEveryInput(t *testing.T) {
 		{"Compiler", func(in *KernelInputs) { in.Compiler = "gcc (Debian 12.2.0-15) 12.2.0" }},
 		{"Linker", func(in *KernelInputs) { in.Linker = "GNU ld (GNU Binutils for Debian) 2.41" }},
 		{"SigningCertSHA256", func(in *KernelInputs) { in.SigningCertSHA256 = "c1" }},
-		{"InitramfsSHA256", func(in *KernelInputs) { in.InitramfsSHA256 = "i1" }},
 	}
 	covered := map[string]bool{}
 	seen := map[string]string{base.Key(): "base"}

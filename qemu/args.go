@@ -12,10 +12,8 @@ import (
 type Boot struct {
 	// Kernel is the host path of the kernel image (-kernel).
 	Kernel string
-	// Initrd is the host path of an initramfs cpio, or "". A kernel that
-	// carries its own (KernelSpec.BuiltinInitramfs) unpacks this one over
-	// it, which adds files. It is passed with -initrd, or where the
-	// platform has an InitrdAddr, loaded there.
+	// Initrd is the host path of an initramfs cpio, or "". It is passed
+	// with -initrd, or where the platform has an InitrdAddr, loaded there.
 	Initrd string
 	// Params are extra kernel command-line parameters, such as the
 	// agent's sbplan=. A parameter must not contain white space.

@@ -81,8 +81,7 @@ func (e *env) module(t *testing.T, k *images.Kernel, src, guestPath string, sign
 
 // config is the configuration that boots p's kernel with the agent, extra
 // files in its initramfs and the plan, in count mode, logging into a test
-// folder. A kernel that embeds the agent (sa1100) gets an initramfs only
-// for extra files.
+// folder.
 func (e *env) config(t testing.TB, p *qemu.Platform, plan []string, extra ...images.File) qemu.Config {
 	t.Helper()
 	k := e.kernel(t, p)
@@ -95,13 +94,11 @@ func (e *env) config(t testing.TB, p *qemu.Platform, plan []string, extra ...ima
 		RunRoot:   t.TempDir(),
 		Timeout:   2 * time.Minute,
 	}
-	if !p.Kernel.BuiltinInitramfs || len(extra) > 0 {
-		initrd, err := e.b.Initramfs(context.Background(), p, extra)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Boot.Initrd = initrd
+	initrd, err := e.b.Initramfs(context.Background(), p, extra)
+	if err != nil {
+		t.Fatal(err)
 	}
+	cfg.Boot.Initrd = initrd
 	return cfg
 }
 

@@ -49,10 +49,6 @@ type KernelSpec struct {
 	Fragment string
 	// Image is the boot image path relative to the build dir.
 	Image string
-	// BuiltinInitramfs is true when the agent's initramfs must be linked
-	// into the kernel (CONFIG_INITRAMFS_SOURCE) because QEMU's -initrd
-	// cannot reach the guest (collie with mem=32M drops it).
-	BuiltinInitramfs bool
 }
 
 // AgentSpec is what the image builder needs to build the guest agent.
@@ -251,12 +247,11 @@ var platforms = []*Platform{
 		// 200 MHz is 5 ns per instruction; the nearest power of two is 4.
 		IcountShift: 2,
 		Kernel: KernelSpec{
-			Arch:             "arm",
-			CrossCompile:     "arm-linux-gnueabi-",
-			BaseConfig:       "collie_defconfig",
-			Fragment:         "sa1100.config",
-			Image:            "arch/arm/boot/zImage",
-			BuiltinInitramfs: true,
+			Arch:         "arm",
+			CrossCompile: "arm-linux-gnueabi-",
+			BaseConfig:   "collie_defconfig",
+			Fragment:     "sa1100.config",
+			Image:        "arch/arm/boot/zImage",
 		},
 		Agent: AgentSpec{
 			CC:            "arm-linux-gnueabi-gcc",

@@ -119,16 +119,12 @@ func runBoot(ctx context.Context, opts bootOptions, plan []string, stdout, stder
 
 // guestConfig is the configuration that boots k on p with the agent as
 // /init, and extra files in its initramfs, with the System.map for crash
-// reports. A kernel that embeds the agent (sa1100) gets an initramfs only
-// for extra files.
+// reports.
 func guestConfig(ctx context.Context, b *images.Builder, p *qemu.Platform, k *images.Kernel, extra []images.File) (qemu.Config, error) {
 	cfg := qemu.Config{
 		Platform:  p,
 		Boot:      qemu.Boot{Kernel: k.Image},
 		SystemMap: k.SystemMap,
-	}
-	if p.Kernel.BuiltinInitramfs && len(extra) == 0 {
-		return cfg, nil
 	}
 	initrd, err := b.Initramfs(ctx, p, extra)
 	if err != nil {
