@@ -351,6 +351,16 @@ func (a *analyzer) merge(edges []aedge, dyn bool, site ir.Node) *astate {
 		}
 	}
 	for o := range objs {
+		// The same state on every edge (the common case): nothing to join.
+		first := edges[0].st.objs[o]
+		shared := first != nil
+		for _, e := range edges[1:] {
+			shared = shared && e.st.objs[o] == first
+		}
+		if shared {
+			r.objs[o] = first
+			continue
+		}
 		ns := &aobjState{cells: map[string]aval{}, owner: r}
 		keys := map[string]bool{}
 		for _, e := range edges {
