@@ -151,22 +151,30 @@ func readGcovJSON(paths ...string) ([]LineBranches, error) {
 }
 
 // StaticConditionLines returns the source lines (by file base name) that
-// hold a condition the binding-time analysis found static in at least one
-// instance: an if, loop or switch condition, a ?: condition, or an
-// operand of && and || in one of those.
-func StaticConditionLines(u *specializer.Unit) map[string]map[int]bool {
+// hold a condition on a static value: one the binding-time analysis found
+// static in at least one instance, or one a specialization decided (for
+// each of outs). A condition is an if, loop or switch condition, a ?:
+// condition, or an operand of && and || in one of those.
+func StaticConditionLines(u *specializer.Unit, outs []*specializer.Output) map[string]map[int]bool {
 	lines := map[string]map[int]bool{}
-	mark := func(e ir.Expr) {
+	markLine := func(p ir.Pos) {
+		f := filepath.Base(p.File)
+		if lines[f] == nil {
+			lines[f] = map[int]bool{}
+		}
+		lines[f][p.Line] = true
+	}
+	decided := map[ir.Node]bool{}
+	for _, o := range outs {
+		for n := range o.Residual.Decided {
+			decided[n] = true
+		}
+	}
+	mark := func(stmt ir.Node, e ir.Expr) {
 		for _, leaf := range conditionLeaves(e) {
-			if u.BTA.Nodes[leaf]&bta.S == 0 {
-				continue
+			if u.BTA.Nodes[leaf]&bta.S != 0 || decided[leaf] || decided[stmt] {
+				markLine(leaf.At())
 			}
-			p := leaf.At()
-			f := filepath.Base(p.File)
-			if lines[f] == nil {
-				lines[f] = map[int]bool{}
-			}
-			lines[f][p.Line] = true
 		}
 	}
 	for _, fn := range u.Prog.Funcs {
@@ -176,19 +184,23 @@ func StaticConditionLines(u *specializer.Unit) map[string]map[int]bool {
 		ir.Inspect(fn.Body, func(n ir.Node) bool {
 			switch n := n.(type) {
 			case *ir.If:
-				mark(n.Cond)
+				mark(n, n.Cond)
 			case *ir.While:
-				mark(n.Cond)
+				mark(n, n.Cond)
 			case *ir.DoWhile:
-				mark(n.Cond)
+				mark(n, n.Cond)
 			case *ir.For:
 				if n.Cond != nil {
-					mark(n.Cond)
+					mark(n, n.Cond)
 				}
 			case *ir.Switch:
-				mark(n.X)
+				mark(n, n.X)
 			case *ir.Cond:
-				mark(n.C)
+				mark(n, n.C)
+			case *ir.Binary:
+				if n.Op == ir.LogAnd || n.Op == ir.LogOr {
+					mark(n, n.X)
+				}
 			}
 			return true
 		})
