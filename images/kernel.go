@@ -26,6 +26,15 @@ var ErrNotBuilt = errors.New("kernel not built")
 // artefacts, with margin.
 const kernelBuildBytes = 1 << 30
 
+// reproducibleBuildEnv fixes what kbuild would take from the clock and
+// the host (the version string of uname -v and the boot log), so that the
+// same inputs give the same kernel on every machine.
+var reproducibleBuildEnv = []string{
+	"KBUILD_BUILD_TIMESTAMP=2020-01-01 00:00:00 UTC",
+	"KBUILD_BUILD_USER=specbed",
+	"KBUILD_BUILD_HOST=specbed",
+}
+
 // builderSymbols are the kconfig symbols the builder sets itself, because
 // their values are cache paths; fragments must leave them alone.
 var builderSymbols = []string{"CONFIG_MODULE_SIG_KEY", "CONFIG_INITRAMFS_SOURCE"}
@@ -295,7 +304,7 @@ func (b *Builder) buildKernel(ctx context.Context, p *qemu.Platform, in KernelIn
 	}
 	b.logf("%s: compiling with -j%d", p.Name, b.jobs())
 	log.watch = &compileCounter{b: b, platform: p.Name}
-	err = log.run(ctx, buildDir, nil, "make", append(b.makeArgs(p, src, buildDir), fmt.Sprintf("-j%d", b.jobs()))...)
+	err = log.run(ctx, buildDir, reproducibleBuildEnv, "make", append(b.makeArgs(p, src, buildDir), fmt.Sprintf("-j%d", b.jobs()))...)
 	log.watch = nil
 	if err != nil {
 		return fmt.Errorf("%s kernel build: %w", p.Name, err)
