@@ -30,7 +30,7 @@ const (
 
 func TestAgentBuildsForEveryPlatform(t *testing.T) {
 	if testing.Short() {
-		t.Skip("needs the kernel source tree (nolibc) and the cross compilers")
+		t.Skip("short mode: needs the kernel source tree (nolibc) and the cross compilers")
 	}
 	b := testBuilder(t)
 	ctx := context.Background()
@@ -153,7 +153,7 @@ func TestAgentExitMethods(t *testing.T) {
 // session. qemu's integration tests cover sends, modules, oopses and hangs.
 func TestAgentOnGuests(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds kernels and boots them")
+		t.Skip("short mode: builds kernels and boots them")
 	}
 	b := testBuilder(t)
 	for _, p := range qemu.All() {

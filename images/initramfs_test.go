@@ -209,7 +209,7 @@ func TestInitramfsRejectsBadFiles(t *testing.T) {
 
 func TestAgentInitramfs(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the agents")
+		t.Skip("short mode: builds the agents")
 	}
 	b := testBuilder(t)
 	ctx := context.Background()

@@ -221,7 +221,7 @@ func TestCachedKernelNotBuilt(t *testing.T) {
 // ('make test' runs 'specbed images build' first).
 func TestKernels(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds kernels on a cold cache")
+		t.Skip("short mode: builds kernels on a cold cache")
 	}
 	b := testBuilder(t)
 	for _, p := range qemu.All() {

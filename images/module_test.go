@@ -55,7 +55,7 @@ func TestTreeHash(t *testing.T) {
 // is built per kernel: vermagic names the CPU).
 func TestModule(t *testing.T) {
 	if testing.Short() {
-		t.Skip("needs the kernels")
+		t.Skip("short mode: needs the kernels")
 	}
 	b := testBuilder(t)
 	ctx := context.Background()

@@ -29,7 +29,7 @@ func (w testLogWriter) Write(p []byte) (int, error) {
 
 func TestSource(t *testing.T) {
 	if testing.Short() {
-		t.Skip("extracts the kernel source (about 1.4 GB) on a cold cache")
+		t.Skip("short mode: extracts the kernel source (about 1.4 GB) on a cold cache")
 	}
 	b := testBuilder(t)
 	dir, err := b.Source(context.Background())

@@ -39,7 +39,7 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	if testing.Short() {
-		t.Skip("boots real kernels")
+		t.Skip("short mode: boots real kernels")
 	}
 	b, err := images.NewBuilder()
 	if err != nil {
