@@ -35,9 +35,9 @@ var reproducibleBuildEnv = []string{
 	"KBUILD_BUILD_HOST=specbed",
 }
 
-// builderSymbols are the kconfig symbols the builder sets itself, because
-// their values are cache paths; fragments must leave them alone.
-var builderSymbols = []string{"CONFIG_MODULE_SIG_KEY", "CONFIG_INITRAMFS_SOURCE"}
+// builderSymbol is the kconfig symbol the builder sets itself, because its
+// value is a cache path; fragments must leave it alone.
+const builderSymbol = "CONFIG_MODULE_SIG_KEY"
 
 // Kernel is a built kernel in the cache.
 type Kernel struct {
@@ -147,7 +147,7 @@ func (b *Builder) kernelInputs(ctx context.Context, p *qemu.Platform, key *Signi
 	if in.Linker, err = firstLine(ctx, p.Kernel.CrossCompile+"ld", "--version"); err != nil {
 		return in, nil, err
 	}
-	builderLines := fmt.Sprintf("CONFIG_MODULE_SIG_KEY=%q\n", key.Key)
+	builderLines := fmt.Sprintf("%s=%q\n", builderSymbol, key.Key)
 	frags := []fragment{
 		{name: fragmentPath(p), data: fragData},
 		{name: "(builder)", data: []byte(builderLines)},
