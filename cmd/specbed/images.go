@@ -50,9 +50,9 @@ func newImagesBuildCmd() *cobra.Command {
 		Use:   "build",
 		Short: "Build the kernel of a platform, or of every platform one after another",
 		Long: `build builds each platform's kernel unless the cache already holds one for the
-current inputs (source package, patches, fragment, toolchain, signing certificate and,
-for sa1100, the built-in agent initramfs). The full build output goes to a log in the
-cache; a failure prints its last lines and its path.`,
+current inputs (source package, patches, fragment, toolchain and signing certificate).
+The full build output goes to a log in the cache; a failure prints its last lines and
+its path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			platforms, err := platformsFlag(platform)
