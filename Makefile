@@ -6,7 +6,7 @@ BIN := bin/specbed
 # Test timeout covers a cold kernel build of all three platforms.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build setup images test bench reproduce clean
+.PHONY: all build setup images contexts test bench reproduce clean
 
 all: build
 
@@ -18,6 +18,10 @@ setup: build
 
 images: setup
 	$(BIN) images build
+
+# The UDP send path's test contexts, for specbed specialize by hand (README).
+contexts: build
+	$(BIN) specialize contexts -o out/contexts
 
 test: images
 	$(GO) vet ./...
