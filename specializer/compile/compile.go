@@ -1,0 +1,256 @@
+// Package compile turns a residual C file (specializer.Output) into a kernel
+// module of one kernel, signed with the key that kernel trusts.
+//
+// A kbuild of an out-of-tree module takes about 2 s on this machine, most of
+// it make reading the kernel's makefiles and recompiling files that never
+// change. The driver therefore runs one real kbuild per (kernel, generic
+// tree) and records it (recipe.go): the objects that do not depend on the
+// context (module main, kernel shim) and the exact command lines kbuild ran
+// for the residual, modpost, the .mod.c and the final link. A residual is
+// then built by running those same commands on it (one gcc, ld, modpost,
+// ld) and signed with the kernel's scripts/sign-file: the result is the
+// module kbuild would have made, and the kernel's signature check accepts
+// it.
+package compile
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"specbed/images"
+	"specbed/qemu"
+)
+
+// moduleName is the name every residual module loads under (kmod/Kbuild).
+const moduleName = "specnet_residual"
+
+// signatureMarker ends every module scripts/sign-file signed.
+const signatureMarker = "~Module signature appended~\n"
+
+// stampFile names the kernel whose objects a kbuild output folder holds
+// (written by images when it builds a kernel there).
+const stampFile = "specbed-kernel.key"
+
+// Residual is one specialization's C file.
+type Residual struct {
+	// C is the residual translation unit (it includes the generic headers).
+	C []byte
+	// Entry is the residual entry's name; the module main prints it on load.
+	Entry string
+}
+
+// Module is a signed kernel module.
+type Module struct {
+	// Ko is the signed .ko file's content.
+	Ko []byte
+	// Compile is the wall time of compiling and linking the residual (ns
+	// precision); Sign that of scripts/sign-file.
+	Compile, Sign time.Duration
+}
+
+// Error is a failed build step, with the tool's output.
+type Error struct {
+	Step   string
+	Output string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %v\n%s", e.Step, e.Err, strings.TrimSpace(e.Output))
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Driver builds residual modules for one kernel from one generic tree. It
+// is safe for concurrent use: every build has its own scratch folder.
+type Driver struct {
+	kernel   *images.Kernel
+	platform *qemu.Platform
+	generic  string // folder of the generic sources (headers, shim_kernel.c, shim_views.c)
+	cache    string // where recipes live
+
+	mu     sync.Mutex
+	recipe *recipe
+}
+
+// New returns a driver for kernel k of platform p, with the generic sources
+// in genericDir, keeping its recipes under cacheDir.
+func New(k *images.Kernel, p *qemu.Platform, genericDir, cacheDir string) *Driver {
+	return &Driver{kernel: k, platform: p, generic: genericDir, cache: cacheDir}
+}
+
+// Kernel returns the kernel the driver builds for.
+func (d *Driver) Kernel() *images.Kernel { return d.kernel }
+
+// Prepare records the kbuild recipe if it is not cached yet (one kbuild,
+// a few seconds). Build prepares on first use; servers call Prepare at
+// start so that no request pays for it.
+func (d *Driver) Prepare(ctx context.Context) error {
+	_, err := d.prepared(ctx)
+	return err
+}
+
+func (d *Driver) prepared(ctx context.Context) (*recipe, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.recipe != nil {
+		return d.recipe, nil
+	}
+	r, err := d.record(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("compile: recipe for %s kernel %s: %w", d.kernel.Platform, d.kernel.Key[:16], err)
+	}
+	d.recipe = r
+	return r, nil
+}
+
+// Build compiles, links and signs res into a module.
+func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
+	if !validEntry(res.Entry) {
+		return nil, fmt.Errorf("compile: entry name %q is not a C identifier", res.Entry)
+	}
+	r, err := d.prepared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.checkStamp(); err != nil {
+		return nil, err
+	}
+	scratch, err := os.MkdirTemp(r.Dir, ".build-")
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+
+	start := time.Now()
+	ko, err := r.build(ctx, d.kernel.BuildDir, scratch, res)
+	if err != nil {
+		return nil, err
+	}
+	compiled := time.Now()
+	if err := d.sign(ctx, ko); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(ko)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	if !bytes.HasSuffix(data, []byte(signatureMarker)) {
+		return nil, fmt.Errorf("compile: %s lacks the module signature marker after sign-file", ko)
+	}
+	return &Module{Ko: data, Compile: compiled.Sub(start), Sign: time.Since(compiled)}, nil
+}
+
+// sign signs ko in place with the kernel's sign-file and trusted key.
+func (d *Driver) sign(ctx context.Context, ko string) error {
+	k := d.kernel
+	return run(ctx, "sign", k.BuildDir, filepath.Join(k.BuildDir, "scripts", "sign-file"),
+		"sha256", k.SigningKey, k.SigningCert, ko)
+}
+
+// checkStamp fails when the kernel's build folder holds another kernel
+// now ('specbed images build' reuses one folder per platform).
+func (d *Driver) checkStamp() error {
+	k := d.kernel
+	stamp, err := os.ReadFile(filepath.Join(k.BuildDir, stampFile))
+	if err != nil || strings.TrimSpace(string(stamp)) != k.Key {
+		return fmt.Errorf("compile: %s no longer holds kernel %s (another configuration was built there since): run 'specbed images build --platform %s'",
+			k.BuildDir, k.Key[:16], k.Platform)
+	}
+	return nil
+}
+
+// entryTail follows the residual in its translation unit: it names the
+// entry for the module main (kmod/main.c), which is compiled only once.
+func entryTail(entry string) string {
+	return fmt.Sprintf("\n/* Added by specbed's compile driver: the entry kmod/main.c reports. */\nconst char specnet_residual_entry[] = %q;\n", entry)
+}
+
+func validEntry(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// run runs a program in dir, returning an *Error with its output on failure.
+func run(ctx context.Context, step, dir, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	// Kill the whole group (sh -c runs pipelines) when ctx ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return &Error{Step: step, Output: out.String(), Err: err}
+	}
+	return nil
+}
+
+// TreeHash is the SHA-256 (hex) of the regular files in dir whose base names
+// keep accepts (nil: all): relative paths, sizes and contents, in path order.
+func TreeHash(dir string, keep func(name string) bool) (string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.Type().IsRegular() && (keep == nil || keep(e.Name())) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		rel, err := filepath.Rel(dir, f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(data))
+		h.Write(data)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// genericFile reports whether a generic file goes into the module: the
+// headers the residual includes and the kernel shim it calls.
+func genericFile(name string) bool {
+	return strings.HasSuffix(name, ".h") || name == "shim_kernel.c" || name == "shim_views.c"
+}
+
+var errNoCommand = errors.New("kbuild left no command for it")

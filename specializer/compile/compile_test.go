@@ -1,0 +1,143 @@
+package compile
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"specbed/images"
+	"specbed/images/specnet"
+	"specbed/qemu"
+	"specbed/specializer"
+	"specbed/specializer/ctxschema"
+)
+
+// testDriver returns a driver for platform's cached kernel, its recipes in
+// a fresh folder, and the UDP unit.
+func testDriver(t *testing.T, platform string) (*Driver, *specializer.Unit) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds kernel modules; skipped only in short mode")
+	}
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := qemu.Lookup(platform)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := b.CachedKernel(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
+	u, err := specializer.Load(filepath.Join(generic, "udp.decl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(k, p, generic, t.TempDir()), u
+}
+
+func residualOf(t *testing.T, u *specializer.Unit, c specnet.Context) Residual {
+	t.Helper()
+	ctx, err := ctxschema.Load(c.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := u.Specialize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Residual{C: out.C, Entry: out.Entry}
+}
+
+// modinfo returns the .modinfo section's key=value strings.
+func modinfo(t *testing.T, ko []byte) map[string]string {
+	t.Helper()
+	f, err := elf.NewFile(bytes.NewReader(ko))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := f.Section(".modinfo")
+	if sec == nil {
+		t.Fatal("no .modinfo section")
+	}
+	data, err := sec.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := map[string]string{}
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		if k, v, ok := strings.Cut(string(kv), "="); ok {
+			info[k] = v
+		}
+	}
+	return info
+}
+
+// TestBuild builds residuals of two contexts on every platform and checks
+// each is a signed module of that kernel (vermagic, name, signature).
+func TestBuild(t *testing.T) {
+	for _, platform := range qemu.Names() {
+		t.Run(platform, func(t *testing.T) {
+			d, u := testDriver(t, platform)
+			start := time.Now()
+			if err := d.Prepare(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("recipe recorded in %v", time.Since(start))
+			for _, c := range specnet.Contexts()[:2] {
+				res := residualOf(t, u, c)
+				m, err := d.Build(t.Context(), res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: %d bytes, compile %v, sign %v", c.Name, len(m.Ko), m.Compile, m.Sign)
+				if !bytes.HasSuffix(m.Ko, []byte(signatureMarker)) {
+					t.Errorf("%s: not signed", c.Name)
+				}
+				info := modinfo(t, m.Ko)
+				if got := info["name"]; got != moduleName {
+					t.Errorf("%s: module name %q, want %q", c.Name, got, moduleName)
+				}
+				if v := info["vermagic"]; !strings.HasPrefix(v, d.Kernel().Release+" ") {
+					t.Errorf("%s: vermagic %q is not kernel %s's", c.Name, v, d.Kernel().Release)
+				}
+				if !bytes.Contains(m.Ko, []byte(res.Entry+"\x00")) {
+					t.Errorf("%s: entry %s not in the module", c.Name, res.Entry)
+				}
+			}
+		})
+	}
+}
+
+// TestBuildErrors: a residual that does not compile, or calls a symbol
+// the kernel does not export, fails with the tool's message.
+func TestBuildErrors(t *testing.T) {
+	d, _ := testDriver(t, "i486")
+	for _, tc := range []struct {
+		name, c, step, msg string
+	}{
+		{"syntax", "int specnet_broken(void) { return }\n", "compile residual", "error"},
+		{"undefined symbol", "int no_such_kernel_function(void);\nint specnet_broken(void) { return no_such_kernel_function(); }\n", "modpost", "no_such_kernel_function"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.Build(t.Context(), Residual{C: []byte(tc.c), Entry: "specnet_broken"})
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v, want a *compile.Error", err)
+			}
+			if ce.Step != tc.step || !strings.Contains(ce.Output, tc.msg) {
+				t.Errorf("step %q output %q, want step %q mentioning %q", ce.Step, ce.Output, tc.step, tc.msg)
+			}
+		})
+	}
+	if _, err := d.Build(t.Context(), Residual{C: []byte("\n"), Entry: "bad\"name"}); err == nil {
+		t.Error("an entry name that is no C identifier was accepted")
+	}
+}
