@@ -77,9 +77,13 @@ int step_sleep(struct step *s);
 int step_hang(struct step *s);
 int step_selftest(struct step *s);
 int step_ctl(struct step *s, long *next_step);
+int step_net(struct step *s);
+int step_fetch(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */
 long sb_socket(int domain, int type, int protocol);
+long sb_connect(int fd, const void *addr, int addrlen);
+long sb_setsockopt(int fd, int level, int name, const void *val, int len);
 long sb_sendto(int fd, const void *buf, unsigned long len, int flags,
 	       const void *addr, int addrlen);
 long sb_clock_gettime_ns(int clock, unsigned long long *ns);

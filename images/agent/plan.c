@@ -20,6 +20,13 @@ static const char *const udp_keys[] = {
 };
 static const char *const insmod_keys[] = { "path", "params", NULL };
 static const char *const sleep_keys[] = { "ms", NULL };
+static const char *const net_keys[] = {
+	"dev", "addr", "prefix", "peer", "gw", "neigh", "lladdr", "tty", "baud",
+	"carrier_ms", NULL
+};
+static const char *const fetch_keys[] = {
+	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL
+};
 static const char *const no_keys[] = { NULL };
 
 /* ctl is dispatched by plan_run itself: it needs the step counter. */
@@ -29,6 +36,8 @@ static const struct kind kinds[] = {
 	{ "sleep", step_sleep, sleep_keys },
 	{ "hang", step_hang, no_keys },
 	{ "selftest", step_selftest, no_keys },
+	{ "net", step_net, net_keys },
+	{ "fetch", step_fetch, fetch_keys },
 	{ "ctl", NULL, no_keys },
 };
 

@@ -38,6 +38,16 @@ long sb_socket(int domain, int type, int protocol)
 	return my_syscall3(__NR_socket, domain, type, protocol);
 }
 
+long sb_connect(int fd, const void *addr, int addrlen)
+{
+	return my_syscall3(__NR_connect, fd, addr, addrlen);
+}
+
+long sb_setsockopt(int fd, int level, int name, const void *val, int len)
+{
+	return my_syscall5(__NR_setsockopt, fd, level, name, val, len);
+}
+
 long sb_sendto(int fd, const void *buf, unsigned long len, int flags,
 	       const void *addr, int addrlen)
 {

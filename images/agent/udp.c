@@ -6,55 +6,7 @@
  * guest instruction, so the elapsed CLOCK_MONOTONIC time is an
  * instruction count.
  */
-#include "agent.h"
-#include <linux/sockios.h>
-
-/*
- * Socket ABI values. The kernel's UAPI headers leave these (and struct
- * sockaddr) to the C library, which the agent does not have; they are the
- * same on i386 and arm.
- */
-#define AF_INET		2
-#define SOCK_DGRAM	2
-#define IFF_UP		0x1
-#define IFF_RUNNING	0x40
-#define ARPHRD_ETHER	1
-#define ATF_COM		0x02	/* the hardware address is complete */
-#define ATF_PERM	0x04	/* a static entry that never expires */
-#define IFNAMSIZ	16
-
-struct sb_sockaddr_in {
-	unsigned short family;
-	unsigned short port;		/* network byte order */
-	unsigned char addr[4];		/* network byte order */
-	unsigned char zero[8];
-};
-
-struct sb_sockaddr {
-	unsigned short family;
-	unsigned char data[14];
-};
-
-/* struct ifreq: a name and a 16-byte union on 32-bit kernels. */
-struct sb_ifreq {
-	char name[IFNAMSIZ];
-	union {
-		struct sb_sockaddr_in addr;
-		short flags;
-		unsigned char pad[16];
-	} u;
-};
-
-struct sb_arpreq {
-	struct sb_sockaddr_in pa;	/* protocol address */
-	struct sb_sockaddr ha;		/* hardware address */
-	int flags;
-	struct sb_sockaddr_in netmask;
-	char dev[IFNAMSIZ];
-};
-
-_Static_assert(sizeof(struct sb_ifreq) == 32, "struct ifreq is 32 bytes");
-_Static_assert(sizeof(struct sb_arpreq) == 68, "struct arpreq is 68 bytes");
+#include "net.h"
 
 /* The payload, shared by all udp steps (bytes). */
 static unsigned char payload[UDP_MAX_SIZE];
@@ -69,12 +21,8 @@ struct udp_args {
 
 static int parse_args(struct step *s, struct udp_args *a)
 {
-	if (step_str(s, "dev", &a->dev, 1) < 0)
+	if (step_str(s, "dev", &a->dev, 1) < 0 || netif_check_name(s, a->dev) < 0)
 		return -1;
-	if (strlen(a->dev) >= IFNAMSIZ) {
-		out_error(s->index, "device name too long: ", a->dev, 0);
-		return -1;
-	}
 	if (step_ipv4(s, "src", a->src) < 0 ||
 	    step_ipv4(s, "dst", a->dst) < 0 ||
 	    step_u64(s, "prefix", &a->prefix, 24, 32, 0) < 0 ||
@@ -91,85 +39,21 @@ static int parse_args(struct step *s, struct udp_args *a)
 	return 0;
 }
 
-static void set_sockaddr(struct sb_sockaddr_in *sa, const unsigned char addr[4],
-			 unsigned int port)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->family = AF_INET;
-	sa->port = (unsigned short)((port >> 8) | (port << 8));
-	memcpy(sa->addr, addr, 4);
-}
-
-static void prefix_to_mask(unsigned int prefix, unsigned char mask[4])
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		unsigned int bits = prefix > 8 ? 8 : prefix;
-
-		mask[i] = (unsigned char)(0xff00 >> bits);
-		prefix -= bits;
-	}
-}
-
-static int if_ioctl(struct step *s, int fd, unsigned long req, const char *what,
-		    struct sb_ifreq *ifr)
-{
-	long ret = sys_ioctl(fd, req, ifr);
-
-	if (ret < 0) {
-		out_error_begin(s->index);
-		out_msg(what);
-		out_msg(" ");
-		out_msg(ifr->name);
-		out_msg_errno(ret);
-		out_end();
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * configure gives the device its address and brings it up; the kernel then
- * adds the subnet route. A static ARP entry, when asked for, keeps ARP
- * traffic (whose timing the host decides) out of the measurement.
+ * configure gives the device its address, brings it up and waits for its
+ * carrier (sends before it are dropped silently). A static ARP entry, when
+ * asked for, keeps ARP traffic (whose timing the host decides) out of the
+ * measurement.
  */
 static int configure(struct step *s, int fd, const struct udp_args *a)
 {
-	struct sb_ifreq ifr;
-	unsigned char mask[4];
+	unsigned long long waited;
 
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.name, a->dev);
-	set_sockaddr(&ifr.u.addr, a->src, 0);
-	if (if_ioctl(s, fd, SIOCSIFADDR, "SIOCSIFADDR", &ifr) < 0)
+	if (netif_up(s, fd, a->dev, a->src, a->prefix, NULL) < 0 ||
+	    netif_wait_carrier(s, fd, a->dev, CARRIER_TIMEOUT_MS, &waited) < 0)
 		return -1;
-	prefix_to_mask(a->prefix, mask);
-	set_sockaddr(&ifr.u.addr, mask, 0);
-	if (if_ioctl(s, fd, SIOCSIFNETMASK, "SIOCSIFNETMASK", &ifr) < 0)
+	if (a->has_mac && netif_add_arp(s, fd, a->dev, a->dst, a->mac) < 0)
 		return -1;
-	memset(&ifr.u, 0, sizeof(ifr.u));
-	if (if_ioctl(s, fd, SIOCGIFFLAGS, "SIOCGIFFLAGS", &ifr) < 0)
-		return -1;
-	ifr.u.flags |= IFF_UP | IFF_RUNNING;
-	if (if_ioctl(s, fd, SIOCSIFFLAGS, "SIOCSIFFLAGS", &ifr) < 0)
-		return -1;
-	if (a->has_mac) {
-		struct sb_arpreq arp;
-		long ret;
-
-		memset(&arp, 0, sizeof(arp));
-		set_sockaddr(&arp.pa, a->dst, 0);
-		arp.ha.family = ARPHRD_ETHER;
-		memcpy(arp.ha.data, a->mac, 6);
-		arp.flags = ATF_COM | ATF_PERM;
-		strcpy(arp.dev, a->dev);
-		ret = sys_ioctl(fd, SIOCSARP, &arp);
-		if (ret < 0) {
-			out_error(s->index, "SIOCSARP failed", NULL, ret);
-			return -1;
-		}
-	}
 	return 0;
 }
 
