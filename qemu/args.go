@@ -36,12 +36,15 @@ type Wiring struct {
 	// when the platform's ControlSlot differs from its ConsoleSlot, and
 	// must be zero otherwise (stdin is then the control channel's input).
 	Control int
-	// Link is the guest's network link. For LinkEthernet it carries
-	// frames, each prefixed with its 4-byte big-endian length (QEMU's
-	// -netdev stream); for LinkSLIP it is the byte stream of the SLIP
-	// UART. Without it an Ethernet guest has no NIC at all ("-nic none",
-	// as QEMU would otherwise add an e1000).
+	// Link is the guest's specialization link (NIC 0). For LinkEthernet
+	// it carries frames, each prefixed with its 4-byte big-endian length
+	// (QEMU's -netdev stream); for LinkSLIP it is the byte stream of the
+	// SLIP UART, the guest's only link. Without it an Ethernet guest has
+	// no NIC at all ("-nic none", as QEMU would otherwise add an e1000).
 	Link int
+	// DataLink is an Ethernet guest's data link (NIC 1), framed like
+	// Link. It needs Link: the kernel names NICs in order.
+	DataLink int
 }
 
 // Chardev and netdev ids in the arguments.
@@ -49,6 +52,7 @@ const (
 	consoleID = "console"
 	controlID = "control"
 	linkID    = "link"
+	dataID    = "data"
 )
 
 // Args returns the QEMU command line (without the binary) that boots b on
@@ -62,14 +66,18 @@ func (p *Platform) Args(mode Mode, b Boot, w Wiring) ([]string, error) {
 		return nil, fmt.Errorf("%s: control socket given=%t, but the platform's control channel is on its own serial slot=%t",
 			p.Name, w.Control > 0, separateControl)
 	}
-	if w.Link > 0 && p.Link == LinkEthernet && p.NIC == "" {
-		return nil, fmt.Errorf("%s: a network link needs a NIC model, the platform has none", p.Name)
-	}
-	initrdArgs, initrdParams, err := p.initrdArgs(b.Initrd)
+	nics, err := p.wiredNICs(w)
 	if err != nil {
 		return nil, err
 	}
-	cmdline, err := p.Cmdline(append(initrdParams, b.Params...))
+	initrdArgs, params, err := p.initrdArgs(b.Initrd)
+	if err != nil {
+		return nil, err
+	}
+	for _, nic := range nics {
+		params = append(params, nic.Cmdline...)
+	}
+	cmdline, err := p.Cmdline(append(params, b.Params...))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +94,7 @@ func (p *Platform) Args(mode Mode, b Boot, w Wiring) ([]string, error) {
 	// reboot ends QEMU (how the x86 agent exits).
 	args = append(args, "-display", "none", "-monitor", "none", "-no-reboot")
 	args = append(args, p.ExtraArgs...)
-	args = append(args, p.netArgs(w.Link)...)
+	args = append(args, netArgs(nics)...)
 	args = append(args, p.serialArgs(w)...)
 	args = append(args, "-kernel", b.Kernel)
 	args = append(args, initrdArgs...)
@@ -140,16 +148,53 @@ func (p *Platform) Cmdline(params []string) (string, error) {
 	return strings.Join(words, " "), nil
 }
 
-// netArgs attach the guest's network link, or none. Any -netdev also
-// stops QEMU from adding its default NIC.
-func (p *Platform) netArgs(link int) []string {
-	if link <= 0 || p.Link != LinkEthernet {
+// wiredNIC is a NIC with the host end of its link.
+type wiredNIC struct {
+	NIC
+	fd int    // QEMU's file descriptor of the link
+	id string // the -netdev id
+}
+
+// wiredNICs returns the NICs whose links w wires, in link order.
+func (p *Platform) wiredNICs(w Wiring) ([]wiredNIC, error) {
+	if p.Link != LinkEthernet {
+		if w.DataLink > 0 {
+			return nil, fmt.Errorf("%s: a data link needs a second NIC; the platform's one %s line carries all traffic", p.Name, p.Link)
+		}
+		return nil, nil
+	}
+	if w.DataLink > 0 && w.Link <= 0 {
+		return nil, fmt.Errorf("%s: a data link (NIC %d) needs the specialization link (NIC %d): the kernel names NICs in order",
+			p.Name, DataNIC, SpecializationNIC)
+	}
+	links := []wiredNIC{{fd: w.Link, id: linkID}, {fd: w.DataLink, id: dataID}}
+	var nics []wiredNIC
+	for i, l := range links {
+		if l.fd <= 0 {
+			break
+		}
+		if i >= len(p.NICs) {
+			return nil, fmt.Errorf("%s: link %d needs a NIC model, the platform has %d", p.Name, i, len(p.NICs))
+		}
+		l.NIC = p.NICs[i]
+		nics = append(nics, l)
+	}
+	return nics, nil
+}
+
+// netArgs attach the wired NICs to their links, or none. Any -netdev
+// also stops QEMU from adding its default NIC.
+func netArgs(nics []wiredNIC) []string {
+	if len(nics) == 0 {
 		return []string{"-nic", "none"}
 	}
-	return []string{
-		"-netdev", fmt.Sprintf("stream,id=%s,addr.type=fd,addr.str=%d", linkID, link),
-		"-device", p.NIC + ",netdev=" + linkID,
+	var args []string
+	for _, n := range nics {
+		args = append(args,
+			"-netdev", fmt.Sprintf("stream,id=%s,addr.type=fd,addr.str=%d", n.id, n.fd),
+			"-device", n.Device+",netdev="+n.id)
 	}
+	return args
 }
 
 // serialArgs fill the platform's serial slots in order: the console, the

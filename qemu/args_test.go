@@ -39,7 +39,21 @@ func TestArgs(t *testing.T) {
 				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
 				-serial chardev:console -serial chardev:control
 				-kernel /k/bzImage -initrd /k/initrd.cpio
-				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
+				-append|console=ttyS0,115200 sbctl=ttyS1 netdev=9,0x300,eth0 sbplan=hang`,
+		},
+		{
+			// The built-in ne driver finds each ISA card at the port its
+			// netdev= names, under that name.
+			name: "i486 network with both links",
+			p:    i486, mode: NetworkMode, boot: boot, w: Wiring{Control: 3, Link: 4, DataLink: 5},
+			want: `-M pc -cpu 486 -m 32 -icount shift=5,sleep=on -rtc base=utc,clock=host
+				-display none -monitor none -no-reboot -vga none
+				-netdev stream,id=link,addr.type=fd,addr.str=4 -device ne2k_isa,iobase=0x300,irq=9,netdev=link
+				-netdev stream,id=data,addr.type=fd,addr.str=5 -device ne2k_isa,iobase=0x320,irq=10,netdev=data
+				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
+				-serial chardev:console -serial chardev:control
+				-kernel /k/bzImage -initrd /k/initrd.cpio
+				-append|console=ttyS0,115200 sbctl=ttyS1 netdev=9,0x300,eth0 netdev=10,0x320,eth1 sbplan=hang`,
 		},
 		{
 			name: "p3 count",
@@ -57,6 +71,18 @@ func TestArgs(t *testing.T) {
 			want: `-M pc -cpu pentium3 -m 128 -icount shift=1,sleep=on -rtc base=utc,clock=host
 				-display none -monitor none -no-reboot -vga none
 				-netdev stream,id=link,addr.type=fd,addr.str=4 -device e1000,netdev=link
+				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
+				-serial chardev:console -serial chardev:control
+				-kernel /k/bzImage -initrd /k/initrd.cpio
+				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
+		},
+		{
+			name: "p3 network with both links",
+			p:    p3, mode: NetworkMode, boot: boot, w: Wiring{Control: 3, Link: 4, DataLink: 5},
+			want: `-M pc -cpu pentium3 -m 128 -icount shift=1,sleep=on -rtc base=utc,clock=host
+				-display none -monitor none -no-reboot -vga none
+				-netdev stream,id=link,addr.type=fd,addr.str=4 -device e1000,netdev=link
+				-netdev stream,id=data,addr.type=fd,addr.str=5 -device e1000,netdev=data
 				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
 				-serial chardev:console -serial chardev:control
 				-kernel /k/bzImage -initrd /k/initrd.cpio
@@ -110,8 +136,9 @@ func splitArgs(s string) []string {
 
 func TestArgsErrors(t *testing.T) {
 	i486, sa1100 := mustLookup(t, "i486"), mustLookup(t, "sa1100")
-	noNIC := *i486
-	noNIC.NIC = ""
+	noNIC, oneNIC := *i486, *i486
+	noNIC.NICs = nil
+	oneNIC.NICs = i486.NICs[:1]
 	kernel := Boot{Kernel: "/k"}
 	tests := []struct {
 		name string
@@ -124,6 +151,9 @@ func TestArgsErrors(t *testing.T) {
 		{"x86 without control socket", i486, kernel, Wiring{}, "control socket given=false"},
 		{"sa1100 with control socket", sa1100, kernel, Wiring{Control: 3}, "control socket given=true"},
 		{"link without NIC", &noNIC, kernel, Wiring{Control: 3, Link: 4}, "needs a NIC model"},
+		{"data link without second NIC", &oneNIC, kernel, Wiring{Control: 3, Link: 4, DataLink: 5}, "needs a NIC model"},
+		{"data link alone", i486, kernel, Wiring{Control: 3, DataLink: 5}, "needs the specialization link"},
+		{"data link on SLIP", sa1100, kernel, Wiring{Link: 3, DataLink: 4}, "carries all traffic"},
 		{"param with space", i486, Boot{Kernel: "/k", Params: []string{"a=b c"}}, Wiring{Control: 3}, "white space"},
 	}
 	for _, tt := range tests {

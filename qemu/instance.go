@@ -71,10 +71,12 @@ type Config struct {
 	RunRoot string
 	// KeepLog keeps the run directory of a successful run too.
 	KeepLog bool
-	// Link, when set, is the host end of the guest's network link (see
-	// Wiring.Link). QEMU gets a duplicate; the caller keeps and closes
-	// its own.
-	Link *os.File
+	// Link, when set, is the host end of the guest's specialization
+	// link (see Wiring.Link); DataLink of its data link (Wiring.DataLink,
+	// Ethernet platforms only, needs Link). QEMU gets duplicates; the
+	// caller keeps and closes its own.
+	Link     *os.File
+	DataLink *os.File
 	// Echo, when set, receives a live copy of the console bytes.
 	Echo io.Writer
 }
@@ -223,6 +225,10 @@ func (in *Instance) launch(ctx context.Context, binary string, symbols *Symboliz
 	if in.cfg.Link != nil {
 		extra = append(extra, in.cfg.Link)
 		w.Link = 2 + len(extra)
+	}
+	if in.cfg.DataLink != nil {
+		extra = append(extra, in.cfg.DataLink)
+		w.DataLink = 2 + len(extra)
 	}
 	boot := in.cfg.Boot
 	boot.Params = append([]string(nil), boot.Params...)

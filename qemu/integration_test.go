@@ -271,9 +271,10 @@ func TestModuleSignatureEnforced(t *testing.T) {
 	}
 }
 
-// TestEthernetLink attaches the x86 guests' NIC to a socket (Config.Link)
-// and sends UDP through eth0: the host must read the frames, each after
-// its 4-byte big-endian length, as IPv4 UDP datagrams to the port sent to.
+// TestEthernetLink attaches the x86 guests' two NICs to sockets
+// (Config.Link, Config.DataLink) and sends UDP through eth0 and eth1: the
+// host must read each NIC's frames on its own socket, each after its
+// 4-byte big-endian length, as IPv4 UDP datagrams to the port sent to.
 func TestEthernetLink(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range qemu.All() {
@@ -282,42 +283,58 @@ func TestEthernetLink(t *testing.T) {
 		}
 		t.Run(p.Name, func(t *testing.T) {
 			t.Parallel()
-			fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-			if err != nil {
-				t.Fatal(err)
+			const sends, size = 20, 200
+			links := []struct {
+				dev, src, dst string
+				port          int
+				host, guest   *os.File
+			}{
+				{dev: "eth0", src: "10.1.0.2", dst: "10.1.0.1", port: 4242},
+				{dev: "eth1", src: "10.2.0.2", dst: "10.2.0.1", port: 4343},
 			}
-			host := os.NewFile(uintptr(fds[0]), "link-host")
-			guest := os.NewFile(uintptr(fds[1]), "link-guest")
-			defer host.Close()
-			const sends, size, port = 20, 200, 4242
-			step := qemu.UDPStep{Dev: "eth0", Src: "10.0.0.1", Dst: "10.0.0.2", Port: port, Size: size, Count: sends}
-			// The first step brings eth0 up; a NIC with link negotiation
-			// (e1000) has carrier only later, and the kernel drops what is
-			// sent before, so the counted step runs after a pause. The
-			// final pause lets the NIC's transmit ring drain before the
-			// agent ends the VM (e1000 lost the last 5 of 20 without it).
-			up := step
-			up.Port, up.Count = 1, 1
-			arp := ",arp=52:54:00:00:00:02"
-			cfg := e.config(t, p, []string{up.String() + arp, "sleep,ms=3000", step.String() + arp, "sleep,ms=1000"})
-			cfg.Link = guest
+			var plan []string
+			for i := range links {
+				l := &links[i]
+				fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l.host = os.NewFile(uintptr(fds[0]), l.dev+"-host")
+				l.guest = os.NewFile(uintptr(fds[1]), l.dev+"-guest")
+				defer l.host.Close()
+				step := qemu.UDPStep{Dev: l.dev, Src: l.src, Dst: l.dst, Port: l.port, Size: size, Count: sends}
+				plan = append(plan, step.String()+",arp=52:54:00:00:00:02")
+			}
+			// The final pause lets the NICs' transmit rings drain before
+			// the agent ends the VM (e1000 lost the last 5 of 20 without
+			// it).
+			plan = append(plan, "sleep,ms=1000")
+			cfg := e.config(t, p, plan)
+			cfg.Link, cfg.DataLink = links[0].guest, links[1].guest
 			in, err := qemu.Start(context.Background(), cfg)
-			guest.Close() // QEMU holds its own copy
+			for _, l := range links {
+				l.guest.Close() // QEMU holds its own copy
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			frames := make(chan int, 1)
-			go func() { frames <- countUDPFrames(host, port, size) }()
+			frames := make([]chan int, len(links))
+			for i, l := range links {
+				frames[i] = make(chan int, 1)
+				go func(l *os.File, port int, out chan<- int) { out <- countUDPFrames(l, port, size) }(l.host, l.port, frames[i])
+			}
 			res, err := in.Wait()
 			if err != nil {
 				logExcerpt(t, err)
 				t.Fatal(err)
 			}
-			if u := res.Steps[2].UDP; u == nil || u.Errors != 0 {
-				t.Fatalf("udp result %+v", res.Steps[2])
-			}
-			if got := <-frames; got != sends {
-				t.Errorf("host read %d UDP frames to port %d of %d bytes, want %d", got, port, size, sends)
+			for i, l := range links {
+				if u := res.Steps[i].UDP; u == nil || u.Errors != 0 {
+					t.Errorf("%s: udp result %+v", l.dev, res.Steps[i])
+				}
+				if got := <-frames[i]; got != sends {
+					t.Errorf("%s: host read %d UDP frames to port %d of %d bytes, want %d", l.dev, got, l.port, size, sends)
+				}
 			}
 		})
 	}

@@ -36,6 +36,28 @@ const (
 	LinkSLIP Link = "slip"
 )
 
+// Network links of a guest, by the index of the NIC they attach to. An
+// Ethernet guest has one NIC per link, in this order, so the kernel names
+// them eth0 and eth1; a SLIP guest has one line that carries both.
+const (
+	// SpecializationNIC faces the specialization server.
+	SpecializationNIC = 0
+	// DataNIC faces the benchmark sink.
+	DataNIC = 1
+)
+
+// NIC is one network adapter of an Ethernet platform.
+type NIC struct {
+	// Device is the -device value without its netdev= option.
+	Device string
+	// Cmdline holds the kernel parameters the guest needs to find the
+	// adapter. ISA cards cannot be enumerated: the built-in ne driver
+	// probes the I/O ports named by netdev=IRQ,IOBASE,NAME (drivers/net/
+	// Space.c), and NE2000 cards without one are found only by an
+	// autoprobe that assigns names in probe order.
+	Cmdline []string
+}
+
 // KernelSpec is what the image builder needs to build a platform's kernel.
 type KernelSpec struct {
 	// Arch is the kernel's ARCH= value.
@@ -96,8 +118,10 @@ type Platform struct {
 	// there, in bytes.
 	InitrdAddr     uint64
 	InitrdMaxBytes int64
-	// NIC is the -device model for Ethernet platforms ("" for none).
-	NIC string
+	// NICs are the adapters of an Ethernet platform, indexed by link
+	// (SpecializationNIC, DataNIC); a NIC exists only while its link is
+	// wired.
+	NICs []NIC
 	// Link is the platform's network attachment.
 	Link Link
 	// ConsoleTTY is the guest console device; ControlTTY the device of the
@@ -151,7 +175,7 @@ var x86Agent = AgentSpec{
 var platforms = []*Platform{
 	{
 		Name:          "i486",
-		Description:   "Intel 486 on QEMU pc, 32 MiB, NE2000 ISA",
+		Description:   "Intel 486 on QEMU pc, 32 MiB, two NE2000 ISA",
 		PaperCPU:      "Intel 486",
 		PaperMHz:      40,
 		Binary:        "qemu-system-i386",
@@ -160,7 +184,12 @@ var platforms = []*Platform{
 		CPU:           "486",
 		MemoryMiB:     32,
 		MemoryFlag:    true,
-		NIC:           "ne2k_isa,iobase=0x300,irq=9",
+		// The second card sits at the next free port of the ne
+		// driver's probe list and takes a free ISA interrupt.
+		NICs: []NIC{
+			{Device: "ne2k_isa,iobase=0x300,irq=9", Cmdline: []string{"netdev=9,0x300,eth0"}},
+			{Device: "ne2k_isa,iobase=0x320,irq=10", Cmdline: []string{"netdev=10,0x320,eth1"}},
+		},
 		Link:          LinkEthernet,
 		ConsoleTTY:    "ttyS0",
 		ControlTTY:    "ttyS1",
@@ -183,7 +212,7 @@ var platforms = []*Platform{
 	},
 	{
 		Name:          "p3",
-		Description:   "Pentium III on QEMU pc, 128 MiB, e1000",
+		Description:   "Pentium III on QEMU pc, 128 MiB, two e1000",
 		PaperCPU:      "Pentium III",
 		PaperMHz:      600,
 		Binary:        "qemu-system-i386",
@@ -192,7 +221,7 @@ var platforms = []*Platform{
 		CPU:           "pentium3",
 		MemoryMiB:     128,
 		MemoryFlag:    true,
-		NIC:           "e1000",
+		NICs:          []NIC{{Device: "e1000"}, {Device: "e1000"}},
 		Link:          LinkEthernet,
 		ConsoleTTY:    "ttyS0",
 		ControlTTY:    "ttyS1",
