@@ -1,0 +1,280 @@
+package vnet
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DirStats counts one direction of a link. Frames are counted whole; bytes
+// are wire bytes (Ethernet frame with header, or SLIP-encoded bytes).
+type DirStats struct {
+	// Offered: frames handed to the link by the sender.
+	OfferedFrames, OfferedBytes int64
+	// Delivered: frames handed to the receiver.
+	DeliveredFrames, DeliveredBytes int64
+	// QueueDrops: frames refused because the queue was full.
+	QueueDrops, QueueDropBytes int64
+	// LossDrops: frames lost on the wire (LinkSpec.Loss).
+	LossDrops int64
+	// NoReceiverDrops: frames that crossed the link while nothing was
+	// attached at the far end, or that the far end failed to take (a guest
+	// that exited).
+	NoReceiverDrops int64
+	// MaxQueueBytes is the queue's high-water mark in wire bytes.
+	MaxQueueBytes int64
+}
+
+// LinkStats counts both directions of a link.
+type LinkStats struct {
+	AToB, BToA DirStats
+}
+
+// Link is a running link.
+type Link struct {
+	spec    LinkSpec
+	pipes   [2]*pipe
+	ends    [2]*end
+	wire    *capture
+	ingress *capture
+}
+
+// Spec returns the link's specification.
+func (l *Link) Spec() LinkSpec { return l.spec }
+
+// Stats returns a snapshot of the link's counters.
+func (l *Link) Stats() LinkStats {
+	return LinkStats{AToB: l.pipes[AToB].stats(), BToA: l.pipes[BToA].stats()}
+}
+
+// end is one end of a link: what its node sends goes into out; what
+// arrives is handed to the receiver its node installed.
+type end struct {
+	out  *pipe
+	recv atomic.Pointer[receiver]
+}
+
+// receiver takes a delivered frame; it reports false when it could not
+// (the guest is gone). It must not keep frame after returning.
+type receiver func(frame []byte) bool
+
+func (e *end) setReceiver(r receiver) { e.recv.Store(&r) }
+
+// send offers a frame to the link. It never blocks.
+func (e *end) send(frame []byte) { e.out.send(frame) }
+
+// queued is a frame waiting in a pipe's queue.
+type queued struct {
+	frame []byte
+	wire  int
+	at    time.Time
+}
+
+// inflight is a frame that left the queue and arrives at a later time.
+type inflight struct {
+	frame []byte
+	wire  int
+	at    time.Time
+}
+
+// releaseGrain is how early a frame may leave the queue compared with its
+// exact departure time. Go timers cannot wake once per 12 us frame at
+// 1 Gbit/s; the departure times themselves are exact, so the rate holds
+// over any interval longer than the grain.
+const releaseGrain = time.Millisecond
+
+// pipe is one direction of a link: a byte-limited FIFO queue served at the
+// link's rate, then the propagation delay, loss and delivery.
+type pipe struct {
+	link     *Link
+	dir      Direction
+	to       *end
+	wireLen  func([]byte) int
+	limit    int
+	txNanos  float64 // ns per wire byte; 0 = no limit
+	rng      *rand.Rand
+	wake     chan struct{}
+	inflight chan inflight
+
+	mu     sync.Mutex
+	q      []queued
+	qBytes int
+	closed bool
+	st     DirStats
+}
+
+func newPipe(l *Link, dir Direction, to *end) *pipe {
+	s := l.spec
+	p := &pipe{link: l, dir: dir, to: to, limit: s.QueueBytes,
+		wake: make(chan struct{}, 1), inflight: make(chan inflight, 4096),
+		rng: rand.New(rand.NewPCG(s.Seed, uint64(dir)))}
+	if p.limit == 0 {
+		p.limit = DefaultQueueBytes
+	}
+	if s.Rate > 0 {
+		p.txNanos = 8e9 / float64(s.Rate)
+	}
+	p.wireLen = func(f []byte) int { return len(f) }
+	if s.Framing == FramingSLIP {
+		p.wireLen = SLIPEncodedLen
+	}
+	return p
+}
+
+func (p *pipe) stats() DirStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.st
+}
+
+// send enqueues a copy of frame or counts its drop.
+func (p *pipe) send(frame []byte) {
+	now := time.Now()
+	p.link.ingress.write(now, frame)
+	wire := p.wireLen(frame)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.st.OfferedFrames++
+	p.st.OfferedBytes += int64(wire)
+	if p.qBytes+wire > p.limit {
+		p.st.QueueDrops++
+		p.st.QueueDropBytes += int64(wire)
+		return
+	}
+	p.q = append(p.q, queued{frame: append([]byte(nil), frame...), wire: wire, at: now})
+	p.qBytes += wire
+	p.st.MaxQueueBytes = max(p.st.MaxQueueBytes, int64(p.qBytes))
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// head waits for the frame at the head of the queue; it stays counted in
+// the queue until it has been transmitted.
+func (p *pipe) head(ctx context.Context) (queued, bool) {
+	for {
+		p.mu.Lock()
+		if len(p.q) > 0 {
+			f := p.q[0]
+			p.mu.Unlock()
+			return f, true
+		}
+		p.mu.Unlock()
+		select {
+		case <-p.wake:
+		case <-ctx.Done():
+			return queued{}, false
+		}
+	}
+}
+
+func (p *pipe) pop() {
+	p.mu.Lock()
+	p.qBytes -= p.q[0].wire
+	p.q[0] = queued{}
+	p.q = p.q[1:]
+	p.mu.Unlock()
+}
+
+// transmit serves the queue: each frame starts when the previous one is
+// done or when it arrived, whichever is later, and takes wire*8/Rate.
+func (p *pipe) transmit(ctx context.Context) {
+	var done time.Time // exact end of the last transmission
+	for {
+		f, ok := p.head(ctx)
+		if !ok {
+			return
+		}
+		start := done
+		if f.at.After(start) {
+			start = f.at
+		}
+		done = start.Add(time.Duration(p.txNanos * float64(f.wire)))
+		if !sleepUntil(ctx, done.Add(-releaseGrain)) {
+			return
+		}
+		p.pop()
+		if p.link.spec.Loss > 0 && p.rng.Float64() < p.link.spec.Loss {
+			p.mu.Lock()
+			p.st.LossDrops++
+			p.mu.Unlock()
+			continue
+		}
+		if p.link.spec.Delay == 0 {
+			p.deliver(f.frame, f.wire)
+			continue
+		}
+		select {
+		case p.inflight <- inflight{frame: f.frame, wire: f.wire, at: done.Add(p.link.spec.Delay)}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// propagate delivers frames after the link's delay. Frames leave in order
+// and the delay is constant, so a FIFO keeps them in order.
+func (p *pipe) propagate(ctx context.Context) {
+	for {
+		select {
+		case f := <-p.inflight:
+			if !sleepUntil(ctx, f.at) {
+				return
+			}
+			p.deliver(f.frame, f.wire)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (p *pipe) deliver(frame []byte, wire int) {
+	if t := p.link.spec.Tamper; t != nil {
+		frame = t(p.link.spec.Framing, p.dir, frame)
+		if frame == nil {
+			return
+		}
+	}
+	p.link.wire.write(time.Now(), frame)
+	ok := false
+	if r := p.to.recv.Load(); r != nil {
+		ok = (*r)(frame)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !ok {
+		p.st.NoReceiverDrops++
+		return
+	}
+	p.st.DeliveredFrames++
+	p.st.DeliveredBytes += int64(wire)
+}
+
+func (p *pipe) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.q, p.qBytes = nil, 0
+	p.mu.Unlock()
+}
+
+// sleepUntil waits until t or ctx's end; it reports false on the latter.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
