@@ -94,14 +94,17 @@ type Result struct {
 	Steps  []StepResult `json:"steps"`
 }
 
-// StepResult is the result line of one plan step. Exactly one of UDP and
-// Insmod is set for those kinds; Fields holds every field as sent.
+// StepResult is the result line of one plan step. The field named after
+// the kind is set for udp, insmod, net and fetch; Fields holds every field
+// as sent.
 type StepResult struct {
 	// Step is the step's index in the plan, from 0.
 	Step   int               `json:"step"`
 	Kind   string            `json:"kind"`
 	UDP    *UDPResult        `json:"udp,omitempty"`
 	Insmod *InsmodResult     `json:"insmod,omitempty"`
+	Net    *NetResult        `json:"net,omitempty"`
+	Fetch  *FetchResult      `json:"fetch,omitempty"`
 	Fields map[string]string `json:"fields"`
 }
 
@@ -132,6 +135,36 @@ type InsmodResult struct {
 	// Errno is 0 on success, else the positive errno of finit_module
 	// (e.g. 129, EKEYREJECTED, for a module without a valid signature).
 	Errno int `json:"errno"`
+}
+
+// NetResult is an interface the agent brought up.
+type NetResult struct {
+	Dev string `json:"dev"`
+	// CarrierNS is how long the guest waited for the carrier after
+	// bringing the interface up, in virtual ns.
+	CarrierNS int64 `json:"carrier_ns"`
+}
+
+// FetchResult is one exchange with the specialization server.
+type FetchResult struct {
+	// Status is the server's status (0: a module came back).
+	Status int `json:"status"`
+	// CacheHit is the server's word that the module came from its cache.
+	CacheHit bool `json:"cache_hit"`
+	// PhasesNS are the server's phase timings in ns, in the protocol's
+	// order (receive, analysis, specialization, compile, sign, ...).
+	PhasesNS []int64 `json:"phases_ns"`
+	// ModuleBytes is the size of the module, RequestBytes of the request.
+	ModuleBytes  int `json:"module_bytes"`
+	RequestBytes int `json:"request_bytes"`
+	// ConnectNS is the TCP handshake and RoundTripNS the whole exchange
+	// from before connect() to the module's last byte, both on the
+	// guest's clock (virtual ns, which follow host time in network mode).
+	ConnectNS   int64 `json:"connect_ns"`
+	RoundTripNS int64 `json:"round_trip_ns"`
+	// Out is the module's path in the guest; Message the server's.
+	Out     string `json:"out"`
+	Message string `json:"message"`
 }
 
 // StepError is an error line of the agent.
@@ -168,6 +201,20 @@ func stepResult(m agentMessage, mode Mode, shift int) (StepResult, error) {
 		r.UDP = u
 	case "insmod":
 		r.Insmod = &InsmodResult{Path: m.fields["path"], Errno: p.int("errno", m.fields)}
+	case "net":
+		r.Net = &NetResult{Dev: m.fields["dev"], CarrierNS: p.int64("carrier_ns", m.fields)}
+	case "fetch":
+		r.Fetch = &FetchResult{
+			Status:       p.int("status", m.fields),
+			CacheHit:     p.int("cache", m.fields) == 1,
+			PhasesNS:     p.list("phases", m.fields),
+			ModuleBytes:  p.int("bytes", m.fields),
+			RequestBytes: p.int("request_bytes", m.fields),
+			ConnectNS:    p.int64("connect_ns", m.fields),
+			RoundTripNS:  p.int64("ns", m.fields),
+			Out:          m.fields["out"],
+			Message:      m.fields["message"],
+		}
 	}
 	if p.err != nil {
 		return StepResult{}, fmt.Errorf("agent result line %v: %w", m.fields, p.err)
@@ -197,6 +244,32 @@ func (p *fieldParser) int(key string, fields map[string]string) int {
 	return int(p.int64(key, fields))
 }
 
+// list reads a comma-separated list of decimal numbers ("" is empty).
+func (p *fieldParser) list(key string, fields map[string]string) []int64 {
+	v, ok := fields[key]
+	if !ok {
+		if p.err == nil {
+			p.err = fmt.Errorf("no %s field", key)
+		}
+		return nil
+	}
+	if v == "" {
+		return nil
+	}
+	var out []int64
+	for _, word := range strings.Split(v, ",") {
+		n, err := strconv.ParseInt(word, 10, 64)
+		if err != nil {
+			if p.err == nil {
+				p.err = fmt.Errorf("field %s: %w", key, err)
+			}
+			return nil
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 // UDPStep is the agent's udp step: Count timed sendto() calls of Size
 // payload bytes (after Warmup untimed ones) from Src on Dev to Dst:Port.
 type UDPStep struct {
@@ -211,6 +284,57 @@ func (s UDPStep) String() string {
 	return fmt.Sprintf("udp,dev=%s,src=%s,dst=%s,port=%d,size=%d,count=%d,warmup=%d",
 		s.Dev, s.Src, s.Dst, s.Port, s.Size, s.Count, s.Warmup)
 }
+
+// NetStep is the agent's net step: Dev gets Addr/Prefix and is brought
+// up; the step waits for its carrier. With TTY set, Dev is the SLIP device
+// that the N_SLIP line discipline makes of /dev/TTY at Baud bit/s, and
+// Peer the other end of the point-to-point link. Gateway adds a default
+// route; Neigh and LLAddr a static ARP entry.
+type NetStep struct {
+	Dev, Addr     string
+	Prefix        int
+	Peer, Gateway string
+	Neigh, LLAddr string
+	TTY           string
+	Baud          int
+}
+
+func (s NetStep) String() string {
+	b := fmt.Sprintf("net,dev=%s,addr=%s,prefix=%d", s.Dev, s.Addr, s.Prefix)
+	for _, f := range []struct{ key, val string }{
+		{"peer", s.Peer}, {"gw", s.Gateway}, {"neigh", s.Neigh}, {"lladdr", s.LLAddr}, {"tty", s.TTY},
+	} {
+		if f.val != "" {
+			b += "," + f.key + "=" + f.val
+		}
+	}
+	if s.Baud != 0 {
+		b += fmt.Sprintf(",baud=%d", s.Baud)
+	}
+	return b
+}
+
+// FetchStep is the agent's fetch step: one request to the specialization
+// server at Server:Port for kernel build Build and declaration Decl, with
+// the context read from the guest file Context; the module goes to Out.
+type FetchStep struct {
+	Server      string
+	Port        int
+	Build, Decl string
+	Context     string
+	Out         string
+}
+
+func (s FetchStep) String() string {
+	return fmt.Sprintf("fetch,server=%s,port=%d,build=%s,decl=%s,ctx=%s,out=%s",
+		s.Server, s.Port, s.Build, s.Decl, s.Context, s.Out)
+}
+
+// InsmodStep is the agent's insmod step: finit_module() of the guest file
+// Path.
+type InsmodStep struct{ Path string }
+
+func (s InsmodStep) String() string { return "insmod,path=" + s.Path }
 
 // DummySendPlan is the send-cost measurement: for each payload size (in
 // bytes), count timed UDP sends through dummy0, which drops every packet,

@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,7 +77,29 @@ func TestStepResult(t *testing.T) {
 		t.Errorf("insmod: %+v, %v", r.Insmod, err)
 	}
 
+	msg, _ = parseAgentLine("@@specbed result step=0 kind=net dev=eth0 carrier_ns=2000000")
+	r, err = stepResult(msg, NetworkMode, 1)
+	if err != nil || !reflect.DeepEqual(r.Net, &NetResult{Dev: "eth0", CarrierNS: 2000000}) {
+		t.Errorf("net: %+v, %v", r.Net, err)
+	}
+
+	msg, _ = parseAgentLine("@@specbed result step=1 kind=fetch status=0 cache=1 phases=10,0,0,0,0 bytes=9000" +
+		" request_bytes=300 connect_ns=4000000 ns=21000000 out=/tmp/udp.ko message=cache%20hit")
+	r, err = stepResult(msg, NetworkMode, 1)
+	wantFetch := &FetchResult{Status: 0, CacheHit: true, PhasesNS: []int64{10, 0, 0, 0, 0}, ModuleBytes: 9000,
+		RequestBytes: 300, ConnectNS: 4000000, RoundTripNS: 21000000, Out: "/tmp/udp.ko", Message: "cache hit"}
+	if err != nil || !reflect.DeepEqual(r.Fetch, wantFetch) {
+		t.Errorf("fetch: %+v, %v; want %+v", r.Fetch, err, wantFetch)
+	}
+	msg, _ = parseAgentLine("@@specbed result step=1 kind=fetch status=4 cache=0 phases= bytes=0" +
+		" request_bytes=300 connect_ns=4000000 ns=5000000 out=/tmp/udp.ko message=unknown%20declaration")
+	if r, err = stepResult(msg, NetworkMode, 1); err != nil || r.Fetch.Status != 4 || r.Fetch.PhasesNS != nil {
+		t.Errorf("fetch with an error status and no phases: %+v, %v", r.Fetch, err)
+	}
+
 	for _, bad := range []string{
+		"@@specbed result step=0 kind=fetch status=0 cache=0 phases=1,x bytes=1 request_bytes=1 connect_ns=1 ns=1",
+		"@@specbed result step=0 kind=net dev=eth0",
 		"@@specbed result step=0 kind=udp dev=dummy0 size=64 count=0 ns=5 errors=0 errno=0",
 		"@@specbed result step=0 kind=udp dev=dummy0 size=64 count=10 ns=-x errors=0 errno=0",
 		"@@specbed result step=0 kind=udp dev=dummy0 size=64 count=10 errors=0 errno=0",
@@ -85,6 +108,26 @@ func TestStepResult(t *testing.T) {
 		msg, _ := parseAgentLine(bad)
 		if _, err := stepResult(msg, CountMode, 5); err == nil {
 			t.Errorf("stepResult(%q) accepted a malformed line", bad)
+		}
+	}
+}
+
+func TestStepStrings(t *testing.T) {
+	for _, tt := range []struct {
+		step fmt.Stringer
+		want string
+	}{
+		{NetStep{Dev: "eth0", Addr: "10.1.0.2", Prefix: 24}, "net,dev=eth0,addr=10.1.0.2,prefix=24"},
+		{NetStep{Dev: "sl0", Addr: "10.3.0.2", Prefix: 32, Peer: "10.3.0.1", Gateway: "10.3.0.1", TTY: "ttySA0", Baud: 230400},
+			"net,dev=sl0,addr=10.3.0.2,prefix=32,peer=10.3.0.1,gw=10.3.0.1,tty=ttySA0,baud=230400"},
+		{NetStep{Dev: "eth0", Addr: "10.1.0.2", Prefix: 24, Neigh: "10.1.0.1", LLAddr: "52:54:00:ff:00:01"},
+			"net,dev=eth0,addr=10.1.0.2,prefix=24,neigh=10.1.0.1,lladdr=52:54:00:ff:00:01"},
+		{FetchStep{Server: "10.1.0.1", Port: 7070, Build: "0123abcd", Decl: "udp", Context: "/ctx/udp.json", Out: "/tmp/udp.ko"},
+			"fetch,server=10.1.0.1,port=7070,build=0123abcd,decl=udp,ctx=/ctx/udp.json,out=/tmp/udp.ko"},
+		{InsmodStep{Path: "/tmp/udp.ko"}, "insmod,path=/tmp/udp.ko"},
+	} {
+		if got := tt.step.String(); got != tt.want {
+			t.Errorf("%T.String() = %q, want %q", tt.step, got, tt.want)
 		}
 	}
 }
