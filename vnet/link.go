@@ -17,7 +17,8 @@ type DirStats struct {
 	DeliveredFrames, DeliveredBytes int64
 	// QueueDrops: frames refused because the queue was full.
 	QueueDrops, QueueDropBytes int64
-	// LossDrops: frames lost on the wire (LinkSpec.Loss).
+	// LossDrops: frames lost on the wire (LinkSpec.Loss) or dropped by
+	// the Tamper hook.
 	LossDrops int64
 	// NoReceiverDrops: frames that crossed the link while nothing was
 	// attached at the far end, or that the far end failed to take (a guest
@@ -207,7 +208,7 @@ func (p *pipe) transmit(ctx context.Context) {
 			continue
 		}
 		if p.link.spec.Delay == 0 {
-			p.deliver(f.frame, f.wire)
+			p.deliver(f.frame, f.wire, done)
 			continue
 		}
 		select {
@@ -227,21 +228,26 @@ func (p *pipe) propagate(ctx context.Context) {
 			if !sleepUntil(ctx, f.at) {
 				return
 			}
-			p.deliver(f.frame, f.wire)
+			p.deliver(f.frame, f.wire, f.at)
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-func (p *pipe) deliver(frame []byte, wire int) {
+// deliver hands a frame to the far end. at is the model's arrival time of
+// its last bit; the capture records that time, so a pcap shows the link's
+// shaping exactly even when a goroutine wakes late.
+func (p *pipe) deliver(frame []byte, wire int, at time.Time) {
 	if t := p.link.spec.Tamper; t != nil {
-		frame = t(p.link.spec.Framing, p.dir, frame)
-		if frame == nil {
+		if frame = t(p.link.spec.Framing, p.dir, frame); frame == nil {
+			p.mu.Lock()
+			p.st.LossDrops++
+			p.mu.Unlock()
 			return
 		}
 	}
-	p.link.wire.write(time.Now(), frame)
+	p.link.wire.write(at, frame)
 	ok := false
 	if r := p.to.recv.Load(); r != nil {
 		ok = (*r)(frame)

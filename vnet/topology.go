@@ -119,13 +119,14 @@ type LinkSpec struct {
 	MTU int
 	// Pcap, when set, is a file that receives every frame as its receiver
 	// gets it (after queue, loss and Tamper), both directions, timestamped
-	// at delivery. IngressPcap records every frame offered to the queues,
+	// with the modelled arrival of its last bit. IngressPcap records every frame offered to the queues,
 	// timestamped on arrival; the difference between the two is what the
 	// link dropped. SLIP links are written as LINKTYPE_RAW (IPv4 packets).
 	Pcap        string
 	IngressPcap string
 	// Tamper, when set, sees every frame just before delivery and returns
-	// the frame to deliver (it may edit frame in place).
+	// the frame to deliver (it may edit frame in place); nil drops the
+	// frame, counted as a loss.
 	Tamper Tamper
 }
 
