@@ -133,13 +133,13 @@ func (p *pipe) stats() DirStats {
 // send enqueues a copy of frame or counts its drop.
 func (p *pipe) send(frame []byte) {
 	now := time.Now()
-	p.link.ingress.write(now, frame)
 	wire := p.wireLen(frame)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
+	p.link.ingress.write(now, frame)
 	p.st.OfferedFrames++
 	p.st.OfferedBytes += int64(wire)
 	if p.qBytes+wire > p.limit {
