@@ -134,4 +134,3 @@ func (e *testEnv) request(t testing.TB, platform string, ctxJSON []byte) *Reques
 
 // signed reports whether a module carries sign-file's signature marker.
 func signed(ko []byte) bool { return bytes.HasSuffix(ko, []byte("~Module signature appended~\n")) }
-
