@@ -99,11 +99,21 @@ type pipe struct {
 	wake     chan struct{}
 	inflight chan inflight
 
-	mu     sync.Mutex
-	q      []queued
+	mu sync.Mutex
+	q  []queued
+	// departing are frames released to the receiver ahead of their
+	// modelled departure (releaseGrain): they occupy the queue until then.
+	departing []departure
+	// qBytes counts the wire bytes of q and departing.
 	qBytes int
 	closed bool
 	st     DirStats
+}
+
+// departure is a released frame's size and modelled departure time.
+type departure struct {
+	done time.Time
+	wire int
 }
 
 func newPipe(l *Link, dir Direction, to *end) *pipe {
@@ -140,6 +150,7 @@ func (p *pipe) send(frame []byte) {
 		return
 	}
 	p.link.ingress.write(now, frame)
+	p.expire(now)
 	p.st.OfferedFrames++
 	p.st.OfferedBytes += int64(wire)
 	if p.qBytes+wire > p.limit {
@@ -175,12 +186,24 @@ func (p *pipe) head(ctx context.Context) (queued, bool) {
 	}
 }
 
-func (p *pipe) pop() {
+// pop moves the head of the queue to departing, to leave at done.
+func (p *pipe) pop(done time.Time) {
 	p.mu.Lock()
-	p.qBytes -= p.q[0].wire
+	p.departing = append(p.departing, departure{done: done, wire: p.q[0].wire})
 	p.q[0] = queued{}
 	p.q = p.q[1:]
+	p.expire(time.Now())
 	p.mu.Unlock()
+}
+
+// expire frees the queue space of frames whose departure time has come.
+// Departures are in order, so the oldest are first.
+func (p *pipe) expire(now time.Time) {
+	i := 0
+	for ; i < len(p.departing) && !p.departing[i].done.After(now); i++ {
+		p.qBytes -= p.departing[i].wire
+	}
+	p.departing = p.departing[i:]
 }
 
 // transmit serves the queue: each frame starts when the previous one is
@@ -200,7 +223,7 @@ func (p *pipe) transmit(ctx context.Context) {
 		if !sleepUntil(ctx, done.Add(-releaseGrain)) {
 			return
 		}
-		p.pop()
+		p.pop(done)
 		if p.link.spec.Loss > 0 && p.rng.Float64() < p.link.spec.Loss {
 			p.mu.Lock()
 			p.st.LossDrops++
@@ -265,7 +288,7 @@ func (p *pipe) deliver(frame []byte, wire int, at time.Time) {
 func (p *pipe) close() {
 	p.mu.Lock()
 	p.closed = true
-	p.q, p.qBytes = nil, 0
+	p.q, p.departing, p.qBytes = nil, nil, 0
 	p.mu.Unlock()
 }
 
