@@ -23,5 +23,6 @@ between runs.`,
 	root.AddCommand(newBootCmd())
 	root.AddCommand(newConsoleCmd())
 	root.AddCommand(newReproduceCmd())
+	root.AddCommand(newServeCmd())
 	return root
 }
