@@ -3,8 +3,9 @@
 //
 // # Model
 //
-// A Topology is data: nodes (hosts, routers, guests) and point-to-point
-// links between their NICs. Start builds it; guests are attached later,
+// A Topology is data: nodes (hosts, routers, switches, guests) and
+// point-to-point links between their NICs; a learning switch joins several
+// links into one Ethernet segment. Start builds it; guests are attached later,
 // an Ethernet NIC with AttachEthernet (the host end of a QEMU -netdev
 // stream: each frame prefixed by its 4-byte big-endian length) and a SLIP
 // line with AttachSLIP (the host end of the UART's chardev).

@@ -72,6 +72,10 @@ func Start(ctx context.Context, topo Topology) (_ *Network, err error) {
 			pi := n.ports[Port{node.Name, i}]
 			ends[i], framing[i], mtu[i] = pi.end, pi.link.spec.Framing, pi.link.spec.MTU
 		}
+		if node.Kind == NodeSwitch {
+			newSwitch(ends)
+			continue
+		}
 		h, err := newHost(node, ends, framing, mtu)
 		if err != nil {
 			return nil, fmt.Errorf("vnet: %w", err)

@@ -17,6 +17,9 @@ const (
 	NodeHost NodeKind = "host"
 	// NodeRouter is a gVisor netstack that forwards IPv4 between its NICs.
 	NodeRouter NodeKind = "router"
+	// NodeSwitch is a learning Ethernet switch; its NICs are ports and
+	// need neither MAC nor address.
+	NodeSwitch NodeKind = "switch"
 	// NodeGuest is a QEMU guest: its NICs are attached after Start with
 	// Network.AttachEthernet or Network.AttachSLIP. Its NIC addresses in
 	// the topology are what the guest is told to configure; vnet does not
@@ -260,7 +263,7 @@ func (t *Topology) Validate() error {
 			return fmt.Errorf("node %d: empty or duplicate name %q", i, n.Name)
 		}
 		switch n.Kind {
-		case NodeHost, NodeRouter, NodeGuest:
+		case NodeHost, NodeRouter, NodeGuest, NodeSwitch:
 		default:
 			return fmt.Errorf("node %s: unknown kind %q", n.Name, n.Kind)
 		}
@@ -291,7 +294,10 @@ func (t *Topology) Validate() error {
 				return fmt.Errorf("link %s: %s NIC %d is already on link %s", l.Name, p.Node, p.NIC, other)
 			}
 			used[p] = l.Name
-			if l.Framing == FramingEthernet && n.Kind != NodeGuest {
+			if n.Kind == NodeSwitch && l.Framing != FramingEthernet {
+				return fmt.Errorf("link %s: switch %s needs Ethernet framing", l.Name, p.Node)
+			}
+			if l.Framing == FramingEthernet && (n.Kind == NodeHost || n.Kind == NodeRouter) {
 				if _, err := parseMAC(n.NICs[p.NIC].MAC); err != nil {
 					return fmt.Errorf("link %s: %s NIC %d: %w", l.Name, p.Node, p.NIC, err)
 				}
@@ -303,7 +309,7 @@ func (t *Topology) Validate() error {
 			continue
 		}
 		for i, nic := range n.NICs {
-			if !nic.Addr.Addr().Is4() {
+			if n.Kind != NodeSwitch && !nic.Addr.Addr().Is4() {
 				return fmt.Errorf("node %s NIC %d: address %v is not IPv4", n.Name, i, nic.Addr)
 			}
 			if _, ok := used[Port{n.Name, i}]; !ok {

@@ -1,0 +1,44 @@
+package vnet
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// TestSwitchLearns: three hosts on a switch; after ARP, a's traffic to b
+// no longer reaches c, while everyone still reaches everyone.
+func TestSwitchLearns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topo := Topology{Nodes: []NodeSpec{{Name: "sw", Kind: NodeSwitch, NICs: make([]NICSpec, 3)}}}
+	for i, name := range []string{"a", "b", "c"} {
+		topo.Nodes = append(topo.Nodes, NodeSpec{Name: name, Kind: NodeHost, NICs: []NICSpec{{
+			MAC: fmt.Sprintf("52:54:00:00:aa:%02x", i), Addr: netip.MustParsePrefix(fmt.Sprintf("10.9.0.%d/24", i+1))}}})
+		topo.Links = append(topo.Links, LinkSpec{Name: "l" + name, Framing: FramingEthernet,
+			A: Port{name, 0}, B: Port{"sw", i}, Rate: 100_000_000})
+	}
+	n, err := Start(ctx, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	for _, h := range []string{"b", "c"} {
+		l, err := n.Host(h).Listen(ctx, "tcp", ":7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go echo(l)
+	}
+	echoRoundTrip(t, ctx, n.Host("a"), "10.9.0.2:7", 20000)
+	toB, toC := n.Link("lb").Stats().BToA, n.Link("lc").Stats().BToA
+	// c sees a's ARP broadcast and nothing of the TCP exchange.
+	if toB.DeliveredFrames < 20 || toC.DeliveredFrames != 1 {
+		t.Errorf("switch delivered %d frames to b and %d to c; want the transfer to b and only the ARP request to c",
+			toB.DeliveredFrames, toC.DeliveredFrames)
+	}
+	echoRoundTrip(t, ctx, n.Host("c"), "10.9.0.2:7", 100)
+	echoRoundTrip(t, ctx, n.Host("b"), "10.9.0.3:7", 100)
+}
