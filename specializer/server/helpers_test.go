@@ -80,6 +80,14 @@ func newTestEnv(t testing.TB, cfg Config, platforms ...string) *testEnv {
 // fetch sends req over a new loopback connection.
 func (e *testEnv) fetch(t testing.TB, req *Request) *Response {
 	t.Helper()
+	resp, _ := e.fetchFrom(t, req)
+	return resp
+}
+
+// fetchFrom is fetch that also returns the client's address (the Remote
+// of the server's Served record).
+func (e *testEnv) fetchFrom(t testing.TB, req *Request) (*Response, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := net.Dial("tcp", e.addr)
@@ -91,7 +99,7 @@ func (e *testEnv) fetch(t testing.TB, req *Request) *Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp
+	return resp, c.LocalAddr().String()
 }
 
 // testContext returns a test context's JSON by name.
