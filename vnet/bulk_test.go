@@ -35,13 +35,12 @@ type bulkBench struct {
 }
 
 // TestBulkTCP moves a bulk TCP transfer between two netstacks over a
-// 10 Mbit/s link and checks the link's accounting against its pcaps: the
+// 10 Mbit/s link (and the 1 Gbit/s data link) and checks the link's accounting against its pcaps: the
 // frames missing between the ingress and the wire capture are exactly the
 // counted drops, the wire never carries more than the rate allows in any
 // window, and the goodput stays under the payload share of the rate. The
 // goodput is written to out/bench/vnet-bulk.json, not asserted.
 func TestBulkTCP(t *testing.T) {
-	const rate = 10_000_000
 	size := int64(1_500_000)
 	if testing.Short() {
 		size = 300_000
@@ -49,18 +48,20 @@ func TestBulkTCP(t *testing.T) {
 	var lines []bulkBench
 	for _, tc := range []struct {
 		name      string
+		rate      int64 // bits/s
 		delay     time.Duration
 		queue     int
 		loss      float64
 		wantDrops bool
 	}{
-		{name: "spec-default", delay: SpecDelay, queue: DefaultQueueBytes},
-		{name: "small-queue", delay: SpecDelay, queue: 8 << 10, wantDrops: true},
-		{name: "lossy", delay: SpecDelay, queue: DefaultQueueBytes, loss: 0.01},
+		{name: "spec-default", rate: SpecRate, delay: SpecDelay, queue: DefaultQueueBytes},
+		{name: "small-queue", rate: SpecRate, delay: SpecDelay, queue: 8 << 10, wantDrops: true},
+		{name: "lossy", rate: SpecRate, delay: SpecDelay, queue: DefaultQueueBytes, loss: 0.01},
+		{name: "data-default", rate: DataRate, queue: DataQueueBytes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			spec := LinkSpec{Rate: rate, Delay: tc.delay, QueueBytes: tc.queue, Loss: tc.loss, Seed: 1,
+			spec := LinkSpec{Rate: tc.rate, Delay: tc.delay, QueueBytes: tc.queue, Loss: tc.loss, Seed: 1,
 				Pcap: filepath.Join(dir, "wire.pcap"), IngressPcap: filepath.Join(dir, "ingress.pcap")}
 			line := bulkTransfer(t, spec, size)
 			line.Case = tc.name

@@ -179,8 +179,15 @@ const (
 	// SLIPRate is the SLIP line's rate in bits per second over encoded
 	// bytes (8 bits each; the UART's start and stop bits are not counted).
 	SLIPRate = 230400
-	// DefaultQueueBytes is a direction's queue limit when a LinkSpec says 0.
+	// DefaultQueueBytes is a direction's queue limit when a LinkSpec says
+	// 0, and the specialization and SLIP links' queue, in bytes.
 	DefaultQueueBytes = 64 << 10
+	// DataQueueBytes is the data link's queue in bytes: Linux's default
+	// txqueuelen of 1000 full-size frames. At 1 Gbit/s 64 KiB is half a
+	// millisecond, less than one burst of a netstack's TCP window, and
+	// gVisor's TCP recovers from the resulting mass drops only through
+	// repeated 200 ms retransmission timeouts.
+	DataQueueBytes = 1000 * (1500 + 14)
 )
 
 // GuestMAC is the Ethernet address of guest number guest's NIC nic.
@@ -207,7 +214,7 @@ func DefaultTopology(guest string, link qemu.Link) (Topology, error) {
 	spec := LinkSpec{Name: SpecLink, Framing: FramingEthernet, B: Port{ServerHost, 0},
 		Rate: SpecRate, Delay: SpecDelay, QueueBytes: DefaultQueueBytes}
 	data := LinkSpec{Name: DataLink, Framing: FramingEthernet, B: Port{SinkHost, 0},
-		Rate: DataRate, QueueBytes: DefaultQueueBytes}
+		Rate: DataRate, QueueBytes: DataQueueBytes}
 	switch link {
 	case qemu.LinkEthernet:
 		spec.A, data.A = Port{guest, SpecNIC}, Port{guest, DataNIC}
