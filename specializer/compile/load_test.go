@@ -1,0 +1,98 @@
+package compile
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"specbed/images"
+	"specbed/images/specnet"
+	"specbed/qemu"
+)
+
+// Errno values of finit_module for a module whose signature does not
+// verify (i386 and arm alike).
+const (
+	errnoEBADMSG      = 74
+	errnoEKEYREJECTED = 129
+)
+
+// syncBuffer is a console copy written by QEMU's reader and read here.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.buf.Bytes())
+}
+
+// TestModuleLoads boots every platform's kernel with a residual module the
+// driver built and the same module with one byte flipped: the kernel must
+// refuse the altered one (its signature check) and load the built one,
+// whose init prints the residual entry's name.
+func TestModuleLoads(t *testing.T) {
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, platform := range qemu.Names() {
+		t.Run(platform, func(t *testing.T) {
+			d, u := testDriver(t, platform)
+			res := residualOf(t, u, specnet.Contexts()[0])
+			m, err := d.Build(t.Context(), res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			altered := slices.Clone(m.Ko)
+			altered[len(altered)/3] ^= 0x01
+			initrd, err := b.Initramfs(context.Background(), d.platform, []images.File{
+				{Path: "/lib/modules/altered.ko", Data: altered},
+				{Path: "/lib/modules/residual.ko", Data: m.Ko},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var console syncBuffer
+			in, err := qemu.Start(t.Context(), qemu.Config{
+				Platform: d.platform,
+				Boot:     qemu.Boot{Kernel: d.kernel.Image, Initrd: initrd},
+				Plan:     []string{"insmod,path=/lib/modules/altered.ko", "insmod,path=/lib/modules/residual.ko"},
+				RunRoot:  t.TempDir(),
+				Timeout:  2 * time.Minute,
+				Echo:     &console,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := in.Wait()
+			if err != nil {
+				t.Fatalf("%v\nconsole:\n%s", err, console.Bytes())
+			}
+			if len(r.Steps) != 2 || r.Steps[0].Insmod == nil || r.Steps[1].Insmod == nil {
+				t.Fatalf("steps %+v, want two insmod results", r.Steps)
+			}
+			if e := r.Steps[0].Insmod.Errno; e != errnoEKEYREJECTED && e != errnoEBADMSG {
+				t.Errorf("altered module: errno %d, want EKEYREJECTED (%d) or EBADMSG (%d)", e, errnoEKEYREJECTED, errnoEBADMSG)
+			}
+			if e := r.Steps[1].Insmod.Errno; e != 0 {
+				t.Errorf("built module: errno %d, want 0", e)
+			}
+			t.Logf("altered module refused with errno %d; built module (%d bytes) loaded", r.Steps[0].Insmod.Errno, len(m.Ko))
+			if want := "specnet residual " + res.Entry + " loaded"; !bytes.Contains(console.Bytes(), []byte(want)) {
+				t.Errorf("console lacks %q:\n%s", want, console.Bytes())
+			}
+		})
+	}
+}
