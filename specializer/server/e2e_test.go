@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/pcapgo"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 
 	"specbed/images"
 	"specbed/images/specnet"
@@ -193,7 +194,11 @@ func (e *e2eEnv) boot(t *testing.T, p *qemu.Platform, plan []string, edit func(*
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	res, waitErr := in.Wait()
+	if res != nil {
+		t.Logf("%s boot: ready after %.2f s, whole run %.2f s (host wall time)", p.Name, res.ReadySeconds, time.Since(start).Seconds())
+	}
 	// The guest has ended: stop serving, flush the pcaps.
 	cancel()
 	if err := <-served; err != nil {
@@ -326,19 +331,25 @@ func (e *e2eEnv) fetchAndLoad(t *testing.T, p *qemu.Platform, outDir string) (re
 			t.Errorf("request %d served as %+v", i, sv)
 		}
 	}
-	// The pcap holds the exchange: both modules went to the guest.
-	got, err := serverPayloadBytes(pcap, framing)
+	// The pcap holds the exchanges: each module went to the guest.
+	xs, err := exchanges(pcap, framing)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := cold.ModuleBytes + cached.ModuleBytes; got < want {
-		t.Errorf("%s holds %d bytes of TCP payload from port %d, want at least the %d module bytes",
-			pcap, got, vnet.ServerPort, want)
+	if len(xs) != 2 {
+		t.Fatalf("%s holds %d connections to port %d, want 2", pcap, len(xs), vnet.ServerPort)
 	}
-	t.Logf("%s: module %d bytes; cold round trip %v (server: %v), cached %v (server: %v); pcap %s",
-		p.Name, cold.ModuleBytes, time.Duration(cold.RoundTripNS), r.served[0].Phases,
-		time.Duration(cached.RoundTripNS), r.served[1].Phases, pcap)
-	return benchLine(p, cold, cached, r.served), cached
+	for i, f := range []*qemu.FetchResult{cold, cached} {
+		if xs[i].payloadBytes < f.ModuleBytes {
+			t.Errorf("%s: connection %d carried %d bytes from the server, want at least the %d module bytes",
+				pcap, i, xs[i].payloadBytes, f.ModuleBytes)
+		}
+	}
+	line := benchLine(p, cold, cached, r.served, xs)
+	t.Logf("%s: module %d bytes; round trip cold %v guest / %v host (server phases %v), cached %v guest / %v host (server phases %v); pcap %s",
+		p.Name, cold.ModuleBytes, time.Duration(cold.RoundTripNS), time.Duration(line.Cold.HostRoundTripNS), r.served[0].Phases,
+		time.Duration(cached.RoundTripNS), time.Duration(line.Cached.HostRoundTripNS), r.served[1].Phases, pcap)
+	return line, cached
 }
 
 // tamperedModule flips one byte in the middle of the module on the link,
@@ -374,30 +385,53 @@ func (e *e2eEnv) tamperedModule(t *testing.T, p *qemu.Platform, outDir string, h
 	}
 }
 
-// serverPayloadBytes sums the TCP payload bytes from the server's port in
-// a pcap of a link with the given framing (retransmissions included).
-func serverPayloadBytes(path string, framing vnet.Framing) (int, error) {
+// exchange is what a pcap shows of one connection to the server.
+type exchange struct {
+	// payloadBytes counts the TCP payload bytes from the server
+	// (retransmissions included).
+	payloadBytes int
+	// syn is the guest's first SYN, last the last segment with payload
+	// from the server, both as delivered by the link (host time).
+	syn, last time.Time
+}
+
+// exchanges reads the connections to the server's port from a pcap of a
+// link with the given framing, in the order of their first SYN.
+func exchanges(path string, framing vnet.Framing) ([]*exchange, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
 	r, err := pcapgo.NewReader(f)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	total := 0
+	byPort := map[uint16]*exchange{}
+	var out []*exchange
 	for {
-		data, _, err := r.ReadPacketData()
+		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
-			return total, nil
+			return out, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		seg := vnet.TCPSegment(vnet.IPv4Packet(framing, data))
-		if seg != nil && seg.SourcePort() == vnet.ServerPort {
-			total += len(seg) - int(seg.DataOffset())
+		switch {
+		case seg == nil:
+		case seg.DestinationPort() == vnet.ServerPort && seg.Flags().Contains(header.TCPFlagSyn):
+			if byPort[seg.SourcePort()] == nil {
+				x := &exchange{syn: ci.Timestamp}
+				byPort[seg.SourcePort()] = x
+				out = append(out, x)
+			}
+		case seg.SourcePort() == vnet.ServerPort:
+			x := byPort[seg.DestinationPort()]
+			if n := len(seg) - int(seg.DataOffset()); x != nil && n > 0 {
+				x.payloadBytes += n
+				x.last = ci.Timestamp
+			}
 		}
 	}
 }
@@ -423,22 +457,30 @@ type remoteBench struct {
 	CachedTargetNS int64 `json:"cached_target_ns"`
 }
 
-// fetchBench is one fetch. Guest figures are the guest's CLOCK_MONOTONIC
-// (virtual ns; in network mode it follows host time while the guest
-// waits); server figures are host wall time.
+// fetchBench is one fetch. Guest figures are the guest's CLOCK_MONOTONIC:
+// virtual ns, which follow host time only while the guest idles in the
+// kernel; while it runs they advance 2^shift ns per instruction, faster
+// or slower than host time depending on QEMU's speed (the SA-1110 idles
+// by spinning, so its clock is always instruction-paced). Host and server
+// figures are host wall time.
 type fetchBench struct {
 	CacheHit     bool  `json:"cache_hit"`
 	ModuleBytes  int   `json:"module_bytes"`
 	RequestBytes int   `json:"request_bytes"`
 	RoundTripNS  int64 `json:"guest_round_trip_ns"`
 	ConnectNS    int64 `json:"guest_connect_ns"`
+	// HostRoundTripNS is host wall time on the guest's link, from the
+	// pcap: the guest's SYN delivered at the far end to the module's last
+	// segment delivered to the guest (ns). Unlike the guest's clock it
+	// does not depend on how fast QEMU runs the guest.
+	HostRoundTripNS int64 `json:"host_round_trip_ns"`
 	// ServerNS holds the server's phases by name (receive, analysis,
 	// specialization, compile, sign) and send, the time it took to
 	// write the response, in ns.
 	ServerNS map[string]int64 `json:"server_phase_ns"`
 }
 
-func benchLine(p *qemu.Platform, cold, cached *qemu.FetchResult, served []server.Served) remoteBench {
+func benchLine(p *qemu.Platform, cold, cached *qemu.FetchResult, served []server.Served, xs []*exchange) remoteBench {
 	rate := int64(vnet.SpecRate)
 	if p.Link == qemu.LinkSLIP {
 		rate = vnet.SLIPRate
@@ -446,18 +488,19 @@ func benchLine(p *qemu.Platform, cold, cached *qemu.FetchResult, served []server
 	return remoteBench{
 		Platform: p.Name, Mode: qemu.NetworkMode.Name, IcountShift: p.IcountShift,
 		Link: string(p.Link), LinkRate: rate, SpecDelayNS: vnet.SpecDelay.Nanoseconds(),
-		Cold: fetchFigures(cold, served[0]), Cached: fetchFigures(cached, served[1]),
+		Cold: fetchFigures(cold, served[0], xs[0]), Cached: fetchFigures(cached, served[1], xs[1]),
 		ColdTargetNS: coldTarget.Nanoseconds(), CachedTargetNS: cachedTarget.Nanoseconds(),
 	}
 }
 
-func fetchFigures(f *qemu.FetchResult, sv server.Served) fetchBench {
+func fetchFigures(f *qemu.FetchResult, sv server.Served, x *exchange) fetchBench {
 	phases := map[string]int64{"send": sv.Send.Nanoseconds()}
 	for i, d := range sv.Phases {
 		phases[server.Phase(i).String()] = d.Nanoseconds()
 	}
 	return fetchBench{CacheHit: f.CacheHit, ModuleBytes: f.ModuleBytes, RequestBytes: f.RequestBytes,
-		RoundTripNS: f.RoundTripNS, ConnectNS: f.ConnectNS, ServerNS: phases}
+		RoundTripNS: f.RoundTripNS, ConnectNS: f.ConnectNS, HostRoundTripNS: x.last.Sub(x.syn).Nanoseconds(),
+		ServerNS: phases}
 }
 
 func writeRemoteBench(t *testing.T, repo string, report []remoteBench) {
