@@ -18,6 +18,7 @@ type Network struct {
 	wg     sync.WaitGroup
 	hosts  map[string]*Host
 	links  map[string]*Link
+	guests map[string]bool
 	// ports maps a node's NIC to its link end and the link.
 	ports map[Port]portInfo
 
@@ -41,7 +42,7 @@ func Start(ctx context.Context, topo Topology) (_ *Network, err error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	n := &Network{cancel: cancel, ctx: runCtx, hosts: map[string]*Host{}, links: map[string]*Link{},
-		ports: map[Port]portInfo{}, attached: map[Port]io.Closer{}}
+		guests: map[string]bool{}, ports: map[Port]portInfo{}, attached: map[Port]io.Closer{}}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -63,6 +64,7 @@ func Start(ctx context.Context, topo Topology) (_ *Network, err error) {
 	}
 	for _, node := range topo.Nodes {
 		if node.Kind == NodeGuest {
+			n.guests[node.Name] = true
 			continue
 		}
 		ends := make([]*end, len(node.NICs))
@@ -123,12 +125,12 @@ func (n *Network) Link(name string) *Link { return n.links[name] }
 
 // guestPort finds a guest's NIC and checks its framing.
 func (n *Network) guestPort(guest string, nic int, f Framing) (portInfo, error) {
+	if !n.guests[guest] {
+		return portInfo{}, fmt.Errorf("vnet: no guest %q in the topology", guest)
+	}
 	pi, ok := n.ports[Port{guest, nic}]
 	if !ok {
 		return portInfo{}, fmt.Errorf("vnet: no link on guest %s NIC %d", guest, nic)
-	}
-	if _, isHost := n.hosts[guest]; isHost {
-		return portInfo{}, fmt.Errorf("vnet: %s is a host, not a guest", guest)
 	}
 	if pi.link.spec.Framing != f {
 		return portInfo{}, fmt.Errorf("vnet: guest %s NIC %d is on %s link %s, not %s",
