@@ -119,7 +119,7 @@ type departure struct {
 func newPipe(l *Link, dir Direction, to *end) *pipe {
 	s := l.spec
 	p := &pipe{link: l, dir: dir, to: to, limit: s.QueueBytes,
-		wake: make(chan struct{}, 1), inflight: make(chan inflight, 4096),
+		wake: make(chan struct{}, 1), inflight: make(chan inflight, inflightCap(s)),
 		rng: rand.New(rand.NewPCG(s.Seed, uint64(dir)))}
 	if p.limit == 0 {
 		p.limit = DefaultQueueBytes
@@ -132,6 +132,23 @@ func newPipe(l *Link, dir Direction, to *end) *pipe {
 		p.wireLen = SLIPEncodedLen
 	}
 	return p
+}
+
+// inflightCap is room for every frame that can be on the wire during the
+// delay: the bandwidth-delay product in minimum-size (60-byte) frames, so
+// that transmission does not wait for propagation, up to 65536 frames
+// (beyond that, e.g. 1 Gbit/s with 30 ms of delay and only small frames,
+// the transmitter waits).
+func inflightCap(s LinkSpec) int {
+	const minFrame = 60 // bytes
+	if s.Delay == 0 {
+		return 1
+	}
+	if s.Rate == 0 {
+		return 1 << 16
+	}
+	bdp := float64(s.Rate) / 8 * s.Delay.Seconds()
+	return int(min(bdp/minFrame, 1<<16)) + 16
 }
 
 func (p *pipe) stats() DirStats {
