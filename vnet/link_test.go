@@ -38,7 +38,8 @@ func TestLinkQueue(t *testing.T) {
 			queueBytes: 1000, burst: 10, wire: 102, accepted: 9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const rate = 1_000_000 // bits/s: a frame takes milliseconds, longer than the burst
+			// bits/s: each frame takes 10 ms, far longer than the burst.
+			rate := int64(tc.wire) * 8 * 100
 			pcap := filepath.Join(t.TempDir(), "wire.pcap")
 			l, err := newLink(LinkSpec{Name: "l", Framing: tc.framing, Rate: rate, QueueBytes: tc.queueBytes, Pcap: pcap})
 			if err != nil {
@@ -61,7 +62,7 @@ func TestLinkQueue(t *testing.T) {
 			for range tc.burst {
 				l.ends[0].send(tc.frame)
 			}
-			txTime := time.Duration(tc.wire * 8 * int(time.Second) / rate)
+			txTime := time.Duration(int64(tc.wire) * 8 * int64(time.Second) / rate)
 			if !eventually(time.Duration(tc.accepted+2)*txTime+time.Second, func() bool {
 				return l.Stats().AToB.DeliveredFrames == int64(tc.accepted)
 			}) {
