@@ -227,6 +227,9 @@ func checkWireRate(t *testing.T, path, aMAC string, rate int64) (maxFrame int, s
 			sum += sizes[j]
 			allowed := bytesPerNs * float64(at[j].Sub(at[i]).Nanoseconds())
 			if float64(sum) > allowed+1 { // rounding of the ns timestamps
+				for k := i; k <= j; k++ {
+					t.Logf("frame %d: %v %d bytes", k, at[k].Format("15:04:05.000000000"), sizes[k])
+				}
 				t.Fatalf("wire: %d bytes in the %v after frame %d, the rate allows %.0f", sum, at[j].Sub(at[i]), i, allowed)
 			}
 		}

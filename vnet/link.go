@@ -35,12 +35,21 @@ type LinkStats struct {
 
 // Link is a running link.
 type Link struct {
-	spec    LinkSpec
+	spec LinkSpec
+	// epoch anchors capture timestamps: a time is written as epoch's wall
+	// clock plus the monotonic time since epoch. Wall clock readings of
+	// separate time.Now calls drift against the monotonic clock by
+	// microseconds per millisecond on some hosts (a Firecracker guest),
+	// which would reorder a 1 Gbit/s link's frames in the pcap.
+	epoch   time.Time
 	pipes   [2]*pipe
 	ends    [2]*end
 	wire    *capture
 	ingress *capture
 }
+
+// stamp converts t to a capture timestamp (see epoch).
+func (l *Link) stamp(t time.Time) time.Time { return l.epoch.Add(t.Sub(l.epoch)) }
 
 // Spec returns the link's specification.
 func (l *Link) Spec() LinkSpec { return l.spec }
@@ -166,7 +175,7 @@ func (p *pipe) send(frame []byte) {
 	if p.closed {
 		return
 	}
-	p.link.ingress.write(now, frame)
+	p.link.ingress.write(p.link.stamp(now), frame)
 	p.expire(now)
 	p.st.OfferedFrames++
 	p.st.OfferedBytes += int64(wire)
@@ -287,7 +296,7 @@ func (p *pipe) deliver(frame []byte, wire int, at time.Time) {
 			return
 		}
 	}
-	p.link.wire.write(at, frame)
+	p.link.wire.write(p.link.stamp(at), frame)
 	ok := false
 	if r := p.to.recv.Load(); r != nil {
 		ok = (*r)(frame)

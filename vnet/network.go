@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 )
@@ -97,7 +98,7 @@ func newLink(spec LinkSpec) (*Link, error) {
 	if spec.QueueBytes == 0 {
 		spec.QueueBytes = DefaultQueueBytes
 	}
-	l := &Link{spec: spec, ends: [2]*end{{}, {}}}
+	l := &Link{spec: spec, ends: [2]*end{{}, {}}, epoch: time.Now()}
 	var err error
 	if spec.Pcap != "" {
 		if l.wire, err = newCapture(spec.Pcap, spec.Framing); err != nil {

@@ -58,6 +58,11 @@ type Sink struct {
 	tcp net.Listener
 	wg  sync.WaitGroup
 
+	// epoch anchors arrival times like a link's capture timestamps: the
+	// wall clock at StartSink plus monotonic time, so that arrival times
+	// stay consistent after they lose their monotonic reading (JSON).
+	epoch time.Time
+
 	mu      sync.Mutex
 	udpFlow map[string]*flow
 	tcpFlow map[string]*flow
@@ -83,7 +88,7 @@ func StartSink(ctx context.Context, h *Host, port int) (*Sink, error) {
 		udp.Close()
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	s := &Sink{udp: udp, tcp: tcp, udpFlow: map[string]*flow{}, tcpFlow: map[string]*flow{},
+	s := &Sink{udp: udp, tcp: tcp, epoch: time.Now(), udpFlow: map[string]*flow{}, tcpFlow: map[string]*flow{},
 		conns: map[net.Conn]struct{}{}}
 	s.wg.Add(2)
 	go s.serveUDP()
@@ -99,7 +104,7 @@ func (s *Sink) serveUDP() {
 		if err != nil {
 			return
 		}
-		now := time.Now()
+		now := s.now()
 		s.mu.Lock()
 		f := s.flow(s.udpFlow, from.String())
 		f.Datagrams++
@@ -159,7 +164,7 @@ func (s *Sink) discard(c net.Conn) {
 	for {
 		k, err := c.Read(buf)
 		if k > 0 {
-			now := time.Now()
+			now := s.now()
 			s.mu.Lock()
 			f := s.flow(s.tcpFlow, src)
 			f.Bytes += int64(k)
@@ -171,6 +176,8 @@ func (s *Sink) discard(c net.Conn) {
 		}
 	}
 }
+
+func (s *Sink) now() time.Time { return s.epoch.Add(time.Since(s.epoch)) }
 
 func (s *Sink) flow(m map[string]*flow, src string) *flow {
 	f := m[src]
