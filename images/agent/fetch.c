@@ -47,7 +47,8 @@ struct fetch_reply {
 	unsigned long long connect_ns, round_trip_ns;
 };
 
-static unsigned char request[REQUEST_HEADER + CONTEXT_MAX];
+/* One byte beyond the largest context tells a file that is too large. */
+static unsigned char request[REQUEST_HEADER + CONTEXT_MAX + 1];
 static char message[MESSAGE_MAX + 1];
 static unsigned char chunk[4096];
 
@@ -120,11 +121,16 @@ static long build_request(struct step *s, const struct fetch_args *a)
 		out_error(s->index, "cannot open ", a->ctx, fd);
 		return -1;
 	}
-	/* Read one byte more than allowed to tell a too large file. */
-	while ((n = sys_read(fd, ctx + total, CONTEXT_MAX + 1 - total)) > 0 ||
-	       n == -EINTR)
-		if (n > 0 && (total += n) > CONTEXT_MAX)
+	for (;;) {
+		n = sys_read(fd, ctx + total, CONTEXT_MAX + 1 - total);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
 			break;
+		total += n;
+		if (total > CONTEXT_MAX)
+			break;
+	}
 	sys_close(fd);
 	if (n < 0) {
 		out_error(s->index, "cannot read ", a->ctx, n);

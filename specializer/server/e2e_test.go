@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -151,6 +152,16 @@ func (e *e2eEnv) fetchStep(p *qemu.Platform, out string) string {
 // server. It fails the test if the run fails.
 func (e *e2eEnv) boot(t *testing.T, p *qemu.Platform, plan []string, edit func(*vnet.Topology)) guestRun {
 	t.Helper()
+	r, err := e.bootResult(t, p, plan, edit)
+	if err != nil {
+		t.Fatalf("%s guest: %v\nconsole:\n%s", p.Name, err, r.console)
+	}
+	return r
+}
+
+// bootResult is boot that returns the run's error.
+func (e *e2eEnv) bootResult(t *testing.T, p *qemu.Platform, plan []string, edit func(*vnet.Topology)) (guestRun, error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	topo, err := vnet.DefaultTopology(p.Name, p.Link)
@@ -207,10 +218,7 @@ func (e *e2eEnv) boot(t *testing.T, p *qemu.Platform, plan []string, edit func(*
 	if err := n.Close(); err != nil {
 		t.Errorf("vnet: %v", err)
 	}
-	if waitErr != nil {
-		t.Fatalf("%s guest: %v\nconsole:\n%s", p.Name, waitErr, console.String())
-	}
-	return guestRun{res: res, console: console.String(), served: e.takeServed()}
+	return guestRun{res: res, console: console.String(), served: e.takeServed()}, waitErr
 }
 
 // attachLinks makes one socket pair per guest link, gives the host ends
@@ -289,6 +297,32 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 	writeRemoteBench(t, e.b.Repo, report)
+	t.Run("refused", func(t *testing.T) { e.refusedFetch(t, qemu.All()[0]) })
+}
+
+// refusedFetch asks for a declaration the server does not serve: the
+// guest's fetch step must report the server's status and fail, so that
+// the plan stops before loading anything.
+func (e *e2eEnv) refusedFetch(t *testing.T, p *qemu.Platform) {
+	fetch := qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(e.kernels[p.Name]),
+		Decl: "nosuch", Context: guestContext, Out: coldModule}
+	plan := append(netPlan(p), fetch.String(), qemu.InsmodStep{Path: coldModule}.String())
+	r, err := e.bootResult(t, p, plan, func(*vnet.Topology) {})
+	var agentErr *qemu.AgentError
+	if !errors.As(err, &agentErr) || r.res == nil {
+		t.Fatalf("run ended with %v, want the agent's error for the refused fetch", err)
+	}
+	i := len(netPlan(p))
+	if len(r.res.Steps) != i+1 {
+		t.Fatalf("results %+v: want the plan to stop after the fetch", r.res.Steps)
+	}
+	f := step(t, r, i, "fetch").Fetch
+	if f.Status != int(server.StatusUnknownDeclaration) || f.ModuleBytes != 0 || f.Message == "" {
+		t.Errorf("fetch result %+v, want status %d with the server's message and no module", f, server.StatusUnknownDeclaration)
+	}
+	if len(agentErr.Errors) != 1 || agentErr.Errors[0].Step != i {
+		t.Errorf("agent errors %+v, want one for the fetch step %d", agentErr.Errors, i)
+	}
 }
 
 // fetchAndLoad is the normal exchange: cold fetch, load, cached fetch.
