@@ -3,8 +3,14 @@ package vnet
 import (
 	"bytes"
 	"context"
+	"net/netip"
+	"os"
+	"syscall"
 	"testing"
 	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 
 	"specbed/qemu"
 )
@@ -83,5 +89,48 @@ func TestSLIPDrainedContinuously(t *testing.T) {
 	}
 	if st.MaxQueueBytes > DefaultQueueBytes {
 		t.Errorf("queue peaked at %d bytes, above its %d-byte limit", st.MaxQueueBytes, DefaultQueueBytes)
+	}
+}
+
+// TestAttachBlockingFile attaches the host end of a socketpair as the
+// orchestrator does (os.NewFile of a blocking descriptor): frames flow,
+// and Close returns although the guest end stays open.
+func TestAttachBlockingFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	topo, err := DefaultTopology("g", qemu.LinkEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(ctx, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, guest := os.NewFile(uintptr(fds[0]), "host"), os.NewFile(uintptr(fds[1]), "guest")
+	defer guest.Close()
+	if err := n.AttachEthernet("g", SpecNIC, host); err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := parseMAC(GuestMAC(0, SpecNIC))
+	g := &rawGuest{mac: tcpip.LinkAddress(mac), ip: tcpip.AddrFrom4(netip.MustParseAddr(GuestSpecIP).As4())}
+	if err := writeStreamFrame(guest, g.arpRequest(tcpip.AddrFrom4(netip.MustParseAddr(ServerIP).As4()))); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := readStreamFrame(guest); err != nil || len(reply) < 14 || header.Ethernet(reply).Type() != header.ARPProtocolNumber {
+		t.Fatalf("no ARP reply from the server host: % x, %v", reply, err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hangs on a blocking descriptor")
 	}
 }

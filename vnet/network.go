@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -161,15 +163,23 @@ const maxStreamFrame = 65535
 // AttachEthernet connects guest NIC nic to conn, the host end of a QEMU
 // -netdev stream: every frame is prefixed by its length as a 4-byte
 // big-endian integer. The network owns conn from now on and closes it in
-// Close. conn is read continuously, so the guest is never blocked by a
+// Close, or at once if attaching fails. An *os.File holding a socket is
+// moved to Go's poller so that Close interrupts its reads and writes (a
+// blocking descriptor's File would not). conn is read continuously, so the guest is never blocked by a
 // full link: the link's queue drops and counts instead.
 func (n *Network) AttachEthernet(guest string, nic int, conn io.ReadWriteCloser) error {
 	pi, err := n.guestPort(guest, nic, FramingEthernet)
 	if err != nil {
+		conn.Close()
 		return err
+	}
+	conn, err = pollable(conn)
+	if err != nil {
+		return fmt.Errorf("vnet: guest %s NIC %d: %w", guest, nic, err)
 	}
 	p := Port{guest, nic}
 	if err := n.claim(p, conn); err != nil {
+		conn.Close()
 		return err
 	}
 	var wmu sync.Mutex
@@ -180,11 +190,9 @@ func (n *Network) AttachEthernet(guest string, nic int, conn io.ReadWriteCloser)
 		_, err := conn.Write(append(msg, frame...))
 		return err == nil
 	})
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		readStream(conn, pi.end)
-	}()
+	// Readers are not waited for in Close: what they send after Close
+	// is discarded by the closed pipes.
+	go readStream(conn, pi.end)
 	return nil
 }
 
@@ -209,16 +217,23 @@ func readStream(conn io.Reader, e *end) {
 }
 
 // AttachSLIP connects the guest's SLIP line (its NIC 0) to conn, the host
-// end of the UART's chardev. The network owns conn from now on. conn is
+// end of the UART's chardev. The network owns conn as in AttachEthernet.
+// conn is
 // drained continuously, because QEMU drops UART bytes that the host does
 // not read in time.
 func (n *Network) AttachSLIP(guest string, conn io.ReadWriteCloser) error {
 	pi, err := n.guestPort(guest, 0, FramingSLIP)
 	if err != nil {
+		conn.Close()
 		return err
+	}
+	conn, err = pollable(conn)
+	if err != nil {
+		return fmt.Errorf("vnet: guest %s SLIP line: %w", guest, err)
 	}
 	p := Port{guest, 0}
 	if err := n.claim(p, conn); err != nil {
+		conn.Close()
 		return err
 	}
 	var wmu sync.Mutex
@@ -228,9 +243,7 @@ func (n *Network) AttachSLIP(guest string, conn io.ReadWriteCloser) error {
 		_, err := conn.Write(SLIPEncode(make([]byte, 0, SLIPEncodedLen(pkt)), pkt))
 		return err == nil
 	})
-	n.wg.Add(1)
 	go func() {
-		defer n.wg.Done()
 		d := SLIPDecoder{MaxPacket: maxStreamFrame}
 		buf := make([]byte, 4096)
 		for {
@@ -242,6 +255,28 @@ func (n *Network) AttachSLIP(guest string, conn io.ReadWriteCloser) error {
 		}
 	}()
 	return nil
+}
+
+// pollable turns an *os.File that holds a socket (one end of a socketpair
+// made for QEMU) into a net.Conn on Go's poller, so that closing it
+// interrupts a blocked read or write; os.NewFile of a blocking descriptor
+// gives a File whose Close waits for them. Other connections are
+// returned as they are.
+func pollable(conn io.ReadWriteCloser) (io.ReadWriteCloser, error) {
+	f, ok := conn.(*os.File)
+	if !ok {
+		return conn, nil
+	}
+	c, err := net.FileConn(f)
+	if err != nil {
+		// Not a socket (a pipe, a pty): keep the file.
+		return f, nil
+	}
+	if err := f.Close(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("close the original descriptor: %w", err)
+	}
+	return c, nil
 }
 
 // Close stops the network: guest connections are closed, frames in flight
