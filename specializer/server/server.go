@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"specbed/images"
 	"specbed/internal/cachedir"
 	"specbed/qemu"
+	"specbed/specializer"
 	"specbed/specializer/compile"
 	"specbed/specializer/ctxschema"
 )
@@ -202,6 +204,14 @@ func (s *Server) Prepare(ctx context.Context) error {
 	return nil
 }
 
+// specialize runs the specializer alone on the declaration's unit (the
+// unlock is deferred: a panic must not leave the unit locked).
+func (slot *declSlot) specialize(d *declaration, cx *ctxschema.Context) (*specializer.Output, error) {
+	slot.spec.Lock()
+	defer slot.spec.Unlock()
+	return d.unit.Specialize(cx)
+}
+
 func (s *Server) declaration(id string) (*declaration, error) {
 	slot := s.decls[id]
 	slot.once.Do(func() { slot.d, slot.err = loadDeclaration(id, s.cfg.Decls[id]) })
@@ -293,7 +303,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	} else {
 		sv.Kernel, sv.Decl = req.Kernel, req.Decl
 		hctx, cancel := context.WithTimeout(ctx, s.cfg.HandleTimeout)
-		resp = s.handle(hctx, req, &sv.Phases)
+		resp = s.safeHandle(hctx, req, &sv.Phases)
 		cancel()
 	}
 	resp.Phases = sv.Phases[:]
@@ -304,6 +314,19 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	sv.Send = time.Since(sent)
 	finish(c)
 	s.report(sv)
+}
+
+// safeHandle is handle that turns a panic (a bug the request's context
+// triggered in the specializer) into a response: one bad context must not
+// take down the server and every other device's request.
+func (s *Server) safeHandle(ctx context.Context, req *Request, ph *[NumPhases]time.Duration) (resp *Response) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logf("panic answering kernel=%s decl=%s: %v\n%s", req.Kernel, req.Decl, r, debug.Stack())
+			resp = fail(StatusSpecializationError, "internal error of the specializer: %v", r)
+		}
+	}()
+	return s.handle(ctx, req, ph)
 }
 
 // handle answers a well-formed request, filling the phases it spends.
@@ -356,9 +379,7 @@ func (s *Server) handle(ctx context.Context, req *Request, ph *[NumPhases]time.D
 	}
 
 	t = time.Now()
-	slot.spec.Lock()
-	out, err := d.unit.Specialize(cx)
-	slot.spec.Unlock()
+	out, err := slot.specialize(d, cx)
 	ph[PhaseSpecialization] = time.Since(t)
 	if err != nil {
 		return fail(StatusSpecializationError, "%v", err)
