@@ -3,6 +3,7 @@ package qemu
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -45,6 +46,10 @@ type Wiring struct {
 	// DataLink is an Ethernet guest's data link (NIC 1), framed like
 	// Link. It needs Link: the kernel names NICs in order.
 	DataLink int
+	// MACs are the Ethernet addresses of the NICs by index
+	// ("52:54:00:00:00:01"); a missing or empty one leaves QEMU's
+	// default (52:54:00:12:34:56 counting up).
+	MACs []string
 }
 
 // Chardev and netdev ids in the arguments.
@@ -151,8 +156,9 @@ func (p *Platform) Cmdline(params []string) (string, error) {
 // wiredNIC is a NIC with the host end of its link.
 type wiredNIC struct {
 	NIC
-	fd int    // QEMU's file descriptor of the link
-	id string // the -netdev id
+	fd  int    // QEMU's file descriptor of the link
+	id  string // the -netdev id
+	mac string // "" for QEMU's default
 }
 
 // wiredNICs returns the NICs whose links w wires, in link order.
@@ -177,6 +183,14 @@ func (p *Platform) wiredNICs(w Wiring) ([]wiredNIC, error) {
 			return nil, fmt.Errorf("%s: link %d needs a NIC model, the platform has %d", p.Name, i, len(p.NICs))
 		}
 		l.NIC = p.NICs[i]
+		if i < len(w.MACs) {
+			l.mac = w.MACs[i]
+		}
+		if l.mac != "" {
+			if hw, err := net.ParseMAC(l.mac); err != nil || len(hw) != 6 {
+				return nil, fmt.Errorf("%s: NIC %d: bad Ethernet address %q", p.Name, i, l.mac)
+			}
+		}
 		nics = append(nics, l)
 	}
 	return nics, nil
@@ -190,9 +204,13 @@ func netArgs(nics []wiredNIC) []string {
 	}
 	var args []string
 	for _, n := range nics {
+		device := n.Device + ",netdev=" + n.id
+		if n.mac != "" {
+			device += ",mac=" + n.mac
+		}
 		args = append(args,
 			"-netdev", fmt.Sprintf("stream,id=%s,addr.type=fd,addr.str=%d", n.id, n.fd),
-			"-device", n.Device+",netdev="+n.id)
+			"-device", device)
 	}
 	return args
 }

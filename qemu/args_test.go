@@ -77,12 +77,13 @@ func TestArgs(t *testing.T) {
 				-append|console=ttyS0,115200 sbctl=ttyS1 sbplan=hang`,
 		},
 		{
-			name: "p3 network with both links",
-			p:    p3, mode: NetworkMode, boot: boot, w: Wiring{Control: 3, Link: 4, DataLink: 5},
+			name: "p3 network with both links and MACs",
+			p:    p3, mode: NetworkMode, boot: boot,
+			w: Wiring{Control: 3, Link: 4, DataLink: 5, MACs: []string{"52:54:00:00:00:00", "52:54:00:00:00:01"}},
 			want: `-M pc -cpu pentium3 -m 128 -icount shift=1,sleep=on -rtc base=utc,clock=host
 				-display none -monitor none -no-reboot -vga none
-				-netdev stream,id=link,addr.type=fd,addr.str=4 -device e1000,netdev=link
-				-netdev stream,id=data,addr.type=fd,addr.str=5 -device e1000,netdev=data
+				-netdev stream,id=link,addr.type=fd,addr.str=4 -device e1000,netdev=link,mac=52:54:00:00:00:00
+				-netdev stream,id=data,addr.type=fd,addr.str=5 -device e1000,netdev=data,mac=52:54:00:00:00:01
 				-chardev stdio,id=console,signal=off -chardev socket,id=control,fd=3
 				-serial chardev:console -serial chardev:control
 				-kernel /k/bzImage -initrd /k/initrd.cpio
@@ -154,6 +155,7 @@ func TestArgsErrors(t *testing.T) {
 		{"data link without second NIC", &oneNIC, kernel, Wiring{Control: 3, Link: 4, DataLink: 5}, "needs a NIC model"},
 		{"data link alone", i486, kernel, Wiring{Control: 3, DataLink: 5}, "needs the specialization link"},
 		{"data link on SLIP", sa1100, kernel, Wiring{Link: 3, DataLink: 4}, "carries all traffic"},
+		{"bad MAC", i486, kernel, Wiring{Control: 3, Link: 4, MACs: []string{"52:54:00"}}, "bad Ethernet address"},
 		{"param with space", i486, Boot{Kernel: "/k", Params: []string{"a=b c"}}, Wiring{Control: 3}, "white space"},
 	}
 	for _, tt := range tests {

@@ -77,6 +77,8 @@ type Config struct {
 	// caller keeps and closes its own.
 	Link     *os.File
 	DataLink *os.File
+	// MACs are the NICs' Ethernet addresses by index (Wiring.MACs).
+	MACs []string
 	// Echo, when set, receives a live copy of the console bytes.
 	Echo io.Writer
 }
@@ -200,7 +202,7 @@ func (in *Instance) launch(ctx context.Context, binary string, symbols *Symboliz
 	inherited = append(inherited, logOut)
 	// QEMU's fds are 3, 4, ... in ExtraFiles order.
 	var extra []*os.File
-	var w Wiring
+	w := Wiring{MACs: in.cfg.MACs}
 	var stdin *os.File // nil: /dev/null
 	if p.ControlSlot == p.ConsoleSlot {
 		r, wr, err := os.Pipe()

@@ -197,6 +197,11 @@ func (e *e2eEnv) bootResult(t *testing.T, p *qemu.Platform, plan []string, edit 
 		Timeout:   4 * time.Minute,
 		Echo:      &console,
 	}
+	// The guest's NICs get the topology's addresses, so that the pcaps
+	// show the planned ones.
+	for _, nic := range topo.Node(p.Name).NICs {
+		cfg.MACs = append(cfg.MACs, nic.MAC)
+	}
 	guestEnds := attachLinks(t, n, p, &cfg)
 	in, err := qemu.Start(ctx, cfg)
 	for _, f := range guestEnds {
