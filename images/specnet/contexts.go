@@ -484,6 +484,10 @@ var contextSpecs = []contextSpec{
 	{"cmsg-bad-len", "a control message shorter than its header: EINVAL", func(c ctxValues) {
 		c.control(cmsgLen(solIP, ipTTL, le32(5), 8))
 	}, 22, false},
+	{"cmsg-truncated", "8 bytes of control data on a connected socket: no message fits, but the cached route is not used", func(c ctxValues) {
+		c.connected()
+		c.control(make([]byte, 8))
+	}, 0, false},
 	{"cmsg-overlong", "a control message longer than the buffer: EINVAL", func(c ctxValues) {
 		c.control(cmsgLen(solIP, ipTTL, le32(5), 40))
 	}, 22, false},

@@ -14,6 +14,15 @@ type analyzer struct {
 	heap map[string]*aobj
 	seq  int
 	toks map[tokKey]int
+	ops  map[opKey]int // value numbers of operations on static values
+
+	pinned      map[string]bool           // kernel fields the guards pin in this scenario
+	facts       map[string]decl.KnownBits // what the scenario knows of names and kernel fields
+	clock       int                       // departures and jumps so far (paths.go)
+	copy        int                       // the copy of the code being analysed (paths.go)
+	copies      int                       // copies made so far
+	subst       map[*ir.Call]aval         // calls a split analysed already, for the copy at hand
+	declAssigns map[*ir.Decl]ir.Stmt      // the assignments split declarations amount to
 
 	st      *astate
 	depth   int // residual nesting, as in the specializer
@@ -29,6 +38,7 @@ type tokKey struct {
 }
 
 type aframe struct {
+	deps   []int // the call's departures (paths.go)
 	in     *Instance
 	vars   map[*ir.Var]*aobj
 	ret    *atarget
@@ -50,6 +60,7 @@ type atarget struct {
 type aedge struct {
 	st       *astate
 	residual bool
+	at       int // when the edge jumped (0: not a jump; noTime: out of a static loop)
 }
 
 func (a *analyzer) tok(n ir.Node, kind string) int {
@@ -58,6 +69,26 @@ func (a *analyzer) tok(n ir.Node, kind string) int {
 	if !ok {
 		t = len(a.toks) + 1
 		a.toks[k] = t
+	}
+	return t
+}
+
+// opKey identifies an operation on static values by its operands: two evaluations with the
+// same operands (definitions, or known constants) have the same value, so decisions on them
+// go the same way (paths.go).
+type opKey struct {
+	op        int
+	unary     bool
+	x, y      int
+	yk, ybits uint64
+}
+
+// opTok is the token of an operation's value: shared by evaluations with the same operands.
+func (a *analyzer) opTok(k opKey) int {
+	t, ok := a.ops[k]
+	if !ok {
+		t = len(a.toks) + len(a.ops) + 1<<30 // apart from definition tokens
+		a.ops[k] = t
 	}
 	return t
 }
@@ -85,11 +116,11 @@ func (a *analyzer) newLocal(name string, t ir.Type) *aobj {
 }
 
 // entry analyses the entry function with its declared parameters and guards.
-func (a *analyzer) entry() {
+func (a *analyzer) entry() *Instance {
 	r := a.r
 	a.toks = map[tokKey]int{}
+	a.ops = map[opKey]int{}
 	in := newInstance(r.Entry)
-	a.res.root = in
 	fr := &aframe{in: in, vars: map[*ir.Var]*aobj{}, labels: map[string]*atarget{}}
 	a.frames = []*aframe{fr}
 	fr.ret = a.newTarget(0, r.Entry.Body)
@@ -104,6 +135,11 @@ func (a *analyzer) entry() {
 			v = aval{tok: a.tok(r.Entry.Body, "param:"+p.Name), pts: []target{{obj: a.boundObj(p.Name), t: p.Type.(*ir.PtrType).Elem}}}
 		case root.Class == decl.Static || r.Fixed[p.Name] != nil:
 			v = aval{tok: a.tok(r.Entry.Body, "param:"+p.Name)}
+			kb := a.facts[p.Name]
+			if g, ok := r.Fixed[p.Name].(decl.GName); ok {
+				kb = a.facts[g.Name]
+			}
+			v = v.with(kb, p.Type)
 		default:
 			v = dynamic
 		}
@@ -112,6 +148,14 @@ func (a *analyzer) entry() {
 	a.stmts(r.Entry.Body.Stmts)
 	a.land(fr.ret)
 	a.collect(in)
+	return in
+}
+
+// guarded reports a kernel field that the guards fix or pin: known after the guards, until the
+// residual writes it.
+func (a *analyzer) guarded(path string) bool {
+	_, fixed := a.r.FixedPaths[path]
+	return fixed || a.pinned[path]
 }
 
 func newInstance(f *ir.Func) *Instance {
@@ -162,12 +206,17 @@ func (a *analyzer) heapObj(path string, t ir.Type, isVar bool) *aobj {
 
 // stmts analyses a statement list; labels are merge points.
 func (a *analyzer) stmts(ss []ir.Stmt) {
-	for _, s := range ss {
+	for i := 0; i < len(ss); i++ {
+		s := ss[i]
 		if l, ok := s.(*ir.Label); ok {
 			a.land(a.label(l.Name))
 			continue
 		}
 		if a.st == nil {
+			continue
+		}
+		if n := a.split(ss, i); n > 0 {
+			i += n - 1
 			continue
 		}
 		a.stmt(s)
@@ -217,7 +266,16 @@ func (a *analyzer) stmt(s ir.Stmt) {
 		a.expr(s.X)
 	case *ir.If:
 		c := a.note(s, a.expr(s.Cond))
-		a.branch(c.d, s, func() { a.stmt(s.Then) }, func() {
+		if truth, ok := c.truth(s.Cond.Type()); ok {
+			// A known condition: the specializer takes one arm in every context of the scenario.
+			if truth {
+				a.stmt(s.Then)
+			} else if s.Else != nil {
+				a.stmt(s.Else)
+			}
+			return
+		}
+		a.branch(c, 1, s, func() { a.stmt(s.Then) }, func() {
 			if s.Else != nil {
 				a.stmt(s.Else)
 			}
@@ -267,27 +325,37 @@ func (a *analyzer) stmt(s ir.Stmt) {
 
 // branch analyses the two arms of a conditional: one residual level deeper and merged as a
 // dynamic merge when the condition is dynamic.
-func (a *analyzer) branch(dyn bool, site ir.Node, then, els func()) {
+// cond is the condition's value and thenTruth its truth in the then arm (0 or 1).
+func (a *analyzer) branch(cond aval, thenTruth int, site ir.Node, then, els func()) {
+	dyn := cond.d
 	base := a.st
 	if dyn {
-		a.depth++
+		a.clock++
 	}
-	a.st = base.fork()
-	then()
-	t := a.st
-	a.st = base.fork()
-	els()
-	e := a.st
-	if dyn {
-		a.depth--
+	arm := func(n int, body func()) *astate {
+		a.st = base.fork()
+		if dyn {
+			a.depart(a.st, a.depth)
+			a.depth++
+			defer func() { a.depth-- }()
+		} else {
+			a.choose(site, cond.tok, n)
+		}
+		body()
+		return a.st
 	}
+	t := arm(thenTruth, then)
+	e := arm(1-thenTruth, els)
 	var edges []aedge
 	for _, s := range []*astate{t, e} {
 		if s != nil {
 			edges = append(edges, aedge{st: s, residual: dyn})
 		}
 	}
-	a.st = a.merge(edges, dyn, site)
+	a.st = a.merge(edges, dyn, site, a.depth)
+	if a.st != nil {
+		a.st.deps = base.deps // every path that came to the conditional goes on here
+	}
 }
 
 // jump ends the current path at a target. Values that a static loop being left may have changed
@@ -297,6 +365,7 @@ func (a *analyzer) jump(t *atarget) {
 	if t.sloops < len(a.sloops) {
 		entry := a.sloops[t.sloops]
 		st = st.fork()
+		st.path = entry.path // decisions inside the loop differ between iterations
 		for _, o := range sortedObjs(st.objs) {
 			os := st.objs[o]
 			es := entry.objs[o]
@@ -315,7 +384,11 @@ func (a *analyzer) jump(t *atarget) {
 			}
 		}
 	}
-	t.edges = append(t.edges, aedge{st: st, residual: a.depth > t.depth})
+	at := a.clock
+	if t.sloops < len(a.sloops) {
+		at = noTime
+	}
+	t.edges = append(t.edges, aedge{st: st, residual: a.depth > t.depth, at: at})
 	a.st = nil
 }
 
@@ -323,27 +396,31 @@ func (a *analyzer) jump(t *atarget) {
 func (a *analyzer) land(t *atarget) {
 	edges := t.edges
 	t.edges = nil
+	if a.st != nil {
+		edges = append(edges, aedge{st: a.st, at: a.clock})
+	}
 	dyn := false
 	for _, e := range edges {
-		dyn = dyn || e.residual
+		dyn = dyn || e.residual || depAt(e.st, t.depth) != 0
 	}
+	a.st = a.merge(edges, dyn, t.site, t.depth)
 	if a.st != nil {
-		edges = append(edges, aedge{st: a.st})
+		a.st.deps = minDeps(edges, t.depth)
 	}
-	a.st = a.merge(edges, dyn, t.site)
 }
 
 // merge joins states. At a dynamic merge (paths a dynamic decision separated), values whose
 // definitions differ become dynamic; at a static merge they stay static (the specializer sees
 // only one path) with a token for the merge.
-func (a *analyzer) merge(edges []aedge, dyn bool, site ir.Node) *astate {
+func (a *analyzer) merge(edges []aedge, dyn bool, site ir.Node, level int) *astate {
 	switch len(edges) {
 	case 0:
 		return nil
 	case 1:
 		return edges[0].st
 	}
-	r := &astate{objs: map[*aobj]*aobjState{}}
+	r := &astate{objs: map[*aobj]*aobjState{}, path: commonPath(edges), deps: minDeps(edges, -1)}
+	excl := &exclusive{edges: edges, level: level}
 	objs := map[*aobj]bool{}
 	for _, e := range edges {
 		for o := range e.st.objs {
@@ -380,7 +457,7 @@ func (a *analyzer) merge(edges []aedge, dyn bool, site ir.Node) *astate {
 				}
 				vs = append(vs, v)
 			}
-			ns.cells[k] = a.join(vs, dyn, site, o.name+k)
+			ns.cells[k] = a.join(vs, dyn, excl, site, o.name+k)
 		}
 		if ns.escaped {
 			for k := range ns.cells {
@@ -392,9 +469,10 @@ func (a *analyzer) merge(edges []aedge, dyn bool, site ir.Node) *astate {
 	return r
 }
 
-// join joins the values of one leaf at a merge.
-func (a *analyzer) join(vs []aval, dyn bool, site ir.Node, key string) aval {
-	out := aval{tok: vs[0].tok}
+// join joins the values of one leaf at a merge: dynamic at a dynamic merge when two edges that
+// can both come bring different definitions (excl: nil, any two can).
+func (a *analyzer) join(vs []aval, dyn bool, excl *exclusive, site ir.Node, key string) aval {
+	out := aval{tok: vs[0].tok, kmask: vs[0].kmask, bits: vs[0].bits}
 	sameTok := true
 	for _, v := range vs {
 		if v.d {
@@ -403,6 +481,8 @@ func (a *analyzer) join(vs []aval, dyn bool, site ir.Node, key string) aval {
 		if v.tok != out.tok {
 			sameTok = false
 		}
+		out.kmask &= v.kmask &^ (v.bits ^ out.bits) // the bits every path knows the same
+		out.bits &= out.kmask
 		out.pts = unionTargets(out.pts, v.pts)
 		out.fns = unionFns(out.fns, v.fns)
 	}
@@ -410,7 +490,13 @@ func (a *analyzer) join(vs []aval, dyn bool, site ir.Node, key string) aval {
 		return out
 	}
 	if dyn {
-		return dynamic
+		for i := range vs {
+			for j := i + 1; j < len(vs); j++ {
+				if vs[i].tok != vs[j].tok && (excl == nil || !excl.of(i, j)) {
+					return dynamic
+				}
+			}
+		}
 	}
 	out.tok = a.tok(site, "merge:"+key)
 	return out
@@ -496,6 +582,10 @@ func (a *analyzer) loop(s ir.Stmt, cond, post ir.Expr, body ir.Stmt, do bool) {
 		saved := a.depth
 		a.depth = bodyDepth
 		a.st = head.fork()
+		if dyn {
+			a.clock++
+			a.depart(a.st, saved)
+		}
 		condD := false
 		test := func() {
 			if cond == nil {
@@ -542,13 +632,16 @@ func (a *analyzer) loop(s ir.Stmt, cond, post ir.Expr, body ir.Stmt, do bool) {
 		if back == nil {
 			newHead = head
 		} else {
-			newHead = a.merge([]aedge{{st: entry}, {st: back, residual: dyn || contResidual}}, dyn || contResidual, s)
+			newHead = a.merge([]aedge{{st: entry}, {st: back, residual: dyn || contResidual}}, dyn || contResidual, s, a.depth)
 		}
 		if equal(newHead, head) || iter > 200 {
 			in.loops[s] = dyn
 			a.note(s, aval{d: dyn})
 			a.st = nil
 			a.land(brk)
+			if a.st != nil {
+				a.st.deps = entry.deps // every path that came to the loop goes on here
+			}
 			return
 		}
 		head = newHead
@@ -587,20 +680,33 @@ func (a *analyzer) switchStmt(s *ir.Switch) {
 	brk := a.newTarget(a.depth, s)
 	fr.loops = append(fr.loops, aloopTargets{brk: brk, cont: cont})
 	base := a.st
+	level := a.depth
 	if x.d {
+		a.clock++
 		a.depth++
 	}
 	hasDefault := false
-	for _, c := range s.Cases {
+	for i, c := range s.Cases {
 		hasDefault = hasDefault || c.Default
 		a.st = base.fork()
+		if !x.d {
+			a.choose(s, 0, i)
+		} else {
+			a.depart(a.st, level)
+		}
 		a.stmts(c.Body)
 		if a.st != nil {
 			brk.edges = append(brk.edges, aedge{st: a.st, residual: x.d})
 		}
 	}
 	if !hasDefault {
-		brk.edges = append(brk.edges, aedge{st: base.fork(), residual: x.d})
+		a.st = base.fork()
+		if !x.d {
+			a.choose(s, 0, -1)
+		} else {
+			a.depart(a.st, level)
+		}
+		brk.edges = append(brk.edges, aedge{st: a.st, residual: x.d})
 	}
 	if x.d {
 		a.depth--
@@ -608,6 +714,9 @@ func (a *analyzer) switchStmt(s *ir.Switch) {
 	fr.loops = fr.loops[:len(fr.loops)-1]
 	a.st = nil
 	a.land(brk)
+	if a.st != nil {
+		a.st.deps = base.deps // every path that came to the switch goes on here
+	}
 }
 
 func hasIndex(steps []ir.Step) bool {

@@ -10,11 +10,20 @@
 //     so a static pointer may point to dynamic data;
 //   - a local whose address reaches residual code becomes dynamic;
 //   - control dependence: where paths that a dynamic decision separated merge again, a value
-//     that may differ between them (its definition differs) becomes dynamic; paths separated by
-//     static decisions never meet in the residual, so their values stay static;
+//     that may differ between two paths that can both come (its definition differs) becomes
+//     dynamic; paths separated by static decisions never meet in the residual, so their values
+//     stay static, and a path that left the static thread after another jumped away does not
+//     come with it (paths.go);
+//   - a call whose value the next statement tests (err = f(); if (err) ...) is analysed once
+//     per group of the callee's return paths, as the specializer does it (split.go), so a
+//     failure path the context leaves residual leaves through its test;
+//   - bits of static integers that constants or the scenario fix are followed (known.go): a
+//     condition they decide has one arm, as in the specializer;
 //   - it is polyvariant by call site: each call is analysed in its own context (an Instance), as
-//     the specializer inlines it, and instances are memoized by their binding-time signature
-//     within one analysis.
+//     the specializer inlines it; and by guard case: a guard that pins a kernel field in the
+//     contexts where its static disjuncts are false (decl.Pin) gives a scenario where it does
+//     and one where it does not (Scenarios), the specializer takes the instance tree of the
+//     scenario its context is in.
 package bta
 
 import (
@@ -50,13 +59,13 @@ func (b BT) String() string {
 
 // Result is the analysis of one declaration file.
 type Result struct {
-	root *Instance
+	scenarios []Scenario
 	// Nodes joins the binding times of every analysed expression and conditional over all
-	// instances.
+	// instances of every scenario.
 	Nodes map[ir.Node]BT
 	// Loops joins the classification of loops over all instances (S: static everywhere).
 	Loops map[ir.Stmt]BT
-	// Instances counts the analysed function instances.
+	// Instances counts the analysed function instances, over all scenarios.
 	Instances int
 }
 
@@ -68,8 +77,81 @@ type Instance struct {
 	nodes map[ir.Node]BT
 }
 
-// Entry implements spec.Oracle.
-func (r *Result) Entry() spec.Instance { return r.root }
+// Scenario is the analysis of the entry in one case of the pinning guards (decl.Resolved.Pins):
+// the guards pin the fields in Pinned, and no other.
+type Scenario struct {
+	Pinned []string // canonical paths, in declaration order
+	Root   *Instance
+}
+
+// maxPins bounds the pinning guards analysed case by case (2^maxPins scenarios); with more, the
+// analysis assumes no pin, which is safe: a pin only makes more static.
+const maxPins = 3
+
+// Scenarios lists the analysed cases, the one without pins first.
+func (r *Result) Scenarios() []Scenario { return r.scenarios }
+
+// Entry implements spec.Oracle: the scenario with the fields the guards pinned in a context
+// (fields that guards fix in every context are left out), or the one without pins.
+func (r *Result) Entry(pinned []string) spec.Instance {
+	for _, sc := range r.scenarios {
+		if samePaths(sc.Pinned, pinned) {
+			return sc.Root
+		}
+	}
+	return r.scenarios[0].Root
+}
+
+func samePaths(x, y []string) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	set := map[string]bool{}
+	for _, p := range x {
+		set[p] = true
+	}
+	for _, p := range y {
+		if !set[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// Walk visits the instance tree below in depth first, callees in source order, with the call
+// path from in (in included).
+func (in *Instance) Walk(visit func(path []*Instance)) {
+	var walk func(path []*Instance)
+	walk = func(path []*Instance) {
+		visit(path)
+		cur := path[len(path)-1]
+		calls := make([]*ir.Call, 0, len(cur.calls))
+		for c := range cur.calls {
+			calls = append(calls, c)
+		}
+		sort.Slice(calls, func(i, j int) bool {
+			a, b := calls[i].P, calls[j].P
+			if a.File != b.File {
+				return a.File < b.File
+			}
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			return a.Col < b.Col
+		})
+		for _, c := range calls {
+			walk(append(path[:len(path):len(path)], cur.calls[c]))
+		}
+	}
+	walk([]*Instance{in})
+}
+
+// VarBT joins the binding times of this instance's reads of local variables or parameters
+// named name (0 when it has none).
+func (in *Instance) VarBT(name string) BT { return varBT(in.Func, in.nodes, name) }
+
+// FieldBT joins the binding times of this instance's reads of struct members named field.
+func (in *Instance) FieldBT(field string) BT { return fieldBT(in.Func, in.nodes, field) }
 
 // Callee implements spec.Instance.
 func (in *Instance) Callee(c *ir.Call, f *ir.Func) spec.Instance {
@@ -84,7 +166,7 @@ func (in *Instance) StaticLoop(s ir.Stmt) bool { return !in.loops[s] }
 
 // Analyze runs the analysis for a resolved declaration file.
 func Analyze(r *decl.Resolved) (res *Result, err error) {
-	a := &analyzer{r: r, res: &Result{Nodes: map[ir.Node]BT{}, Loops: map[ir.Stmt]BT{}}, heap: map[string]*aobj{}}
+	res = &Result{Nodes: map[ir.Node]BT{}, Loops: map[ir.Stmt]BT{}}
 	defer func() {
 		if p := recover(); p != nil {
 			pe, ok := p.(*ir.PosError)
@@ -94,16 +176,36 @@ func Analyze(r *decl.Resolved) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("binding-time analysis: %w", pe)
 		}
 	}()
-	a.entry()
-	return a.res, nil
+	pins := r.Pins
+	if len(pins) > maxPins {
+		pins = nil
+	}
+	noFacts := map[string]decl.KnownBits{}
+	declAssigns := map[*ir.Decl]ir.Stmt{}
+	for mask := 0; mask < 1<<len(pins); mask++ {
+		a := &analyzer{r: r, res: res, heap: map[string]*aobj{}, pinned: map[string]bool{}, facts: noFacts,
+			subst: map[*ir.Call]aval{}, declAssigns: declAssigns}
+		var pinned []string
+		for i, p := range pins {
+			if mask&(1<<i) != 0 {
+				a.pinned[p.Path] = true
+				pinned = append(pinned, p.Path)
+				a.facts = mergeFacts(a.facts, p.Known)
+			}
+		}
+		res.scenarios = append(res.scenarios, Scenario{Pinned: pinned, Root: a.entry()})
+	}
+	return res, nil
 }
 
 // aval is an abstract value.
 type aval struct {
-	d   bool
-	tok int        // static: which definition the value comes from (0: undefined)
-	pts []target   // static pointer: possible targets
-	fns []*ir.Func // static function pointer: possible functions
+	d     bool
+	tok   int        // static: which definition the value comes from (0: undefined)
+	pts   []target   // static pointer: possible targets
+	fns   []*ir.Func // static function pointer: possible functions
+	kmask uint64     // static integer: the bits of it that the program text (constants) or
+	bits  uint64     // the scenario fixes, and their values (see known.go)
 }
 
 // target is a possible target of a static pointer: an object and the (array-collapsed) path of
@@ -135,10 +237,12 @@ type aobjState struct {
 
 type astate struct {
 	objs map[*aobj]*aobjState
+	path *choice // the static decisions the path took (paths.go)
+	deps []int   // per residual nesting level, the earliest departure from its thread (paths.go)
 }
 
 func (s *astate) fork() *astate {
-	n := &astate{objs: make(map[*aobj]*aobjState, len(s.objs))}
+	n := &astate{objs: make(map[*aobj]*aobjState, len(s.objs)), path: s.path, deps: s.deps}
 	for o, os := range s.objs {
 		n.objs[o] = os
 	}
@@ -199,11 +303,13 @@ func sortedObjs(m map[*aobj]*aobjState) []*aobj {
 
 // VarBT joins the binding times of the reads of local variables or parameters named name in f
 // (0 when f never reads one).
-func (r *Result) VarBT(f *ir.Func, name string) BT {
+func (r *Result) VarBT(f *ir.Func, name string) BT { return varBT(f, r.Nodes, name) }
+
+func varBT(f *ir.Func, nodes map[ir.Node]BT, name string) BT {
 	var bt BT
 	ir.Inspect(f.Body, func(n ir.Node) bool {
 		if v, ok := n.(*ir.VarRef); ok && (v.Var.Name == name || strings.HasPrefix(v.Var.Name, name+"_")) {
-			bt |= r.Nodes[v]
+			bt |= nodes[v]
 		}
 		return true
 	})
@@ -211,11 +317,13 @@ func (r *Result) VarBT(f *ir.Func, name string) BT {
 }
 
 // FieldBT joins the binding times of the reads of struct members named field in f.
-func (r *Result) FieldBT(f *ir.Func, field string) BT {
+func (r *Result) FieldBT(f *ir.Func, field string) BT { return fieldBT(f, r.Nodes, field) }
+
+func fieldBT(f *ir.Func, nodes map[ir.Node]BT, field string) BT {
 	var bt BT
 	ir.Inspect(f.Body, func(n ir.Node) bool {
 		if m, ok := n.(*ir.Member); ok && m.Field.Name == field {
-			bt |= r.Nodes[m]
+			bt |= nodes[m]
 		}
 		return true
 	})

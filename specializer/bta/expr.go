@@ -23,7 +23,11 @@ func (a *analyzer) eval(e ir.Expr) aval {
 		if ir.IsPtr(e.T) {
 			return aval{tok: a.tok(e, "const"), pts: []target{{}}}
 		}
-		return aval{tok: a.tok(e, "const")}
+		v := aval{tok: a.tok(e, "const")}
+		if it, ok := e.T.(*ir.IntType); ok {
+			v.kmask, v.bits = it.Mask(), it.Wrap(e.Val)
+		}
+		return v
 	case *ir.FuncRef:
 		return aval{tok: a.tok(e, "func"), fns: []*ir.Func{e.Func}}
 	case *ir.VarRef, *ir.Member, *ir.Index, *ir.Deref:
@@ -39,14 +43,20 @@ func (a *analyzer) eval(e ir.Expr) aval {
 		if x.d {
 			return dynamic
 		}
-		return aval{tok: a.tok(e, "op")}
+		return unaryKnown(e, x, aval{tok: a.opTok(opKey{op: int(e.Op), unary: true, x: x.tok})})
 	case *ir.Binary:
 		return a.binary(e)
 	case *ir.Cond:
 		c := a.expr(e.C)
+		if truth, ok := c.truth(e.C.Type()); ok {
+			if truth {
+				return a.expr(e.X)
+			}
+			return a.expr(e.Y)
+		}
 		var x, y aval
 		base := a.st
-		a.branchExpr(c.d, e, func() { x = a.expr(e.X) }, func() { y = a.expr(e.Y) })
+		a.branchExpr(c, 1, e, func() { x = a.expr(e.X) }, func() { y = a.expr(e.Y) })
 		if c.d || x.d || y.d {
 			a.escapeVal(base, x, y)
 			return dynamic
@@ -68,7 +78,7 @@ func (a *analyzer) eval(e ir.Expr) aval {
 				a.escapeVal(a.st, cur, r)
 				r = dynamic
 			} else {
-				r = aval{tok: a.tok(e, "op"), pts: cur.pts}
+				r = compoundKnown(e, cur, r, aval{tok: a.tok(e, "op"), pts: cur.pts})
 			}
 		}
 		a.store(l, r, e)
@@ -96,8 +106,8 @@ func (a *analyzer) eval(e ir.Expr) aval {
 }
 
 // branchExpr is branch for the arms of ?:, && and ||.
-func (a *analyzer) branchExpr(dyn bool, site ir.Node, x, y func()) {
-	a.branch(dyn, site, x, y)
+func (a *analyzer) branchExpr(cond aval, thenTruth int, site ir.Node, x, y func()) {
+	a.branch(cond, thenTruth, site, x, y)
 	if a.st == nil {
 		panic(&ir.PosError{Pos: site.At(), Msg: "a conditional expression's arms do not complete"})
 	}
@@ -144,18 +154,40 @@ func (a *analyzer) escape(o *aobj) {
 func (a *analyzer) binary(e *ir.Binary) aval {
 	if e.Op == ir.LogAnd || e.Op == ir.LogOr {
 		x := a.expr(e.X)
+		xt, xk := x.truth(e.X.Type())
+		if xk && xt == (e.Op == ir.LogOr) {
+			// The right operand is never evaluated.
+			return aval{tok: a.tok(e, "op")}.exact(ir.Int, boolBits(xt))
+		}
 		var y aval
-		a.branchExpr(x.d, e, func() { y = a.expr(e.Y) }, func() {})
+		// The right operand is evaluated when the left one is true (&&) or false (||).
+		a.branchExpr(x, int(boolBits(e.Op == ir.LogAnd)), e, func() { y = a.expr(e.Y) }, func() {})
 		if x.d || y.d {
 			return dynamic
 		}
-		return aval{tok: a.tok(e, "op")}
+		v := aval{tok: a.tok(e, "op")}
+		if yt, yk := y.truth(e.Y.Type()); xk && yk {
+			v = v.exact(ir.Int, boolBits(yt))
+		}
+		return v
 	}
 	x := a.expr(e.X)
 	y := a.expr(e.Y)
 	if x.d || y.d {
 		a.escapeVal(a.st, x, y)
 		return dynamic
+	}
+	if xt, ok := e.X.Type().(*ir.IntType); ok {
+		if yt, ok := e.Y.Type().(*ir.IntType); ok {
+			k := opKey{op: int(e.Op), x: x.tok, y: y.tok}
+			if y.full(yt) {
+				k.y, k.yk, k.ybits = 0, yt.Mask(), y.bits
+			}
+			if x.tok <= 0 || k.y < 0 {
+				k = opKey{op: -1, x: a.tok(e, "op")} // no definition to share
+			}
+			return binaryKnown(e, xt, x, yt, y, aval{tok: a.opTok(k)})
+		}
 	}
 	xp, yp := ir.IsPtr(e.X.Type()), ir.IsPtr(e.Y.Type())
 	switch {
@@ -208,6 +240,9 @@ func (a *analyzer) cast(e *ir.Cast) aval {
 					return dynamic // an address's value is not known
 				}
 			}
+		}
+		if from, ok := e.X.Type().(*ir.IntType); ok {
+			return castKnown(from, t, x, aval{tok: x.tok})
 		}
 	}
 	return aval{tok: x.tok}
@@ -335,6 +370,8 @@ func (a *analyzer) load(l aloc, t ir.Type) aval {
 		if v.tok != out.tok {
 			out.tok = -1 // several possible leaves: static, but none in particular
 		}
+		out.kmask &= v.kmask &^ (v.bits ^ out.bits)
+		out.bits &= out.kmask
 		out.pts = unionTargets(out.pts, v.pts)
 		out.fns = unionFns(out.fns, v.fns)
 	}
@@ -365,11 +402,16 @@ func (a *analyzer) read(tg target, t ir.Type) aval {
 	if name, ok := r.BoundPaths[path]; ok {
 		return aval{tok: a.tok(nil, "bound:"+name), pts: []target{{obj: a.boundObj(name), t: r.Roots[name].Type.(*ir.PtrType).Elem}}}
 	}
-	if _, ok := r.FixedPaths[path]; ok {
-		return aval{tok: a.tok(nil, "guarded:"+path)} // known after the guards
+	if a.guarded(path) {
+		if os := a.st.objs[o]; os != nil {
+			if v, written := os.cells[pathKey(tg.path)]; written {
+				return v
+			}
+		}
+		return aval{tok: a.tok(nil, "guarded:"+path)}.with(a.facts[path], t) // known after the guards
 	}
 	if s, ok := r.Statics[path]; ok {
-		v := aval{tok: a.tok(nil, "static:"+path)}
+		v := aval{tok: a.tok(nil, "static:"+path)}.with(a.facts[path], t)
 		if pt, isPtr := s.Type.(*ir.PtrType); isPtr {
 			v.pts = []target{{}, {obj: a.heapObj(path, pt.Elem, false), t: pt.Elem}}
 		}
@@ -410,6 +452,16 @@ func (a *analyzer) store(l aloc, v aval, at ir.Node) {
 		}
 		if !tg.obj.local {
 			a.escapeVal(a.st, v)
+			if a.guarded(heapPath(tg.obj, tg.path)) {
+				// What the residual writes there is what later reads see.
+				nv := v
+				if weak {
+					nv = dynamic
+				} else if !nv.d && nv.tok == 0 {
+					nv.tok = a.tok(at, "def:"+heapPath(tg.obj, tg.path))
+				}
+				a.st.mut(tg.obj).cells[pathKey(tg.path)] = nv
+			}
 			continue
 		}
 		if _, agg := tg.t.(*ir.StructType); agg {
@@ -427,7 +479,7 @@ func (a *analyzer) store(l aloc, v aval, at ir.Node) {
 		}
 		if weak {
 			if old, ok := os.cells[key]; ok {
-				nv = a.join([]aval{old, nv}, false, at, "weak:"+tg.obj.name+key)
+				nv = a.join([]aval{old, nv}, false, nil, at, "weak:"+tg.obj.name+key)
 			}
 		}
 		os.cells[key] = nv
@@ -453,6 +505,9 @@ func (a *analyzer) copyAgg(dst, src aloc, t ir.Type, at ir.Node) {
 // call analyses a call: generic callees in their own instance (polyvariance by call site),
 // declared lookups with static arguments fold, other shim calls are residual.
 func (a *analyzer) call(c *ir.Call) aval {
+	if v, ok := a.subst[c]; ok {
+		return v // analysed already, by split
+	}
 	var fns []*ir.Func
 	if f := c.Callee(); f != nil {
 		fns = []*ir.Func{f}
@@ -495,6 +550,12 @@ func (a *analyzer) call(c *ir.Call) aval {
 
 // inline analyses a generic callee in the instance of this call site.
 func (a *analyzer) inline(f *ir.Func, c *ir.Call, args []aval) aval {
+	return a.leave(a.enter(f, c, args), c)
+}
+
+// enter analyses a generic callee's body up to its returns: their paths (and the path falling
+// off its end) wait at the frame's return target.
+func (a *analyzer) enter(f *ir.Func, c *ir.Call, args []aval) *aframe {
 	for _, fr := range a.frames {
 		if fr.in.Func == f {
 			panic(&ir.PosError{Pos: c.P, Msg: "recursive call of " + f.Name + " is outside the subset"})
@@ -517,13 +578,25 @@ func (a *analyzer) inline(f *ir.Func, c *ir.Call, args []aval) aval {
 		}
 		a.st.mut(o).cells[""] = v
 	}
+	fr.deps = a.st.deps
 	a.frames = append(a.frames, fr)
 	a.stmts(f.Body.Stmts)
 	a.frames = a.frames[:len(a.frames)-1]
+	if a.st != nil {
+		fr.ret.edges = append(fr.ret.edges, aedge{st: a.st})
+		a.st = nil
+	}
+	return fr
+}
+
+// leave merges the paths waiting at a callee's return target and returns its value; the
+// callee's locals are gone from the path.
+func (a *analyzer) leave(fr *aframe, c *ir.Call) aval {
 	a.land(fr.ret)
 	if a.st == nil {
-		panic(&ir.PosError{Pos: c.P, Msg: f.Name + " never returns"})
+		panic(&ir.PosError{Pos: c.P, Msg: fr.in.Func.Name + " never returns"})
 	}
+	a.st.deps = fr.deps // every path that came to the call goes on here
 	ret := dynamic
 	if fr.retObj != nil {
 		if os := a.st.objs[fr.retObj]; os != nil {

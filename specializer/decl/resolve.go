@@ -54,7 +54,24 @@ type Resolved struct {
 	FixedPaths map[string]GExpr
 	// Bound lists the bound names in declaration order (the instance members the loader fills).
 	Bound []string
+	// Pins lists the guards that pin a kernel field in the contexts where their static disjuncts
+	// are all false: static || ... || path == value leaves the residual test path == value, and
+	// the specialization knows the field after it. In declaration order.
+	Pins []Pin
 }
+
+// Pin is a guard static || ... || path == value, seen in the contexts where it pins path.
+type Pin struct {
+	Path string // the kernel field (canonical path)
+	// Known is what those contexts know about names and kernel fields (canonical paths) of the
+	// guard: the static disjuncts are false (x != 0 false: x is 0; (x & m) != 0 false: x's bits
+	// m are 0) and the field has its value when that is a literal.
+	Known map[string]KnownBits
+}
+
+// KnownBits are bits of an integer known in a context case: those in Mask have the values in
+// Bits.
+type KnownBits struct{ Mask, Bits uint64 }
 
 // Resolve checks f against prog.
 func Resolve(f *File, prog *ir.Program) (*Resolved, error) {
@@ -155,7 +172,11 @@ func Resolve(f *File, prog *ir.Program) (*Resolved, error) {
 		}
 		r.Dynamics[d.Path.String()] = true
 	}
-	return r, r.guards(errf)
+	if err := r.guards(errf); err != nil {
+		return nil, err
+	}
+	r.Pins = r.pins()
+	return r, nil
 }
 
 func isStruct(t ir.Type) bool { _, ok := t.(*ir.StructType); return ok }
@@ -325,6 +346,109 @@ func (r *Resolved) guardTerms(e GExpr) error {
 		return r.guardTerms(e.Y)
 	}
 	return nil
+}
+
+// pins finds the guards that pin a kernel field in some contexts (Resolved.Pins).
+func (r *Resolved) pins() []Pin {
+	var out []Pin
+	seen := map[string]bool{}
+	for _, g := range r.File.Guards {
+		terms := disjuncts(g.Expr)
+		if len(terms) < 2 {
+			continue // a lone equality is always true after the guards: FixedPaths
+		}
+		var rest []GExpr
+		known := map[string]KnownBits{}
+		for _, t := range terms {
+			if !r.staticTerm(t) {
+				rest = append(rest, t)
+				continue
+			}
+			if name, kb, ok := falseTerm(t); ok {
+				old := known[name]
+				known[name] = KnownBits{Mask: old.Mask | kb.Mask, Bits: old.Bits | kb.Bits}
+			}
+		}
+		if len(rest) != 1 {
+			continue
+		}
+		b, ok := rest[0].(GBinary)
+		if !ok || b.Op != "==" {
+			continue
+		}
+		for _, side := range [][2]GExpr{{b.X, b.Y}, {b.Y, b.X}} {
+			p, ok := side[0].(GPath)
+			if !ok || !r.staticTerm(side[1]) {
+				continue
+			}
+			key := p.Path.String()
+			if _, fixed := r.FixedPaths[key]; fixed || seen[key] {
+				break
+			}
+			seen[key] = true
+			if k, lit := side[1].(GInt); lit {
+				known[key] = KnownBits{Mask: ^uint64(0), Bits: uint64(k.Val)}
+			}
+			out = append(out, Pin{Path: key, Known: known})
+			break
+		}
+	}
+	return out
+}
+
+// falseTerm is what a guard term that is false says about a name or kernel field: x, x != 0
+// and (x & m) != 0 false make x, or its bits m, zero.
+func falseTerm(t GExpr) (string, KnownBits, bool) {
+	var mask uint64 = ^uint64(0)
+	if b, ok := t.(GBinary); ok && b.Op == "!=" {
+		if k, ok := b.Y.(GInt); !ok || k.Val != 0 {
+			return "", KnownBits{}, false
+		}
+		t = b.X
+		if a, ok := t.(GBinary); ok && a.Op == "&" {
+			k, ok := a.Y.(GInt)
+			x := a.X
+			if !ok {
+				k, ok = a.X.(GInt)
+				x = a.Y
+			}
+			if !ok {
+				return "", KnownBits{}, false
+			}
+			mask, t = uint64(k.Val), x
+		}
+	}
+	switch x := t.(type) {
+	case GName:
+		return x.Name, KnownBits{Mask: mask}, true
+	case GPath:
+		return x.Path.String(), KnownBits{Mask: mask}, true
+	}
+	return "", KnownBits{}, false
+}
+
+// disjuncts splits a guard at its top-level ||.
+func disjuncts(e GExpr) []GExpr {
+	if b, ok := e.(GBinary); ok && b.Op == "||" {
+		return append(disjuncts(b.X), disjuncts(b.Y)...)
+	}
+	return []GExpr{e}
+}
+
+// staticTerm reports whether a guard expression is known at specialization time: static names,
+// values and static kernel fields only.
+func (r *Resolved) staticTerm(e GExpr) bool {
+	switch e := e.(type) {
+	case GName:
+		return r.Values[e.Name] != nil || r.Roots[e.Name] != nil && r.Roots[e.Name].Class == Static
+	case GPath:
+		return r.Statics[e.Path.String()] != nil
+	case GUnary:
+		return r.staticTerm(e.X)
+	case GBinary:
+		return r.staticTerm(e.X) && r.staticTerm(e.Y)
+	}
+	return true
 }
 
 // isStaticGuard reports whether a guard expression names only static things.

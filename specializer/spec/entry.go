@@ -19,7 +19,7 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 		sp.inst = &ir.Var{Name: sp.uniq("inst"), Type: &ir.PtrType{Elem: r.Instance}, Kind: ir.Param, Pos: at}
 		res.Params = append(res.Params, sp.inst)
 	}
-	fr := &frame{fn: f, inst: oracle.Entry(), vars: map[*ir.Var]*object{}, labels: map[string]*target{},
+	fr := &frame{fn: f, vars: map[*ir.Var]*object{}, labels: map[string]*target{},
 		ret: &target{depth: 0, hint: "out"}, at: at}
 	sp.frames = []*frame{fr}
 	sp.st = newState()
@@ -66,9 +66,11 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 	for _, p := range res.Params {
 		res.Type.Params = append(res.Type.Params, p.Type)
 	}
-	if err := sp.guards(); err != nil {
+	pinned, err := sp.guards()
+	if err != nil {
 		return err
 	}
+	fr.inst = oracle.Entry(pinned)
 	if sp.st != nil {
 		if err := sp.stmts(f.Body.Stmts); err != nil {
 			return err
@@ -97,53 +99,58 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 }
 
 // guards emits the declared guards (a failing guard returns the fallback value) and then fixes
-// the parameters the equality guards pin down.
-func (sp *specializer) guards() error {
+// the parameters the equality guards pin down. It returns the kernel fields that guards whose
+// static part folded away pin (decl.Resolved.Pins).
+func (sp *specializer) guards() ([]string, error) {
+	var pins []string
 	r := sp.r
 	fr := sp.fr()
 	for _, g := range r.File.Guards {
 		at := ir.Pos{File: filepath.Base(r.File.Path), Line: g.Line}
 		x, err := sp.guardExpr(g.Expr, at)
 		if err != nil {
-			return fmt.Errorf("%s:%d: guard: %w", r.File.Path, g.Line, err)
+			return nil, fmt.Errorf("%s:%d: guard: %w", r.File.Path, g.Line, err)
 		}
 		v, err := sp.expr(x)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fail := &ir.Return{S: ir.S{P: at}, X: constInt(r.Entry.Type.Result.(*ir.IntType), uint64(r.File.Fallback.Val), at)}
 		if v.static() {
 			if !v.truth() {
 				sp.emit(fail)
 				sp.st = nil
-				return nil
+				return nil, nil
 			}
 			continue
 		}
 		ce, err := sp.liftAt(v, x.Type(), at)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sp.emit(&ir.If{S: ir.S{P: at}, Cond: &ir.Unary{E: ir.E{T: ir.Int, P: at}, Op: ir.LogNot, X: ce}, Then: fail})
 		// What is left of the guard once its static part folded may pin a kernel field:
 		// (flags & MSG_MORE) != 0 || sk->up.pending == 0 is pending == 0 for a non-corking send.
 		if path, k, ok := sp.pinned(ce); ok {
 			sp.st.setHeap(path, slot{v: k})
+			if _, fixed := r.FixedPaths[path]; !fixed {
+				pins = append(pins, path)
+			}
 		}
 	}
 	for path, ge := range r.FixedPaths {
 		p, _ := decl.ParsePath(path)
 		t, err := r.TypeOf(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		x, err := sp.guardExpr(ge, ir.Pos{File: filepath.Base(r.File.Path)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		v, err := sp.expr(x)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		it := t.(*ir.IntType)
 		sp.st.setHeap(path, slot{v: intVal(it, v.t.(*ir.IntType).Ext(v.bits))})
@@ -156,23 +163,23 @@ func (sp *specializer) guards() error {
 		at := ir.Pos{File: r.File.Path}
 		x, err := sp.guardExpr(ge, at)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		v, err := sp.expr(x)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !v.static() {
-			return fmt.Errorf("%s: the guard value of %s is not static", r.File.Path, p.Name)
+			return nil, fmt.Errorf("%s: the guard value of %s is not static", r.File.Path, p.Name)
 		}
 		o := fr.vars[p]
 		pt, ok := p.Type.(*ir.IntType)
 		if !ok {
-			return fmt.Errorf("%s: guarded parameter %s is not an integer", r.File.Path, p.Name)
+			return nil, fmt.Errorf("%s: guarded parameter %s is not an integer", r.File.Path, p.Name)
 		}
 		sp.st.mut(o).slots[0] = slot{v: intVal(pt, v.t.(*ir.IntType).Ext(v.bits))}
 	}
-	return nil
+	return pins, nil
 }
 
 // kindTypes are the C types of context value kinds, for declared values in guards.

@@ -287,6 +287,13 @@ func foldInt(e *ir.Binary, x, y value) (value, error) {
 	return intVal(t, r), nil
 }
 
+// FoldBinary evaluates e on integer constants x of type xt and y of type yt with C's
+// semantics, as specialization does: the result's bits in e's type (int for comparisons).
+func FoldBinary(e *ir.Binary, xt *ir.IntType, x uint64, yt *ir.IntType, y uint64) (uint64, error) {
+	v, err := foldInt(e, intVal(xt, x), intVal(yt, y))
+	return v.bits, err
+}
+
 func minOf(t *ir.IntType) int64 { m, _ := t.Range(); return m }
 
 // foldPtr evaluates pointer arithmetic and comparisons on static pointers. ok is false when the

@@ -544,7 +544,8 @@ func (sp *specializer) heapStore(o *object, off int64, t ir.Type, v value, at ir
 		return err
 	}
 	sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: &ir.Assign{E: ir.E{T: t, P: at}, L: lhs, R: rhs}})
-	if _, guarded := sp.r.FixedPaths[path]; guarded {
+	_, guarded := sp.r.FixedPaths[path]
+	if _, pinned := sp.st.heap[path]; guarded || pinned {
 		if v.static() {
 			sp.st.setHeap(path, slot{v: v})
 		} else {

@@ -24,8 +24,9 @@ import (
 // Oracle is what the specializer needs from the binding-time analysis: an analysis instance per
 // inlined call (the analysis is polyvariant by call site) and the classification of loops.
 type Oracle interface {
-	// Entry is the instance of the entry function.
-	Entry() Instance
+	// Entry is the instance of the entry function in a context where the guards pinned the
+	// kernel fields pinned (canonical paths, see decl.Resolved.Pins).
+	Entry(pinned []string) Instance
 }
 
 // Instance is the analysis of one function at one call path.

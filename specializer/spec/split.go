@@ -4,8 +4,9 @@ import (
 	"specbed/specializer/ir"
 )
 
-// maxGroups bounds how many copies of a call's continuation split specializes.
-const maxGroups = 4
+// MaxSplitGroups bounds how many copies of a call's continuation split specializes (the
+// binding-time analysis mirrors the split with the same bound).
+const MaxSplitGroups = 4
 
 // smallCopy is how many residual statements the copies of a split other than the biggest may
 // hold together: beyond it, copies that all go on past the test cost more than they save.
@@ -20,7 +21,7 @@ const smallCopy = 16
 // statements it consumed (0: not applicable, nothing was done).
 func (sp *specializer) split(ss []ir.Stmt, i int) (int, error) {
 	s := ss[i]
-	c, tested := splitCall(s)
+	c, tested := SplitCall(s)
 	if c == nil {
 		return 0, nil
 	}
@@ -114,9 +115,9 @@ func (sp *specializer) splitOnce(c *ir.Call, f *ir.Func, cont []ir.Stmt, allow b
 	return len(cont), extra - biggest, nil
 }
 
-// splitCall returns the inlined call a statement's value comes from, in the forms split
+// SplitCall returns the inlined call a statement's value comes from, in the forms split
 // handles; tested reports a statement that tests the value itself (if, return).
-func splitCall(s ir.Stmt) (c *ir.Call, tested bool) {
+func SplitCall(s ir.Stmt) (c *ir.Call, tested bool) {
 	unwrap := func(e ir.Expr) *ir.Call {
 		if k, ok := e.(*ir.Cast); ok && k.Implicit {
 			e = k.X
@@ -169,14 +170,20 @@ func (sp *specializer) declAssign(d *ir.Decl) ir.Stmt {
 	if s := sp.declAssigns[d]; s != nil {
 		return s
 	}
-	ref := &ir.VarRef{E: ir.E{T: d.Var.Type, P: d.P}, Var: d.Var}
-	s := &ir.ExprStmt{S: d.S, X: &ir.Assign{E: ir.E{T: d.Var.Type, P: d.P}, L: ref, R: d.Init}}
+	s := DeclAssign(d)
 	sp.declAssigns[d] = s
 	return s
 }
 
+// DeclAssign makes the assignment a declaration's initializer amounts to, for a split that
+// declares first and assigns in each copy. Its nodes are new on every call.
+func DeclAssign(d *ir.Decl) ir.Stmt {
+	ref := &ir.VarRef{E: ir.E{T: d.Var.Type, P: d.P}, Var: d.Var}
+	return &ir.ExprStmt{S: d.S, X: &ir.Assign{E: ir.E{T: d.Var.Type, P: d.P}, L: ref, R: d.Init}}
+}
+
 // groupEdges groups return paths by the static state they leave, the group of a path that
-// continues in place (a static jump) first. More than maxGroups groups make one.
+// continues in place (a static jump) first. More than MaxSplitGroups groups make one.
 func groupEdges(edges []edge) [][]edge {
 	var groups [][]edge
 	for _, e := range edges {
@@ -192,7 +199,7 @@ func groupEdges(edges []edge) [][]edge {
 			groups = append(groups, []edge{e})
 		}
 	}
-	if len(groups) > maxGroups {
+	if len(groups) > MaxSplitGroups {
 		return [][]edge{edges}
 	}
 	for gi, g := range groups {

@@ -225,14 +225,23 @@ int sn_udp_sendmsg(struct sn_sock *sk, struct sn_msghdr *msg, u32 len)
 
 	sn_ipcm_init_sk(&ipc, sk);
 
+	/*
+	 * The kernel tests err < 0 once, after both parsers; each test here
+	 * follows its parser's call, so a specialization decides it per
+	 * outcome of the call (specializer/spec/split.go) and an error path
+	 * the context leaves in the residual (SO_MARK without CAP_NET_ADMIN)
+	 * does not make what the message set (TOS, TTL) dynamic.
+	 */
 	if (msg->msg_controllen) {
 		err = sn_udp_cmsg_send(sk, msg);
 		if (err > 0) {
 			err = sn_ip_cmsg_send(sk, msg, &ipc);
-			connected = 0;
-		}
-		if (err < 0)
+			if (err < 0)
+				return err;
+		} else if (err < 0) {
 			return err;
+		}
+		connected = 0;
 	}
 	/*
 	 * The socket's options, unless the control messages brought some:
