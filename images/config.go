@@ -191,11 +191,12 @@ func (b *Builder) configure(ctx context.Context, log *buildLog, p *qemu.Platform
 // makeArgs are the arguments of a kernel build for p: out of tree, from
 // src into buildDir.
 func (b *Builder) makeArgs(p *qemu.Platform, src, buildDir string) []string {
-	return append([]string{"-C", src, "O=" + buildDir}, kbuildVars(p)...)
+	return append([]string{"-C", src, "O=" + buildDir}, KbuildVars(p)...)
 }
 
-// kbuildVars select p's architecture and compiler in every kbuild call.
-func kbuildVars(p *qemu.Platform) []string {
+// KbuildVars select p's architecture and compiler in every kbuild call
+// (kernel and module builds alike).
+func KbuildVars(p *qemu.Platform) []string {
 	vars := []string{"ARCH=" + p.Kernel.Arch}
 	if p.Kernel.CrossCompile != "" {
 		vars = append(vars, "CROSS_COMPILE="+p.Kernel.CrossCompile)

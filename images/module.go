@@ -39,7 +39,7 @@ func (b *Builder) module(ctx context.Context, k *Kernel, srcDir string, sign boo
 	if err != nil {
 		return "", err
 	}
-	srcHash, err := treeHash(srcDir)
+	srcHash, err := TreeHash(srcDir, nil)
 	if err != nil {
 		return "", fmt.Errorf("module %s: %w", srcDir, err)
 	}
@@ -66,10 +66,8 @@ func (b *Builder) module(ctx context.Context, k *Kernel, srcDir string, sign boo
 	if ko, err := onlyModule(dir); err == nil {
 		return ko, nil
 	}
-	stamp, err := os.ReadFile(filepath.Join(k.BuildDir, buildStamp))
-	if err != nil || strings.TrimSpace(string(stamp)) != k.Key {
-		return "", fmt.Errorf("module %s: %s no longer holds kernel %s (another configuration was built there since): run 'specbed images build --platform %s'",
-			srcDir, k.BuildDir, k.Key[:16], k.Platform)
+	if err := k.CheckBuildDir(); err != nil {
+		return "", fmt.Errorf("module %s: %w", srcDir, err)
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", err
@@ -89,7 +87,7 @@ func (b *Builder) module(ctx context.Context, k *Kernel, srcDir string, sign boo
 	defer log.Close()
 	b.logf("%s: building module %s (%s)", k.Platform, srcDir, kind)
 	// The build folder's Makefile knows the source tree.
-	args := append([]string{"-C", k.BuildDir, "M=" + scratch}, kbuildVars(p)...)
+	args := append([]string{"-C", k.BuildDir, "M=" + scratch}, KbuildVars(p)...)
 	args = append(args, fmt.Sprintf("-j%d", b.jobs()), "modules")
 	if err := log.run(ctx, scratch, nil, "make", args...); err != nil {
 		return "", fmt.Errorf("module %s for %s: %w", srcDir, k.Platform, err)
@@ -99,8 +97,8 @@ func (b *Builder) module(ctx context.Context, k *Kernel, srcDir string, sign boo
 		return "", log.failure(fmt.Errorf("module %s: %w", srcDir, err))
 	}
 	if sign {
-		if err := log.run(ctx, scratch, nil, filepath.Join(k.BuildDir, "scripts", "sign-file"),
-			"sha256", k.SigningKey, k.SigningCert, ko); err != nil {
+		name, args := k.SignCommand(ko)
+		if err := log.run(ctx, scratch, nil, name, args...); err != nil {
 			return "", fmt.Errorf("sign module %s: %w", ko, err)
 		}
 		if err := checkSigned(ko); err != nil {
@@ -139,21 +137,44 @@ func checkSigned(ko string) error {
 	if err != nil {
 		return err
 	}
-	if !bytes.HasSuffix(data, []byte(moduleSignatureMarker)) {
+	if !IsSigned(data) {
 		return fmt.Errorf("%s lacks the module signature marker %q at its end", ko, strings.TrimSpace(moduleSignatureMarker))
 	}
 	return nil
 }
 
-// treeHash is the SHA-256 (hex) of a folder's regular files: relative
-// paths, modes and contents, in path order.
-func treeHash(dir string) (string, error) {
+// IsSigned reports whether a module's bytes end with the marker that
+// scripts/sign-file appends after the signature.
+func IsSigned(ko []byte) bool { return bytes.HasSuffix(ko, []byte(moduleSignatureMarker)) }
+
+// SignCommand is the command line that signs the module file ko in place
+// with the kernel's scripts/sign-file and the key the kernel trusts.
+func (k *Kernel) SignCommand(ko string) (name string, args []string) {
+	return filepath.Join(k.BuildDir, "scripts", "sign-file"), []string{"sha256", k.SigningKey, k.SigningCert, ko}
+}
+
+// CheckBuildDir fails when k's kbuild output folder holds another kernel
+// now: 'specbed images build' reuses one folder per platform, and modules
+// built against the wrong objects would not load.
+func (k *Kernel) CheckBuildDir() error {
+	stamp, err := os.ReadFile(filepath.Join(k.BuildDir, buildStamp))
+	if err != nil || strings.TrimSpace(string(stamp)) != k.Key {
+		return fmt.Errorf("%s no longer holds kernel %s (another configuration was built there since): run 'specbed images build --platform %s'",
+			k.BuildDir, k.Key[:16], k.Platform)
+	}
+	return nil
+}
+
+// TreeHash is the SHA-256 (hex) of the regular files in dir whose base
+// names keep accepts (nil: all): relative paths, sizes and contents, in
+// path order. It keys caches by source content.
+func TreeHash(dir string, keep func(name string) bool) (string, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() {
+		if d.Type().IsRegular() && (keep == nil || keep(d.Name())) {
 			files = append(files, path)
 		}
 		return nil

@@ -33,13 +33,13 @@ func TestTreeHash(t *testing.T) {
 		{"new file", func() { write("sub/h.h", "") }},
 		{"rename", func() { os.Rename(filepath.Join(dir, "sub/h.h"), filepath.Join(dir, "sub/i.h")) }},
 	}
-	prev, err := treeHash(dir)
+	prev, err := TreeHash(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		tt.change()
-		h, err := treeHash(dir)
+		h, err := TreeHash(dir, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

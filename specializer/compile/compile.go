@@ -16,15 +16,10 @@ package compile
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,13 +31,6 @@ import (
 
 // moduleName is the name every residual module loads under (kmod/Kbuild).
 const moduleName = "specnet_residual"
-
-// signatureMarker ends every module scripts/sign-file signed.
-const signatureMarker = "~Module signature appended~\n"
-
-// stampFile names the kernel whose objects a kbuild output folder holds
-// (written by images when it builds a kernel there).
-const stampFile = "specbed-kernel.key"
 
 // Residual is one specialization's C file.
 type Residual struct {
@@ -126,8 +114,8 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.checkStamp(); err != nil {
-		return nil, err
+	if err := d.kernel.CheckBuildDir(); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
 	}
 	scratch, err := os.MkdirTemp(r.Dir, ".build-")
 	if err != nil {
@@ -148,7 +136,7 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	if !bytes.HasSuffix(data, []byte(signatureMarker)) {
+	if !images.IsSigned(data) {
 		return nil, fmt.Errorf("compile: %s lacks the module signature marker after sign-file", ko)
 	}
 	return &Module{Ko: data, Compile: compiled.Sub(start), Sign: time.Since(compiled)}, nil
@@ -156,21 +144,8 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 
 // sign signs ko in place with the kernel's sign-file and trusted key.
 func (d *Driver) sign(ctx context.Context, ko string) error {
-	k := d.kernel
-	return run(ctx, "sign", k.BuildDir, filepath.Join(k.BuildDir, "scripts", "sign-file"),
-		"sha256", k.SigningKey, k.SigningCert, ko)
-}
-
-// checkStamp fails when the kernel's build folder holds another kernel
-// now ('specbed images build' reuses one folder per platform).
-func (d *Driver) checkStamp() error {
-	k := d.kernel
-	stamp, err := os.ReadFile(filepath.Join(k.BuildDir, stampFile))
-	if err != nil || strings.TrimSpace(string(stamp)) != k.Key {
-		return fmt.Errorf("compile: %s no longer holds kernel %s (another configuration was built there since): run 'specbed images build --platform %s'",
-			k.BuildDir, k.Key[:16], k.Platform)
-	}
-	return nil
+	name, args := d.kernel.SignCommand(ko)
+	return run(ctx, "sign", d.kernel.BuildDir, name, args...)
 }
 
 // entryTail follows the residual in its translation unit: it names the
@@ -212,39 +187,6 @@ func run(ctx context.Context, step, dir, name string, args ...string) error {
 		return &Error{Step: step, Output: out.String(), Err: err}
 	}
 	return nil
-}
-
-// TreeHash is the SHA-256 (hex) of the regular files in dir whose base names
-// keep accepts (nil: all): relative paths, sizes and contents, in path order.
-func TreeHash(dir string, keep func(name string) bool) (string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.Type().IsRegular() && (keep == nil || keep(e.Name())) {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		rel, err := filepath.Rel(dir, f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(data))
-		h.Write(data)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // genericFile reports whether a generic file goes into the module: the

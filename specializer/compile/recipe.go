@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"specbed/images"
 )
 
 //go:embed kmod/main.c kmod/Kbuild
@@ -48,7 +50,7 @@ var perBuild = []string{
 
 // key identifies a recipe: kernel, generic files, module main, format.
 func (d *Driver) key() (string, error) {
-	src, err := TreeHash(d.generic, genericFile)
+	src, err := images.TreeHash(d.generic, genericFile)
 	if err != nil {
 		return "", err
 	}
@@ -76,8 +78,8 @@ func (d *Driver) record(ctx context.Context) (*recipe, error) {
 	if r, err := loadRecipe(final); err == nil {
 		return r, nil
 	}
-	if err := d.checkStamp(); err != nil {
-		return nil, err
+	if err := d.kernel.CheckBuildDir(); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
@@ -90,10 +92,7 @@ func (d *Driver) record(ctx context.Context) (*recipe, error) {
 	if err := d.stage(tmp); err != nil {
 		return nil, err
 	}
-	args := []string{"-C", d.kernel.BuildDir, "M=" + tmp, "ARCH=" + d.platform.Kernel.Arch}
-	if cc := d.platform.Kernel.CrossCompile; cc != "" {
-		args = append(args, "CROSS_COMPILE="+cc)
-	}
+	args := append([]string{"-C", d.kernel.BuildDir, "M=" + tmp}, images.KbuildVars(d.platform)...)
 	args = append(args, "-j2", "modules")
 	if err := run(ctx, "kbuild", tmp, "make", args...); err != nil {
 		return nil, err

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"specbed/images"
 	"specbed/specializer"
-	"specbed/specializer/compile"
 	"specbed/specializer/ctxschema"
 	"specbed/specializer/decl"
 	"specbed/specializer/ir"
@@ -33,7 +33,7 @@ func loadDeclaration(id, path string) (*declaration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("declaration %s: %w", id, err)
 	}
-	tree, err := compile.TreeHash(filepath.Dir(path), nil)
+	tree, err := images.TreeHash(filepath.Dir(path), nil)
 	if err != nil {
 		return nil, fmt.Errorf("declaration %s: %w", id, err)
 	}
