@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * specnet_uapi.h - the ioctl interface of /dev/specnet (the core module
+ * specnet), shared by the module and the guest agent.
+ *
+ * User space includes this file after something that defines the
+ * fixed-width types uint8_t, uint16_t, uint32_t, int32_t and uint64_t
+ * (nolibc.h or <stdint.h>); it needs no kernel header. The ioctl numbers
+ * are spelled out with the asm-generic encoding, which i386 and ARM share,
+ * so that <linux/ioctl.h> is not needed either (the module checks them
+ * against _IOWR at build time).
+ *
+ * Layout: every struct has the same size and field offsets on i386 and
+ * ARM EABI. 64-bit fields sit at 8-byte offsets (EABI aligns uint64_t to
+ * 8, i386 to 4) and struct sizes are multiples of 8. User pointers travel
+ * as uint64_t: (uint64_t)(unsigned long)ptr.
+ *
+ * Every ioctl returns a negative errno on failure (the raw system call
+ * result; libc turns it into -1 and errno).
+ */
+#ifndef SPECNET_UAPI_H
+#define SPECNET_UAPI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#endif
+
+#define SPECNET_DEVICE		"/dev/specnet"
+#define SPECNET_PROC		"/proc/specnet"
+#define SPECNET_MISC_NAME	"specnet"
+
+/* Longest residual name, with its NUL (a kernel module name's limit). */
+#define SPECNET_NAME_SIZE	56
+
+/*
+ * The destination of a send, laid out as struct sockaddr_in: family
+ * AF_INET (2), port and address in network byte order. family 0 means
+ * "no destination": the send uses the socket's connected peer (send()
+ * rather than sendto()).
+ */
+struct specnet_sockaddr_in {
+	uint16_t family;
+	uint16_t port;			/* network byte order */
+	uint32_t addr;			/* network byte order */
+	uint8_t zero[8];
+};
+
+/*
+ * SPECNET_CUSTOMIZE: write the specialization context of a send on fd
+ * to dest (the values the kernel holds now: socket, addresses, ports,
+ * route, device, neighbour, sysctls) into ctx_buf as JSON in the
+ * specbed.context/v1 schema (specializer/ctxschema), with "adu" and
+ * "send_flags" as given. ctx_len is set to the JSON's length in bytes
+ * (no NUL is written). If ctx_size is too small the ioctl fails with
+ * ENOSPC and ctx_len holds the size needed.
+ */
+struct specnet_customize {
+	int32_t fd;			/* in: a UDP socket of the caller */
+	uint32_t adu;			/* in: bytes per send, 0..65535 */
+	uint32_t send_flags;		/* in: MSG_* flags every send uses */
+	uint32_t ctx_len;		/* out: bytes of JSON written */
+	struct specnet_sockaddr_in dest;	/* in */
+	uint64_t ctx_buf;		/* in: user pointer */
+	uint32_t ctx_size;		/* in: bytes at ctx_buf */
+	uint32_t reserved;		/* must be 0 */
+};
+
+/*
+ * What a token does when its residual refuses a send (a guard of the
+ * residual failed, e.g. a length other than the ADU).
+ */
+#define SPECNET_POLICY_FALLBACK	0	/* run the generic path, count it */
+#define SPECNET_POLICY_REFUSE	1	/* fail the send with EINVAL */
+
+/*
+ * SPECNET_LOAD: bind the residual registered under name (a residual
+ * module's name, "specnet_r_<hash>", as its .modinfo "name=" and the
+ * "residual" lines of /proc/specnet show it) to the socket fd and dest,
+ * and return a token (> 0) for SPECNET_SEND. The token holds a reference
+ * on the socket's file, its route and neighbour, and the residual module.
+ * Several tokens per socket are allowed.
+ * Errors: ENOENT no such residual; EBADF fd is not a socket of the
+ * caller; EPROTONOSUPPORT not a UDP/IPv4 socket; ENOSPC the memory budget
+ * for loaded residual code (module parameter budget_bytes) is used up;
+ * EINVAL bad policy or name.
+ */
+struct specnet_load {
+	int32_t fd;			/* in */
+	uint32_t policy;		/* in: SPECNET_POLICY_* */
+	struct specnet_sockaddr_in dest;	/* in: as given to CUSTOMIZE */
+	char name[SPECNET_NAME_SIZE];	/* in: NUL-terminated */
+	uint32_t token;			/* out */
+	uint32_t reserved;		/* must be 0 */
+};
+
+/*
+ * SPECNET_SEND: send len bytes at buf through the token's residual.
+ * Returns the bytes sent. A refused send follows the token's policy.
+ * EBADF: no such token (released, or never loaded).
+ */
+struct specnet_send {
+	uint32_t token;			/* in */
+	uint32_t len;			/* in: bytes */
+	uint64_t buf;			/* in: user pointer */
+	uint32_t flags;			/* in: MSG_* flags */
+	uint32_t reserved;		/* must be 0 */
+};
+
+/*
+ * SPECNET_SEND_GENERIC: send through the generic path (the same C code
+ * the specializer reads, with every input dynamic): the baseline that
+ * shows what specialization removes. Returns the bytes sent.
+ */
+struct specnet_send_generic {
+	int32_t fd;			/* in */
+	uint32_t len;			/* in: bytes */
+	struct specnet_sockaddr_in dest;	/* in */
+	uint64_t buf;			/* in: user pointer */
+	uint32_t flags;			/* in: MSG_* flags */
+	uint32_t reserved;		/* must be 0 */
+};
+
+/*
+ * SPECNET_RELEASE: drop the token and its references. Once no token uses
+ * a residual, its module can be removed (rmmod). Returns 0.
+ */
+struct specnet_release {
+	uint32_t token;			/* in */
+	uint32_t reserved;		/* must be 0 */
+};
+
+/* asm-generic/ioctl.h: nr bits 0-7, type 8-15, size 16-29, dir 30-31. */
+#define SPECNET_IOC_MAGIC	0xB5
+#define SPECNET_IOC_WRITE	1U
+#define SPECNET_IOC_READ	2U
+#define SPECNET_IOWR(nr, type)						\
+	(((SPECNET_IOC_READ | SPECNET_IOC_WRITE) << 30) |		\
+	 ((uint32_t)sizeof(type) << 16) | (SPECNET_IOC_MAGIC << 8) | (nr))
+#define SPECNET_IOW(nr, type)						\
+	((SPECNET_IOC_WRITE << 30) |					\
+	 ((uint32_t)sizeof(type) << 16) | (SPECNET_IOC_MAGIC << 8) | (nr))
+
+#define SPECNET_CUSTOMIZE	SPECNET_IOWR(1, struct specnet_customize)
+#define SPECNET_LOAD		SPECNET_IOWR(2, struct specnet_load)
+#define SPECNET_SEND		SPECNET_IOW(3, struct specnet_send)
+#define SPECNET_SEND_GENERIC	SPECNET_IOW(4, struct specnet_send_generic)
+#define SPECNET_RELEASE		SPECNET_IOW(5, struct specnet_release)
+
+/*
+ * /proc/specnet: one "name value" per line (decimal counts):
+ *   tokens_live, residuals_registered, residual_bytes (text bytes of
+ *   residuals bound to tokens, what budget_bytes caps), budget_bytes,
+ *   sends_specialized, sends_generic, fallbacks, refused,
+ *   guard_close, guard_route, guard_pmtu, guard_setsockopt (guard
+ *   firings per kind), refs_held (references tokens hold on files,
+ *   routes, neighbours and modules),
+ * then one line per registered residual:
+ *   residual <name> <text bytes> <tokens using it>
+ */
+
+#endif /* SPECNET_UAPI_H */
