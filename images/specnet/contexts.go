@@ -224,6 +224,7 @@ func baseContext() ctxValues {
 		"sock->sk->sk_dst_cache": ptr(false),
 		"rt_genid":               s32(1),
 		"route_err":              s32(0),
+		"neigh_err":              s32(0),
 		"rt->fl4_saddr":          ip("10.0.2.15"),
 		"rt->fl4_daddr":          ip("10.0.2.2"),
 
@@ -597,6 +598,9 @@ var contextSpecs = []contextSpec{
 		c.set("rt->dst.dev->mtu", 576)
 		c.set("adu", 1000)
 	}, 0, false},
+	{"neigh-create-fails", "the next hop has no ARP entry and none can be made (table full): the datagram is dropped, ENOBUFS not reported", func(c ctxValues) {
+		c.set("neigh_err", -105)
+	}, 0, true},
 	{"neigh-direct", "a device without link-layer header (SLIP-like): neigh_direct_output", func(c ctxValues) {
 		c.set("rt->dst.dev->hard_header_len", 0)
 		c.set("rt->dst.dev->header_ops_cache", 0)

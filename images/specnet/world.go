@@ -19,6 +19,7 @@ var worldRoots = map[string]string{
 	"neigh":     "neigh",
 	"fd":        "w->fd",
 	"route_err": "w->route_err",
+	"neigh_err": "w->neigh_err",
 	"rt_genid":  "w->rt_genid",
 }
 

@@ -364,6 +364,7 @@ type Func struct {
 	Params []*Var
 	Body   *Block
 	Shim   ShimKind
+	Errno  bool // SHIM_ERRNO: the shim returns 0 or a negative error code
 	Static bool // declared static (internal linkage)
 	Pos    Pos
 }

@@ -64,6 +64,7 @@ int __predefined_declarator;
 const (
 	pureAttr   = "specbed_pure"
 	effectAttr = "specbed_effect"
+	errnoAttr  = "specbed_errno"
 )
 
 var includeRE = regexp.MustCompile(`(?m)^[ \t]*#[ \t]*include[ \t]*"([^"]+)"`)
@@ -159,6 +160,7 @@ type lowerer struct {
 	vars    map[*cc.Declarator]*ir.Var
 	funcs   map[string]*ir.Func
 	markers map[string]ir.ShimKind
+	errno   map[string]bool // shims marked SHIM_ERRNO
 	defined map[string]*cc.FunctionDefinition
 
 	// Per function being lowered.
@@ -179,7 +181,7 @@ func newLowerer(base string) *lowerer {
 		structs: map[string]*ir.StructType{},
 		vars:    map[*cc.Declarator]*ir.Var{},
 		funcs:   map[string]*ir.Func{},
-		markers: map[string]ir.ShimKind{},
+		markers: map[string]ir.ShimKind{}, errno: map[string]bool{},
 		defined: map[string]*cc.FunctionDefinition{},
 	}
 }
@@ -227,12 +229,16 @@ func (l *lowerer) unit(tu *cc.TranslationUnit) {
 	}
 	for _, f := range l.prog.Funcs {
 		if l.defined[f.Name] != nil {
-			if l.markers[f.Name] != ir.NotShim {
+			if l.markers[f.Name] != ir.NotShim || l.errno[f.Name] {
 				panic(&ir.PosError{Pos: f.Pos, Msg: fmt.Sprintf("%s has a body and a shim marker: shim functions are external", f.Name)})
 			}
 			continue
 		}
 		f.Shim = l.markers[f.Name] // unmarked and never called is fine (a header's prototype)
+		f.Errno = l.errno[f.Name]
+		if f.Errno && !ir.IsInt(f.Type.Result) {
+			panic(&ir.PosError{Pos: f.Pos, Msg: fmt.Sprintf("%s is marked SHIM_ERRNO but does not return an integer", f.Name)})
+		}
 	}
 	for _, fd := range defs {
 		l.funcBody(fd)
@@ -287,6 +293,10 @@ func (l *lowerer) declareFunc(dr *cc.Declarator, ds *cc.DeclarationSpecifiers, e
 	name := dr.Name()
 	attrs := append(specAttrs(ds), extra...)
 	for _, a := range attrs {
+		if a == errnoAttr {
+			l.errno[name] = true
+			continue
+		}
 		k := map[string]ir.ShimKind{pureAttr: ir.ShimPure, effectAttr: ir.ShimEffect}[a]
 		if k == ir.NotShim {
 			continue

@@ -28,6 +28,13 @@ func TestParseTiny(t *testing.T) {
 	if got := p.Func("shim_route_output"); got == nil || got.Shim != ir.ShimPure {
 		t.Errorf("shim_route_output: %+v", got)
 	}
+	errno, err := parseOne("__attribute__((specbed_effect)) __attribute__((specbed_errno)) int sock_error(void);\nint f(void) { return sock_error(); }")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := errno.Func("sock_error"); got == nil || !got.Errno || got.Shim != ir.ShimEffect {
+		t.Errorf("sock_error: %+v", got)
+	}
 	if len(p.Headers) != 1 || p.Headers[0] != "tiny.h" {
 		t.Errorf("headers %v", p.Headers)
 	}
@@ -133,6 +140,7 @@ func TestRefusals(t *testing.T) {
 		{"fall-through", "int f(int x) {\n\tswitch (x) {\n\tcase 1: eff(1);\n\tcase 2: return 2; }\n\treturn 0; }", "t.c:6:", "fall-through"},
 		{"variadic", "int g(int n, ...);\nint f(void) { return 0; }", "t.c:3:", "variadic"},
 		{"unmarked external", "int g(int n);\nint f(void) { return g(1); }", "t.c:4:22", "no SHIM_PURE or SHIM_EFFECT"},
+		{"errno not an integer", "__attribute__((specbed_effect)) __attribute__((specbed_errno)) u8 *g(void);\nint f(void) { return !g(); }", "t.c:3:", "SHIM_ERRNO"},
 		{"static local", "int f(void) {\n\tstatic int n;\n\treturn n; }", "t.c:4:", "static local"},
 		{"inline asm", "int f(void) {\n\t__asm__(\"nop\");\n\treturn 0; }", "t.c:4:", "asm"},
 	}

@@ -66,7 +66,11 @@ func (sp *specializer) call(c *ir.Call) (value, error) {
 		sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: call})
 		return value{k: vInt, t: ir.Int}, nil
 	}
-	return dyn(call), nil
+	v := dyn(call)
+	if f.Errno {
+		v.fact = nonpositive // 0 or a negative error code
+	}
+	return v, nil
 }
 
 // args evaluates a call's arguments left to right.

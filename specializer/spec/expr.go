@@ -140,7 +140,7 @@ func known(v value) (bool, bool) {
 	if v.static() {
 		return v.truth(), true
 	}
-	if v.k == vDyn && v.fact >= nonzero && !hasEffects(v.x) {
+	if v.k == vDyn && v.fact&nonzero != 0 && !hasEffects(v.x) {
 		return true, true
 	}
 	return false, false
@@ -678,9 +678,22 @@ func (sp *specializer) cond(e *ir.Cond) (value, error) {
 		if err != nil {
 			return value{}, err
 		}
-		return dyn(&ir.Cond{E: e.E, C: ce, X: xe, Y: ye}), nil
+		r := dyn(&ir.Cond{E: e.E, C: ce, X: xe, Y: ye})
+		r.fact = meet(valueFact(xv), valueFact(yv)) // c ? -ERESTARTSYS : -EINTR is negative
+		return r, nil
 	}
 	return v, nil
+}
+
+// valueFact is the fact a value satisfies: a static integer's, or a dynamic value's own.
+func valueFact(v value) fact {
+	if v.static() {
+		return factOf(v)
+	}
+	if v.k == vDyn {
+		return v.fact
+	}
+	return noFact
 }
 
 // residualChoice specializes the two arms of a conditional expression under a dynamic

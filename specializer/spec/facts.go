@@ -4,22 +4,18 @@ import "specbed/specializer/ir"
 
 // fact is what is known about a dynamic integer's sign: enough to decide the kernel's
 // error-code tests (if (err), if (err < 0)) on paths where every error value is known nonzero
-// or negative, even after those paths merged.
+// or negative, even after those paths merged. It is a set of properties.
 type fact uint8
 
 const (
-	noFact   fact = iota
-	nonzero       // != 0
-	negative      // < 0 (so also != 0)
+	noFact      fact = 0
+	nonzero     fact = 1 << 0 // != 0
+	nonpositive fact = 1 << 1 // <= 0 (signed): 0 or an error code (SHIM_ERRNO)
+	negative         = nonzero | nonpositive
 )
 
 // meet is what two facts have in common.
-func meet(a, b fact) fact {
-	if a < b {
-		return a
-	}
-	return b
-}
+func meet(a, b fact) fact { return a & b }
 
 // factOf is the fact a static integer satisfies.
 func factOf(v value) fact {
@@ -32,6 +28,8 @@ func factOf(v value) fact {
 		return negative
 	case v.bits != 0:
 		return nonzero
+	case it.Signed:
+		return nonpositive
 	}
 	return noFact
 }
@@ -60,17 +58,20 @@ func (t *test) negate() *test {
 // decideFact decides "x op 0" for a dynamic x with a fact (ok false: undecided).
 func decideFact(f fact, op ir.BinOp, signed bool) (bool, bool) {
 	switch {
-	case f >= nonzero && op == ir.Eq:
+	case f&nonzero != 0 && op == ir.Eq:
 		return false, true
-	case f >= nonzero && op == ir.Ne:
+	case f&nonzero != 0 && op == ir.Ne:
 		return true, true
-	case f == negative && signed:
-		switch op {
-		case ir.Lt, ir.Le:
-			return true, true
-		case ir.Gt, ir.Ge:
-			return false, true
-		}
+	case !signed || f&nonpositive == 0:
+		return false, false
+	case op == ir.Gt:
+		return false, true
+	case op == ir.Le:
+		return true, true
+	case f == negative && op == ir.Lt:
+		return true, true
+	case f == negative && op == ir.Ge:
+		return false, true
 	}
 	return false, false
 }
@@ -99,22 +100,19 @@ func (sp *specializer) refine(t *test) {
 		sp.st.mut(t.obj).slots[t.leaf] = slot{v: intVal(it, 0)}
 		return
 	case ir.Ne:
-		sl.fact = meet(nonzero, maxFact(sl.fact, nonzero))
+		sl.fact |= nonzero
 	case ir.Lt:
 		if it.Signed {
 			sl.fact = negative
 		}
+	case ir.Le:
+		if it.Signed {
+			sl.fact |= nonpositive
+		}
 	case ir.Gt:
-		sl.fact = maxFact(sl.fact, nonzero)
+		sl.fact = nonzero // positive
 	}
 	sp.st.mut(t.obj).slots[t.leaf] = sl
-}
-
-func maxFact(a, b fact) fact {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // testOf returns the test a dynamic condition amounts to (nil: none known).

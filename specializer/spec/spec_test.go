@@ -30,6 +30,7 @@ SHIM_EFFECT int xmit_ptr(u32 *p);
 SHIM_EFFECT void store(void *p, u32 len);
 SHIM_PURE struct dev *route(u32 daddr);
 SHIM_PURE int rand_ok(void);
+SHIM_EFFECT __attribute__((specbed_errno)) int sock_error(void);
 `
 
 const declHead = `version 1
@@ -210,6 +211,20 @@ int f(struct sock *sk, u32 n) { return xmit(csum(sk->daddr, sk->daddr) + csum(n,
 		return xmit(err);
 	return xmit(42);
 }`, has: []string{"xmit(err)"}, not: []string{"xmit(42)", "if (err)"}},
+		{name: "a SHIM_ERRNO error is negative once tested, and so is a choice of two error codes",
+			src: `int f(struct sock *sk, u32 n) {
+	int err = sock_error();
+	if (err)
+		goto fail;
+	err = n ? -4 : -512;
+	if (n > 7)
+		goto fail;
+	return xmit(1);
+fail:
+	if (err >= 0)
+		return xmit(99);
+	return xmit(err);
+}`, has: []string{"xmit(err)"}, not: []string{"xmit(99)", "err >= 0"}},
 		{name: "NULL on a residual path is dereferenced as the generic code would",
 			src: `int f(struct sock *sk, u32 n) {
 	struct dev *d = 0;
@@ -247,7 +262,7 @@ func TestSpecializeErrors(t *testing.T) {
 		name, src, decl, want string
 	}{
 		{"unroll limit", `int f(struct sock *sk, u32 n) { u32 i, s = 0; for (i = 0; i < sk->dev->mtu; i++) s += i; return s; }`,
-			"", "t.c:16:47: static loop runs more than 64 iterations"},
+			"", "t.c:17:47: static loop runs more than 64 iterations"},
 		{"static division by zero", `int f(struct sock *sk, u32 n) { return xmit(n + sk->dev->mtu / (sk->dport - 9)); }`,
 			"", "division by zero with static operands"},
 		{"write to a static field", `int f(struct sock *sk, u32 n) { sk->dev->mtu = n; return 0; }`,

@@ -257,7 +257,7 @@ func decidedReturns(fr *frame, groups [][]edge) bool {
 			if os == nil {
 				return false
 			}
-			if sl := os.slots[0]; sl.mem && sl.fact < nonzero || !sl.mem && !sl.v.static() {
+			if sl := os.slots[0]; sl.mem && sl.fact&nonzero == 0 || !sl.mem && !sl.v.static() {
 				return false
 			}
 		}

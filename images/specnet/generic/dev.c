@@ -80,6 +80,7 @@ int sn_ip_finish_output2(struct sn_sock *sk, struct sn_skb *skb,
 	struct sn_netdev *dev = rt->dst.dev;
 	struct sn_neigh *neigh;
 	__be32 nexthop;
+	int err;
 
 	if (rt->rt_type == SN_RTN_MULTICAST)
 		shim_snmp_inc(sk->sk_net, SN_MIB_IP_OUTMCAST, skb->len);
@@ -90,11 +91,13 @@ int sn_ip_finish_output2(struct sn_sock *sk, struct sn_skb *skb,
 	if (rt->rt_gw_family == SN_AF_INET)
 		nexthop = rt->rt_gw4;
 	/* ip_neigh_gw4(): __ipv4_neigh_lookup_noref() or __neigh_create() */
-	neigh = shim_ipv4_neigh_lookup(dev, nexthop);
-	if (!neigh) {
+	err = shim_ipv4_neigh_err(dev, nexthop);
+	if (err) {
+		/* "No header cache and no neighbour!" */
 		shim_kfree_skb(skb->skb);
-		return -SN_ENOBUFS;
+		return err;
 	}
+	neigh = shim_ipv4_neigh_lookup(dev, nexthop);
 
 	/* sock_confirm_neigh() */
 	if (skb->pending_confirm)

@@ -141,20 +141,21 @@ static u8 sn_ip_select_ttl(struct sn_sock *sk, struct sn_rtable *rt)
 }
 
 /*
- * ip_setup_cork(). Device and route MTUs are at least 68 (ETH_MIN_MTU,
- * fib metrics), so inetdev_valid_mtu() holds and is not rendered.
- *
- * There is no route when udp_sendmsg() appends to pending frames; the
- * write queue is not empty then and this is not reached, but nothing in
- * the code says so (the queue is dynamic), hence the kernel's check.
+ * ip_setup_cork(), none of whose failures can happen here, so they are
+ * not rendered:
+ * - no route (-EFAULT): udp_sendmsg() appends without a route only to
+ *   frames pending on the write queue (it uncorks a socket whose queue
+ *   is empty), and ip_append_data() sets up no cork then;
+ * - no memory for the options (-ENOBUFS): the cork refers to the
+ *   socket's options instead of copying them (they do not change while
+ *   a customized send runs);
+ * - an MTU below 68 (-ENETUNREACH, inetdev_valid_mtu()): device and route
+ *   MTUs are at least 68 (ETH_MIN_MTU, fib metrics).
  */
-static int sn_ip_setup_cork(struct sn_sock *sk, struct sn_inet_cork *cork,
-			    struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp)
+static void sn_ip_setup_cork(struct sn_sock *sk, struct sn_inet_cork *cork,
+			     struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp)
 {
 	struct sn_rtable *rt = *rtp;
-
-	if (!rt)
-		return -SN_EFAULT;
 
 	cork->fragsize = sn_ip_sk_use_pmtu(sk) ? sn_dst_mtu(rt) :
 						 rt->dst.dev->mtu;
@@ -172,7 +173,6 @@ static int sn_ip_setup_cork(struct sn_sock *sk, struct sn_inet_cork *cork,
 	cork->tos = ipc->tos;
 	cork->mark = ipc->mark;
 	cork->priority = ipc->priority;
-	return 0;
 }
 
 /*
@@ -355,16 +355,8 @@ static int sn___ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 					err = -SN_ENOBUFS;
 				charged = false;
 			}
-			if (!kskb) {
-				/*
-				 * err is a negative errno (sock_alloc_send_skb's
-				 * contract): said here for the specializer, which
-				 * does not see into the shim. A no-op otherwise.
-				 */
-				if (err >= 0)
-					err = -SN_ENOBUFS;
+			if (!kskb)
 				goto error;
-			}
 
 			/* Fill in the control structures */
 			skb = sn_ip_new_skb(queue, kskb, csummode);
@@ -444,12 +436,8 @@ static int sn___ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 			u32 room;
 
 			err = shim_skb_pfrag_attach(skb->skb, sk, &to, &room);
-			if (err) {
-				/* -ENOMEM or -EMSGSIZE: negative (as above) */
-				if (err > 0)
-					err = -SN_ENOMEM;
-				goto error;
-			}
+			if (err)
+				goto error;	/* -ENOMEM or -EMSGSIZE */
 			if (copy > (int)room)
 				copy = room;
 			if (sn_ip_generic_getfrag(from, to, copy, skb->len,
@@ -631,9 +619,7 @@ int sn_ip_make_skb(struct sn_sock *sk, struct sn_flowi4 *fl4,
 	cork->flags = 0;
 	cork->addr = 0;
 	cork->opt = NULL;
-	err = sn_ip_setup_cork(sk, cork, ipc, rtp);
-	if (err)
-		return err;
+	sn_ip_setup_cork(sk, cork, ipc, rtp);
 
 	err = sn___ip_append_data(sk, fl4, queue, cork, msg, length,
 				  transhdrlen, flags);
@@ -651,18 +637,13 @@ int sn_ip_append_data(struct sn_sock *sk, struct sn_flowi4 *fl4,
 		      struct sn_ipcm_cookie *ipc, struct sn_rtable **rtp,
 		      u32 flags)
 {
-	int err;
-
 	if (flags & SN_MSG_PROBE)
 		return 0;
 
-	if (!sk->sk_write_queue.qlen) {
-		err = sn_ip_setup_cork(sk, &sk->inet.cork, ipc, rtp);
-		if (err)
-			return err;
-	} else {
+	if (!sk->sk_write_queue.qlen)
+		sn_ip_setup_cork(sk, &sk->inet.cork, ipc, rtp);
+	else
 		transhdrlen = 0;
-	}
 
 	return sn___ip_append_data(sk, fl4, &sk->sk_write_queue,
 				   &sk->inet.cork, msg, length, transhdrlen,

@@ -17,7 +17,9 @@
  * static and the declarations say so, the specializer folds it into a
  * per-instance value. SHIM_EFFECT marks everything else (allocation,
  * copy, checksum, header write, lock, transmit): kept, in order, in every
- * residual.
+ * residual. SHIM_ERRNO marks a shim that returns 0 or a negative errno,
+ * as its kernel function does: the specializer knows an error from it is
+ * negative.
  *
  * Conventions: byte-order sensitive values (addresses, ports) are passed
  * as the kernel stores them (__be32, __be16); lengths and offsets are
@@ -31,9 +33,11 @@
 #ifdef SPECBED_SPEC
 #define SHIM_PURE	__attribute__((specbed_pure))
 #define SHIM_EFFECT	__attribute__((specbed_effect))
+#define SHIM_ERRNO	__attribute__((specbed_errno))
 #else
 #define SHIM_PURE
 #define SHIM_EFFECT
+#define SHIM_ERRNO
 #endif
 
 #if defined(SPECBED_KERNEL)
@@ -124,7 +128,13 @@ SHIM_PURE struct sn_rtable *shim_ip_route_output(struct sn_net *net,
 						 __be16 sport, u32 uid);
 /* rt_genid_ipv4(): the namespace's route generation (rt_is_expired). */
 SHIM_PURE int shim_rt_genid_ipv4(struct sn_net *net);
-/* __ipv4_neigh_lookup_noref(): the ARP entry for a next hop (RCU). */
+/*
+ * ip_neigh_gw4(): __ipv4_neigh_lookup_noref(), else __neigh_create(); 0,
+ * or its error (PTR_ERR: the ARP table is full, no memory). The entry it
+ * found or made is then shim_ipv4_neigh_lookup()'s.
+ */
+SHIM_PURE int shim_ipv4_neigh_err(struct sn_netdev *dev, __be32 nexthop);
+/* The ARP entry for a next hop that shim_ipv4_neigh_err() found (RCU). */
 SHIM_PURE struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *dev,
 						  __be32 nexthop);
 /* access_ok() on the user payload. */
@@ -145,7 +155,7 @@ SHIM_PURE __be32 shim_inet_current_timestamp(void);
 /* inet_autobind(). */
 SHIM_EFFECT int shim_inet_autobind(struct sn_sock *sk);
 /* sock_error(): takes and clears sk->sk_err (negative errno or 0). */
-SHIM_EFFECT int shim_sock_error(struct sn_sock *sk);
+SHIM_EFFECT SHIM_ERRNO int shim_sock_error(struct sn_sock *sk);
 /* sk_set_bit(SOCKWQ_ASYNC_NOSPACE) + set_bit(SOCK_NOSPACE). */
 SHIM_EFFECT void shim_sk_set_nospace(struct sn_sock *sk);
 /* sock_wait_for_wmem(): sleeps, returns the remaining timeout (jiffies). */
@@ -176,7 +186,7 @@ SHIM_EFFECT u16 shim_ip_select_ident(struct sn_net *net, __be32 daddr,
  * __ip_append_data's accounting (destructor = sock_wfree, returns
  * skb->truesize) and the final refcount_add() on sk_wmem_alloc. */
 SHIM_EFFECT struct sk_buff *shim_alloc_send_skb(struct sn_sock *sk,
-						u32 header_len, int *errcode);
+						u32 header_len);
 SHIM_EFFECT struct sk_buff *shim_alloc_skb(struct sn_sock *sk, u32 size);
 SHIM_EFFECT u32 shim_skb_set_wfree(struct sk_buff *skb, struct sn_sock *sk);
 SHIM_EFFECT void shim_sk_wmem_add(struct sn_sock *sk, u32 bytes);
@@ -208,7 +218,7 @@ SHIM_EFFECT void shim_skb_set_dev(struct sk_buff *skb, struct sn_netdev *dev,
  * sk_page_frag_refill() + skb_can_coalesce() / __skb_fill_page_desc();
  * returns 0, -ENOMEM or -EMSGSIZE and where to copy, and how much room the
  * page has; then pfrag->offset, the frag size and skb->len grow by len. */
-SHIM_EFFECT int shim_skb_pfrag_attach(struct sk_buff *skb, struct sn_sock *sk,
+SHIM_EFFECT SHIM_ERRNO int shim_skb_pfrag_attach(struct sk_buff *skb, struct sn_sock *sk,
 				      u8 **to, u32 *room);
 SHIM_EFFECT void shim_skb_pfrag_commit(struct sk_buff *skb, struct sn_sock *sk,
 				       u32 len);

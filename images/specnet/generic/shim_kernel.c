@@ -329,7 +329,7 @@ int shim_rt_genid_ipv4(struct sn_net *net)
 }
 
 /* ip_neigh_gw4(): lookup or create; the views keep a reference. */
-struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *devv, __be32 nexthop)
+int shim_ipv4_neigh_err(struct sn_netdev *devv, __be32 nexthop)
 {
 	struct net_device *dev = kdev_of(devv)->dev;
 	struct sn_ksock *ks = kdev_of(devv)->owner;
@@ -341,7 +341,7 @@ struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *devv, __be32 nexthop)
 		n = __neigh_create(&arp_tbl, &nexthop, dev, false);
 	if (IS_ERR(n)) {
 		rcu_read_unlock_bh();
-		return NULL;
+		return PTR_ERR(n);
 	}
 	neigh_hold(n);
 	rcu_read_unlock_bh();
@@ -359,7 +359,13 @@ struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *devv, __be32 nexthop)
 		ks->neigh.v.output = SN_NEIGH_RESOLVE_OUTPUT;
 	ks->neigh.v.hh.hh_len = READ_ONCE(n->hh.hh_len);
 	memcpy(ks->neigh.v.hh.hh_data, n->hh.hh_data, SN_HH_DATA_MOD);
-	return &ks->neigh.v;
+	return 0;
+}
+
+struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *devv, __be32 nexthop)
+{
+	/* shim_ipv4_neigh_err() just found it for this next hop. */
+	return &kdev_of(devv)->owner->neigh.v;
 }
 
 bool shim_access_ok(const u8 __user *buf, u32 len)
@@ -564,13 +570,13 @@ u16 shim_ip_select_ident(struct sn_net *net, __be32 daddr, __be32 saddr,
 
 /* ---- effects: skbs ---- */
 
-struct sk_buff *shim_alloc_send_skb(struct sn_sock *sv, u32 header_len,
-				    int *errcode)
+struct sk_buff *shim_alloc_send_skb(struct sn_sock *sv, u32 header_len)
 {
 	struct sock *sk = ksk(sv);
 	struct sk_buff *skb;
+	int err;
 
-	skb = alloc_skb_with_frags(header_len, 0, 0, errcode, sk->sk_allocation);
+	skb = alloc_skb_with_frags(header_len, 0, 0, &err, sk->sk_allocation);
 	if (skb)
 		skb_set_owner_w(skb, sk);
 	return skb;

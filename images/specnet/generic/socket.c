@@ -58,7 +58,9 @@ struct sk_buff *sn_sock_alloc_send_skb(struct sn_sock *sk, u32 size,
 			goto interrupted;
 		timeo = shim_sock_wait_for_wmem(sk, timeo);
 	}
-	return shim_alloc_send_skb(sk, size, errcode);
+	/* alloc_skb_with_frags() without page frags: -ENOBUFS if it fails */
+	*errcode = -SN_ENOBUFS;
+	return shim_alloc_send_skb(sk, size);
 
 interrupted:
 	/* sock_intr_errno() */

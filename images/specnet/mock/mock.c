@@ -312,6 +312,11 @@ int shim_rt_genid_ipv4(struct sn_net *net)
 	return mock_world.rt_genid;
 }
 
+int shim_ipv4_neigh_err(struct sn_netdev *dev, __be32 nexthop)
+{
+	return mock_world.neigh_err;
+}
+
 struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *dev, __be32 nexthop)
 {
 	return &mock_world.neigh;
@@ -518,14 +523,11 @@ static void skb_free(int n)
 	s->live = 0;
 }
 
-struct sk_buff *shim_alloc_send_skb(struct sn_sock *sk, u32 header_len,
-				    int *errcode)
+struct sk_buff *shim_alloc_send_skb(struct sn_sock *sk, u32 header_len)
 {
 	struct sk_buff *skb = NULL;
 
-	if (tape_chance(TAPE_ALLOC, 2))
-		*errcode = -SN_ENOBUFS;
-	else
+	if (!tape_chance(TAPE_ALLOC, 2))
 		skb = skb_new(header_len, 1, sk);
 	log_begin("alloc_send_skb");
 	log_u("size", header_len);

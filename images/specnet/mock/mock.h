@@ -28,6 +28,7 @@
 struct mock_world {
 	int fd;
 	int route_err;			/* shim_ip_route_output_err() */
+	int neigh_err;			/* shim_ipv4_neigh_err() */
 	int rt_genid;			/* shim_rt_genid_ipv4() */
 	struct sn_user_msg um;
 	struct sn_sockaddr_in addr;
