@@ -87,11 +87,23 @@ func hashSources(files []sourceFile) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// agentSources reads the agent's C sources and headers.
+// agentUAPIHeaders are the headers of kernel modules the agent talks to,
+// relative to the checkout; the build puts them beside the agent's sources.
+var agentUAPIHeaders = []string{"images/specnet/core/specnet_uapi.h"}
+
+// agentSources reads the agent's C sources and headers, and the UAPI
+// headers it includes.
 func (b *Builder) agentSources() ([]sourceFile, error) {
 	files, err := readSources(b.agentSourceDir(), ".c", ".h")
 	if err != nil {
 		return nil, fmt.Errorf("agent sources: %w", err)
+	}
+	for _, rel := range agentUAPIHeaders {
+		data, err := os.ReadFile(filepath.Join(b.Repo, rel))
+		if err != nil {
+			return nil, fmt.Errorf("agent sources: %w", err)
+		}
+		files = append(files, sourceFile{name: filepath.Base(rel), data: data})
 	}
 	return files, nil
 }

@@ -95,17 +95,24 @@ type Result struct {
 }
 
 // StepResult is the result line of one plan step. The field named after
-// the kind is set for udp, insmod, net and fetch; Fields holds every field
-// as sent.
+// the kind is set for udp, insmod, net, fetch and the specnet steps;
+// Fields holds every field as sent.
 type StepResult struct {
 	// Step is the step's index in the plan, from 0.
-	Step   int               `json:"step"`
-	Kind   string            `json:"kind"`
-	UDP    *UDPResult        `json:"udp,omitempty"`
-	Insmod *InsmodResult     `json:"insmod,omitempty"`
-	Net    *NetResult        `json:"net,omitempty"`
-	Fetch  *FetchResult      `json:"fetch,omitempty"`
-	Fields map[string]string `json:"fields"`
+	Step   int           `json:"step"`
+	Kind   string        `json:"kind"`
+	UDP    *UDPResult    `json:"udp,omitempty"`
+	Insmod *InsmodResult `json:"insmod,omitempty"`
+	Net    *NetResult    `json:"net,omitempty"`
+	Fetch  *FetchResult  `json:"fetch,omitempty"`
+	// The specnet steps (specnetproto.go).
+	Customize *CustomizeResult  `json:"customize,omitempty"`
+	Load      *LoadResult       `json:"load,omitempty"`
+	Send      *SendResult       `json:"send,omitempty"`
+	Counters  map[string]int64  `json:"counters,omitempty"`
+	Release   *ReleaseResult    `json:"release,omitempty"`
+	Rmmod     *RmmodResult      `json:"rmmod,omitempty"`
+	Fields    map[string]string `json:"fields"`
 }
 
 // UDPResult is a timed loop of UDP sends.
@@ -193,10 +200,7 @@ func stepResult(m agentMessage, mode Mode, shift int) (StepResult, error) {
 			p.err = fmt.Errorf("count=%d is not positive", u.Count)
 		}
 		if p.err == nil {
-			u.NsPerSend = float64(u.NS) / float64(u.Count)
-			if mode.Counts {
-				u.InstructionsPerSend = u.NsPerSend / float64(int64(1)<<shift)
-			}
+			u.NsPerSend, u.InstructionsPerSend = perSend(u.NS, u.Count, mode, shift)
 		}
 		r.UDP = u
 	case "insmod":
@@ -215,6 +219,8 @@ func stepResult(m agentMessage, mode Mode, shift int) (StepResult, error) {
 			Out:          m.fields["out"],
 			Message:      m.fields["message"],
 		}
+	default:
+		specnetResult(&r, &p, m, mode, shift)
 	}
 	if p.err != nil {
 		return StepResult{}, fmt.Errorf("agent result line %v: %w", m.fields, p.err)

@@ -75,13 +75,14 @@ type consoleMonitor struct {
 	done        bool
 	status      int
 	steps       []StepResult
+	data        stepData // data lines of steps whose result is still to come
 	agentErrors []StepError
 	protocolErr error // the first malformed agent line
 	crash       *crashReport
 }
 
 func newConsoleMonitor(mode Mode, shift int, symbols *Symbolizer) *consoleMonitor {
-	return &consoleMonitor{mode: mode, shift: shift, symbols: symbols}
+	return &consoleMonitor{mode: mode, shift: shift, symbols: symbols, data: stepData{}}
 }
 
 // feed classifies one console line (without its line end).
@@ -148,7 +149,15 @@ func (m *consoleMonitor) agentMessage(msg agentMessage) event {
 			m.protocolFailure(err)
 			return evNone
 		}
+		if err := m.data.attach(&r); err != nil {
+			m.protocolFailure(err)
+			return evNone
+		}
 		m.steps = append(m.steps, r)
+	case msgData:
+		if err := m.data.add(msg); err != nil {
+			m.protocolFailure(err)
+		}
 	case msgError:
 		var p fieldParser
 		step := p.int("step", msg.fields)

@@ -79,6 +79,12 @@ int step_selftest(struct step *s);
 int step_ctl(struct step *s, long *next_step);
 int step_net(struct step *s);
 int step_fetch(struct step *s);
+int step_customize(struct step *s);
+int step_load(struct step *s);
+int step_send(struct step *s);
+int step_counters(struct step *s);
+int step_release(struct step *s);
+int step_rmmod(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */
 long sb_socket(int domain, int type, int protocol);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * specbed guest agent: the socket ABI and interface setup shared by the
- * network steps (udp, net, fetch).
+ * specbed guest agent: the socket ABI, interface setup and timed send loop
+ * shared by the network steps (udp, net, fetch and the specnet steps).
  *
  * The kernel's UAPI headers leave the socket types and constants below
  * (and struct sockaddr) to the C library, which the agent does not have;
@@ -40,5 +40,22 @@ int netif_add_arp(struct step *s, int fd, const char *dev,
 int netif_default_route(struct step *s, int fd, const char *dev,
 			const unsigned char gw[4]);
 int netif_check_name(struct step *s, const char *dev);
+
+/*
+ * udp.c: the timed send loop of the udp and send steps. size, count and
+ * warmup are inputs; ns (CLOCK_MONOTONIC ns of the timed loop), errors and
+ * first_errno outputs.
+ */
+struct timed_sends {
+	unsigned long long size, count, warmup;
+	unsigned long long ns, errors, first_errno;
+};
+
+/* send_fn sends len payload bytes; returns bytes sent or a negative errno. */
+typedef long (*send_fn)(const void *arg, unsigned long len);
+
+extern unsigned char udp_payload[UDP_MAX_SIZE];
+void fill_payload(unsigned long size);
+long time_sends(struct timed_sends *t, send_fn send, const void *arg);
 
 #endif /* SPECBED_NET_H */

@@ -27,6 +27,13 @@ static const char *const net_keys[] = {
 static const char *const fetch_keys[] = {
 	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL
 };
+static const char *const customize_keys[] = { "dst", "port", "sport", "adu", NULL };
+static const char *const load_keys[] = { "slot", "name", "policy", NULL };
+static const char *const send_keys[] = {
+	"path", "slot", "size", "count", "warmup", NULL
+};
+static const char *const slot_keys[] = { "slot", NULL };
+static const char *const rmmod_keys[] = { "name", NULL };
 static const char *const no_keys[] = { NULL };
 
 /* ctl is dispatched by plan_run itself: it needs the step counter. */
@@ -38,6 +45,12 @@ static const struct kind kinds[] = {
 	{ "selftest", step_selftest, no_keys },
 	{ "net", step_net, net_keys },
 	{ "fetch", step_fetch, fetch_keys },
+	{ "customize", step_customize, customize_keys },
+	{ "load", step_load, load_keys },
+	{ "send", step_send, send_keys },
+	{ "counters", step_counters, no_keys },
+	{ "release", step_release, slot_keys },
+	{ "rmmod", step_rmmod, rmmod_keys },
 	{ "ctl", NULL, no_keys },
 };
 

@@ -8,13 +8,58 @@
  */
 #include "net.h"
 
-/* The payload, shared by all udp steps (bytes). */
-static unsigned char payload[UDP_MAX_SIZE];
+/* The payload of every timed send (bytes). */
+unsigned char udp_payload[UDP_MAX_SIZE];
+
+/* fill_payload sets the first size payload bytes to 0, 1, 2, ... mod 256. */
+void fill_payload(unsigned long size)
+{
+	unsigned long i;
+
+	for (i = 0; i < size; i++)
+		udp_payload[i] = (unsigned char)i;
+}
+
+/*
+ * time_sends makes t->warmup untimed sends (the first binds a port and
+ * warms caches), then times t->count sends between two CLOCK_MONOTONIC
+ * reads. Every timed step goes through this loop, so that its own
+ * instructions are the same for every path. Returns 0 or the clock's
+ * negative errno.
+ */
+long time_sends(struct timed_sends *t, send_fn send, const void *arg)
+{
+	unsigned long long i, t0, t1;
+	long ret;
+
+	t->errors = 0;
+	t->first_errno = 0;
+	for (i = 0; i < t->warmup; i++)
+		send(arg, t->size);
+	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &t0);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < t->count; i++) {
+		long n = send(arg, t->size);
+
+		if (n < 0) {
+			if (!t->errors)
+				t->first_errno = -n;
+			t->errors++;
+		}
+	}
+	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &t1);
+	if (ret < 0)
+		return ret;
+	t->ns = t1 - t0;
+	return 0;
+}
 
 struct udp_args {
 	const char *dev;
 	unsigned char src[4], dst[4];
-	unsigned long long prefix, port, size, count, warmup;
+	unsigned long long prefix, port;
+	struct timed_sends t;
 	unsigned char mac[6];
 	int has_mac;
 };
@@ -27,12 +72,12 @@ static int parse_args(struct step *s, struct udp_args *a)
 	    step_ipv4(s, "dst", a->dst) < 0 ||
 	    step_u64(s, "prefix", &a->prefix, 24, 32, 0) < 0 ||
 	    step_u64(s, "port", &a->port, 0, 65535, 1) < 0 ||
-	    step_u64(s, "size", &a->size, 0, UDP_MAX_SIZE, 1) < 0 ||
-	    step_u64(s, "count", &a->count, 0, 0xffffffffULL, 1) < 0 ||
-	    step_u64(s, "warmup", &a->warmup, 0, 0xffffffffULL, 0) < 0 ||
+	    step_u64(s, "size", &a->t.size, 0, UDP_MAX_SIZE, 1) < 0 ||
+	    step_u64(s, "count", &a->t.count, 0, 0xffffffffULL, 1) < 0 ||
+	    step_u64(s, "warmup", &a->t.warmup, 0, 0xffffffffULL, 0) < 0 ||
 	    step_mac(s, "arp", a->mac, &a->has_mac) < 0)
 		return -1;
-	if (!a->port || !a->count) {
+	if (!a->port || !a->t.count) {
 		out_error(s->index, "port and count must not be 0", NULL, 0);
 		return -1;
 	}
@@ -57,68 +102,56 @@ static int configure(struct step *s, int fd, const struct udp_args *a)
 	return 0;
 }
 
+/* The destination of the udp step's sends. */
+struct udp_sender {
+	long fd;
+	struct sb_sockaddr_in to;
+};
+
 /* One send; the result is the kernel's (bytes sent or -errno). */
-static long send_one(int fd, const struct udp_args *a,
-		     const struct sb_sockaddr_in *to)
+static long send_one(const void *arg, unsigned long len)
 {
-	return sb_sendto(fd, payload, a->size, 0, to, sizeof(*to));
+	const struct udp_sender *us = arg;
+
+	return sb_sendto(us->fd, udp_payload, len, 0, &us->to, sizeof(us->to));
 }
 
 int step_udp(struct step *s)
 {
-	struct sb_sockaddr_in to;
+	struct udp_sender us;
 	struct udp_args a;
-	unsigned long long i, errors = 0, t0, t1;
-	long fd, ret, first_err = 0;
+	long ret;
 
 	if (parse_args(s, &a) < 0)
 		return -1;
-	fd = sb_socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0) {
-		out_error(s->index, "socket(AF_INET, SOCK_DGRAM) failed", NULL, fd);
+	us.fd = sb_socket(AF_INET, SOCK_DGRAM, 0);
+	if (us.fd < 0) {
+		out_error(s->index, "socket(AF_INET, SOCK_DGRAM) failed", NULL, us.fd);
 		return -1;
 	}
-	if (configure(s, fd, &a) < 0)
+	if (configure(s, us.fd, &a) < 0)
 		goto fail;
-	for (i = 0; i < a.size; i++)
-		payload[i] = (unsigned char)i;
-	set_sockaddr(&to, a.dst, a.port);
-
-	/* Untimed sends: the first binds a port and warms caches. */
-	for (i = 0; i < a.warmup; i++)
-		send_one(fd, &a, &to);
-
-	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &t0);
-	if (ret < 0)
-		goto clock_fail;
-	for (i = 0; i < a.count; i++) {
-		long n = send_one(fd, &a, &to);
-
-		if (n < 0) {
-			if (!errors)
-				first_err = -n;
-			errors++;
-		}
+	fill_payload(a.t.size);
+	set_sockaddr(&us.to, a.dst, a.port);
+	ret = time_sends(&a.t, send_one, &us);
+	if (ret < 0) {
+		out_error(s->index, "clock_gettime64(CLOCK_MONOTONIC) failed", NULL, ret);
+		goto fail;
 	}
-	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &t1);
-	if (ret < 0)
-		goto clock_fail;
-	sys_close(fd);
+	sys_close(us.fd);
 
 	out_result(s->index, "udp");
 	out_str("dev", a.dev);
-	out_u64("size", a.size);
-	out_u64("count", a.count);
-	out_u64("warmup", a.warmup);
-	out_u64("ns", t1 - t0);
-	out_u64("errors", errors);
-	out_u64("errno", first_err);
+	out_u64("size", a.t.size);
+	out_u64("count", a.t.count);
+	out_u64("warmup", a.t.warmup);
+	out_u64("ns", a.t.ns);
+	out_u64("errors", a.t.errors);
+	out_u64("errno", a.t.first_errno);
 	out_end();
 	return 0;
 
-clock_fail:
-	out_error(s->index, "clock_gettime64(CLOCK_MONOTONIC) failed", NULL, ret);
 fail:
-	sys_close(fd);
+	sys_close(us.fd);
 	return -1;
 }

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The specnet steps: the agent's side of /dev/specnet, the core module's
+ * customized send (images/specnet/core/specnet_uapi.h).
+ *
+ * A boot has one flow: the UDP socket a customize step opens, bound to a
+ * fixed source port so that its context is the same in every boot, and
+ * its destination. load binds a residual to the flow and keeps the token
+ * in one of a few slots; send times sends through the kernel's sendto()
+ * and send(), the module's generic path, or a token; counters reports
+ * /proc/specnet; release and rmmod undo a load.
+ */
+#include "net.h"
+#include "specnet_uapi.h"
+
+#define TOKEN_SLOTS	8
+#define CONTEXT_MAX	(64 << 10)	/* bytes: what the server accepts */
+#define DATA_PIECE	256		/* context bytes per data line: <= 768 escaped */
+#define PROC_MAX	4096		/* bytes of /proc/specnet read */
+#define MSG_FLAGS	0		/* MSG_* flags of every send */
+#define O_NONBLOCK_RM	04000		/* delete_module: fail with EBUSY instead of waiting */
+
+/* The flow of this boot; fds are -1 while closed. */
+static struct {
+	long dev;			/* /dev/specnet */
+	long sock;			/* the flow socket */
+	struct specnet_sockaddr_in dest;
+	uint32_t tokens[TOKEN_SLOTS];	/* 0: empty */
+} flow = { .dev = -1, .sock = -1 };
+
+static char context[CONTEXT_MAX];
+
+/* The uapi's sockaddr is the kernel's struct sockaddr_in, like the agent's. */
+typedef char dest_layout_check[sizeof(struct specnet_sockaddr_in) ==
+			       sizeof(struct sb_sockaddr_in) ? 1 : -1];
+
+static long sb_bind(int fd, const void *addr, int addrlen)
+{
+	return my_syscall3(__NR_bind, fd, addr, addrlen);
+}
+
+static long sb_delete_module(const char *name, int flags)
+{
+	return my_syscall2(__NR_delete_module, name, flags);
+}
+
+/* open_dev opens /dev/specnet once; the core module must be loaded. */
+static int open_dev(struct step *s)
+{
+	if (flow.dev >= 0)
+		return 0;
+	flow.dev = sys_open(SPECNET_DEVICE, O_RDWR, 0);
+	if (flow.dev < 0) {
+		out_error(s->index, "cannot open ", SPECNET_DEVICE, flow.dev);
+		flow.dev = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* open_flow replaces the flow socket by one bound to *:sport. */
+static int open_flow(struct step *s, unsigned int sport)
+{
+	static const unsigned char any[4];
+	struct sb_sockaddr_in local;
+	long ret;
+
+	if (flow.sock >= 0)
+		sys_close(flow.sock);
+	flow.sock = sb_socket(AF_INET, SOCK_DGRAM, 0);
+	if (flow.sock < 0) {
+		out_error(s->index, "socket(AF_INET, SOCK_DGRAM) failed", NULL, flow.sock);
+		flow.sock = -1;
+		return -1;
+	}
+	set_sockaddr(&local, any, sport);
+	ret = sb_bind(flow.sock, &local, sizeof(local));
+	if (ret < 0) {
+		out_error(s->index, "bind of the flow socket failed", NULL, ret);
+		return -1;
+	}
+	return 0;
+}
+
+static int has_nul(const char *buf, unsigned long n)
+{
+	while (n--)
+		if (!*buf++)
+			return 1;
+	return 0;
+}
+
+/* put_context prints the context in data lines the host reassembles. */
+static void put_context(long step, const char *buf, unsigned long n)
+{
+	static char piece[DATA_PIECE + 1];
+	unsigned long off, part;
+
+	for (off = 0; off < n; off += part) {
+		part = n - off < DATA_PIECE ? n - off : DATA_PIECE;
+		memcpy(piece, buf + off, part);
+		piece[part] = 0;
+		out_begin("data");
+		out_u64("step", step);
+		out_u64("off", off);
+		out_str("text", piece);
+		out_end();
+	}
+}
+
+/*
+ * customize opens the flow and asks the kernel for its context. The
+ * context goes to the console (data lines, then the result line): the
+ * host specializes it.
+ */
+int step_customize(struct step *s)
+{
+	struct specnet_customize c;
+	struct sb_sockaddr_in to;
+	unsigned char dst[4];
+	unsigned long long port, sport, adu;
+	long ret;
+
+	if (step_ipv4(s, "dst", dst) < 0 ||
+	    step_u64(s, "port", &port, 0, 65535, 1) < 0 ||
+	    step_u64(s, "sport", &sport, 0, 65535, 1) < 0 ||
+	    step_u64(s, "adu", &adu, 0, UDP_MAX_SIZE, 1) < 0)
+		return -1;
+	if (!port || !sport) {
+		out_error(s->index, "port and sport must not be 0", NULL, 0);
+		return -1;
+	}
+	if (open_dev(s) < 0 || open_flow(s, sport) < 0)
+		return -1;
+	set_sockaddr(&to, dst, port);
+	memcpy(&flow.dest, &to, sizeof(flow.dest));
+
+	memset(&c, 0, sizeof(c));
+	c.fd = flow.sock;
+	c.adu = adu;
+	c.send_flags = MSG_FLAGS;
+	c.dest = flow.dest;
+	c.ctx_buf = (uint64_t)(unsigned long)context;
+	c.ctx_size = sizeof(context);
+	ret = sys_ioctl(flow.dev, SPECNET_CUSTOMIZE, &c);
+	if (ret < 0) {
+		out_error(s->index, "SPECNET_CUSTOMIZE failed", NULL, ret);
+		return -1;
+	}
+	if (c.ctx_len > sizeof(context)) {
+		out_error(s->index, "SPECNET_CUSTOMIZE wrote more than the buffer", NULL, 0);
+		return -1;
+	}
+	if (has_nul(context, c.ctx_len)) {
+		out_error(s->index, "the context holds a NUL byte", NULL, 0);
+		return -1;
+	}
+	put_context(s->index, context, c.ctx_len);
+	out_result(s->index, "customize");
+	out_u64("bytes", c.ctx_len);
+	out_end();
+	return 0;
+}
+
+static int step_slot(struct step *s, unsigned long long *slot)
+{
+	return step_u64(s, "slot", slot, 0, TOKEN_SLOTS - 1, 1);
+}
+
+/*
+ * load binds a registered residual to the flow. The kernel's answer is
+ * the result (ENOSPC past the memory budget is what some tests expect);
+ * a failed load leaves the slot empty.
+ */
+int step_load(struct step *s)
+{
+	struct specnet_load l;
+	unsigned long long slot;
+	const char *name, *policy;
+	long ret;
+
+	if (step_slot(s, &slot) < 0 ||
+	    step_str(s, "name", &name, 1) < 0 ||
+	    step_str(s, "policy", &policy, 0) < 0)
+		return -1;
+	memset(&l, 0, sizeof(l));
+	if (!policy || !strcmp(policy, "fallback")) {
+		l.policy = SPECNET_POLICY_FALLBACK;
+	} else if (!strcmp(policy, "refuse")) {
+		l.policy = SPECNET_POLICY_REFUSE;
+	} else {
+		out_error(s->index, "policy must be fallback or refuse: ", policy, 0);
+		return -1;
+	}
+	if (strlen(name) >= sizeof(l.name)) {
+		out_error(s->index, "residual name too long: ", name, 0);
+		return -1;
+	}
+	if (flow.sock < 0 || flow.tokens[slot]) {
+		out_error(s->index, "load needs a flow (customize) and an empty slot", NULL, 0);
+		return -1;
+	}
+	strcpy(l.name, name);
+	l.fd = flow.sock;
+	l.dest = flow.dest;
+	ret = sys_ioctl(flow.dev, SPECNET_LOAD, &l);
+	if (!ret)
+		flow.tokens[slot] = l.token;
+
+	out_result(s->index, "load");
+	out_u64("slot", slot);
+	out_str("name", name);
+	out_u64("token", ret ? 0 : l.token);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}
+
+/* One way of sending; send_fn's result is the kernel's (bytes or -errno). */
+struct sender {
+	send_fn send;
+	long fd;
+	union {
+		struct specnet_send token;
+		struct specnet_send_generic generic;
+	} req;
+};
+
+static long send_sendto(const void *arg, unsigned long len)
+{
+	const struct sender *sd = arg;
+
+	return sb_sendto(sd->fd, udp_payload, len, MSG_FLAGS, &flow.dest, sizeof(flow.dest));
+}
+
+static long send_connected(const void *arg, unsigned long len)
+{
+	const struct sender *sd = arg;
+
+	return sb_sendto(sd->fd, udp_payload, len, MSG_FLAGS, NULL, 0);
+}
+
+/*
+ * The ioctl senders take a request made once, as an application would;
+ * the kernel only reads it (SPECNET_IOW), so the cast drops no promise.
+ */
+static long send_generic(const void *arg, unsigned long len)
+{
+	const struct sender *sd = arg;
+
+	(void)len;
+	return sys_ioctl(flow.dev, SPECNET_SEND_GENERIC, (void *)&sd->req.generic);
+}
+
+static long send_token(const void *arg, unsigned long len)
+{
+	const struct sender *sd = arg;
+
+	(void)len;
+	return sys_ioctl(flow.dev, SPECNET_SEND, (void *)&sd->req.token);
+}
+
+/* connect_flow opens a socket connected to the flow's destination. */
+static long connect_flow(struct step *s)
+{
+	long fd = sb_socket(AF_INET, SOCK_DGRAM, 0), ret;
+
+	if (fd < 0) {
+		out_error(s->index, "socket(AF_INET, SOCK_DGRAM) failed", NULL, fd);
+		return -1;
+	}
+	ret = sb_connect(fd, &flow.dest, sizeof(flow.dest));
+	if (ret < 0) {
+		out_error(s->index, "connect to the flow's destination failed", NULL, ret);
+		sys_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* make_sender sets sd up for path; -1 after an error line. */
+static int make_sender(struct step *s, const char *path, unsigned long len,
+		       struct sender *sd)
+{
+	unsigned long long slot;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->fd = -1;
+	if (flow.sock < 0) {
+		out_error(s->index, "send needs a flow (customize)", NULL, 0);
+		return -1;
+	}
+	if (!strcmp(path, "sendto")) {
+		sd->send = send_sendto;
+		sd->fd = flow.sock;
+	} else if (!strcmp(path, "send")) {
+		sd->send = send_connected;
+		sd->fd = connect_flow(s);
+		if (sd->fd < 0)
+			return -1;
+	} else if (!strcmp(path, "generic")) {
+		sd->send = send_generic;
+		sd->req.generic.fd = flow.sock;
+		sd->req.generic.len = len;
+		sd->req.generic.dest = flow.dest;
+		sd->req.generic.buf = (uint64_t)(unsigned long)udp_payload;
+		sd->req.generic.flags = MSG_FLAGS;
+	} else if (!strcmp(path, "special")) {
+		if (step_slot(s, &slot) < 0)
+			return -1;
+		sd->send = send_token;
+		/* An empty slot sends with token 0: the kernel says EBADF. */
+		sd->req.token.token = flow.tokens[slot];
+		sd->req.token.len = len;
+		sd->req.token.buf = (uint64_t)(unsigned long)udp_payload;
+		sd->req.token.flags = MSG_FLAGS;
+	} else {
+		out_error(s->index, "path must be sendto, send, generic or special: ", path, 0);
+		return -1;
+	}
+	if (strcmp(path, "special") && step_get(s, "slot")) {
+		out_error(s->index, "slot is for path=special only", NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * send times count sends of size bytes through one path, after warmup
+ * untimed ones, exactly as the udp step times sendto().
+ */
+int step_send(struct step *s)
+{
+	struct sender sd;
+	struct timed_sends t;
+	const char *path;
+	long ret;
+
+	if (step_str(s, "path", &path, 1) < 0 ||
+	    step_u64(s, "size", &t.size, 0, UDP_MAX_SIZE, 1) < 0 ||
+	    step_u64(s, "count", &t.count, 0, 0xffffffffULL, 1) < 0 ||
+	    step_u64(s, "warmup", &t.warmup, 0, 0xffffffffULL, 0) < 0)
+		return -1;
+	if (!t.count) {
+		out_error(s->index, "count must not be 0", NULL, 0);
+		return -1;
+	}
+	if (make_sender(s, path, t.size, &sd) < 0)
+		return -1;
+	fill_payload(t.size);
+	ret = time_sends(&t, sd.send, &sd);
+	if (sd.send == send_connected)
+		sys_close(sd.fd);
+	if (ret < 0) {
+		out_error(s->index, "clock_gettime64(CLOCK_MONOTONIC) failed", NULL, ret);
+		return -1;
+	}
+	out_result(s->index, "send");
+	out_str("path", path);
+	out_u64("size", t.size);
+	out_u64("count", t.count);
+	out_u64("warmup", t.warmup);
+	out_u64("ns", t.ns);
+	out_u64("errors", t.errors);
+	out_u64("errno", t.first_errno);
+	out_end();
+	return 0;
+}
+
+static int is_counter_name(const char *p, const char *end)
+{
+	if (p == end)
+		return 0;
+	for (; p < end; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return 0;
+	return 1;
+}
+
+/*
+ * put_counter adds the line "name value" to the result; the per-residual
+ * lines ("residual <name> <bytes> <tokens>") are left out: the host reads
+ * residuals_registered and tokens_live. Returns -1 for a malformed line.
+ */
+static int put_counter(char *line)
+{
+	char *sp = strchr(line, ' ');
+	unsigned long long v = 0;
+	char *p;
+
+	if (!strncmp(line, "residual ", 9))
+		return 0;
+	if (!sp || !is_counter_name(line, sp) || !sp[1])
+		return -1;
+	for (p = sp + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	*sp = 0;
+	out_u64(line, v);
+	return 0;
+}
+
+/* counters reports every counter of /proc/specnet in one result line. */
+int step_counters(struct step *s)
+{
+	static char buf[PROC_MAX + 1];
+	long fd, n, total = 0;
+	char *line, *next;
+
+	fd = sys_open(SPECNET_PROC, O_RDONLY, 0);
+	if (fd < 0) {
+		out_error(s->index, "cannot open ", SPECNET_PROC, fd);
+		return -1;
+	}
+	while (total < PROC_MAX) {
+		n = sys_read(fd, buf + total, PROC_MAX - total);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	sys_close(fd);
+	if (n < 0 || total == PROC_MAX) {
+		out_error(s->index, "cannot read all of " SPECNET_PROC, NULL, n < 0 ? n : 0);
+		return -1;
+	}
+	buf[total] = 0;
+	out_result(s->index, "counters");
+	for (line = buf; *line; line = next) {
+		next = strchr(line, '\n');
+		if (!next) {
+			out_error(s->index, "unterminated line in " SPECNET_PROC, NULL, 0);
+			return -1;
+		}
+		*next++ = 0;
+		if (put_counter(line) < 0) {
+			out_error(s->index, "malformed line in " SPECNET_PROC ": ", line, 0);
+			return -1;
+		}
+	}
+	out_end();
+	return 0;
+}
+
+/* release drops the token in a slot; the kernel's answer is the result. */
+int step_release(struct step *s)
+{
+	struct specnet_release r;
+	unsigned long long slot;
+	long ret;
+
+	if (step_slot(s, &slot) < 0)
+		return -1;
+	if (flow.dev < 0) {
+		out_error(s->index, "release needs " SPECNET_DEVICE " open (customize)", NULL, 0);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.token = flow.tokens[slot];
+	ret = sys_ioctl(flow.dev, SPECNET_RELEASE, &r);
+	if (!ret)
+		flow.tokens[slot] = 0;
+	out_result(s->index, "release");
+	out_u64("slot", slot);
+	out_u64("token", r.token);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}
+
+/*
+ * rmmod removes a module without waiting for its users (EBUSY while a
+ * token holds it): the kernel's answer is the result.
+ */
+int step_rmmod(struct step *s)
+{
+	const char *name;
+	long ret;
+
+	if (step_str(s, "name", &name, 1) < 0)
+		return -1;
+	ret = sb_delete_module(name, O_NONBLOCK_RM);
+	out_result(s->index, "rmmod");
+	out_str("name", name);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}

@@ -1,0 +1,253 @@
+package qemu
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The agent's steps for the specnet core module (/dev/specnet, see
+// images/agent/PROTOCOL.md and images/specnet/core/specnet_uapi.h): one
+// flow socket per boot, CUSTOMIZE on it, LOAD of a residual into a token
+// slot, timed sends through one of four paths, the module's counters,
+// RELEASE and module removal.
+
+// msgData carries bytes a step hands to the host (the context of a
+// customize step) in pieces that fit the agent's 1024-byte lines:
+// "@@specbed data step=<i> off=<byte offset> text=<escaped bytes>".
+const msgData = "data"
+
+// SendPath is one of the four ways the agent's send step sends a datagram.
+type SendPath string
+
+const (
+	// PathSendto is the kernel's sendto() on the unconnected flow socket.
+	PathSendto SendPath = "sendto"
+	// PathSend is the kernel's send() on a socket connected to the flow's
+	// destination (a fresh socket per step, with an ephemeral port).
+	PathSend SendPath = "send"
+	// PathGeneric is /dev/specnet's generic path (everything dynamic) on
+	// the flow socket.
+	PathGeneric SendPath = "generic"
+	// PathSpecial is /dev/specnet's SEND on a token: the residual.
+	PathSpecial SendPath = "special"
+)
+
+// SendPaths lists the paths in the order benchmarks report them.
+func SendPaths() []SendPath { return []SendPath{PathSendto, PathSend, PathGeneric, PathSpecial} }
+
+// CustomizeStep opens the flow: a UDP socket bound to SrcPort (on any
+// address) that sends to Dst:Port, and asks /dev/specnet for its
+// specialization context, committing to ADU payload bytes per send. The
+// interface must be up already (a net step).
+type CustomizeStep struct {
+	Dst     string
+	Port    int
+	SrcPort int
+	// ADU is the application's fixed datagram payload, in bytes.
+	ADU int
+}
+
+func (s CustomizeStep) String() string {
+	return fmt.Sprintf("customize,dst=%s,port=%d,sport=%d,adu=%d", s.Dst, s.Port, s.SrcPort, s.ADU)
+}
+
+// LoadStep binds the registered residual module Name ("specnet_r_<hash>")
+// to the flow and keeps the token in the agent's slot Slot (0..7). Policy
+// is what SEND does when the residual refuses a send: "fallback" (the
+// generic path, counted) or "refuse" (EINVAL).
+type LoadStep struct {
+	Slot   int
+	Name   string
+	Policy string
+}
+
+func (s LoadStep) String() string {
+	return fmt.Sprintf("load,slot=%d,name=%s,policy=%s", s.Slot, s.Name, s.Policy)
+}
+
+// SendStep times Count sends of Size payload bytes (after Warmup untimed
+// ones) through Path; PathSpecial uses the token in Slot.
+type SendStep struct {
+	Path          SendPath
+	Slot          int
+	Size          int
+	Count, Warmup int
+}
+
+func (s SendStep) String() string {
+	b := fmt.Sprintf("send,path=%s,size=%d,count=%d,warmup=%d", s.Path, s.Size, s.Count, s.Warmup)
+	if s.Path == PathSpecial {
+		b += fmt.Sprintf(",slot=%d", s.Slot)
+	}
+	return b
+}
+
+// CountersStep reports every counter of /proc/specnet.
+type CountersStep struct{}
+
+func (CountersStep) String() string { return "counters" }
+
+// ReleaseStep releases the token in Slot.
+type ReleaseStep struct{ Slot int }
+
+func (s ReleaseStep) String() string { return fmt.Sprintf("release,slot=%d", s.Slot) }
+
+// RmmodStep unloads the module Name (delete_module, O_NONBLOCK).
+type RmmodStep struct{ Name string }
+
+func (s RmmodStep) String() string { return "rmmod,name=" + s.Name }
+
+// CustomizeResult is the context CUSTOMIZE collected in the guest kernel.
+type CustomizeResult struct {
+	// Context is the specbed.context/v1 JSON, as the kernel wrote it.
+	Context []byte `json:"context"`
+}
+
+// LoadResult is a LOAD: the token (> 0) or the kernel's errno.
+type LoadResult struct {
+	Slot  int    `json:"slot"`
+	Name  string `json:"name"`
+	Token int64  `json:"token"`
+	Errno int    `json:"errno"`
+}
+
+// SendResult is a timed loop of sends through one path.
+type SendResult struct {
+	Path SendPath `json:"path"`
+	// Size is the payload of each send, in bytes; Count the timed sends.
+	Size   int `json:"size"`
+	Count  int `json:"count"`
+	Warmup int `json:"warmup"`
+	// NS is the guest's virtual time for the timed loop, in ns.
+	NS int64 `json:"ns"`
+	// Errors counts timed sends that failed; Errno is the first one's.
+	Errors int `json:"errors"`
+	Errno  int `json:"errno"`
+	// NsPerSend is NS / Count (virtual ns); InstructionsPerSend is
+	// NS / Count / 2^shift, set only in a counting mode.
+	NsPerSend           float64 `json:"ns_per_send"`
+	InstructionsPerSend float64 `json:"instructions_per_send,omitempty"`
+}
+
+// ReleaseResult is a RELEASE of the token in Slot.
+type ReleaseResult struct {
+	Slot  int   `json:"slot"`
+	Token int64 `json:"token"`
+	Errno int   `json:"errno"`
+}
+
+// RmmodResult is a module removal: 0 or delete_module's errno (16, EBUSY,
+// while a token still uses the module).
+type RmmodResult struct {
+	Name  string `json:"name"`
+	Errno int    `json:"errno"`
+}
+
+// specnetResult fills the StepResult field of a specnet step kind; it
+// reports whether kind is one.
+func specnetResult(r *StepResult, p *fieldParser, m agentMessage, mode Mode, shift int) bool {
+	f := m.fields
+	switch r.Kind {
+	case "customize":
+		r.Customize = &CustomizeResult{}
+		p.int("bytes", f)
+	case "load":
+		r.Load = &LoadResult{Slot: p.int("slot", f), Name: f["name"], Token: p.int64("token", f), Errno: p.int("errno", f)}
+	case "send":
+		s := &SendResult{
+			Path:   SendPath(f["path"]),
+			Size:   p.int("size", f),
+			Count:  p.int("count", f),
+			Warmup: p.int("warmup", f),
+			NS:     p.int64("ns", f),
+			Errors: p.int("errors", f),
+			Errno:  p.int("errno", f),
+		}
+		if p.err == nil && s.Count <= 0 {
+			p.err = fmt.Errorf("count=%d is not positive", s.Count)
+		}
+		if p.err == nil {
+			s.NsPerSend, s.InstructionsPerSend = perSend(s.NS, s.Count, mode, shift)
+		}
+		r.Send = s
+	case "counters":
+		r.Counters = map[string]int64{}
+		for k := range f {
+			if k != "step" && k != "kind" {
+				r.Counters[k] = p.int64(k, f)
+			}
+		}
+	case "release":
+		r.Release = &ReleaseResult{Slot: p.int("slot", f), Token: p.int64("token", f), Errno: p.int("errno", f)}
+	case "rmmod":
+		r.Rmmod = &RmmodResult{Name: f["name"], Errno: p.int("errno", f)}
+	default:
+		return false
+	}
+	return true
+}
+
+// perSend divides a timed loop's virtual ns by its sends; in a counting
+// mode it also gives instructions per send (ns / count / 2^shift).
+func perSend(ns int64, count int, mode Mode, shift int) (nsPerSend, insnsPerSend float64) {
+	nsPerSend = float64(ns) / float64(count)
+	if mode.Counts {
+		insnsPerSend = nsPerSend / float64(int64(1)<<shift)
+	}
+	return nsPerSend, insnsPerSend
+}
+
+// stepData collects the data lines of the steps of one run.
+type stepData map[int][]byte
+
+// add appends one data line's bytes; pieces must arrive in order.
+func (d stepData) add(m agentMessage) error {
+	var p fieldParser
+	step, off := p.int("step", m.fields), p.int("off", m.fields)
+	text, ok := m.fields["text"]
+	if p.err == nil && !ok {
+		p.err = fmt.Errorf("no text field")
+	}
+	if p.err == nil && off != len(d[step]) {
+		p.err = fmt.Errorf("piece at offset %d, want %d", off, len(d[step]))
+	}
+	if p.err != nil {
+		return fmt.Errorf("agent data line %v: %w", m.fields, p.err)
+	}
+	d[step] = append(d[step], text...)
+	return nil
+}
+
+// attach gives a customize result the bytes its step sent, which must be
+// as many as its bytes field says.
+func (d stepData) attach(r *StepResult) error {
+	if r.Customize == nil {
+		return nil
+	}
+	want, err := strconv.Atoi(r.Fields["bytes"])
+	if err != nil {
+		return fmt.Errorf("customize result: bytes: %w", err)
+	}
+	got := d[r.Step]
+	if len(got) != want {
+		return fmt.Errorf("customize step %d: %d context bytes arrived, the agent sent %d", r.Step, len(got), want)
+	}
+	r.Customize.Context = got
+	delete(d, r.Step)
+	return nil
+}
+
+// Counter returns one counter of a counters result; a missing one is an
+// error that lists those the module reported.
+func (r *StepResult) Counter(name string) (int64, error) {
+	v, ok := r.Counters[name]
+	if !ok {
+		names := make([]string, 0, len(r.Counters))
+		for k := range r.Counters {
+			names = append(names, k)
+		}
+		return 0, fmt.Errorf("step %d: /proc/specnet has no counter %q (has %s)", r.Step, name, strings.Join(names, ", "))
+	}
+	return v, nil
+}
