@@ -1,0 +1,67 @@
+package core
+
+import (
+	"debug/elf"
+	"slices"
+	"strings"
+	"testing"
+
+	"specbed/images"
+	"specbed/qemu"
+)
+
+// TestBuild builds the core module for every platform's cached kernel and
+// checks that it is signed and exports exactly Exports (what Symvers tells
+// a residual's modpost).
+func TestBuild(t *testing.T) {
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range qemu.Names() {
+		t.Run(name, func(t *testing.T) {
+			p, err := qemu.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := b.CachedKernel(t.Context(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ko, err := Build(t.Context(), b, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := exported(ko)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Sorted(slices.Values(Exports))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s exports %v, want %v", ko, got, want)
+			}
+		})
+	}
+}
+
+// exported lists a module's exported symbols: the __ksymtab_<name>
+// entries modpost and the loader read.
+func exported(ko string) ([]string, error) {
+	f, err := elf.Open(ko)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range syms {
+		if name, ok := strings.CutPrefix(s.Name, "__ksymtab_"); ok && !strings.HasPrefix(s.Name, "__ksymtab_gpl") {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

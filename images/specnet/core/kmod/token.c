@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * token.c - residual registration and tokens: LOAD, SEND, SEND_GENERIC,
+ * RELEASE.
+ *
+ * A token is one specialized instance: a residual bound to a socket and
+ * destination (struct sn_binding). It pins what the residual's code
+ * assumes: the socket's file, the route and neighbour it was specialized
+ * for, and the residual's module. Sends run under the token's guard
+ * (read side); whatever invalidates the token (RELEASE now, the close,
+ * route and PMTU guards later) takes the write side, so it waits for the
+ * running sends and no send starts on a dead token.
+ */
+#include "core.h"
+#include "specnet_residual.h"
+
+#include <linux/errno.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+struct sn_token {
+	struct kref ref;
+	struct rw_semaphore guard;
+	bool live;			/* under guard */
+	struct file *owner;		/* the /dev/specnet open that loaded it */
+	u32 policy;
+	int refs;			/* counted in refs_held */
+	struct specnet_residual *r;
+	struct sn_binding b;
+};
+
+/* Registered residuals and their budget; tokens by id. */
+static DEFINE_MUTEX(sn_residuals_lock);
+static LIST_HEAD(sn_residuals);
+static DEFINE_SPINLOCK(sn_tokens_lock);
+static DEFINE_IDR(sn_tokens);
+
+/* Bytes a residual's module occupies while loaded (code and data). */
+static unsigned long sn_residual_bytes(const struct specnet_residual *r)
+{
+	return r->owner->core_layout.size;
+}
+
+int specnet_register_residual(struct specnet_residual *r)
+{
+	struct specnet_residual *o;
+	int err = 0;
+
+	mutex_lock(&sn_residuals_lock);
+	list_for_each_entry(o, &sn_residuals, list) {
+		if (!strcmp(o->owner->name, r->owner->name)) {
+			err = -EEXIST;
+			goto out;
+		}
+	}
+	r->users = 0;
+	list_add_tail(&r->list, &sn_residuals);
+	sn_count(SN_C_RESIDUALS, 1);
+out:
+	mutex_unlock(&sn_residuals_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(specnet_register_residual);
+
+/* Called from the residual's module exit: no token uses it any more
+ * (each held a module reference). */
+void specnet_unregister_residual(struct specnet_residual *r)
+{
+	mutex_lock(&sn_residuals_lock);
+	WARN_ON(r->users);
+	list_del(&r->list);
+	sn_count(SN_C_RESIDUALS, -1);
+	mutex_unlock(&sn_residuals_lock);
+}
+EXPORT_SYMBOL_GPL(specnet_unregister_residual);
+
+void sn_residuals_show(struct seq_file *m)
+{
+	struct specnet_residual *r;
+
+	mutex_lock(&sn_residuals_lock);
+	list_for_each_entry(r, &sn_residuals, list)
+		seq_printf(m, "residual %s %lu %u\n", r->owner->name,
+			   sn_residual_bytes(r), r->users);
+	mutex_unlock(&sn_residuals_lock);
+}
+
+/*
+ * The residual named name, with a module reference and a user counted
+ * against the budget: a residual's bytes count once, while any token
+ * uses it.
+ */
+static struct specnet_residual *sn_residual_get(const char *name, int *err)
+{
+	struct specnet_residual *r;
+	unsigned long bytes;
+
+	mutex_lock(&sn_residuals_lock);
+	list_for_each_entry(r, &sn_residuals, list) {
+		if (strcmp(r->owner->name, name))
+			continue;
+		*err = -ENOENT;
+		if (!try_module_get(r->owner))
+			goto out_unlock;
+		bytes = sn_residual_bytes(r);
+		if (!r->users &&
+		    atomic_long_read(&sn_counters[SN_C_RESIDUAL_BYTES]) + bytes >
+		    sn_budget_bytes) {
+			module_put(r->owner);
+			*err = -ENOSPC;
+			goto out_unlock;
+		}
+		if (!r->users++)
+			sn_count(SN_C_RESIDUAL_BYTES, bytes);
+		mutex_unlock(&sn_residuals_lock);
+		return r;
+	}
+	*err = -ENOENT;
+out_unlock:
+	mutex_unlock(&sn_residuals_lock);
+	return NULL;
+}
+
+static void sn_residual_put(struct specnet_residual *r)
+{
+	struct module *owner = r->owner;
+
+	mutex_lock(&sn_residuals_lock);
+	if (!--r->users)
+		sn_count(SN_C_RESIDUAL_BYTES, -(long)sn_residual_bytes(r));
+	mutex_unlock(&sn_residuals_lock);
+	/* Last: r lives in the module. */
+	module_put(owner);
+}
+
+static int sn_release_id(u32 id);
+static void sn_release_token(struct sn_token *t);
+
+static void sn_token_free(struct kref *ref)
+{
+	struct sn_token *t = container_of(ref, struct sn_token, ref);
+
+	sn_kernel_unregister(t->b.ks);
+	sn_binding_destroy(&t->b);
+	sn_residual_put(t->r);
+	sn_count(SN_C_REFS_HELD, -t->refs);
+	kfree(t);
+}
+
+long sn_load(struct file *owner, struct specnet_load __user *arg)
+{
+	struct specnet_load l;
+	struct sn_token *t;
+	int err, id;
+
+	if (copy_from_user(&l, arg, sizeof(l)))
+		return -EFAULT;
+	if (l.reserved || l.policy > SPECNET_POLICY_REFUSE ||
+	    !memchr(l.name, 0, sizeof(l.name)))
+		return -EINVAL;
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	kref_init(&t->ref);
+	init_rwsem(&t->guard);
+	t->policy = l.policy;
+	t->owner = owner;
+	t->r = sn_residual_get(l.name, &err);
+	if (!t->r)
+		goto out_free;
+	/* The flags only steer the route's TOS (MSG_DONTROUTE); the
+	 * residual guards the send flags it was specialized for. */
+	err = sn_binding_init(&t->b, l.fd, &l.dest, 0, true);
+	if (err)
+		goto out_put;
+	err = t->b.route_err;
+	if (err)
+		goto out_unbind;
+	idr_preload(GFP_KERNEL);
+	spin_lock(&sn_tokens_lock);
+	id = idr_alloc(&sn_tokens, t, 1, INT_MAX, GFP_NOWAIT);
+	spin_unlock(&sn_tokens_lock);
+	idr_preload_end();
+	err = id;
+	if (id < 0)
+		goto out_unbind;
+	/* The generic path (fallback) finds the socket through the shim. */
+	sn_kernel_register(t->b.ks);
+	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
+	sn_count(SN_C_REFS_HELD, t->refs);
+	t->live = true;
+	sn_count(SN_C_TOKENS_LIVE, 1);
+	if (put_user((u32)id, &arg->token)) {
+		sn_release_id(id);
+		return -EFAULT;
+	}
+	return 0;
+
+out_unbind:
+	sn_binding_destroy(&t->b);
+out_put:
+	sn_residual_put(t->r);
+out_free:
+	kfree(t);
+	return err;
+}
+
+/* Token id of owner, with a reference; tokens of other opens are not
+ * the caller's to use. */
+static struct sn_token *sn_token_get(struct file *owner, u32 id)
+{
+	struct sn_token *t;
+
+	spin_lock(&sn_tokens_lock);
+	t = idr_find(&sn_tokens, id);
+	if (t && t->owner != owner)
+		t = NULL;
+	if (t)
+		kref_get(&t->ref);
+	spin_unlock(&sn_tokens_lock);
+	return t;
+}
+
+static void sn_token_put(struct sn_token *t)
+{
+	kref_put(&t->ref, sn_token_free);
+}
+
+/* The generic path on a binding: the send system call's work on the views. */
+static int sn_generic(struct sn_binding *b, const u8 __user *buf, u32 len,
+		      u32 flags)
+{
+	return sn_sendmsg(b->ks->fd, &b->um, buf, len, flags);
+}
+
+long sn_send(struct file *owner, struct specnet_send __user *arg)
+{
+	struct specnet_send s;
+	struct sn_token *t;
+	const u8 __user *buf;
+	long ret;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.reserved)
+		return -EINVAL;
+	t = sn_token_get(owner, s.token);
+	if (!t)
+		return -EBADF;
+	buf = u64_to_user_ptr(s.buf);
+	down_read(&t->guard);
+	ret = -EBADF;
+	if (!t->live)
+		goto out;
+	ret = t->r->send(&t->b.inst, buf, s.len, s.flags);
+	if (ret != SN_SPEC_FALLBACK) {
+		sn_count(SN_C_SENDS_SPECIALIZED, 1);
+		goto out;
+	}
+	if (t->policy == SPECNET_POLICY_REFUSE) {
+		sn_count(SN_C_REFUSED, 1);
+		ret = -EINVAL;
+		goto out;
+	}
+	sn_count(SN_C_FALLBACKS, 1);
+	sn_count(SN_C_SENDS_GENERIC, 1);
+	ret = sn_generic(&t->b, buf, s.len, s.flags);
+out:
+	up_read(&t->guard);
+	sn_token_put(t);
+	return ret;
+}
+
+/*
+ * The generic path with nothing fixed: the socket is bound (its views
+ * read from the kernel) on every send, as the send system call looks the
+ * socket up on every send.
+ */
+long sn_send_generic(struct specnet_send_generic __user *arg)
+{
+	struct specnet_send_generic s;
+	struct sn_binding b;
+	long ret;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.reserved)
+		return -EINVAL;
+	ret = sn_binding_init(&b, s.fd, &s.dest, s.flags, false);
+	if (ret)
+		return ret;
+	sn_kernel_register(b.ks);
+	ret = sn_generic(&b, u64_to_user_ptr(s.buf), s.len, s.flags);
+	sn_kernel_unregister(b.ks);
+	sn_binding_destroy(&b);
+	sn_count(SN_C_SENDS_GENERIC, 1);
+	return ret;
+}
+
+/* Invalidate token id: wait for its running sends, then drop it. */
+static int sn_release_id(u32 id)
+{
+	struct sn_token *t;
+
+	spin_lock(&sn_tokens_lock);
+	t = idr_remove(&sn_tokens, id);
+	spin_unlock(&sn_tokens_lock);
+	if (!t)
+		return -EBADF;
+	sn_release_token(t);
+	return 0;
+}
+
+static void sn_release_token(struct sn_token *t)
+{
+	down_write(&t->guard);
+	t->live = false;
+	up_write(&t->guard);
+	sn_count(SN_C_TOKENS_LIVE, -1);
+	sn_token_put(t);
+}
+
+long sn_release(struct file *owner, struct specnet_release __user *arg)
+{
+	struct specnet_release r;
+	struct sn_token *t;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if (r.reserved)
+		return -EINVAL;
+	spin_lock(&sn_tokens_lock);
+	t = idr_find(&sn_tokens, r.token);
+	if (t && t->owner == owner)
+		idr_remove(&sn_tokens, r.token);
+	else
+		t = NULL;
+	spin_unlock(&sn_tokens_lock);
+	if (!t)
+		return -EBADF;
+	sn_release_token(t);
+	return 0;
+}
+
+/* The close of a /dev/specnet open: drop the tokens it left, so that a
+ * process that exits without RELEASE does not pin residuals forever. */
+void sn_tokens_release_file(struct file *owner)
+{
+	struct sn_token *t;
+	int id;
+
+	for (;;) {
+		spin_lock(&sn_tokens_lock);
+		idr_for_each_entry(&sn_tokens, t, id) {
+			if (t->owner == owner) {
+				idr_remove(&sn_tokens, id);
+				break;
+			}
+		}
+		spin_unlock(&sn_tokens_lock);
+		if (!t)
+			return;
+		sn_release_token(t);
+	}
+}
