@@ -164,3 +164,25 @@ func TestUDPKeyValuesObserved(t *testing.T) {
 		t.Errorf("%d conditionals decided, want at least %d", out.Stats.BranchesRemoved, min)
 	}
 }
+
+// A context that does not cork pins the socket's pending frames (udp.decl's third guard) and is
+// specialized with the analysis of that case; a corking one with the analysis without pins.
+func TestUDPScenario(t *testing.T) {
+	u := loadUDP(t)
+	var analysed []string
+	for _, sc := range u.BTA.Scenarios() {
+		analysed = append(analysed, strings.Join(sc.Pinned, " "))
+	}
+	if strings.Join(analysed, "|") != "|sock->sk->up.pending" {
+		t.Fatalf("scenarios %q, want none and sock->sk->up.pending", analysed)
+	}
+	for _, c := range []struct{ ctx, pinned string }{{"typical", "sock->sk->up.pending"}, {"cork-more-sg", ""}} {
+		out, err := u.Specialize(context(t, c.ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(out.Residual.Pinned, " "); got != c.pinned {
+			t.Errorf("%s: pinned %q, want %q", c.ctx, got, c.pinned)
+		}
+	}
+}

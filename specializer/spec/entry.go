@@ -71,6 +71,7 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 		return err
 	}
 	fr.inst = oracle.Entry(pinned)
+	sp.res.Pinned = pinned
 	if sp.st != nil {
 		if err := sp.stmts(f.Body.Stmts); err != nil {
 			return err

@@ -68,6 +68,9 @@ type Residual struct {
 	// (WentFalse) or both, over every time this specialization evaluated them: the binding times
 	// this context actually had.
 	Observed map[ir.Node]Outcome
+	// Pinned lists the kernel fields the guards pinned in this context (decl.Resolved.Pins): the
+	// binding-time scenario the specialization followed.
+	Pinned []string
 }
 
 // Outcome records which ways a static conditional went.
