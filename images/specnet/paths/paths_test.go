@@ -1,0 +1,329 @@
+package paths
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"specbed/images"
+	"specbed/images/specnet/core"
+	"specbed/qemu"
+)
+
+// bootTimeout bounds one guest run (host wall time): a boot, module
+// loads and 4400 sends take a few seconds under TCG.
+const bootTimeout = 5 * time.Minute
+
+// benchLine is one line of out/bench/paths.json: the cost of one path at
+// one payload size on one platform.
+type benchLine struct {
+	Platform string `json:"platform"`
+	// Kernel is the first 16 hex digits of the kernel's key.
+	Kernel string `json:"kernel"`
+	Mode   string `json:"mode"`
+	// IcountShift: each guest instruction advanced virtual time by
+	// 2^IcountShift ns.
+	IcountShift int           `json:"icount_shift"`
+	Size        int           `json:"size_bytes"`
+	Path        qemu.SendPath `json:"path"`
+	// InstructionsPerSend is guest instructions per send, the timed
+	// loop's own few included (virtual ns / Count / 2^IcountShift).
+	InstructionsPerSend float64 `json:"instructions_per_send"`
+	// VsSendto is InstructionsPerSend over the unconnected sendto()'s at
+	// the same size.
+	VsSendto float64 `json:"vs_sendto"`
+	// Count timed sends followed Warmup untimed ones.
+	Count  int `json:"count"`
+	Warmup int `json:"warmup"`
+}
+
+// syncBuffer is a console copy written by QEMU's reader and read here.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// platformEnv is what the boots of one platform share.
+type platformEnv struct {
+	b        *images.Builder
+	p        *qemu.Platform
+	k        *images.Kernel
+	corePath string
+}
+
+func newPlatformEnv(t *testing.T, b *images.Builder, name string) *platformEnv {
+	t.Helper()
+	p, err := qemu.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := b.CachedKernel(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corePath, err := core.Build(t.Context(), b, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &platformEnv{b: b, p: p, k: k, corePath: corePath}
+}
+
+// boot runs plan in count mode with the core and residual r (nil: none)
+// in the initramfs.
+func (e *platformEnv) boot(t *testing.T, r *Residual, plan []string) *qemu.Result {
+	t.Helper()
+	initrd, err := e.b.Initramfs(context.Background(), e.p, Files(e.corePath, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var console syncBuffer
+	in, err := qemu.Start(t.Context(), qemu.Config{
+		Platform: e.p,
+		Mode:     qemu.CountMode,
+		Boot:     qemu.Boot{Kernel: e.k.Image, Initrd: initrd},
+		Plan:     plan,
+		RunRoot:  t.TempDir(),
+		Timeout:  bootTimeout,
+		Echo:     &console,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.Wait()
+	if err != nil {
+		t.Fatalf("%v\nplan: %q\nconsole:\n%s", err, plan, console.String())
+	}
+	return res
+}
+
+// TestPaths measures the four send paths at every size on every platform
+// (count mode, dummy0), checks the core's counters around the sends, and
+// writes out/bench/paths.json.
+func TestPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots every platform three times; skipped only in short mode")
+	}
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report []benchLine
+	for _, name := range qemu.Names() {
+		t.Run(name, func(t *testing.T) {
+			e := newPlatformEnv(t, b, name)
+			spec, err := NewSpecializer(b.Repo, e.k, e.p, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			contexts, err := Contexts(e.boot(t, nil, ContextPlan(Sizes())), Sizes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, size := range Sizes() {
+				r, err := spec.Residual(t.Context(), contexts[size])
+				if err != nil {
+					t.Fatalf("%d-byte flow: %v", size, err)
+				}
+				res := e.boot(t, r, Plan(size, r))
+				m, err := Check(res, size, contexts[size])
+				if err != nil {
+					t.Errorf("%d-byte flow (residual %s, %s): %v", size, r.Name, r.Entry, err)
+				}
+				report = append(report, benchLines(e, m)...)
+				for _, c := range m.Costs {
+					t.Logf("%s %4d B %-7s %8.1f instructions per send (%.2f of sendto)",
+						name, size, c.Path, c.InstructionsPerSend, c.InstructionsPerSend/m.Cost(qemu.PathSendto))
+				}
+			}
+		})
+	}
+	writeBench(t, b.Repo, report)
+}
+
+func benchLines(e *platformEnv, m *Measurement) []benchLine {
+	var out []benchLine
+	sendto := m.Cost(qemu.PathSendto)
+	for _, c := range m.Costs {
+		l := benchLine{
+			Platform: e.p.Name, Kernel: e.k.Key[:16], Mode: qemu.CountMode.Name, IcountShift: e.p.IcountShift,
+			Size: m.Size, Path: c.Path, InstructionsPerSend: c.InstructionsPerSend, Count: Count, Warmup: Warmup,
+		}
+		if sendto > 0 {
+			l.VsSendto = c.InstructionsPerSend / sendto
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func writeBench(t *testing.T, repo string, report []benchLine) {
+	t.Helper()
+	if len(report) == 0 {
+		return
+	}
+	dir := filepath.Join(repo, "out", "bench")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "paths.json"), append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPlanFitsCommandLine keeps every plan, with a residual name as long
+// as a module name can be, within each platform's kernel command line
+// (COMMAND_LINE_SIZE less its NUL: 2047 bytes on x86, 1023 on ARM).
+func TestPlanFitsCommandLine(t *testing.T) {
+	r := &Residual{Name: "specnet_r_" + strings.Repeat("f", 45)} // 55 bytes: MODULE_NAME_LEN - 1
+	plans := [][]string{ContextPlan(Sizes())}
+	for _, size := range Sizes() {
+		plans = append(plans, Plan(size, r))
+	}
+	for _, p := range qemu.All() {
+		limit := 2047
+		if p.Kernel.Arch == "arm" {
+			limit = 1023
+		}
+		for _, plan := range plans {
+			// The initramfs parameter some platforms need, at its longest.
+			line, err := p.Cmdline([]string{"initrd=0xffffffff,4294967295", "sbplan=" + joinPlan(plan)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(line) > limit {
+				t.Errorf("%s: command line of %d bytes, the kernel takes %d: %s", p.Name, len(line), limit, line)
+			}
+		}
+	}
+}
+
+func joinPlan(plan []string) string {
+	var b bytes.Buffer
+	for i, s := range plan {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// TestCheck runs Check on result lines as a measurement boot prints them:
+// a run that passes, and edits of it that each break one promise.
+func TestCheck(t *testing.T) {
+	r := &Residual{Name: "specnet_r_ab"}
+	ctx := []byte(`{"schema":"specbed.context/v1","values":{}}`)
+	good := func() []qemu.StepResult {
+		counters := func(spec, fall, refused, tokens, refs, regs int64) qemu.StepResult {
+			return qemu.StepResult{Kind: "counters", Counters: map[string]int64{
+				"tokens_live": tokens, "residuals_registered": regs, "sends_specialized": spec,
+				"sends_generic": 0, "fallbacks": fall, "refused": refused, "refs_held": refs}}
+		}
+		steps := []qemu.StepResult{
+			{Kind: "insmod", Insmod: &qemu.InsmodResult{}}, {Kind: "insmod", Insmod: &qemu.InsmodResult{}},
+			{Kind: "net", Net: &qemu.NetResult{}},
+			{Kind: "customize", Customize: &qemu.CustomizeResult{Context: slices.Clone(ctx)}},
+			{Kind: "load", Load: &qemu.LoadResult{Token: 1}}, {Kind: "load", Load: &qemu.LoadResult{Slot: 1, Token: 2}},
+			counters(0, 0, 0, 2, 8, 1),
+		}
+		for i, path := range qemu.SendPaths() {
+			steps = append(steps, qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: path, Count: Count,
+				InstructionsPerSend: float64(4000 - 500*i)}})
+		}
+		return append(steps,
+			counters(1100, 0, 0, 2, 8, 1),
+			qemu.StepResult{Kind: "rmmod", Rmmod: &qemu.RmmodResult{Errno: errnoEAGAIN}},
+			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathSpecial, Count: 1}},
+			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathSpecial, Count: 1, Errors: 1, Errno: errnoEINVAL}},
+			counters(1100, 1, 1, 2, 8, 1),
+			qemu.StepResult{Kind: "release", Release: &qemu.ReleaseResult{}},
+			qemu.StepResult{Kind: "release", Release: &qemu.ReleaseResult{}},
+			counters(1100, 1, 1, 0, 0, 1),
+			qemu.StepResult{Kind: "rmmod", Rmmod: &qemu.RmmodResult{}},
+			counters(1100, 1, 1, 0, 0, 0),
+		)
+	}
+	if n := len(good()); n != len(Plan(64, r)) {
+		t.Fatalf("test results have %d steps, the plan %d", n, len(Plan(64, r)))
+	}
+	m, err := Check(&qemu.Result{Steps: good()}, 64, ctx)
+	if err != nil {
+		t.Fatalf("good run: %v", err)
+	}
+	if m.SpecializedSends != 1100 || m.Cost(qemu.PathSpecial) != 2500 {
+		t.Errorf("measurement %+v", m)
+	}
+	byKind := func(steps []qemu.StepResult, kind string, n int) *qemu.StepResult {
+		for i := range steps {
+			if steps[i].Kind == kind {
+				if n == 0 {
+					return &steps[i]
+				}
+				n--
+			}
+		}
+		t.Fatalf("no %s #%d", kind, n)
+		return nil
+	}
+	for name, edit := range map[string]func(s []qemu.StepResult) []qemu.StepResult{
+		"other context": func(s []qemu.StepResult) []qemu.StepResult {
+			byKind(s, "customize", 0).Customize.Context = []byte("{}")
+			return s
+		},
+		"silent fallback": func(s []qemu.StepResult) []qemu.StepResult {
+			c := byKind(s, "counters", 1).Counters
+			c["sends_specialized"], c["fallbacks"] = 1000, 100
+			return s
+		},
+		"load failed": func(s []qemu.StepResult) []qemu.StepResult {
+			byKind(s, "load", 1).Load = &qemu.LoadResult{Errno: 28}
+			return s
+		},
+		"unload while held": func(s []qemu.StepResult) []qemu.StepResult {
+			byKind(s, "rmmod", 0).Rmmod.Errno = 0
+			return s
+		},
+		"wrong length not refused": func(s []qemu.StepResult) []qemu.StepResult {
+			byKind(s, "send", 5).Send.Errors = 0
+			return s
+		},
+		"reference leak": func(s []qemu.StepResult) []qemu.StepResult {
+			byKind(s, "counters", 3).Counters["refs_held"] = 1
+			return s
+		},
+		"missing counter": func(s []qemu.StepResult) []qemu.StepResult {
+			delete(byKind(s, "counters", 0).Counters, "refused")
+			return s
+		},
+		"plan stopped": func(s []qemu.StepResult) []qemu.StepResult { return s[:10] },
+	} {
+		if _, err := Check(&qemu.Result{Steps: edit(good())}, 64, ctx); err == nil {
+			t.Errorf("%s: Check passed", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
