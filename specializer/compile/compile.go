@@ -16,6 +16,8 @@ package compile
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -29,7 +31,8 @@ import (
 	"specbed/qemu"
 )
 
-// moduleName is the name every residual module loads under (kmod/Kbuild).
+// moduleName is the name of the recorded module (kmod/Kbuild); every
+// residual module is renamed to its own Module.Name (recipe.rename).
 const moduleName = "specnet_residual"
 
 // Residual is one specialization's C file.
@@ -42,6 +45,10 @@ type Residual struct {
 
 // Module is a signed kernel module.
 type Module struct {
+	// Name is the module's name, "specnet_r_" and 16 hex digits of a hash
+	// of its source and kernel: residual modules of different contexts
+	// load side by side, and the core module finds each by this name.
+	Name string
 	// Ko is the signed .ko file's content.
 	Ko []byte
 	// Compile is the wall time of compiling and linking the residual (ns
@@ -124,7 +131,8 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 	defer os.RemoveAll(scratch)
 
 	start := time.Now()
-	ko, err := r.build(ctx, d.kernel.BuildDir, scratch, res)
+	name := residualName(d.kernel, res)
+	ko, err := r.build(ctx, d.kernel.BuildDir, scratch, res, name)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +147,7 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 	if !images.IsSigned(data) {
 		return nil, fmt.Errorf("compile: %s lacks the module signature marker after sign-file", ko)
 	}
-	return &Module{Ko: data, Compile: compiled.Sub(start), Sign: time.Since(compiled)}, nil
+	return &Module{Name: name, Ko: data, Compile: compiled.Sub(start), Sign: time.Since(compiled)}, nil
 }
 
 // sign signs ko in place with the kernel's sign-file and trusted key.
@@ -148,10 +156,25 @@ func (d *Driver) sign(ctx context.Context, ko string) error {
 	return run(ctx, "sign", d.kernel.BuildDir, name, args...)
 }
 
+// residualNamePrefix starts every residual module's name.
+const residualNamePrefix = "specnet_r_"
+
+// residualName is the module name of res built for kernel k.
+func residualName(k *images.Kernel, res Residual) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", k.Key, res.Entry)
+	h.Write(res.C)
+	return residualNamePrefix + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
 // entryTail follows the residual in its translation unit: it names the
-// entry for the module main (kmod/main.c), which is compiled only once.
+// entry for the module main (kmod/main.c), which is compiled only once,
+// and gives the entry the fixed name main.c registers (an alias: no
+// extra call on the send path).
 func entryTail(entry string) string {
-	return fmt.Sprintf("\n/* Added by specbed's compile driver: the entry kmod/main.c reports. */\nconst char specnet_residual_entry[] = %q;\n", entry)
+	return fmt.Sprintf("\n/* Added by specbed's compile driver: the entry kmod/main.c registers. */\n"+
+		"const char specnet_residual_entry[] = %q;\n"+
+		"__typeof__(%s) specnet_residual_send __attribute__((alias(%q)));\n", entry, entry, entry)
 }
 
 func validEntry(s string) bool {
@@ -190,7 +213,9 @@ func run(ctx context.Context, step, dir, name string, args ...string) error {
 }
 
 // genericFile reports whether a generic file goes into the module: the
-// headers the residual includes and the kernel shim it calls.
+// headers the residual includes and the kernel shim it calls. (The core
+// module has the same shim; the residual keeps its own copy so that the
+// core exports only the registration, see images/specnet/core.)
 func genericFile(name string) bool {
 	return strings.HasSuffix(name, ".h") || name == "shim_kernel.c" || name == "shim_views.c"
 }

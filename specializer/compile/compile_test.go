@@ -11,6 +11,7 @@ import (
 
 	"specbed/images"
 	"specbed/images/specnet"
+	"specbed/images/specnet/core"
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/specializer/ctxschema"
@@ -81,7 +82,8 @@ func modinfo(t *testing.T, ko []byte) map[string]string {
 }
 
 // TestBuild builds residuals of two contexts on every platform and checks
-// each is a signed module of that kernel (vermagic, name, signature).
+// each is a signed module of that kernel (vermagic, signature) with its
+// own name that depends on the core module.
 func TestBuild(t *testing.T) {
 	for _, platform := range qemu.Names() {
 		t.Run(platform, func(t *testing.T) {
@@ -91,6 +93,7 @@ func TestBuild(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("recipe recorded in %v", time.Since(start))
+			names := map[string]bool{}
 			for _, c := range specnet.Contexts()[:2] {
 				res := residualOf(t, u, c)
 				m, err := d.Build(t.Context(), res)
@@ -102,8 +105,12 @@ func TestBuild(t *testing.T) {
 					t.Errorf("%s: not signed", c.Name)
 				}
 				info := modinfo(t, m.Ko)
-				if got := info["name"]; got != moduleName {
-					t.Errorf("%s: module name %q, want %q", c.Name, got, moduleName)
+				if got := info["name"]; got != m.Name || !strings.HasPrefix(got, residualNamePrefix) || names[got] {
+					t.Errorf("%s: module name %q, want Module.Name %q (prefix %s), unique among %v", c.Name, got, m.Name, residualNamePrefix, names)
+				}
+				names[info["name"]] = true
+				if got := info["depends"]; got != core.ModuleName {
+					t.Errorf("%s: depends %q, want %q", c.Name, got, core.ModuleName)
 				}
 				if v := info["vermagic"]; !strings.HasPrefix(v, d.Kernel().Release+" ") {
 					t.Errorf("%s: vermagic %q is not kernel %s's", c.Name, v, d.Kernel().Release)

@@ -3,6 +3,7 @@ package compile
 import (
 	"bytes"
 	"context"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"specbed/images"
 	"specbed/images/specnet"
+	"specbed/images/specnet/core"
 	"specbed/qemu"
 )
 
@@ -38,10 +40,11 @@ func (b *syncBuffer) Bytes() []byte {
 	return slices.Clone(b.buf.Bytes())
 }
 
-// TestModuleLoads boots every platform's kernel with a residual module the
-// driver built and the same module with one byte flipped: the kernel must
-// refuse the altered one (its signature check) and load the built one,
-// whose init prints the residual entry's name.
+// TestModuleLoads boots every platform's kernel with the core module, a
+// residual module the driver built and the same module with one byte
+// flipped: the kernel must refuse the altered one (its signature check)
+// and load the built one, whose init registers with the core and prints
+// the residual entry's name and its own.
 func TestModuleLoads(t *testing.T) {
 	b, err := images.NewBuilder()
 	if err != nil {
@@ -57,7 +60,16 @@ func TestModuleLoads(t *testing.T) {
 			}
 			altered := slices.Clone(m.Ko)
 			altered[len(altered)/3] ^= 0x01
+			coreKo, err := core.Build(t.Context(), b, d.kernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			coreData, err := os.ReadFile(coreKo)
+			if err != nil {
+				t.Fatal(err)
+			}
 			initrd, err := b.Initramfs(context.Background(), d.platform, []images.File{
+				{Path: "/lib/modules/specnet.ko", Data: coreData},
 				{Path: "/lib/modules/altered.ko", Data: altered},
 				{Path: "/lib/modules/residual.ko", Data: m.Ko},
 			})
@@ -68,7 +80,8 @@ func TestModuleLoads(t *testing.T) {
 			in, err := qemu.Start(t.Context(), qemu.Config{
 				Platform: d.platform,
 				Boot:     qemu.Boot{Kernel: d.kernel.Image, Initrd: initrd},
-				Plan:     []string{"insmod,path=/lib/modules/altered.ko", "insmod,path=/lib/modules/residual.ko"},
+				Plan: []string{"insmod,path=/lib/modules/specnet.ko", "insmod,path=/lib/modules/altered.ko",
+					"insmod,path=/lib/modules/residual.ko"},
 				RunRoot:  t.TempDir(),
 				Timeout:  2 * time.Minute,
 				Echo:     &console,
@@ -80,17 +93,20 @@ func TestModuleLoads(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\nconsole:\n%s", err, console.Bytes())
 			}
-			if len(r.Steps) != 2 || r.Steps[0].Insmod == nil || r.Steps[1].Insmod == nil {
-				t.Fatalf("steps %+v, want two insmod results", r.Steps)
+			if len(r.Steps) != 3 || r.Steps[0].Insmod == nil || r.Steps[1].Insmod == nil || r.Steps[2].Insmod == nil {
+				t.Fatalf("steps %+v, want three insmod results", r.Steps)
 			}
-			if e := r.Steps[0].Insmod.Errno; e != errnoEKEYREJECTED && e != errnoEBADMSG {
+			if e := r.Steps[0].Insmod.Errno; e != 0 {
+				t.Fatalf("core module: errno %d, want 0", e)
+			}
+			if e := r.Steps[1].Insmod.Errno; e != errnoEKEYREJECTED && e != errnoEBADMSG {
 				t.Errorf("altered module: errno %d, want EKEYREJECTED (%d) or EBADMSG (%d)", e, errnoEKEYREJECTED, errnoEBADMSG)
 			}
-			if e := r.Steps[1].Insmod.Errno; e != 0 {
+			if e := r.Steps[2].Insmod.Errno; e != 0 {
 				t.Errorf("built module: errno %d, want 0", e)
 			}
-			t.Logf("altered module refused with errno %d; built module (%d bytes) loaded", r.Steps[0].Insmod.Errno, len(m.Ko))
-			if want := "specnet residual " + res.Entry + " loaded"; !bytes.Contains(console.Bytes(), []byte(want)) {
+			t.Logf("altered module refused with errno %d; built module (%d bytes) loaded", r.Steps[1].Insmod.Errno, len(m.Ko))
+			if want := "specnet residual " + res.Entry + " loaded as " + m.Name; !bytes.Contains(console.Bytes(), []byte(want)) {
 				t.Errorf("console lacks %q:\n%s", want, console.Bytes())
 			}
 		})

@@ -1,19 +1,26 @@
 package compile
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"specbed/images"
+	"specbed/images/specnet/core"
+)
+
+// Files the driver adds to the recorded module's sources: the core's
+// registration header (kmod/main.c includes it) and the core's exports
+// for modpost (KBUILD_EXTRA_SYMBOLS).
+const (
+	residualHeader = "specnet_residual.h"
+	coreSymvers    = "core.symvers"
 )
 
 //go:embed kmod/main.c kmod/Kbuild
@@ -21,7 +28,7 @@ var kmodFiles embed.FS
 
 // recipeVersion changes whenever the recorded form changes, so that old
 // recipes are not read.
-const recipeVersion = "specbed-compile-recipe/1"
+const recipeVersion = "specbed-compile-recipe/2"
 
 // recipe is one recorded kbuild of the residual module: the command lines
 // kbuild ran, with every path inside Dir, the folder that keeps the
@@ -35,9 +42,6 @@ type recipe struct {
 	// and writes the .mod.c; ModCompile compiles that; Ko links the .ko.
 	Compile, Link, Modpost, ModCompile, Ko string
 	Objects                                []string
-	// ModC is the .mod.c modpost wrote for the recorded module: a residual
-	// whose .mod.c is the same reuses the recorded .mod.o.
-	ModC string
 }
 
 // perBuild are the files a residual build writes: commands name them in
@@ -48,7 +52,8 @@ var perBuild = []string{
 	"." + moduleName + ".mod.o.d", moduleName + ".ko", "modules.order", "Module.symvers",
 }
 
-// key identifies a recipe: kernel, generic files, module main, format.
+// key identifies a recipe: kernel, generic files, module main, the core's
+// interface, format.
 func (d *Driver) key() (string, error) {
 	src, err := images.TreeHash(d.generic, genericFile)
 	if err != nil {
@@ -61,6 +66,10 @@ func (d *Driver) key() (string, error) {
 		if err != nil {
 			return "", err
 		}
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
+		h.Write(data)
+	}
+	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: core.Symvers()} {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
 		h.Write(data)
 	}
@@ -92,7 +101,8 @@ func (d *Driver) record(ctx context.Context) (*recipe, error) {
 	if err := d.stage(tmp); err != nil {
 		return nil, err
 	}
-	args := append([]string{"-C", d.kernel.BuildDir, "M=" + tmp}, images.KbuildVars(d.platform)...)
+	args := append([]string{"-C", d.kernel.BuildDir, "M=" + tmp, "KBUILD_EXTRA_SYMBOLS=" + filepath.Join(tmp, coreSymvers)},
+		images.KbuildVars(d.platform)...)
 	args = append(args, "-j2", "modules")
 	if err := run(ctx, "kbuild", tmp, "make", args...); err != nil {
 		return nil, err
@@ -148,7 +158,13 @@ func (d *Driver) stage(dir string) error {
 			return err
 		}
 	}
+	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: core.Symvers()} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
 	placeholder := "/* Placeholder residual: the recorded build compiles it like any residual. */\n#include \"generic.h\"\n" +
+		"int specnet_recipe(struct sn_inst *inst, const u8 __user *buf, u32 len, u32 flags) { return 0; }\n" +
 		entryTail("specnet_recipe")
 	return os.WriteFile(filepath.Join(dir, "residual.c"), []byte(placeholder), 0o644)
 }
@@ -177,11 +193,11 @@ func readRecipe(dir string) (*recipe, error) {
 		return nil, err
 	}
 	r.Objects = strings.Fields(string(objs))
-	modc, err := os.ReadFile(filepath.Join(dir, moduleName+".mod.c"))
-	if err != nil {
-		return nil, err
+	for _, cmd := range []string{r.Compile, r.ModCompile} {
+		if _, err := rename(cmd, residualNamePrefix+"0"); err != nil {
+			return nil, err
+		}
 	}
-	r.ModC = string(modc)
 	return r, nil
 }
 
@@ -239,9 +255,28 @@ func (r *recipe) rebase(cmd, scratch string) string {
 	return cmd
 }
 
+// modnameFlags are the flags by which kbuild names the module an object
+// belongs to (scripts/Makefile.lib), with %s for the name.
+var modnameFlags = []string{`-DKBUILD_MODNAME='"%s"'`, `-D__KBUILD_MODNAME=kmod_%s`}
+
+// rename makes a recorded compile command name module name instead of
+// the recorded one. The module's name is compiled into its .mod.o
+// (__this_module.name, .modinfo "name="), so a renamed .mod.c makes a
+// module of that name.
+func rename(cmd, name string) (string, error) {
+	for _, f := range modnameFlags {
+		from, to := fmt.Sprintf(f, moduleName), fmt.Sprintf(f, name)
+		if !strings.Contains(cmd, from) {
+			return "", fmt.Errorf("recorded command lacks %s: %.200q", from, cmd)
+		}
+		cmd = strings.ReplaceAll(cmd, from, to)
+	}
+	return cmd, nil
+}
+
 // build runs the recorded commands on res in scratch and returns the
-// unsigned .ko's path.
-func (r *recipe) build(ctx context.Context, buildDir, scratch string, res Residual) (string, error) {
+// unsigned .ko's path; the module is called name.
+func (r *recipe) build(ctx context.Context, buildDir, scratch string, res Residual, name string) (string, error) {
 	src := append(append([]byte{}, res.C...), entryTail(res.Entry)...)
 	if err := os.WriteFile(filepath.Join(scratch, "residual.c"), src, 0o644); err != nil {
 		return "", err
@@ -262,7 +297,15 @@ func (r *recipe) build(ctx context.Context, buildDir, scratch string, res Residu
 	sh := func(step, cmd string) error {
 		return run(ctx, step, buildDir, "sh", "-c", r.rebase(cmd, scratch))
 	}
-	if err := sh("compile residual", r.Compile); err != nil {
+	compile, err := rename(r.Compile, name)
+	if err != nil {
+		return "", err
+	}
+	modCompile, err := rename(r.ModCompile, name)
+	if err != nil {
+		return "", err
+	}
+	if err := sh("compile residual", compile); err != nil {
 		return "", err
 	}
 	if err := sh("link", r.Link); err != nil {
@@ -271,29 +314,11 @@ func (r *recipe) build(ctx context.Context, buildDir, scratch string, res Residu
 	if err := sh("modpost", r.Modpost); err != nil {
 		return "", err
 	}
-	if err := r.modObject(ctx, scratch, sh); err != nil {
+	if err := sh("compile .mod.c", modCompile); err != nil {
 		return "", err
 	}
 	if err := sh("link module", r.Ko); err != nil {
 		return "", err
 	}
 	return ko, nil
-}
-
-// modObject provides the .mod.o: the recorded one when modpost wrote the
-// same .mod.c (the residual uses no symbol the recorded module did not),
-// else a fresh compile.
-func (r *recipe) modObject(ctx context.Context, scratch string, sh func(step, cmd string) error) error {
-	modc, err := os.ReadFile(filepath.Join(scratch, moduleName+".mod.c"))
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(modc, []byte(r.ModC)) {
-		return sh("compile .mod.c", r.ModCompile)
-	}
-	obj, err := os.ReadFile(filepath.Join(r.Dir, moduleName+".mod.o"))
-	if err != nil {
-		return errors.Join(errors.New("recorded .mod.o"), err)
-	}
-	return os.WriteFile(filepath.Join(scratch, moduleName+".mod.o"), obj, 0o644)
 }
