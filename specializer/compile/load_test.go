@@ -82,9 +82,9 @@ func TestModuleLoads(t *testing.T) {
 				Boot:     qemu.Boot{Kernel: d.kernel.Image, Initrd: initrd},
 				Plan: []string{"insmod,path=/lib/modules/specnet.ko", "insmod,path=/lib/modules/altered.ko",
 					"insmod,path=/lib/modules/residual.ko"},
-				RunRoot:  t.TempDir(),
-				Timeout:  2 * time.Minute,
-				Echo:     &console,
+				RunRoot: t.TempDir(),
+				Timeout: 2 * time.Minute,
+				Echo:    &console,
 			})
 			if err != nil {
 				t.Fatal(err)
