@@ -295,7 +295,8 @@ func (s UDPStep) String() string {
 // up; the step waits for its carrier. With TTY set, Dev is the SLIP device
 // that the N_SLIP line discipline makes of /dev/TTY at Baud bit/s, and
 // Peer the other end of the point-to-point link. Gateway adds a default
-// route; Neigh and LLAddr a static ARP entry.
+// route; Neigh and LLAddr a static ARP entry. HWAddr, when set, replaces
+// Dev's Ethernet address before it comes up.
 type NetStep struct {
 	Dev, Addr     string
 	Prefix        int
@@ -303,12 +304,13 @@ type NetStep struct {
 	Neigh, LLAddr string
 	TTY           string
 	Baud          int
+	HWAddr        string
 }
 
 func (s NetStep) String() string {
 	b := fmt.Sprintf("net,dev=%s,addr=%s,prefix=%d", s.Dev, s.Addr, s.Prefix)
 	for _, f := range []struct{ key, val string }{
-		{"peer", s.Peer}, {"gw", s.Gateway}, {"neigh", s.Neigh}, {"lladdr", s.LLAddr}, {"tty", s.TTY},
+		{"peer", s.Peer}, {"gw", s.Gateway}, {"neigh", s.Neigh}, {"lladdr", s.LLAddr}, {"tty", s.TTY}, {"hwaddr", s.HWAddr},
 	} {
 		if f.val != "" {
 			b += "," + f.key + "=" + f.val

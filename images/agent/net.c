@@ -16,9 +16,9 @@
 
 struct net_args {
 	const char *dev, *tty;
-	unsigned char addr[4], peer[4], gw[4], neigh[4], lladdr[6];
+	unsigned char addr[4], peer[4], gw[4], neigh[4], lladdr[6], hwaddr[6];
 	unsigned long long prefix, baud, carrier_ms;
-	int has_peer, has_gw, has_neigh, has_lladdr;
+	int has_peer, has_gw, has_neigh, has_lladdr, has_hwaddr;
 };
 
 /* The line rates a tty takes, as termios speed codes. */
@@ -50,6 +50,7 @@ static int parse_args(struct step *s, struct net_args *a)
 	    optional_ipv4(s, "gw", a->gw, &a->has_gw) < 0 ||
 	    optional_ipv4(s, "neigh", a->neigh, &a->has_neigh) < 0 ||
 	    step_mac(s, "lladdr", a->lladdr, &a->has_lladdr) < 0 ||
+	    step_mac(s, "hwaddr", a->hwaddr, &a->has_hwaddr) < 0 ||
 	    step_u64(s, "baud", &a->baud, SLIP_DEFAULT_BAUD, 0xffffffffULL, 0) < 0 ||
 	    step_u64(s, "carrier_ms", &a->carrier_ms, CARRIER_TIMEOUT_MS,
 		     0xffffffffULL, 0) < 0)
@@ -167,7 +168,8 @@ int step_net(struct step *s)
 		out_error(s->index, "socket(AF_INET, SOCK_DGRAM) failed", NULL, fd);
 		return -1;
 	}
-	if (netif_up(s, fd, a.dev, a.addr, a.prefix, a.has_peer ? a.peer : NULL) < 0 ||
+	if ((a.has_hwaddr && netif_set_hwaddr(s, fd, a.dev, a.hwaddr) < 0) ||
+	    netif_up(s, fd, a.dev, a.addr, a.prefix, a.has_peer ? a.peer : NULL) < 0 ||
 	    netif_wait_carrier(s, fd, a.dev, a.carrier_ms, &waited) < 0 ||
 	    (a.has_neigh && netif_add_arp(s, fd, a.dev, a.neigh, a.lladdr) < 0) ||
 	    (a.has_gw && netif_default_route(s, fd, a.dev, a.gw) < 0)) {

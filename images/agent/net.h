@@ -33,6 +33,7 @@ void set_sockaddr(struct sb_sockaddr_in *sa, const unsigned char addr[4],
 /* netif.c: configure an interface through an AF_INET socket fd. */
 int netif_up(struct step *s, int fd, const char *dev, const unsigned char addr[4],
 	     unsigned int prefix, const unsigned char *peer);
+int netif_set_hwaddr(struct step *s, int fd, const char *dev, const unsigned char mac[6]);
 int netif_wait_carrier(struct step *s, int fd, const char *dev,
 		       unsigned long long timeout_ms, unsigned long long *waited_ns);
 int netif_add_arp(struct step *s, int fd, const char *dev,

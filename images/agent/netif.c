@@ -118,6 +118,22 @@ static void ifreq_init(struct sb_ifreq *ifr, const char *dev)
 }
 
 /*
+ * netif_set_hwaddr gives dev an Ethernet address. Devices without one of
+ * their own (dummy) draw a random one at boot, and a context that holds
+ * it would differ from boot to boot.
+ */
+int netif_set_hwaddr(struct step *s, int fd, const char *dev, const unsigned char mac[6])
+{
+	struct sb_ifreq ifr;
+	struct sb_sockaddr *ha = (struct sb_sockaddr *)&ifr.u;
+
+	ifreq_init(&ifr, dev);
+	ha->family = ARPHRD_ETHER;
+	memcpy(ha->data, mac, 6);
+	return if_ioctl(s, fd, SIOCSIFHWADDR, "SIOCSIFHWADDR", &ifr);
+}
+
+/*
  * netif_up gives dev its address, netmask and, on a point-to-point link,
  * the peer's address, and brings it up; the kernel then adds the subnet
  * route (or the host route to the peer).

@@ -22,7 +22,7 @@ static const char *const insmod_keys[] = { "path", "params", NULL };
 static const char *const sleep_keys[] = { "ms", NULL };
 static const char *const net_keys[] = {
 	"dev", "addr", "prefix", "peer", "gw", "neigh", "lladdr", "tty", "baud",
-	"carrier_ms", NULL
+	"carrier_ms", "hwaddr", NULL
 };
 static const char *const fetch_keys[] = {
 	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL

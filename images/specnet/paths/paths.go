@@ -29,11 +29,14 @@ import (
 	"specbed/specializer/ctxschema"
 )
 
-// The flow every measurement uses: dummy0 holds Src, the flow socket is
-// bound to SrcPort and sends to Dst:Port. dummy0 has no neighbours to
-// resolve, so nothing but the send path runs.
+// The flow every measurement uses: dummy0 holds Src and the Ethernet
+// address HWAddr (fixed: the context holds it, and dummy draws a random
+// one at boot), the flow socket is bound to SrcPort and sends to
+// Dst:Port. dummy0 resolves no neighbours, so nothing but the send path
+// runs.
 const (
 	Dev     = "dummy0"
+	HWAddr  = "02:00:00:00:00:01" // locally administered
 	Src     = "10.0.0.1"
 	Dst     = "10.0.0.2"
 	Port    = 9
@@ -69,7 +72,7 @@ const (
 )
 
 // netStep brings dummy0 up with Src.
-func netStep() string { return qemu.NetStep{Dev: Dev, Addr: Src, Prefix: 24}.String() }
+func netStep() string { return qemu.NetStep{Dev: Dev, Addr: Src, Prefix: 24, HWAddr: HWAddr}.String() }
 
 func customizeStep(size int) string {
 	return qemu.CustomizeStep{Dst: Dst, Port: Port, SrcPort: SrcPort, ADU: size}.String()
