@@ -137,8 +137,9 @@ type ReleaseResult struct {
 	Errno int   `json:"errno"`
 }
 
-// RmmodResult is a module removal: 0 or delete_module's errno (16, EBUSY,
-// while a token still uses the module).
+// RmmodResult is a module removal: 0 or delete_module's errno (11,
+// EWOULDBLOCK, while a token still pins the module or another module
+// depends on it).
 type RmmodResult struct {
 	Name  string `json:"name"`
 	Errno int    `json:"errno"`

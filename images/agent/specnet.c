@@ -18,7 +18,7 @@
 #define DATA_PIECE	256		/* context bytes per data line: <= 768 escaped */
 #define PROC_MAX	4096		/* bytes of /proc/specnet read */
 #define MSG_FLAGS	0		/* MSG_* flags of every send */
-#define O_NONBLOCK_RM	04000		/* delete_module: fail with EBUSY instead of waiting */
+#define O_NONBLOCK_RM	04000		/* delete_module: fail instead of waiting for users */
 
 /* The flow of this boot; fds are -1 while closed. */
 static struct {
@@ -472,8 +472,8 @@ int step_release(struct step *s)
 }
 
 /*
- * rmmod removes a module without waiting for its users (EBUSY while a
- * token holds it): the kernel's answer is the result.
+ * rmmod removes a module without waiting for its users (EWOULDBLOCK while
+ * a token pins it): the kernel's answer is the result.
  */
 int step_rmmod(struct step *s)
 {
