@@ -27,6 +27,7 @@ import (
 
 	"specbed/images"
 	"specbed/images/specnet"
+	"specbed/images/specnet/core"
 	"specbed/qemu"
 	"specbed/specializer/server"
 	"specbed/vnet"
@@ -44,6 +45,7 @@ const (
 	guestContext = "/etc/specbed/context.json"
 	coldModule   = "/tmp/cold.ko"
 	cachedModule = "/tmp/cached.ko"
+	coreModule   = "/lib/modules/specnet.ko"
 	loadedMarker = "specnet residual "
 )
 
@@ -129,14 +131,17 @@ type guestRun struct {
 	served  []server.Served
 }
 
-// netPlan brings up the guest's links with the default topology's
+// netPlan loads the core module specnet (residual modules register with
+// it) and brings up the guest's links with the default topology's
 // addresses.
 func netPlan(p *qemu.Platform) []string {
+	insmodCore := qemu.InsmodStep{Path: coreModule}.String()
 	if p.Link == qemu.LinkSLIP {
-		return []string{qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32,
+		return []string{insmodCore, qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32,
 			Peer: vnet.RouterSLIPIP, Gateway: vnet.RouterSLIPIP, TTY: p.SLIPTTY, Baud: vnet.SLIPRate}.String()}
 	}
 	return []string{
+		insmodCore,
 		qemu.NetStep{Dev: "eth0", Addr: vnet.GuestSpecIP, Prefix: vnet.PrefixLen}.String(),
 		qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen}.String(),
 	}
@@ -182,7 +187,15 @@ func (e *e2eEnv) bootResult(t *testing.T, p *qemu.Platform, plan []string, edit 
 	go func() { served <- e.srv.Serve(ctx, l) }()
 
 	k := e.kernels[p.Name]
-	initrd, err := e.b.Initramfs(ctx, p, []images.File{{Path: guestContext, Data: e.context}})
+	coreKo, err := core.Build(ctx, e.b, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreData, err := os.ReadFile(coreKo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd, err := e.b.Initramfs(ctx, p, []images.File{{Path: guestContext, Data: e.context}, {Path: coreModule, Data: coreData}})
 	if err != nil {
 		t.Fatal(err)
 	}
