@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,7 +71,7 @@ type platformEnv struct {
 	corePath string
 }
 
-func newPlatformEnv(t *testing.T, b *images.Builder, name string) *platformEnv {
+func newPlatformEnv(t testing.TB, b *images.Builder, name string) *platformEnv {
 	t.Helper()
 	p, err := qemu.Lookup(name)
 	if err != nil {
@@ -89,7 +90,7 @@ func newPlatformEnv(t *testing.T, b *images.Builder, name string) *platformEnv {
 
 // boot runs plan in count mode with the core and residual r (nil: none)
 // in the initramfs.
-func (e *platformEnv) boot(t *testing.T, r *Residual, plan []string) *qemu.Result {
+func (e *platformEnv) boot(t testing.TB, r *Residual, plan []string) *qemu.Result {
 	t.Helper()
 	initrd, err := e.b.Initramfs(context.Background(), e.p, Files(e.corePath, r))
 	if err != nil {
@@ -129,34 +130,68 @@ func TestPaths(t *testing.T) {
 	var report []benchLine
 	for _, name := range qemu.Names() {
 		t.Run(name, func(t *testing.T) {
-			e := newPlatformEnv(t, b, name)
-			spec, err := NewSpecializer(b.Repo, e.k, e.p, t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			contexts, err := Contexts(e.boot(t, nil, ContextPlan(Sizes())), Sizes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, size := range Sizes() {
-				r, err := spec.Residual(t.Context(), contexts[size])
-				if err != nil {
-					t.Fatalf("%d-byte flow: %v", size, err)
-				}
-				res := e.boot(t, r, Plan(size, r))
-				m, err := Check(res, size, contexts[size])
-				if err != nil {
-					t.Errorf("%d-byte flow (residual %s, %s): %v", size, r.Name, r.Entry, err)
-				}
-				report = append(report, benchLines(e, m)...)
-				for _, c := range m.Costs {
-					t.Logf("%s %4d B %-7s %8.1f instructions per send (%.2f of sendto)",
-						name, size, c.Path, c.InstructionsPerSend, c.InstructionsPerSend/m.Cost(qemu.PathSendto))
-				}
-			}
+			report = append(report, measurePlatform(t, b, name)...)
 		})
 	}
 	writeBench(t, b.Repo, report)
+}
+
+// BenchmarkPaths is TestPaths for make bench: the same boots and checks,
+// the costs as metrics (instructions per send), and out/bench/paths.json.
+// Count mode is deterministic, so one run per platform is the figure
+// whatever b.N is.
+func BenchmarkPaths(b *testing.B) {
+	builder, err := images.NewBuilder()
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := map[string][]benchLine{}
+	for _, name := range qemu.Names() {
+		b.Run(name, func(b *testing.B) {
+			if lines[name] == nil {
+				lines[name] = measurePlatform(b, builder, name)
+			}
+			for _, l := range lines[name] {
+				b.ReportMetric(l.InstructionsPerSend, fmt.Sprintf("insns/%s-%dB", l.Path, l.Size))
+			}
+		})
+	}
+	var report []benchLine
+	for _, name := range qemu.Names() {
+		report = append(report, lines[name]...)
+	}
+	writeBench(b, builder.Repo, report)
+}
+
+// measurePlatform runs the context boot and one measurement boot per size
+// on the named platform and checks each; it returns the bench lines.
+func measurePlatform(t testing.TB, b *images.Builder, name string) []benchLine {
+	e := newPlatformEnv(t, b, name)
+	spec, err := NewSpecializer(b.Repo, e.k, e.p, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	contexts, err := Contexts(e.boot(t, nil, ContextPlan(Sizes())), Sizes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []benchLine
+	for _, size := range Sizes() {
+		r, err := spec.Residual(t.Context(), contexts[size])
+		if err != nil {
+			t.Fatalf("%d-byte flow: %v", size, err)
+		}
+		m, err := Check(e.boot(t, r, Plan(size, r)), size, contexts[size])
+		if err != nil {
+			t.Errorf("%d-byte flow (residual %s, %s): %v", size, r.Name, r.Entry, err)
+		}
+		lines = append(lines, benchLines(e, m)...)
+		for _, c := range m.Costs {
+			t.Logf("%s %4d B %-7s %8.1f instructions per send (%.2f of sendto)",
+				name, size, c.Path, c.InstructionsPerSend, c.InstructionsPerSend/m.Cost(qemu.PathSendto))
+		}
+	}
+	return lines
 }
 
 func benchLines(e *platformEnv, m *Measurement) []benchLine {
@@ -175,7 +210,7 @@ func benchLines(e *platformEnv, m *Measurement) []benchLine {
 	return out
 }
 
-func writeBench(t *testing.T, repo string, report []benchLine) {
+func writeBench(t testing.TB, repo string, report []benchLine) {
 	t.Helper()
 	if len(report) == 0 {
 		return
