@@ -3,6 +3,7 @@ package core_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -158,70 +159,122 @@ func TestCustomizeLoadSend(t *testing.T) {
 			}
 			resFile := images.File{Path: "/lib/modules/residual.ko", Data: m.Ko}
 			const sends, warmup, wrong = 100, 10, 5
-			plan := []string{
-				insmodCore,
-				qemu.InsmodStep{Path: resFile.Path}.String(),
-				flowNet.String(),
-				flowCustomize.String(),
-				qemu.LoadStep{Slot: 0, Name: m.Name, Policy: "fallback"}.String(),
-				qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: flowCustomize.ADU, Count: sends, Warmup: warmup}.String(),
-				qemu.CountersStep{}.String(),
-				qemu.RmmodStep{Name: m.Name}.String(),
-				qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: flowCustomize.ADU + 1, Count: wrong, Warmup: 0}.String(),
-				qemu.SendStep{Path: qemu.PathGeneric, Size: flowCustomize.ADU, Count: sends, Warmup: warmup}.String(),
-				qemu.CountersStep{}.String(),
-				qemu.ReleaseStep{Slot: 0}.String(),
-				qemu.RmmodStep{Name: m.Name}.String(),
-				qemu.CountersStep{}.String(),
+			var plan []string
+			add := func(step fmt.Stringer) int {
+				plan = append(plan, step.String())
+				return len(plan) - 1
 			}
+			add(qemu.InsmodStep{Path: coreFile.Path})
+			add(qemu.InsmodStep{Path: resFile.Path})
+			add(flowNet)
+			customize := add(flowCustomize)
+			load := add(qemu.LoadStep{Slot: 0, Name: m.Name, Policy: "fallback"})
+			special := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: flowCustomize.ADU, Count: sends, Warmup: warmup})
+			oneToken := add(qemu.CountersStep{})
+			load2 := add(qemu.LoadStep{Slot: 1, Name: m.Name, Policy: "refuse"})
+			twoTokens := add(qemu.CountersStep{})
+			pinned := add(qemu.RmmodStep{Name: m.Name})
+			wrongLen := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: flowCustomize.ADU + 1, Count: wrong, Warmup: 0})
+			refused := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 1, Size: flowCustomize.ADU + 1, Count: wrong, Warmup: 0})
+			generic := add(qemu.SendStep{Path: qemu.PathGeneric, Size: flowCustomize.ADU, Count: sends, Warmup: warmup})
+			afterSends := add(qemu.CountersStep{})
+			release := add(qemu.ReleaseStep{Slot: 0})
+			release2 := add(qemu.ReleaseStep{Slot: 1})
+			rmmod := add(qemu.RmmodStep{Name: m.Name})
+			afterRelease := add(qemu.CountersStep{})
+			sendto := add(qemu.SendStep{Path: qemu.PathSendto, Size: flowCustomize.ADU, Count: sends, Warmup: warmup})
+			send := add(qemu.SendStep{Path: qemu.PathSend, Size: flowCustomize.ADU, Count: sends, Warmup: warmup})
+
 			steps = boot(t, b, p, k, []images.File{coreFile, resFile}, plan)
 			for i, s := range steps[:2] {
 				if s.Insmod.Errno != 0 {
 					t.Fatalf("step %d %s: errno %d", i, plan[i], s.Insmod.Errno)
 				}
 			}
-			if !bytes.Equal(steps[3].Customize.Context, guestCtx) {
-				t.Errorf("the second boot's context differs from the first's:\n%s\nvs\n%s", steps[3].Customize.Context, guestCtx)
+			if !bytes.Equal(steps[customize].Customize.Context, guestCtx) {
+				t.Errorf("the second boot's context differs from the first's:\n%s\nvs\n%s", steps[customize].Customize.Context, guestCtx)
 			}
-			if l := steps[4].Load; l.Errno != 0 || l.Token <= 0 {
-				t.Fatalf("load: token %d errno %d", l.Token, l.Errno)
-			}
-			for _, i := range []int{5, 8, 9} {
-				if s := steps[i].Send; s.Errors != 0 {
-					t.Errorf("step %d %s: %d sends failed, first errno %d", i, plan[i], s.Errors, s.Errno)
+			for _, i := range []int{load, load2} {
+				if l := steps[i].Load; l.Errno != 0 || l.Token <= 0 {
+					t.Fatalf("%s: token %d errno %d", plan[i], l.Token, l.Errno)
 				}
 			}
-			counters(t, "after the token's sends", steps[6], map[string]int64{
+			if steps[load].Load.Token == steps[load2].Load.Token {
+				t.Errorf("two loads on one socket got the same token %d", steps[load].Load.Token)
+			}
+			for _, i := range []int{special, wrongLen, generic, sendto, send} {
+				if s := steps[i].Send; s.Errors != 0 {
+					t.Errorf("%s: %d sends failed, first errno %d", plan[i], s.Errors, s.Errno)
+				}
+			}
+			const errnoEINVAL = 22
+			if s := steps[refused].Send; s.Errors != s.Count+s.Warmup && s.Errors != s.Count || s.Errno != errnoEINVAL {
+				t.Errorf("%s on a refusing token: %d of %d sends failed, first errno %d; want all, EINVAL", plan[refused], s.Errors, s.Count, s.Errno)
+			}
+			counters(t, "after the token's sends", steps[oneToken], map[string]int64{
 				"tokens_live": 1, "residuals_registered": 1, "sends_specialized": sends + warmup,
 				"fallbacks": 0, "refused": 0, "sends_generic": 0,
 			})
-			if held, _ := steps[6].Counter("refs_held"); held < 3 {
+			held, _ := steps[oneToken].Counter("refs_held")
+			if held < 3 {
 				t.Errorf("a live token holds %d references, want at least file, route and module", held)
 			}
-			if bytes, _ := steps[6].Counter("residual_bytes"); bytes <= 0 {
-				t.Errorf("residual_bytes %d while a token uses the residual", bytes)
+			resBytes, _ := steps[oneToken].Counter("residual_bytes")
+			if resBytes <= 0 {
+				t.Errorf("residual_bytes %d while a token uses the residual", resBytes)
 			}
+			// A second token on the same socket holds its own references;
+			// the residual's bytes count once against the budget.
+			counters(t, "with two tokens", steps[twoTokens], map[string]int64{
+				"tokens_live": 2, "refs_held": 2 * held, "residual_bytes": resBytes,
+			})
 			// delete_module with O_NONBLOCK fails with EWOULDBLOCK while
 			// the module's refcount is not 0 (try_stop_module, Linux 6.1).
 			const errnoEWOULDBLOCK = 11
-			if e := steps[7].Rmmod.Errno; e != errnoEWOULDBLOCK {
+			if e := steps[pinned].Rmmod.Errno; e != errnoEWOULDBLOCK {
 				t.Errorf("rmmod of a residual a token uses: errno %d, want EWOULDBLOCK", e)
 			}
-			counters(t, "after wrong-length and generic sends", steps[10], map[string]int64{
-				"sends_specialized": sends + warmup, "fallbacks": wrong,
-				"sends_generic": wrong + sends + warmup, "refused": 0,
+			counters(t, "after wrong-length and generic sends", steps[afterSends], map[string]int64{
+				"sends_specialized": sends + warmup, "fallbacks": wrong, "refused": wrong,
+				"sends_generic": wrong + sends + warmup,
 			})
-			if e := steps[11].Release.Errno; e != 0 {
-				t.Errorf("release: errno %d", e)
+			for _, i := range []int{release, release2} {
+				if e := steps[i].Release.Errno; e != 0 {
+					t.Errorf("%s: errno %d", plan[i], e)
+				}
 			}
-			if e := steps[12].Rmmod.Errno; e != 0 {
+			if e := steps[rmmod].Rmmod.Errno; e != 0 {
 				t.Errorf("rmmod after release: errno %d", e)
 			}
-			counters(t, "after release and rmmod", steps[13], map[string]int64{
+			counters(t, "after release and rmmod", steps[afterRelease], map[string]int64{
 				"tokens_live": 0, "refs_held": 0, "residuals_registered": 0, "residual_bytes": 0,
 			})
-			t.Logf("%s: specialized %.0f, generic %.0f virtual ns per %d-byte send", m.Name,
-				steps[5].Send.NsPerSend, steps[9].Send.NsPerSend, flowCustomize.ADU)
+			t.Logf("%s: %d bytes while loaded; instructions per %d-byte send: sendto %.0f, send %.0f, generic %.0f, specialized %.0f",
+				m.Name, resBytes, flowCustomize.ADU, steps[sendto].Send.InstructionsPerSend, steps[send].Send.InstructionsPerSend,
+				steps[generic].Send.InstructionsPerSend, steps[special].Send.InstructionsPerSend)
+
+			// A budget smaller than the residual: LOAD fails cleanly and
+			// leaves nothing held, the residual can go.
+			plan = nil
+			add(qemu.InsmodStep{Path: coreFile.Path})
+			plan[0] += fmt.Sprintf(",params=budget_bytes=%d", resBytes-1)
+			add(qemu.InsmodStep{Path: resFile.Path})
+			add(flowNet)
+			add(flowCustomize)
+			load = add(qemu.LoadStep{Slot: 0, Name: m.Name, Policy: "fallback"})
+			after := add(qemu.CountersStep{})
+			rmmod = add(qemu.RmmodStep{Name: m.Name})
+			steps = boot(t, b, p, k, []images.File{coreFile, resFile}, plan)
+			const errnoENOSPC = 28
+			if l := steps[load].Load; l.Errno != errnoENOSPC {
+				t.Errorf("load past the budget: token %d errno %d, want ENOSPC", l.Token, l.Errno)
+			}
+			counters(t, "after a load past the budget", steps[after], map[string]int64{
+				"tokens_live": 0, "refs_held": 0, "residual_bytes": 0, "budget_bytes": resBytes - 1,
+			})
+			if e := steps[rmmod].Rmmod.Errno; e != 0 {
+				t.Errorf("rmmod after a refused load: errno %d", e)
+			}
 		})
 	}
 }
