@@ -356,6 +356,11 @@ func Check(r *qemu.Result, size int, want []byte) (*Measurement, error) {
 		if min := int64(Count+Warmup) * 99 / 100; m.SpecializedSends < min || m.SpecializedSends > Count+Warmup {
 			c.failf("the specialized path served %d of its %d sends, want at least %d", m.SpecializedSends, Count+Warmup, min)
 		}
+		// The generic path's sends are the only generic ones: a silent
+		// fallback would add to them too.
+		if d := after["sends_generic"] - before["sends_generic"]; d != Count+Warmup {
+			c.failf("the generic path counted %d sends, want %d", d, Count+Warmup)
+		}
 		if m.Fallbacks != 0 || after["refused"] != before["refused"] {
 			c.failf("%d fallbacks and %d refusals during the timed sends, want none", m.Fallbacks, after["refused"]-before["refused"])
 		}
@@ -373,6 +378,9 @@ func Check(r *qemu.Result, size int, want []byte) (*Measurement, error) {
 	if after != nil && wrong != nil {
 		if d := wrong["fallbacks"] - after["fallbacks"]; d != 1 {
 			c.failf("%s: fallbacks rose by %d, want 1", roleAfterWrong, d)
+		}
+		if d := wrong["sends_generic"] - after["sends_generic"]; d != 1 {
+			c.failf("%s: the generic path counted %d sends, want the 1 fallback", roleAfterWrong, d)
 		}
 		if d := wrong["refused"] - after["refused"]; d != 1 {
 			c.failf("%s: refused rose by %d, want 1", roleAfterWrong, d)

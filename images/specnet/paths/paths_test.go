@@ -273,9 +273,13 @@ func TestCheck(t *testing.T) {
 	ctx := []byte(`{"schema":"specbed.context/v1","values":{}}`)
 	good := func() []qemu.StepResult {
 		counters := func(spec, fall, refused, tokens, refs, regs int64) qemu.StepResult {
+			generic := int64(0)
+			if spec > 0 { // after the timed sends: the generic path's and each fallback
+				generic = Count + Warmup + fall
+			}
 			return qemu.StepResult{Kind: "counters", Counters: map[string]int64{
 				"tokens_live": tokens, "residuals_registered": regs, "sends_specialized": spec,
-				"sends_generic": 0, "fallbacks": fall, "refused": refused, "refs_held": refs}}
+				"sends_generic": generic, "fallbacks": fall, "refused": refused, "refs_held": refs}}
 		}
 		steps := []qemu.StepResult{
 			{Kind: "insmod", Insmod: &qemu.InsmodResult{}}, {Kind: "insmod", Insmod: &qemu.InsmodResult{}},
@@ -331,6 +335,10 @@ func TestCheck(t *testing.T) {
 		"silent fallback": func(s []qemu.StepResult) []qemu.StepResult {
 			c := byKind(s, "counters", 1).Counters
 			c["sends_specialized"], c["fallbacks"] = 1000, 100
+			return s
+		},
+		"generic path uncounted": func(s []qemu.StepResult) []qemu.StepResult {
+			byKind(s, "counters", 1).Counters["sends_generic"] = 0
 			return s
 		},
 		"load failed": func(s []qemu.StepResult) []qemu.StepResult {
