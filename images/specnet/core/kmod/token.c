@@ -31,6 +31,7 @@ struct sn_token {
 	bool live;			/* under guard */
 	struct file *owner;		/* the /dev/specnet open that loaded it */
 	u32 policy;
+	struct specnet_sockaddr_in dest;	/* as LOAD got it */
 	int refs;			/* counted in refs_held */
 	struct specnet_residual *r;
 	struct sn_binding b;
@@ -147,7 +148,6 @@ static void sn_token_free(struct kref *ref)
 {
 	struct sn_token *t = container_of(ref, struct sn_token, ref);
 
-	sn_kernel_unregister(t->b.ks);
 	sn_binding_destroy(&t->b);
 	sn_residual_put(t->r);
 	sn_count(SN_C_REFS_HELD, -t->refs);
@@ -171,6 +171,7 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	kref_init(&t->ref);
 	init_rwsem(&t->guard);
 	t->policy = l.policy;
+	t->dest = l.dest;
 	t->owner = owner;
 	t->r = sn_residual_get(l.name, &err);
 	if (!t->r)
@@ -191,8 +192,6 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	err = id;
 	if (id < 0)
 		goto out_unbind;
-	/* The generic path (fallback) finds the socket through the shim. */
-	sn_kernel_register(t->b.ks);
 	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
 	sn_count(SN_C_REFS_HELD, t->refs);
 	t->live = true;
@@ -233,11 +232,31 @@ static void sn_token_put(struct sn_token *t)
 	kref_put(&t->ref, sn_token_free);
 }
 
-/* The generic path on a binding: the send system call's work on the views. */
-static int sn_generic(struct sn_binding *b, const u8 __user *buf, u32 len,
-		      u32 flags)
+/*
+ * The generic path with nothing fixed: the socket is bound (its views
+ * read from the kernel) for this send only, as the send system call looks
+ * the socket up on every send. With want set, the descriptor must still
+ * be the socket a token was bound to.
+ */
+static int sn_generic(int fd, const struct specnet_sockaddr_in *dest,
+		      const u8 __user *buf, u32 len, u32 flags,
+		      const struct file *want)
 {
-	return sn_sendmsg(b->ks->fd, &b->um, buf, len, flags);
+	struct sn_binding b;
+	int ret;
+
+	ret = sn_binding_init(&b, fd, dest, flags, false);
+	if (ret)
+		return ret;
+	ret = -EBADF;
+	if (want && b.ks->file != want)
+		goto out;
+	sn_kernel_register(b.ks);
+	ret = sn_sendmsg(fd, &b.um, buf, len, flags);
+	sn_kernel_unregister(b.ks);
+out:
+	sn_binding_destroy(&b);
+	return ret;
 }
 
 long sn_send(struct file *owner, struct specnet_send __user *arg)
@@ -269,37 +288,29 @@ long sn_send(struct file *owner, struct specnet_send __user *arg)
 		ret = -EINVAL;
 		goto out;
 	}
+	/* A fresh binding: the token's views stay as they were specialized,
+	 * and a concurrent specialized send never sees them change. */
 	sn_count(SN_C_FALLBACKS, 1);
 	sn_count(SN_C_SENDS_GENERIC, 1);
-	ret = sn_generic(&t->b, buf, s.len, s.flags);
+	ret = sn_generic(t->b.ks->fd, &t->dest, buf, s.len, s.flags,
+			 t->b.ks->file);
 out:
 	up_read(&t->guard);
 	sn_token_put(t);
 	return ret;
 }
 
-/*
- * The generic path with nothing fixed: the socket is bound (its views
- * read from the kernel) on every send, as the send system call looks the
- * socket up on every send.
- */
 long sn_send_generic(struct specnet_send_generic __user *arg)
 {
 	struct specnet_send_generic s;
-	struct sn_binding b;
 	long ret;
 
 	if (copy_from_user(&s, arg, sizeof(s)))
 		return -EFAULT;
 	if (s.reserved)
 		return -EINVAL;
-	ret = sn_binding_init(&b, s.fd, &s.dest, s.flags, false);
-	if (ret)
-		return ret;
-	sn_kernel_register(b.ks);
-	ret = sn_generic(&b, u64_to_user_ptr(s.buf), s.len, s.flags);
-	sn_kernel_unregister(b.ks);
-	sn_binding_destroy(&b);
+	ret = sn_generic(s.fd, &s.dest, u64_to_user_ptr(s.buf), s.len, s.flags,
+			 NULL);
 	sn_count(SN_C_SENDS_GENERIC, 1);
 	return ret;
 }
