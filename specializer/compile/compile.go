@@ -5,7 +5,7 @@
 // it make reading the kernel's makefiles and recompiling files that never
 // change. The driver therefore runs one real kbuild per (kernel, generic
 // tree) and records it (recipe.go): the objects that do not depend on the
-// context (module main, kernel shim) and the exact command lines kbuild ran
+// context (the module main) and the exact command lines kbuild ran
 // for the residual, modpost, the .mod.c and the final link. A residual is
 // then built by running those same commands on it (one gcc, ld, modpost,
 // ld) and signed with the kernel's scripts/sign-file: the result is the
@@ -74,7 +74,7 @@ func (e *Error) Unwrap() error { return e.Err }
 type Driver struct {
 	kernel   *images.Kernel
 	platform *qemu.Platform
-	generic  string // folder of the generic sources (headers, shim_kernel.c, shim_views.c)
+	generic  string // folder of the generic sources (the headers residuals include)
 	cache    string // where recipes live
 
 	mu     sync.Mutex
@@ -213,11 +213,10 @@ func run(ctx context.Context, step, dir, name string, args ...string) error {
 }
 
 // genericFile reports whether a generic file goes into the module: the
-// headers the residual includes and the kernel shim it calls. (The core
-// module has the same shim; the residual keeps its own copy so that the
-// core exports only the registration, see images/specnet/core.)
+// headers the residual includes. The kernel shim it calls is the core
+// module's (images/specnet/core exports it).
 func genericFile(name string) bool {
-	return strings.HasSuffix(name, ".h") || name == "shim_kernel.c" || name == "shim_views.c"
+	return strings.HasSuffix(name, ".h")
 }
 
 var errNoCommand = errors.New("kbuild left no command for it")

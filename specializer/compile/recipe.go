@@ -69,7 +69,11 @@ func (d *Driver) key() (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
 		h.Write(data)
 	}
-	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: core.Symvers()} {
+	symvers, err := core.Symvers(d.generic)
+	if err != nil {
+		return "", err
+	}
+	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: symvers} {
 		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
 		h.Write(data)
 	}
@@ -130,8 +134,8 @@ func (d *Driver) record(ctx context.Context) (*recipe, error) {
 	return r, nil
 }
 
-// stage writes the module's sources into dir: the generic headers and
-// shim, the module main, and a placeholder residual.
+// stage writes the module's sources into dir: the generic headers, the
+// module main, the core's interface and a placeholder residual.
 func (d *Driver) stage(dir string) error {
 	entries, err := os.ReadDir(d.generic)
 	if err != nil {
@@ -158,7 +162,11 @@ func (d *Driver) stage(dir string) error {
 			return err
 		}
 	}
-	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: core.Symvers()} {
+	symvers, err := core.Symvers(d.generic)
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: symvers} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
