@@ -14,6 +14,9 @@ import (
 // checks that it exports exactly Exports (what Symvers tells a residual's
 // modpost): the registry and every shim function.
 func TestBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kernel modules; skipped only in short mode")
+	}
 	b, err := images.NewBuilder()
 	if err != nil {
 		t.Fatal(err)

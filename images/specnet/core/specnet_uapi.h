@@ -52,7 +52,9 @@ struct specnet_sockaddr_in {
  * specbed.context/v1 schema (specializer/ctxschema), with "adu" and
  * "send_flags" as given. ctx_len is set to the JSON's length in bytes
  * (no NUL is written). If ctx_size is too small the ioctl fails with
- * ENOSPC and ctx_len holds the size needed.
+ * ENOSPC and ctx_len holds the size needed. A destination without a
+ * route fails with the lookup's error (ENETUNREACH ...): a context needs
+ * a route.
  */
 struct specnet_customize {
 	int32_t fd;			/* in: a UDP socket of the caller */
@@ -82,7 +84,8 @@ struct specnet_customize {
  * Errors: ENOENT no such residual; EBADF fd is not a socket of the
  * caller; EPROTONOSUPPORT not a UDP/IPv4 socket; ENOSPC the memory budget
  * for loaded residual code (module parameter budget_bytes) is used up;
- * EINVAL bad policy or name.
+ * EINVAL bad policy or name; the route lookup's error (ENETUNREACH ...)
+ * when dest has no route.
  */
 struct specnet_load {
 	int32_t fd;			/* in */
@@ -95,8 +98,11 @@ struct specnet_load {
 
 /*
  * SPECNET_SEND: send len bytes at buf through the token's residual.
- * Returns the bytes sent. A refused send follows the token's policy.
- * EBADF: no such token (released, or never loaded).
+ * Returns the bytes sent. A refused send follows the token's policy;
+ * a fallback binds the socket afresh and needs the token's descriptor
+ * to still be the token's socket. Tokens belong to the open of
+ * /dev/specnet that loaded them (closing it releases them).
+ * EBADF: no such token of this open (released, or never loaded).
  */
 struct specnet_send {
 	uint32_t token;			/* in */
