@@ -193,41 +193,90 @@ static void sn_kernel_fill_sock(struct sn_ksock *ks)
 	}
 }
 
+/* The UDP/IPv4 socket behind file f, with its views filled. */
+static int sn_kernel_fill(struct sn_ksock *ks, int fd, struct file *f,
+			  bool locked)
+{
+	struct socket *sock = sock_from_file(f);
+
+	if (!sock)
+		return -ENOTSOCK;
+	if (sock->sk->sk_family != AF_INET || sock->sk->sk_protocol != IPPROTO_UDP)
+		return -EPROTONOSUPPORT;
+	ks->fd = fd;
+	ks->files = current->files;
+	ks->file = f;
+	ks->sk = sock->sk;
+	if (locked)
+		lock_sock(ks->sk);
+	sn_kernel_fill_sock(ks);
+	if (locked)
+		release_sock(ks->sk);
+	return 0;
+}
+
 /*
- * sn_kernel_bind(): the views of the UDP/IPv4 socket behind fd. Holds a
- * reference to the file (and to the cached route) until
- * sn_kernel_unbind().
+ * sn_kernel_bind(): the views of the UDP/IPv4 socket behind fd, read
+ * under lock_sock (a context or a token's views are one consistent
+ * snapshot). Holds a reference to the file (and to the cached route)
+ * until sn_kernel_unbind().
  */
 struct sn_ksock *sn_kernel_bind(int fd, int *err)
 {
 	struct sn_ksock *ks;
-	struct socket *sock;
+	struct file *f;
 
-	sock = sockfd_lookup(fd, err);
-	if (!sock)
+	f = fget(fd);
+	*err = -EBADF;
+	if (!f)
 		return NULL;
-	*err = -EPROTONOSUPPORT;
-	if (sock->sk->sk_family != AF_INET || sock->sk->sk_protocol != IPPROTO_UDP)
-		goto out_put;
 	*err = -ENOMEM;
 	ks = kzalloc(sizeof(*ks), GFP_KERNEL);
 	if (!ks)
 		goto out_put;
-	ks->fd = fd;
-	ks->files = current->files;
-	ks->file = sock->file;
-	ks->sk = sock->sk;
-	lock_sock(ks->sk);
-	sn_kernel_fill_sock(ks);
-	release_sock(ks->sk);
+	ks->fput_needed = true;
+	*err = sn_kernel_fill(ks, fd, f, true);
+	if (*err)
+		goto out_free;
 	return ks;
 
+out_free:
+	kfree(ks);
 out_put:
-	sockfd_put(sock);
+	fput(f);
 	return NULL;
 }
 
-void sn_kernel_unbind(struct sn_ksock *ks)
+/*
+ * sn_kernel_bind_send(): bind fd into ks, a buffer of the caller, for one
+ * send from this system call, as the kernel's send system calls do
+ * (sockfd_lookup_light: fdget takes no file reference unless the file
+ * table is shared; udp_sendmsg reads the socket's fields without
+ * lock_sock, which it takes only to cork, as the generic path does
+ * through shim_lock_sock). The views start as a fresh bind's (zero)
+ * except the write queue's entries past qlen, which the send path never
+ * reads (sn_ip_new_skb fills an entry when it takes it): zeroing them is
+ * most of a bind's cost. Release with sn_kernel_unbind_send().
+ */
+int sn_kernel_bind_send(struct sn_ksock *ks, int fd)
+{
+	struct fd f = fdget(fd);
+	int err;
+
+	if (!f.file)
+		return -EBADF;
+	memset(ks, 0, offsetof(struct sn_ksock, v.sk_write_queue.q));
+	memset((u8 *)ks + offsetofend(struct sn_ksock, v.sk_write_queue.q), 0,
+	       sizeof(*ks) - offsetofend(struct sn_ksock, v.sk_write_queue.q));
+	ks->fput_needed = f.flags & FDPUT_FPUT;
+	err = sn_kernel_fill(ks, fd, f.file, false);
+	if (err)
+		fdput(f);
+	return err;
+}
+
+/* The references a binding holds: routes, neighbour, file. */
+static void sn_kernel_put_refs(struct sn_ksock *ks)
 {
 	if (ks->looked_up.rt)
 		ip_rt_put(ks->looked_up.rt);
@@ -235,8 +284,19 @@ void sn_kernel_unbind(struct sn_ksock *ks)
 		dst_release(&ks->cached.rt->dst);
 	if (ks->neigh.n)
 		neigh_release(ks->neigh.n);
-	fput(ks->file);
+	if (ks->fput_needed)
+		fput(ks->file);
+}
+
+void sn_kernel_unbind(struct sn_ksock *ks)
+{
+	sn_kernel_put_refs(ks);
 	kfree(ks);
+}
+
+void sn_kernel_unbind_send(struct sn_ksock *ks)
+{
+	sn_kernel_put_refs(ks);
 }
 
 /* The bound sockets: the shim's descriptor lookup answers from them. */

@@ -45,7 +45,8 @@ struct sn_ksock {
 	struct list_head list;
 	int fd;
 	struct files_struct *files;	/* whose descriptor fd is */
-	struct file *file;		/* holds a reference */
+	struct file *file;		/* a reference if fput_needed */
+	bool fput_needed;
 	struct sock *sk;
 	struct sn_socket sock;
 	struct sn_sock v;
@@ -73,6 +74,8 @@ void sn_view_set_common(struct sn_sock *v, const struct sn_view_common *c);
 
 struct sn_ksock *sn_kernel_bind(int fd, int *err);
 void sn_kernel_unbind(struct sn_ksock *ks);
+int sn_kernel_bind_send(struct sn_ksock *ks, int fd);
+void sn_kernel_unbind_send(struct sn_ksock *ks);
 void sn_kernel_register(struct sn_ksock *ks);
 void sn_kernel_unregister(struct sn_ksock *ks);
 

@@ -37,7 +37,8 @@ static inline void sn_count(enum sn_counter c, long n)
 /*
  * A socket bound for one send: the shim's views of the socket plus the
  * destination and the route and neighbour a send to it finds. CUSTOMIZE
- * prints it, LOAD keeps it in a token, SEND_GENERIC makes one per send.
+ * prints it, LOAD keeps it in a token, SEND_GENERIC makes one per send
+ * (in a reused buffer, see token.c).
  */
 struct sn_binding {
 	struct sn_ksock *ks;
@@ -53,6 +54,9 @@ int sn_binding_init(struct sn_binding *b, int fd,
 		    const struct specnet_sockaddr_in *dest, u32 send_flags,
 		    bool lookups);
 void sn_binding_destroy(struct sn_binding *b);
+int sn_binding_init_send(struct sn_binding *b, struct sn_ksock *ks, int fd,
+			 const struct specnet_sockaddr_in *dest);
+void sn_binding_destroy_send(struct sn_binding *b);
 int sn_binding_refs(const struct sn_binding *b);
 
 struct file;
@@ -62,6 +66,7 @@ long sn_send(struct file *owner, struct specnet_send __user *arg);
 long sn_send_generic(struct specnet_send_generic __user *arg);
 long sn_release(struct file *owner, struct specnet_release __user *arg);
 void sn_tokens_release_file(struct file *owner);
+void sn_tokens_exit(void);
 
 struct seq_file;
 void sn_residuals_show(struct seq_file *m);

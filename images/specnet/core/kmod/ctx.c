@@ -83,6 +83,23 @@ static void sn_binding_lookup(struct sn_binding *b, u32 send_flags)
 		b->inst.neigh = &b->ks->neigh.v;	/* zeroes: never used */
 }
 
+static int sn_binding_dest(struct sn_binding *b,
+			   const struct specnet_sockaddr_in *dest)
+{
+	memset(b, 0, sizeof(*b));
+	if (dest->family != 0 && dest->family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (dest->family) {
+		b->name.sin_family = dest->family;
+		b->name.sin_port = (__force __be16)dest->port;
+		b->name.sin_addr = (__force __be32)dest->addr;
+		b->um.msg_name = &b->name;
+		b->um.msg_namelen = sizeof(b->name);
+	}
+	b->inst.um = &b->um;
+	return 0;
+}
+
 /*
  * sn_binding_init(): bind fd and dest (family 0: the connected peer).
  * With lookups, also find the route and neighbour (CUSTOMIZE, LOAD); the
@@ -94,20 +111,12 @@ int sn_binding_init(struct sn_binding *b, int fd,
 {
 	int err;
 
-	memset(b, 0, sizeof(*b));
-	if (dest->family != 0 && dest->family != AF_INET)
-		return -EAFNOSUPPORT;
+	err = sn_binding_dest(b, dest);
+	if (err)
+		return err;
 	b->ks = sn_kernel_bind(fd, &err);
 	if (!b->ks)
 		return err;
-	if (dest->family) {
-		b->name.sin_family = dest->family;
-		b->name.sin_port = (__force __be16)dest->port;
-		b->name.sin_addr = (__force __be32)dest->addr;
-		b->um.msg_name = &b->name;
-		b->um.msg_namelen = sizeof(b->name);
-	}
-	b->inst.um = &b->um;
 	b->inst.sock = &b->ks->sock;
 	if (lookups)
 		sn_binding_lookup(b, send_flags);
@@ -118,6 +127,36 @@ void sn_binding_destroy(struct sn_binding *b)
 {
 	if (b->ks)
 		sn_kernel_unbind(b->ks);
+	b->ks = NULL;
+}
+
+/*
+ * sn_binding_init_send(): bind fd and dest for one send of the generic
+ * path, the views in ks (sn_kernel_bind_send: no allocation, no file
+ * reference unless the file table is shared, no lock_sock, as the send
+ * system call). Undo with sn_binding_destroy_send(); ks stays the
+ * caller's.
+ */
+int sn_binding_init_send(struct sn_binding *b, struct sn_ksock *ks, int fd,
+			 const struct specnet_sockaddr_in *dest)
+{
+	int err;
+
+	err = sn_binding_dest(b, dest);
+	if (err)
+		return err;
+	err = sn_kernel_bind_send(ks, fd);
+	if (err)
+		return err;
+	b->ks = ks;
+	b->inst.sock = &ks->sock;
+	return 0;
+}
+
+void sn_binding_destroy_send(struct sn_binding *b)
+{
+	if (b->ks)
+		sn_kernel_unbind_send(b->ks);
 	b->ks = NULL;
 }
 

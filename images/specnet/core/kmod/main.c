@@ -120,6 +120,7 @@ static void __exit sn_exit(void)
 {
 	misc_deregister(&sn_misc);
 	remove_proc_entry("specnet", NULL);
+	sn_tokens_exit();
 }
 
 module_init(sn_init);

@@ -233,6 +233,33 @@ static void sn_token_put(struct sn_token *t)
 }
 
 /*
+ * One spare buffer for the views of a generic send (struct sn_ksock,
+ * about 1.3 KB): a send takes it, or allocates one while another send
+ * holds it, and gives it back, so that a send allocates nothing where
+ * the kernel's send system call allocates nothing either.
+ */
+static struct sn_ksock *sn_spare;
+
+static struct sn_ksock *sn_ksock_take(void)
+{
+	struct sn_ksock *ks = xchg(&sn_spare, NULL);
+
+	return ks ? ks : kmalloc(sizeof(*ks), GFP_KERNEL);
+}
+
+static void sn_ksock_give(struct sn_ksock *ks)
+{
+	if (cmpxchg(&sn_spare, NULL, ks))
+		kfree(ks);
+}
+
+/* Module exit: no send runs any more. */
+void sn_tokens_exit(void)
+{
+	kfree(xchg(&sn_spare, NULL));
+}
+
+/*
  * The generic path with nothing fixed: the socket is bound (its views
  * read from the kernel) for this send only, as the send system call looks
  * the socket up on every send. With want set, the descriptor must still
@@ -243,11 +270,15 @@ static int sn_generic(int fd, const struct specnet_sockaddr_in *dest,
 		      const struct file *want)
 {
 	struct sn_binding b;
+	struct sn_ksock *ks;
 	int ret;
 
-	ret = sn_binding_init(&b, fd, dest, flags, false);
+	ks = sn_ksock_take();
+	if (!ks)
+		return -ENOMEM;
+	ret = sn_binding_init_send(&b, ks, fd, dest);
 	if (ret)
-		return ret;
+		goto out_give;
 	ret = -EBADF;
 	if (want && b.ks->file != want)
 		goto out;
@@ -255,7 +286,9 @@ static int sn_generic(int fd, const struct specnet_sockaddr_in *dest,
 	ret = sn_sendmsg(fd, &b.um, buf, len, flags);
 	sn_kernel_unregister(b.ks);
 out:
-	sn_binding_destroy(&b);
+	sn_binding_destroy_send(&b);
+out_give:
+	sn_ksock_give(ks);
 	return ret;
 }
 
