@@ -106,13 +106,17 @@ type StepResult struct {
 	Net    *NetResult    `json:"net,omitempty"`
 	Fetch  *FetchResult  `json:"fetch,omitempty"`
 	// The specnet steps (specnetproto.go).
-	Customize *CustomizeResult  `json:"customize,omitempty"`
-	Load      *LoadResult       `json:"load,omitempty"`
-	Send      *SendResult       `json:"send,omitempty"`
-	Counters  map[string]int64  `json:"counters,omitempty"`
-	Release   *ReleaseResult    `json:"release,omitempty"`
-	Rmmod     *RmmodResult      `json:"rmmod,omitempty"`
-	Fields    map[string]string `json:"fields"`
+	Customize *CustomizeResult `json:"customize,omitempty"`
+	Load      *LoadResult      `json:"load,omitempty"`
+	Send      *SendResult      `json:"send,omitempty"`
+	Counters  map[string]int64 `json:"counters,omitempty"`
+	Release   *ReleaseResult   `json:"release,omitempty"`
+	Rmmod     *RmmodResult     `json:"rmmod,omitempty"`
+	// Setsockopt and Getsockopt are both a SockoptResult.
+	Setsockopt *SockoptResult    `json:"setsockopt,omitempty"`
+	Getsockopt *SockoptResult    `json:"getsockopt,omitempty"`
+	Close      *CloseResult      `json:"close,omitempty"`
+	Fields     map[string]string `json:"fields"`
 }
 
 // UDPResult is a timed loop of UDP sends.

@@ -10,7 +10,9 @@ import (
 // images/agent/PROTOCOL.md and images/specnet/core/specnet_uapi.h): one
 // flow socket per boot, CUSTOMIZE on it, LOAD of a residual into a token
 // slot, timed sends through one of four paths, the module's counters,
-// RELEASE and module removal.
+// RELEASE and module removal; and what the application does to the flow
+// socket that the guards of a specialized socket watch: setsockopt,
+// getsockopt, close.
 
 // msgData carries bytes a step hands to the host (the context of a
 // customize step) in pieces that fit the agent's 1024-byte lines:
@@ -46,10 +48,17 @@ type CustomizeStep struct {
 	SrcPort int
 	// ADU is the application's fixed datagram payload, in bytes.
 	ADU int
+	// SoADU, when not 0, is set with setsockopt(SO_ADU) on the socket
+	// before CUSTOMIZE (bytes): the kernel's context takes it over ADU.
+	SoADU int
 }
 
 func (s CustomizeStep) String() string {
-	return fmt.Sprintf("customize,dst=%s,port=%d,sport=%d,adu=%d", s.Dst, s.Port, s.SrcPort, s.ADU)
+	b := fmt.Sprintf("customize,dst=%s,port=%d,sport=%d,adu=%d", s.Dst, s.Port, s.SrcPort, s.ADU)
+	if s.SoADU != 0 {
+		b += fmt.Sprintf(",so_adu=%d", s.SoADU)
+	}
+	return b
 }
 
 // LoadStep binds the registered residual module Name ("specnet_r_<hash>")
@@ -98,6 +107,39 @@ type RmmodStep struct{ Name string }
 
 func (s RmmodStep) String() string { return "rmmod,name=" + s.Name }
 
+// Socket option levels and names of the guest kernels (x86 and ARM use
+// asm-generic's numbers), for SetsockoptStep and GetsockoptStep.
+const (
+	SolSocket = 1
+	SolIP     = 0
+	// SoADU is kernel patch 0003's option: the committed data unit size.
+	SoADU = 200
+	// IPTTL is IP_TTL, an option the specialized path has as a constant.
+	IPTTL = 2
+)
+
+// SetsockoptStep sets the int option Level/Name of the flow socket to
+// Value; the result is the kernel's errno (EBUSY, 16, while a token
+// marks the socket specialized).
+type SetsockoptStep struct{ Level, Name, Value int }
+
+func (s SetsockoptStep) String() string {
+	return fmt.Sprintf("setsockopt,level=%d,name=%d,value=%d", s.Level, s.Name, s.Value)
+}
+
+// GetsockoptStep reads the int option Level/Name of the flow socket.
+type GetsockoptStep struct{ Level, Name int }
+
+func (s GetsockoptStep) String() string {
+	return fmt.Sprintf("getsockopt,level=%d,name=%d", s.Level, s.Name)
+}
+
+// CloseStep closes the flow socket from the agent's thread; the tokens
+// stay in their slots (the close guard makes their SENDs fail, EBADF).
+type CloseStep struct{}
+
+func (CloseStep) String() string { return "close" }
+
 // CustomizeResult is the context CUSTOMIZE collected in the guest kernel.
 type CustomizeResult struct {
 	// Context is the specbed.context/v1 JSON, as the kernel wrote it.
@@ -145,6 +187,20 @@ type RmmodResult struct {
 	Errno int    `json:"errno"`
 }
 
+// SockoptResult is a setsockopt or getsockopt of an int option: Value is
+// what was set or read (0 when getsockopt failed), Errno the kernel's.
+type SockoptResult struct {
+	Level int `json:"level"`
+	Name  int `json:"name"`
+	Value int `json:"value"`
+	Errno int `json:"errno"`
+}
+
+// CloseResult is close(2) of the flow socket: 0 or its errno.
+type CloseResult struct {
+	Errno int `json:"errno"`
+}
+
 // specnetResult fills the StepResult field of a specnet step kind; it
 // reports whether kind is one.
 func specnetResult(r *StepResult, p *fieldParser, m agentMessage, mode Mode, shift int) bool {
@@ -183,6 +239,15 @@ func specnetResult(r *StepResult, p *fieldParser, m agentMessage, mode Mode, shi
 		r.Release = &ReleaseResult{Slot: p.int("slot", f), Token: p.int64("token", f), Errno: p.int("errno", f)}
 	case "rmmod":
 		r.Rmmod = &RmmodResult{Name: f["name"], Errno: p.int("errno", f)}
+	case "setsockopt", "getsockopt":
+		o := &SockoptResult{Level: p.int("level", f), Name: p.int("name", f), Value: p.int("value", f), Errno: p.int("errno", f)}
+		if r.Kind == "setsockopt" {
+			r.Setsockopt = o
+		} else {
+			r.Getsockopt = o
+		}
+	case "close":
+		r.Close = &CloseResult{Errno: p.int("errno", f)}
 	default:
 		return false
 	}

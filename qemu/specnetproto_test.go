@@ -21,6 +21,10 @@ func TestSpecnetStepStrings(t *testing.T) {
 		{CountersStep{}, "counters"},
 		{ReleaseStep{Slot: 2}, "release,slot=2"},
 		{RmmodStep{Name: "specnet_r_0123abcd"}, "rmmod,name=specnet_r_0123abcd"},
+		{CustomizeStep{Dst: "10.0.0.2", Port: 9, SrcPort: 5000, ADU: 64, SoADU: 100}, "customize,dst=10.0.0.2,port=9,sport=5000,adu=64,so_adu=100"},
+		{SetsockoptStep{Level: SolIP, Name: IPTTL, Value: 32}, "setsockopt,level=0,name=2,value=32"},
+		{GetsockoptStep{Level: SolSocket, Name: SoADU}, "getsockopt,level=1,name=200"},
+		{CloseStep{}, "close"},
 	}
 	for _, tt := range tests {
 		if got := tt.step.String(); got != tt.want {
@@ -54,6 +58,16 @@ func TestSpecnetResults(t *testing.T) {
 				_, missing := r.Counter("refs_held")
 				return err == nil && v == 1100 && missing != nil && len(r.Counters) == 3
 			}},
+		{"@@specbed result step=8 kind=setsockopt level=0 name=2 value=32 errno=16",
+			func(r StepResult) bool {
+				return reflect.DeepEqual(r.Setsockopt, &SockoptResult{Level: 0, Name: 2, Value: 32, Errno: 16}) && r.Getsockopt == nil
+			}},
+		{"@@specbed result step=9 kind=getsockopt level=1 name=200 value=100 errno=0",
+			func(r StepResult) bool {
+				return reflect.DeepEqual(r.Getsockopt, &SockoptResult{Level: 1, Name: 200, Value: 100}) && r.Setsockopt == nil
+			}},
+		{"@@specbed result step=10 kind=close errno=0",
+			func(r StepResult) bool { return reflect.DeepEqual(r.Close, &CloseResult{}) }},
 		{"@@specbed result step=6 kind=release slot=0 token=7 errno=0",
 			func(r StepResult) bool { return reflect.DeepEqual(r.Release, &ReleaseResult{Token: 7}) }},
 		{"@@specbed result step=7 kind=rmmod name=specnet_r_ab errno=16",

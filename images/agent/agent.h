@@ -85,11 +85,15 @@ int step_send(struct step *s);
 int step_counters(struct step *s);
 int step_release(struct step *s);
 int step_rmmod(struct step *s);
+int step_setsockopt(struct step *s);
+int step_getsockopt(struct step *s);
+int step_close(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */
 long sb_socket(int domain, int type, int protocol);
 long sb_connect(int fd, const void *addr, int addrlen);
 long sb_setsockopt(int fd, int level, int name, const void *val, int len);
+long sb_getsockopt(int fd, int level, int name, void *val, int *len);
 long sb_sendto(int fd, const void *buf, unsigned long len, int flags,
 	       const void *addr, int addrlen);
 long sb_clock_gettime_ns(int clock, unsigned long long *ns);

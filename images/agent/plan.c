@@ -27,7 +27,11 @@ static const char *const net_keys[] = {
 static const char *const fetch_keys[] = {
 	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL
 };
-static const char *const customize_keys[] = { "dst", "port", "sport", "adu", NULL };
+static const char *const customize_keys[] = {
+	"dst", "port", "sport", "adu", "so_adu", NULL
+};
+static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
+static const char *const getsockopt_keys[] = { "level", "name", NULL };
 static const char *const load_keys[] = { "slot", "name", "policy", NULL };
 static const char *const send_keys[] = {
 	"path", "slot", "size", "count", "warmup", NULL
@@ -51,6 +55,9 @@ static const struct kind kinds[] = {
 	{ "counters", step_counters, no_keys },
 	{ "release", step_release, slot_keys },
 	{ "rmmod", step_rmmod, rmmod_keys },
+	{ "setsockopt", step_setsockopt, setsockopt_keys },
+	{ "getsockopt", step_getsockopt, getsockopt_keys },
+	{ "close", step_close, no_keys },
 	{ "ctl", NULL, no_keys },
 };
 

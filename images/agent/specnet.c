@@ -8,10 +8,13 @@
  * its destination. load binds a residual to the flow and keeps the token
  * in one of a few slots; send times sends through the kernel's sendto()
  * and send(), the module's generic path, or a token; counters reports
- * /proc/specnet; release and rmmod undo a load.
+ * /proc/specnet; release and rmmod undo a load; setsockopt, getsockopt
+ * and close act on the flow socket as its application would (the guards
+ * of a specialized socket).
  */
 #include "net.h"
 #include "specnet_uapi.h"
+#include <asm/socket.h>
 
 #define TOKEN_SLOTS	8
 #define CONTEXT_MAX	(64 << 10)	/* bytes: what the server accepts */
@@ -19,6 +22,8 @@
 #define PROC_MAX	4096		/* bytes of /proc/specnet read */
 #define MSG_FLAGS	0		/* MSG_* flags of every send */
 #define O_NONBLOCK_RM	04000		/* delete_module: fail instead of waiting for users */
+#define SO_ADU		200		/* kernel patch 0003, asm-generic (x86, ARM) */
+#define SOCKOPT_MAX	0x7fffffffULL	/* levels, names and values are ints */
 
 /* The flow of this boot; fds are -1 while closed. */
 static struct {
@@ -118,13 +123,15 @@ int step_customize(struct step *s)
 	struct specnet_customize c;
 	struct sb_sockaddr_in to;
 	unsigned char dst[4];
-	unsigned long long port, sport, adu;
+	unsigned long long port, sport, adu, so_adu;
+	int committed;
 	long ret;
 
 	if (step_ipv4(s, "dst", dst) < 0 ||
 	    step_u64(s, "port", &port, 0, 65535, 1) < 0 ||
 	    step_u64(s, "sport", &sport, 0, 65535, 1) < 0 ||
-	    step_u64(s, "adu", &adu, 0, UDP_MAX_SIZE, 1) < 0)
+	    step_u64(s, "adu", &adu, 0, UDP_MAX_SIZE, 1) < 0 ||
+	    step_u64(s, "so_adu", &so_adu, 0, UDP_MAX_SIZE, 0) < 0)
 		return -1;
 	if (!port || !sport) {
 		out_error(s->index, "port and sport must not be 0", NULL, 0);
@@ -132,6 +139,16 @@ int step_customize(struct step *s)
 	}
 	if (open_dev(s) < 0 || open_flow(s, sport) < 0)
 		return -1;
+	/* The application commits to its data unit size on the socket;
+	 * CUSTOMIZE takes it over the request's adu. */
+	if (so_adu) {
+		committed = so_adu;
+		ret = sb_setsockopt(flow.sock, SOL_SOCKET, SO_ADU, &committed, sizeof(committed));
+		if (ret < 0) {
+			out_error(s->index, "setsockopt(SO_ADU) failed", NULL, ret);
+			return -1;
+		}
+	}
 	set_sockaddr(&to, dst, port);
 	memcpy(&flow.dest, &to, sizeof(flow.dest));
 
@@ -286,7 +303,8 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 
 	memset(sd, 0, sizeof(*sd));
 	sd->fd = -1;
-	if (flow.sock < 0) {
+	/* A token outlives a close of the flow socket (SEND says EBADF). */
+	if (flow.sock < 0 && strcmp(path, "special")) {
 		out_error(s->index, "send needs a flow (customize)", NULL, 0);
 		return -1;
 	}
@@ -485,6 +503,89 @@ int step_rmmod(struct step *s)
 	ret = sb_delete_module(name, O_NONBLOCK_RM);
 	out_result(s->index, "rmmod");
 	out_str("name", name);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}
+
+/* step_sockopt reads level and name, and value when value is not NULL. */
+static int step_sockopt(struct step *s, int *level, int *name, int *value)
+{
+	unsigned long long l, n, v = 0;
+
+	if (step_u64(s, "level", &l, 0, SOCKOPT_MAX, 1) < 0 ||
+	    step_u64(s, "name", &n, 0, SOCKOPT_MAX, 1) < 0 ||
+	    (value && step_u64(s, "value", &v, 0, SOCKOPT_MAX, 1) < 0))
+		return -1;
+	if (flow.sock < 0) {
+		out_error(s->index, "socket options need a flow (customize)", NULL, 0);
+		return -1;
+	}
+	*level = l;
+	*name = n;
+	if (value)
+		*value = v;
+	return 0;
+}
+
+/*
+ * setsockopt sets an int option of the flow socket; the kernel's answer
+ * is the result (EBUSY while the socket is specialized).
+ */
+int step_setsockopt(struct step *s)
+{
+	int level, name, value;
+	long ret;
+
+	if (step_sockopt(s, &level, &name, &value) < 0)
+		return -1;
+	ret = sb_setsockopt(flow.sock, level, name, &value, sizeof(value));
+	out_result(s->index, "setsockopt");
+	out_u64("level", level);
+	out_u64("name", name);
+	out_u64("value", value);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}
+
+/* getsockopt reads an int option of the flow socket (value 0 on error). */
+int step_getsockopt(struct step *s)
+{
+	int level, name, value = 0, len = sizeof(value);
+	long ret;
+
+	if (step_sockopt(s, &level, &name, NULL) < 0)
+		return -1;
+	ret = sb_getsockopt(flow.sock, level, name, &value, &len);
+	if (!ret && len != sizeof(value)) {
+		out_error(s->index, "getsockopt returned a value that is not an int", NULL, 0);
+		return -1;
+	}
+	out_result(s->index, "getsockopt");
+	out_u64("level", level);
+	out_u64("name", name);
+	out_u64("value", ret ? 0 : (unsigned int)value);
+	out_u64("errno", ret < 0 ? -ret : 0);
+	out_end();
+	return 0;
+}
+
+/*
+ * close closes the flow socket from the agent's only thread: the close
+ * guard stops the tokens bound to it. The tokens stay in their slots.
+ */
+int step_close(struct step *s)
+{
+	long ret;
+
+	if (flow.sock < 0) {
+		out_error(s->index, "close needs a flow (customize)", NULL, 0);
+		return -1;
+	}
+	ret = sys_close(flow.sock);
+	flow.sock = -1;
+	out_result(s->index, "close");
 	out_u64("errno", ret < 0 ? -ret : 0);
 	out_end();
 	return 0;

@@ -48,6 +48,11 @@ long sb_setsockopt(int fd, int level, int name, const void *val, int len)
 	return my_syscall5(__NR_setsockopt, fd, level, name, val, len);
 }
 
+long sb_getsockopt(int fd, int level, int name, void *val, int *len)
+{
+	return my_syscall5(__NR_getsockopt, fd, level, name, val, len);
+}
+
 long sb_sendto(int fd, const void *buf, unsigned long len, int flags,
 	       const void *addr, int addrlen)
 {
