@@ -101,6 +101,10 @@ func counters(t *testing.T, what string, s qemu.StepResult, want map[string]int6
 // send: no fallback), sends a wrong length (the residual refuses, the
 // token falls back to the generic path), sends through the generic path,
 // releases the token and unloads the residual: every counter back to 0.
+// On the way: SO_ADU set by the application wins over CUSTOMIZE's adu
+// (boot 1); setsockopt on the tokens' socket fails with EBUSY until the
+// last RELEASE; closing the socket kills a token (the close guard: SEND
+// fails with EBADF, its references are gone, the residual can go).
 func TestCustomizeLoadSend(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots guests; skipped only in short mode")
@@ -135,8 +139,14 @@ func TestCustomizeLoadSend(t *testing.T) {
 			coreFile := images.File{Path: "/lib/modules/specnet.ko", Data: coreData}
 			insmodCore := qemu.InsmodStep{Path: coreFile.Path}.String()
 
+			// The same flow again, the application committing to a
+			// different data unit size with SO_ADU: the kernel's context
+			// takes it over the request's.
+			committed := flowCustomize
+			committed.SoADU = flowCustomize.ADU + 36
 			steps := boot(t, b, p, k, []images.File{coreFile}, []string{
 				insmodCore, flowNet.String(), flowCustomize.String(), qemu.CountersStep{}.String(),
+				committed.String(), qemu.GetsockoptStep{Level: qemu.SolSocket, Name: qemu.SoADU}.String(),
 			})
 			if e := steps[0].Insmod.Errno; e != 0 {
 				t.Fatalf("insmod specnet: errno %d", e)
@@ -152,6 +162,25 @@ func TestCustomizeLoadSend(t *testing.T) {
 			}
 			t.Logf("guest context: %d bytes, %d values, residual %s (%d lines)", len(guestCtx), len(c.Values), out.Entry, out.Lines)
 			counters(t, "after customize", steps[3], map[string]int64{"tokens_live": 0, "refs_held": 0, "residuals_registered": 0})
+			for _, tt := range []struct {
+				what string
+				ctx  []byte
+				want int
+			}{
+				{"without SO_ADU", guestCtx, flowCustomize.ADU},
+				{"with SO_ADU", steps[4].Customize.Context, committed.SoADU},
+			} {
+				c, err := ctxschema.Load(tt.ctx)
+				if err != nil {
+					t.Fatalf("guest context %s rejected: %v", tt.what, err)
+				}
+				if got := c.Values["adu"].Bits; got != uint64(tt.want) {
+					t.Errorf("guest context %s: adu %d, want %d", tt.what, got, tt.want)
+				}
+			}
+			if g := steps[5].Getsockopt; g.Errno != 0 || g.Value != committed.SoADU {
+				t.Errorf("getsockopt(SO_ADU): value %d errno %d, want %d", g.Value, g.Errno, committed.SoADU)
+			}
 
 			m, err := compile.New(k, p, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
 			if err != nil {
@@ -173,6 +202,8 @@ func TestCustomizeLoadSend(t *testing.T) {
 			oneToken := add(qemu.CountersStep{})
 			load2 := add(qemu.LoadStep{Slot: 1, Name: m.Name, Policy: "refuse"})
 			twoTokens := add(qemu.CountersStep{})
+			busy := add(qemu.SetsockoptStep{Level: qemu.SolIP, Name: qemu.IPTTL, Value: 64})
+			busyADU := add(qemu.SetsockoptStep{Level: qemu.SolSocket, Name: qemu.SoADU, Value: flowCustomize.ADU})
 			pinned := add(qemu.RmmodStep{Name: m.Name})
 			wrongLen := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: flowCustomize.ADU + 1, Count: wrong, Warmup: 0})
 			refused := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 1, Size: flowCustomize.ADU + 1, Count: wrong, Warmup: 0})
@@ -180,10 +211,19 @@ func TestCustomizeLoadSend(t *testing.T) {
 			afterSends := add(qemu.CountersStep{})
 			release := add(qemu.ReleaseStep{Slot: 0})
 			release2 := add(qemu.ReleaseStep{Slot: 1})
-			rmmod := add(qemu.RmmodStep{Name: m.Name})
-			afterRelease := add(qemu.CountersStep{})
+			unmarked := add(qemu.SetsockoptStep{Level: qemu.SolIP, Name: qemu.IPTTL, Value: 64})
 			sendto := add(qemu.SendStep{Path: qemu.PathSendto, Size: flowCustomize.ADU, Count: sends, Warmup: warmup})
 			send := add(qemu.SendStep{Path: qemu.PathSend, Size: flowCustomize.ADU, Count: sends, Warmup: warmup})
+			// The close guard: a token, sends, close(fd) from the same
+			// thread, then SENDs on the token fail with EBADF.
+			load3 := add(qemu.LoadStep{Slot: 2, Name: m.Name, Policy: "fallback"})
+			beforeClose := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 2, Size: flowCustomize.ADU, Count: wrong, Warmup: 0})
+			closeFlow := add(qemu.CloseStep{})
+			afterClose := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 2, Size: flowCustomize.ADU, Count: wrong, Warmup: 0})
+			closed := add(qemu.CountersStep{})
+			release3 := add(qemu.ReleaseStep{Slot: 2})
+			rmmod := add(qemu.RmmodStep{Name: m.Name})
+			afterRelease := add(qemu.CountersStep{})
 
 			steps = boot(t, b, p, k, []images.File{coreFile, resFile}, plan)
 			for i, s := range steps[:2] {
@@ -194,7 +234,7 @@ func TestCustomizeLoadSend(t *testing.T) {
 			if !bytes.Equal(steps[customize].Customize.Context, guestCtx) {
 				t.Errorf("the second boot's context differs from the first's:\n%s\nvs\n%s", steps[customize].Customize.Context, guestCtx)
 			}
-			for _, i := range []int{load, load2} {
+			for _, i := range []int{load, load2, load3} {
 				if l := steps[i].Load; l.Errno != 0 || l.Token <= 0 {
 					t.Fatalf("%s: token %d errno %d", plan[i], l.Token, l.Errno)
 				}
@@ -202,7 +242,7 @@ func TestCustomizeLoadSend(t *testing.T) {
 			if steps[load].Load.Token == steps[load2].Load.Token {
 				t.Errorf("two loads on one socket got the same token %d", steps[load].Load.Token)
 			}
-			for _, i := range []int{special, wrongLen, generic, sendto, send} {
+			for _, i := range []int{special, wrongLen, generic, sendto, send, beforeClose} {
 				if s := steps[i].Send; s.Errors != 0 {
 					t.Errorf("%s: %d sends failed, first errno %d", plan[i], s.Errors, s.Errno)
 				}
@@ -226,8 +266,20 @@ func TestCustomizeLoadSend(t *testing.T) {
 			// A second token on the same socket holds its own references;
 			// the residual's bytes count once against the budget.
 			counters(t, "with two tokens", steps[twoTokens], map[string]int64{
-				"tokens_live": 2, "refs_held": 2 * held, "residual_bytes": resBytes,
+				"tokens_live": 2, "refs_held": 2 * held, "residual_bytes": resBytes, "sockets_marked": 1,
 			})
+			// The tokens mark the socket: setsockopt fails with EBUSY at
+			// the IP level and at the socket level (SO_ADU too), and works
+			// again once the last token is released.
+			const errnoEBUSY = 16
+			for _, i := range []int{busy, busyADU} {
+				if e := steps[i].Setsockopt.Errno; e != errnoEBUSY {
+					t.Errorf("%s on a specialized socket: errno %d, want EBUSY", plan[i], e)
+				}
+			}
+			if e := steps[unmarked].Setsockopt.Errno; e != 0 {
+				t.Errorf("%s after the last release: errno %d", plan[unmarked], e)
+			}
 			// delete_module with O_NONBLOCK fails with EWOULDBLOCK while
 			// the module's refcount is not 0 (try_stop_module, Linux 6.1).
 			const errnoEWOULDBLOCK = 11
@@ -238,7 +290,7 @@ func TestCustomizeLoadSend(t *testing.T) {
 				"sends_specialized": sends + warmup, "fallbacks": wrong, "refused": wrong,
 				"sends_generic": wrong + sends + warmup,
 			})
-			for _, i := range []int{release, release2} {
+			for _, i := range []int{release, release2, release3} {
 				if e := steps[i].Release.Errno; e != 0 {
 					t.Errorf("%s: errno %d", plan[i], e)
 				}
@@ -246,8 +298,21 @@ func TestCustomizeLoadSend(t *testing.T) {
 			if e := steps[rmmod].Rmmod.Errno; e != 0 {
 				t.Errorf("rmmod after release: errno %d", e)
 			}
+			if e := steps[closeFlow].Close.Errno; e != 0 {
+				t.Errorf("close of the flow socket: errno %d", e)
+			}
+			const errnoEBADF = 9
+			if s := steps[afterClose].Send; s.Errors != s.Count || s.Errno != errnoEBADF {
+				t.Errorf("%s after close: %d of %d sends failed, first errno %d; want all, EBADF", plan[afterClose], s.Errors, s.Count, s.Errno)
+			}
+			// The dead token holds nothing but its slot until RELEASE.
+			counters(t, "after the close", steps[closed], map[string]int64{
+				"tokens_live": 1, "refs_held": 0, "residual_bytes": 0, "sockets_marked": 0, "guard_close": 1,
+				"sends_specialized": sends + warmup + wrong,
+			})
 			counters(t, "after release and rmmod", steps[afterRelease], map[string]int64{
 				"tokens_live": 0, "refs_held": 0, "residuals_registered": 0, "residual_bytes": 0,
+				"sockets_marked": 0, "guard_close": 1,
 			})
 			t.Logf("%s: %d bytes while loaded; instructions per %d-byte send: sendto %.0f, send %.0f, generic %.0f, specialized %.0f",
 				m.Name, resBytes, flowCustomize.ADU, steps[sendto].Send.InstructionsPerSend, steps[send].Send.InstructionsPerSend,

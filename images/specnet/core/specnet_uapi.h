@@ -58,7 +58,8 @@ struct specnet_sockaddr_in {
  */
 struct specnet_customize {
 	int32_t fd;			/* in: a UDP socket of the caller */
-	uint32_t adu;			/* in: bytes per send, 0..65535 */
+	uint32_t adu;			/* in: bytes per send, 0..65535, unless
+				 * the socket has SO_ADU set: that wins */
 	uint32_t send_flags;		/* in: MSG_* flags every send uses */
 	uint32_t ctx_len;		/* out: bytes of JSON written */
 	struct specnet_sockaddr_in dest;	/* in */

@@ -22,7 +22,7 @@ enum sn_counter {
 	SN_C_GUARD_CLOSE,
 	SN_C_GUARD_ROUTE,
 	SN_C_GUARD_PMTU,
-	SN_C_GUARD_SETSOCKOPT,
+	SN_C_SOCKETS_MARKED,
 	SN_C_REFS_HELD,
 	SN_C_COUNT
 };
@@ -58,6 +58,7 @@ int sn_binding_init_send(struct sn_binding *b, struct sn_ksock *ks, int fd,
 			 const struct specnet_sockaddr_in *dest);
 void sn_binding_destroy_send(struct sn_binding *b);
 int sn_binding_refs(const struct sn_binding *b);
+u32 sn_sock_adu(const struct sn_ksock *ks);
 
 struct file;
 long sn_customize(struct specnet_customize __user *arg);
@@ -67,6 +68,8 @@ long sn_send_generic(struct specnet_send_generic __user *arg);
 long sn_release(struct file *owner, struct specnet_release __user *arg);
 void sn_tokens_release_file(struct file *owner);
 void sn_tokens_exit(void);
+int sn_close_guard_init(void);
+void sn_close_guard_exit(void);
 
 struct seq_file;
 void sn_residuals_show(struct seq_file *m);

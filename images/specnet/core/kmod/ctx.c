@@ -394,6 +394,7 @@ long sn_customize(struct specnet_customize __user *arg)
 	struct specnet_customize c;
 	struct sn_binding b;
 	struct sn_json j = { .size = SN_CONTEXT_MAX };
+	u32 adu;
 	long err;
 
 	if (copy_from_user(&c, arg, sizeof(c)))
@@ -411,7 +412,10 @@ long sn_customize(struct specnet_customize __user *arg)
 	j.buf = kmalloc(j.size, GFP_KERNEL);
 	if (!j.buf)
 		goto out_unbind;
-	sn_json_context(&j, &b, c.fd, c.adu, c.send_flags);
+	/* An application that committed to a data unit size with SO_ADU
+	 * gets that size specialized in, whatever the request says. */
+	adu = sn_sock_adu(b.ks);
+	sn_json_context(&j, &b, c.fd, adu ? adu : c.adu, c.send_flags);
 	c.ctx_len = j.len;
 	err = -ENOSPC;
 	if (j.len > j.size || j.len > c.ctx_size)

@@ -30,7 +30,7 @@ static const char *const sn_counter_names[SN_C_COUNT] = {
 	[SN_C_GUARD_CLOSE] = "guard_close",
 	[SN_C_GUARD_ROUTE] = "guard_route",
 	[SN_C_GUARD_PMTU] = "guard_pmtu",
-	[SN_C_GUARD_SETSOCKOPT] = "guard_setsockopt",
+	[SN_C_SOCKETS_MARKED] = "sockets_marked",
 	[SN_C_REFS_HELD] = "refs_held",
 };
 
@@ -105,13 +105,20 @@ static int __init sn_init(void)
 
 	if (!proc_create_single("specnet", 0444, NULL, sn_proc_show))
 		return -ENOMEM;
+	err = sn_close_guard_init();
+	if (err)
+		goto out_proc;
 	err = misc_register(&sn_misc);
-	if (err) {
-		remove_proc_entry("specnet", NULL);
-		return err;
-	}
+	if (err)
+		goto out_guard;
 	pr_info("specnet: core loaded, budget %lu bytes\n", sn_budget_bytes);
 	return 0;
+
+out_guard:
+	sn_close_guard_exit();
+out_proc:
+	remove_proc_entry("specnet", NULL);
+	return err;
 }
 
 /* Every residual depends on the core, and every token pins a residual or
@@ -119,6 +126,7 @@ static int __init sn_init(void)
 static void __exit sn_exit(void)
 {
 	misc_deregister(&sn_misc);
+	sn_close_guard_exit();
 	remove_proc_entry("specnet", NULL);
 	sn_tokens_exit();
 }

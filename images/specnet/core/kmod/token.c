@@ -6,15 +6,18 @@
  * A token is one specialized instance: a residual bound to a socket and
  * destination (struct sn_binding). It pins what the residual's code
  * assumes: the socket's file, the route and neighbour it was specialized
- * for, and the residual's module. Sends run under the token's guard
- * (read side); whatever invalidates the token (RELEASE now, the close,
- * route and PMTU guards later) takes the write side, so it waits for the
- * running sends and no send starts on a dead token.
+ * for, and the residual's module, and marks the socket specialized
+ * (setsockopt fails with EBUSY, kernel patch 0001). Sends run under the
+ * token's guard (read side); whatever invalidates the token (RELEASE,
+ * the close guard; the route and PMTU guards later) takes the write side,
+ * so it waits for the running sends, no send starts on a dead token, and
+ * the references go at once.
  */
 #include "core.h"
 #include "specnet_residual.h"
 
 #include <linux/errno.h>
+#include <linux/fdtable.h>
 #include <linux/idr.h>
 #include <linux/kref.h>
 #include <linux/module.h>
@@ -24,12 +27,24 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/net.h>
+#include <linux/notifier.h>
+#include <net/sock.h>
 
 struct sn_token {
 	struct kref ref;
 	struct rw_semaphore guard;
-	bool live;			/* under guard */
+	bool live;			/* written under guard */
 	struct file *owner;		/* the /dev/specnet open that loaded it */
+	/*
+	 * The descriptor LOAD bound, (files, fd) -> file, and its socket:
+	 * fixed at LOAD, compared only (the close guard), valid while live.
+	 */
+	struct files_struct *files;
+	int fd;
+	struct file *file;
+	struct sock *sk;
+	struct list_head marked;	/* in sn_marked while it marks sk */
 	u32 policy;
 	struct specnet_sockaddr_in dest;	/* as LOAD got it */
 	int refs;			/* counted in refs_held */
@@ -42,6 +57,9 @@ static DEFINE_MUTEX(sn_residuals_lock);
 static LIST_HEAD(sn_residuals);
 static DEFINE_SPINLOCK(sn_tokens_lock);
 static DEFINE_IDR(sn_tokens);
+/* Tokens that mark their socket; a socket is marked while any does. */
+static DEFINE_MUTEX(sn_marks_lock);
+static LIST_HEAD(sn_marked);
 
 /* Bytes a residual's module occupies while loaded (code and data). */
 static unsigned long sn_residual_bytes(const struct specnet_residual *r)
@@ -146,12 +164,111 @@ static void sn_release_token(struct sn_token *t);
 
 static void sn_token_free(struct kref *ref)
 {
-	struct sn_token *t = container_of(ref, struct sn_token, ref);
+	kfree(container_of(ref, struct sn_token, ref));
+}
 
+static void sn_token_put(struct sn_token *t)
+{
+	kref_put(&t->ref, sn_token_free);
+}
+
+/* Mark t->sk before reading its options: setsockopt is refused from
+ * here on, so the context LOAD binds stays what the code assumes. */
+static void sn_mark(struct sn_token *t)
+{
+	struct sn_token *o;
+	bool first = true;
+
+	mutex_lock(&sn_marks_lock);
+	list_for_each_entry(o, &sn_marked, marked)
+		if (o->sk == t->sk)
+			first = false;
+	list_add(&t->marked, &sn_marked);
+	if (first) {
+		sock_set_specialized(t->sk);
+		sn_count(SN_C_SOCKETS_MARKED, 1);
+	}
+	mutex_unlock(&sn_marks_lock);
+}
+
+/* The socket's last token clears the mark; the caller still holds the
+ * file, so t->sk is alive. */
+static void sn_unmark(struct sn_token *t)
+{
+	struct sn_token *o;
+	bool last = true;
+
+	mutex_lock(&sn_marks_lock);
+	list_del(&t->marked);
+	list_for_each_entry(o, &sn_marked, marked)
+		if (o->sk == t->sk)
+			last = false;
+	if (last) {
+		sock_clear_specialized(t->sk);
+		sn_count(SN_C_SOCKETS_MARKED, -1);
+	}
+	mutex_unlock(&sn_marks_lock);
+}
+
+/* Under the write side of t's guard: no send runs or starts on t any
+ * more; drop what it holds. */
+static void sn_token_drop(struct sn_token *t)
+{
+	WRITE_ONCE(t->live, false);
+	sn_unmark(t);
 	sn_binding_destroy(&t->b);
 	sn_residual_put(t->r);
 	sn_count(SN_C_REFS_HELD, -t->refs);
-	kfree(t);
+}
+
+/* Whether t's descriptor no longer holds t's file. */
+static bool sn_slot_closed(const struct sn_token *t)
+{
+	bool closed;
+
+	rcu_read_lock();
+	closed = files_lookup_fd_rcu(t->files, t->fd) != t->file;
+	rcu_read_unlock();
+	return closed;
+}
+
+/* The close guard's verdict on t: wait for its sends, kill it. */
+static void sn_token_close(struct sn_token *t)
+{
+	down_write(&t->guard);
+	if (t->live) {
+		sn_token_drop(t);
+		sn_count(SN_C_GUARD_CLOSE, 1);
+	}
+	up_write(&t->guard);
+}
+
+/*
+ * The data unit size the application committed to with SO_ADU (kernel
+ * patch 0003), 0 if none. Here and not in ctx.c: <net/sock.h> defines
+ * macros named like the shim's view fields.
+ */
+u32 sn_sock_adu(const struct sn_ksock *ks)
+{
+	return READ_ONCE(ks->sk->sk_adu);
+}
+
+/* The socket on fd of the caller's files_struct, marked for t. */
+static int sn_load_mark(struct sn_token *t, int fd)
+{
+	struct socket *sock;
+	int err;
+
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return err;
+	t->files = current->files;
+	t->fd = fd;
+	t->file = sock->file;
+	t->sk = sock->sk;
+	sn_mark(t);
+	sockfd_put(sock);
+	return 0;
 }
 
 long sn_load(struct file *owner, struct specnet_load __user *arg)
@@ -176,26 +293,48 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	t->r = sn_residual_get(l.name, &err);
 	if (!t->r)
 		goto out_free;
+	err = sn_load_mark(t, l.fd);
+	if (err)
+		goto out_put;
 	/* The flags only steer the route's TOS (MSG_DONTROUTE); the
 	 * residual guards the send flags it was specialized for. */
 	err = sn_binding_init(&t->b, l.fd, &l.dest, 0, true);
 	if (err)
-		goto out_put;
+		goto out_unmark;
+	/* Another thread may have put a different file on fd meanwhile. */
+	err = -EBADF;
+	if (t->b.ks->file != t->file)
+		goto out_unbind;
 	err = t->b.route_err;
 	if (err)
 		goto out_unbind;
+	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
+	sn_count(SN_C_REFS_HELD, t->refs);
+	/* Live under the tokens' lock: the close guard looks for live
+	 * tokens under it (sn_token_closed). */
 	idr_preload(GFP_KERNEL);
 	spin_lock(&sn_tokens_lock);
 	id = idr_alloc(&sn_tokens, t, 1, INT_MAX, GFP_NOWAIT);
+	if (id > 0) {
+		WRITE_ONCE(t->live, true);
+		kref_get(&t->ref);	/* a RELEASE may guess the id */
+	}
 	spin_unlock(&sn_tokens_lock);
 	idr_preload_end();
 	err = id;
-	if (id < 0)
+	if (id < 0) {
+		sn_count(SN_C_REFS_HELD, -t->refs);
 		goto out_unbind;
-	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
-	sn_count(SN_C_REFS_HELD, t->refs);
-	t->live = true;
+	}
 	sn_count(SN_C_TOKENS_LIVE, 1);
+	/*
+	 * A close of fd whose guard ran before the token was live did not
+	 * see it; its slot is empty by now (filp_close runs after the slot
+	 * is emptied, and the guard after our unlock saw the token).
+	 */
+	if (sn_slot_closed(t))
+		sn_token_close(t);
+	sn_token_put(t);
 	if (put_user((u32)id, &arg->token)) {
 		sn_release_id(id);
 		return -EFAULT;
@@ -204,6 +343,8 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 
 out_unbind:
 	sn_binding_destroy(&t->b);
+out_unmark:
+	sn_unmark(t);
 out_put:
 	sn_residual_put(t->r);
 out_free:
@@ -225,11 +366,6 @@ static struct sn_token *sn_token_get(struct file *owner, u32 id)
 		kref_get(&t->ref);
 	spin_unlock(&sn_tokens_lock);
 	return t;
-}
-
-static void sn_token_put(struct sn_token *t)
-{
-	kref_put(&t->ref, sn_token_free);
 }
 
 /*
@@ -365,7 +501,8 @@ static int sn_release_id(u32 id)
 static void sn_release_token(struct sn_token *t)
 {
 	down_write(&t->guard);
-	t->live = false;
+	if (t->live)
+		sn_token_drop(t);
 	up_write(&t->guard);
 	sn_count(SN_C_TOKENS_LIVE, -1);
 	sn_token_put(t);
@@ -413,4 +550,62 @@ void sn_tokens_release_file(struct file *owner)
 			return;
 		sn_release_token(t);
 	}
+}
+
+/*
+ * A live token bound to the descriptor c closed, with a reference: the
+ * descriptor was in t's files_struct and its slot no longer holds the
+ * token's file (filp_close runs after the slot was emptied; a dup() of
+ * it closing leaves the bound slot as it was).
+ */
+static struct sn_token *sn_token_closed(const struct sock_specialized_close *c)
+{
+	struct sn_token *t;
+	int id;
+
+	spin_lock(&sn_tokens_lock);
+	idr_for_each_entry(&sn_tokens, t, id) {
+		if (READ_ONCE(t->live) && t->files == c->owner &&
+		    t->file == c->file && sn_slot_closed(t)) {
+			kref_get(&t->ref);
+			break;
+		}
+	}
+	spin_unlock(&sn_tokens_lock);
+	return t;
+}
+
+/*
+ * The close guard (kernel patch 0002): a descriptor of a marked socket
+ * is being closed. Every token bound to it waits for its running sends
+ * (the guard's write side), dies and drops its references; later SENDs
+ * on it fail with EBADF until RELEASE removes it.
+ */
+static int sn_close_event(struct notifier_block *nb, unsigned long action,
+			  void *data)
+{
+	struct sn_token *t;
+
+	if (action != SOCK_SPECIALIZED_CLOSE)
+		return NOTIFY_DONE;
+	while ((t = sn_token_closed(data))) {
+		sn_token_close(t);
+		sn_token_put(t);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block sn_close_nb = {
+	.notifier_call = sn_close_event,
+};
+
+int sn_close_guard_init(void)
+{
+	return register_sock_specialized_close_notifier(&sn_close_nb);
+}
+
+/* Waits for running callbacks. */
+void sn_close_guard_exit(void)
+{
+	unregister_sock_specialized_close_notifier(&sn_close_nb);
 }
