@@ -113,10 +113,11 @@ type StepResult struct {
 	Release   *ReleaseResult   `json:"release,omitempty"`
 	Rmmod     *RmmodResult     `json:"rmmod,omitempty"`
 	// Setsockopt and Getsockopt are both a SockoptResult.
-	Setsockopt *SockoptResult    `json:"setsockopt,omitempty"`
-	Getsockopt *SockoptResult    `json:"getsockopt,omitempty"`
-	Close      *CloseResult      `json:"close,omitempty"`
-	Fields     map[string]string `json:"fields"`
+	Setsockopt *SockoptResult `json:"setsockopt,omitempty"`
+	Getsockopt *SockoptResult `json:"getsockopt,omitempty"`
+	// Close is set for the close and the dup steps.
+	Close  *CloseResult      `json:"close,omitempty"`
+	Fields map[string]string `json:"fields"`
 }
 
 // UDPResult is a timed loop of UDP sends.

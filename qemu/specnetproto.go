@@ -134,11 +134,22 @@ func (s GetsockoptStep) String() string {
 	return fmt.Sprintf("getsockopt,level=%d,name=%d", s.Level, s.Name)
 }
 
-// CloseStep closes the flow socket from the agent's thread; the tokens
-// stay in their slots (the close guard makes their SENDs fail, EBADF).
-type CloseStep struct{}
+// DupStep duplicates the flow socket's descriptor (dup(2)).
+type DupStep struct{}
 
-func (CloseStep) String() string { return "close" }
+func (DupStep) String() string { return "dup" }
+
+// CloseStep closes the flow socket, or its dup if Dup, from the agent's
+// thread; the tokens stay in their slots (the close guard makes SENDs on
+// those bound to the closed descriptor fail, EBADF).
+type CloseStep struct{ Dup bool }
+
+func (s CloseStep) String() string {
+	if s.Dup {
+		return "close,which=dup"
+	}
+	return "close"
+}
 
 // CustomizeResult is the context CUSTOMIZE collected in the guest kernel.
 type CustomizeResult struct {
@@ -196,7 +207,8 @@ type SockoptResult struct {
 	Errno int `json:"errno"`
 }
 
-// CloseResult is close(2) of the flow socket: 0 or its errno.
+// CloseResult is close(2) of the flow socket or its dup, or the dup(2):
+// 0 or the errno.
 type CloseResult struct {
 	Errno int `json:"errno"`
 }
@@ -246,7 +258,7 @@ func specnetResult(r *StepResult, p *fieldParser, m agentMessage, mode Mode, shi
 		} else {
 			r.Getsockopt = o
 		}
-	case "close":
+	case "close", "dup":
 		r.Close = &CloseResult{Errno: p.int("errno", f)}
 	default:
 		return false

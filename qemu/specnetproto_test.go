@@ -25,6 +25,8 @@ func TestSpecnetStepStrings(t *testing.T) {
 		{SetsockoptStep{Level: SolIP, Name: IPTTL, Value: 32}, "setsockopt,level=0,name=2,value=32"},
 		{GetsockoptStep{Level: SolSocket, Name: SoADU}, "getsockopt,level=1,name=200"},
 		{CloseStep{}, "close"},
+		{CloseStep{Dup: true}, "close,which=dup"},
+		{DupStep{}, "dup"},
 	}
 	for _, tt := range tests {
 		if got := tt.step.String(); got != tt.want {

@@ -87,6 +87,7 @@ int step_release(struct step *s);
 int step_rmmod(struct step *s);
 int step_setsockopt(struct step *s);
 int step_getsockopt(struct step *s);
+int step_dup(struct step *s);
 int step_close(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */

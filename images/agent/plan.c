@@ -32,6 +32,7 @@ static const char *const customize_keys[] = {
 };
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
+static const char *const close_keys[] = { "which", NULL };
 static const char *const load_keys[] = { "slot", "name", "policy", NULL };
 static const char *const send_keys[] = {
 	"path", "slot", "size", "count", "warmup", NULL
@@ -57,7 +58,8 @@ static const struct kind kinds[] = {
 	{ "rmmod", step_rmmod, rmmod_keys },
 	{ "setsockopt", step_setsockopt, setsockopt_keys },
 	{ "getsockopt", step_getsockopt, getsockopt_keys },
-	{ "close", step_close, no_keys },
+	{ "dup", step_dup, no_keys },
+	{ "close", step_close, close_keys },
 	{ "ctl", NULL, no_keys },
 };
 

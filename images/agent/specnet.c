@@ -29,9 +29,10 @@
 static struct {
 	long dev;			/* /dev/specnet */
 	long sock;			/* the flow socket */
+	long dup;			/* a dup() of it (the dup step) */
 	struct specnet_sockaddr_in dest;
 	uint32_t tokens[TOKEN_SLOTS];	/* 0: empty */
-} flow = { .dev = -1, .sock = -1 };
+} flow = { .dev = -1, .sock = -1, .dup = -1 };
 
 static char context[CONTEXT_MAX];
 
@@ -63,13 +64,16 @@ static int open_dev(struct step *s)
 	return 0;
 }
 
-/* open_flow replaces the flow socket by one bound to *:sport. */
+/* open_flow replaces the flow socket (and its dup) by one bound to *:sport. */
 static int open_flow(struct step *s, unsigned int sport)
 {
 	static const unsigned char any[4];
 	struct sb_sockaddr_in local;
 	long ret;
 
+	if (flow.dup >= 0)
+		sys_close(flow.dup);
+	flow.dup = -1;
 	if (flow.sock >= 0)
 		sys_close(flow.sock);
 	flow.sock = sb_socket(AF_INET, SOCK_DGRAM, 0);
@@ -571,20 +575,53 @@ int step_getsockopt(struct step *s)
 	return 0;
 }
 
-/*
- * close closes the flow socket from the agent's only thread: the close
- * guard stops the tokens bound to it. The tokens stay in their slots.
- */
-int step_close(struct step *s)
+/* dup duplicates the flow socket's descriptor, as one more of its file. */
+int step_dup(struct step *s)
 {
 	long ret;
 
-	if (flow.sock < 0) {
-		out_error(s->index, "close needs a flow (customize)", NULL, 0);
+	if (flow.sock < 0 || flow.dup >= 0) {
+		out_error(s->index, "dup needs a flow (customize) and no dup yet", NULL, 0);
 		return -1;
 	}
-	ret = sys_close(flow.sock);
-	flow.sock = -1;
+	ret = sys_dup(flow.sock);
+	if (ret < 0) {
+		out_error(s->index, "dup of the flow socket failed", NULL, ret);
+		return -1;
+	}
+	flow.dup = ret;
+	out_result(s->index, "dup");
+	out_u64("errno", 0);
+	out_end();
+	return 0;
+}
+
+/*
+ * close closes the flow socket (which=flow, the default) or its dup
+ * (which=dup) from the agent's only thread: the close guard stops the
+ * tokens bound to the closed descriptor. The tokens stay in their slots.
+ */
+int step_close(struct step *s)
+{
+	const char *which;
+	long *fd, ret;
+
+	if (step_str(s, "which", &which, 0) < 0)
+		return -1;
+	if (!which || !strcmp(which, "flow")) {
+		fd = &flow.sock;
+	} else if (!strcmp(which, "dup")) {
+		fd = &flow.dup;
+	} else {
+		out_error(s->index, "which must be flow or dup: ", which, 0);
+		return -1;
+	}
+	if (*fd < 0) {
+		out_error(s->index, "nothing open to close (customize, dup)", NULL, 0);
+		return -1;
+	}
+	ret = sys_close(*fd);
+	*fd = -1;
 	out_result(s->index, "close");
 	out_u64("errno", ret < 0 ? -ret : 0);
 	out_end();

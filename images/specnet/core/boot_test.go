@@ -218,6 +218,11 @@ func TestCustomizeLoadSend(t *testing.T) {
 			// thread, then SENDs on the token fail with EBADF.
 			load3 := add(qemu.LoadStep{Slot: 2, Name: m.Name, Policy: "fallback"})
 			beforeClose := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 2, Size: flowCustomize.ADU, Count: wrong, Warmup: 0})
+			// A dup of the descriptor closing leaves the token alive: its
+			// descriptor still holds the file.
+			dup := add(qemu.DupStep{})
+			closeDup := add(qemu.CloseStep{Dup: true})
+			afterDup := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 2, Size: flowCustomize.ADU, Count: wrong, Warmup: 0})
 			closeFlow := add(qemu.CloseStep{})
 			afterClose := add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 2, Size: flowCustomize.ADU, Count: wrong, Warmup: 0})
 			closed := add(qemu.CountersStep{})
@@ -242,7 +247,7 @@ func TestCustomizeLoadSend(t *testing.T) {
 			if steps[load].Load.Token == steps[load2].Load.Token {
 				t.Errorf("two loads on one socket got the same token %d", steps[load].Load.Token)
 			}
-			for _, i := range []int{special, wrongLen, generic, sendto, send, beforeClose} {
+			for _, i := range []int{special, wrongLen, generic, sendto, send, beforeClose, afterDup} {
 				if s := steps[i].Send; s.Errors != 0 {
 					t.Errorf("%s: %d sends failed, first errno %d", plan[i], s.Errors, s.Errno)
 				}
@@ -298,17 +303,20 @@ func TestCustomizeLoadSend(t *testing.T) {
 			if e := steps[rmmod].Rmmod.Errno; e != 0 {
 				t.Errorf("rmmod after release: errno %d", e)
 			}
-			if e := steps[closeFlow].Close.Errno; e != 0 {
-				t.Errorf("close of the flow socket: errno %d", e)
+			for _, i := range []int{dup, closeDup, closeFlow} {
+				if e := steps[i].Close.Errno; e != 0 {
+					t.Errorf("%s: errno %d", plan[i], e)
+				}
 			}
 			const errnoEBADF = 9
 			if s := steps[afterClose].Send; s.Errors != s.Count || s.Errno != errnoEBADF {
 				t.Errorf("%s after close: %d of %d sends failed, first errno %d; want all, EBADF", plan[afterClose], s.Errors, s.Count, s.Errno)
 			}
-			// The dead token holds nothing but its slot until RELEASE.
+			// Only the bound descriptor's close fired the guard; the dead
+			// token holds nothing but its slot until RELEASE.
 			counters(t, "after the close", steps[closed], map[string]int64{
 				"tokens_live": 1, "refs_held": 0, "residual_bytes": 0, "sockets_marked": 0, "guard_close": 1,
-				"sends_specialized": sends + warmup + wrong,
+				"sends_specialized": sends + warmup + 2*wrong,
 			})
 			counters(t, "after release and rmmod", steps[afterRelease], map[string]int64{
 				"tokens_live": 0, "refs_held": 0, "residuals_registered": 0, "residual_bytes": 0,
