@@ -1,11 +1,10 @@
 package compile
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"slices"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ const (
 	errnoEBADMSG      = 74
 	errnoEKEYREJECTED = 129
 )
-
-// syncBuffer is a console copy written by QEMU's reader and read here.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Clone(b.buf.Bytes())
-}
 
 // TestModuleLoads boots every platform's kernel with the core module, a
 // residual module the driver built and the same module with one byte
@@ -76,7 +57,7 @@ func TestModuleLoads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var console syncBuffer
+			var console qemu.ConsoleCopy
 			in, err := qemu.Start(t.Context(), qemu.Config{
 				Platform: d.platform,
 				Boot:     qemu.Boot{Kernel: d.kernel.Image, Initrd: initrd},
@@ -91,7 +72,7 @@ func TestModuleLoads(t *testing.T) {
 			}
 			r, err := in.Wait()
 			if err != nil {
-				t.Fatalf("%v\nconsole:\n%s", err, console.Bytes())
+				t.Fatalf("%v\nconsole:\n%s", err, console.String())
 			}
 			if len(r.Steps) != 3 || r.Steps[0].Insmod == nil || r.Steps[1].Insmod == nil || r.Steps[2].Insmod == nil {
 				t.Fatalf("steps %+v, want three insmod results", r.Steps)
@@ -106,8 +87,8 @@ func TestModuleLoads(t *testing.T) {
 				t.Errorf("built module: errno %d, want 0", e)
 			}
 			t.Logf("altered module refused with errno %d; built module (%d bytes) loaded", r.Steps[1].Insmod.Errno, len(m.Ko))
-			if want := "specnet residual " + res.Entry + " loaded as " + m.Name; !bytes.Contains(console.Bytes(), []byte(want)) {
-				t.Errorf("console lacks %q:\n%s", want, console.Bytes())
+			if want := "specnet residual " + res.Entry + " loaded as " + m.Name; !strings.Contains(console.String(), want) {
+				t.Errorf("console lacks %q:\n%s", want, console.String())
 			}
 		})
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ import (
 	"specbed/specializer/compile"
 	"specbed/specializer/ctxschema"
 )
-
-// syncBuffer is a console copy written by QEMU's reader and read here.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // The flow every boot customizes: dummy0 drops what it is given, so the
 // sends cost only the sender's work and no host traffic disturbs them.
@@ -56,7 +37,7 @@ func boot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, f
 	if err != nil {
 		t.Fatal(err)
 	}
-	var console syncBuffer
+	var console qemu.ConsoleCopy
 	in, err := qemu.Start(t.Context(), qemu.Config{
 		Platform: p,
 		Boot:     qemu.Boot{Kernel: k.Image, Initrd: initrd},

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,24 +44,6 @@ type benchLine struct {
 	Warmup int `json:"warmup"`
 }
 
-// syncBuffer is a console copy written by QEMU's reader and read here.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // platformEnv is what the boots of one platform share.
 type platformEnv struct {
 	b        *images.Builder
@@ -96,7 +77,7 @@ func (e *platformEnv) boot(t testing.TB, r *Residual, plan []string) *qemu.Resul
 	if err != nil {
 		t.Fatal(err)
 	}
-	var console syncBuffer
+	var console qemu.ConsoleCopy
 	in, err := qemu.Start(t.Context(), qemu.Config{
 		Platform: e.p,
 		Mode:     qemu.CountMode,
