@@ -1,13 +1,11 @@
 package qemu_test
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"specbed/qemu"
+	"specbed/results"
 )
 
 // warmBootTarget is the wall time a warm boot should stay under, in
@@ -92,15 +90,7 @@ func BenchmarkWarmBoot(b *testing.B) {
 			report = append(report, line)
 		}
 	}
-	dir := filepath.Join(e.b.Repo, "out", "bench")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "boot.json"), append(data, '\n'), 0o644); err != nil {
+	if _, err := results.WriteBench(e.b.Repo, "boot.json", report); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -3,14 +3,15 @@ package vnet
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"specbed/images"
+	"specbed/results"
 )
 
 // bulkBench is one line of out/bench/vnet-bulk.json.
@@ -77,15 +78,11 @@ func TestBulkTCP(t *testing.T) {
 	if len(lines) == 0 {
 		return
 	}
-	out := filepath.Join(repoRoot(t), "out", "bench")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	data, err := json.MarshalIndent(lines, "", "  ")
+	repo, err := images.FindRepo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, "vnet-bulk.json"), append(data, '\n'), 0o644); err != nil {
+	if _, err := results.WriteBench(repo, "vnet-bulk.json", lines); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -155,12 +154,4 @@ type SizeReport struct {
 	GenericRatio float64 `json:"residual_to_generic"`
 	// PerContext are the residual sizes of every context (bytes).
 	PerContext map[string]int `json:"residual_bytes_per_context"`
-}
-
-// writeFile writes data to path, creating the folder.
-func writeFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, data, 0o644)
 }

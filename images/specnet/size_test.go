@@ -2,13 +2,13 @@ package specnet
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"specbed/images"
 	"specbed/qemu"
+	"specbed/results"
 )
 
 // sizeContext is the context the size figures are for: the typical
@@ -121,11 +121,7 @@ func BenchmarkResidualSize(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := json.MarshalIndent(r, "", "\t")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := writeFile(filepath.Join(repo, "out", "bench", "size.json"), append(data, '\n')); err != nil {
+	if _, err := results.WriteBench(repo, "size.json", r); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -1,15 +1,13 @@
 package server
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"specbed/images"
 	"specbed/qemu"
+	"specbed/results"
 )
 
 // Round-trip targets of issue 4 (not asserted: they depend on the host and
@@ -93,15 +91,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			report = append(report, l)
 		}
 	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := filepath.Join(repo, "out", "bench")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "server.json"), append(data, '\n'), 0o644); err != nil {
+	if _, err := results.WriteBench(repo, "server.json", report); err != nil {
 		b.Fatal(err)
 	}
 }

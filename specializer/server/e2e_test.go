@@ -10,7 +10,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +28,7 @@ import (
 	"specbed/images/specnet"
 	"specbed/images/specnet/core"
 	"specbed/qemu"
+	"specbed/results"
 	"specbed/specializer/server"
 	"specbed/vnet"
 )
@@ -582,15 +582,7 @@ func writeRemoteBench(t *testing.T, repo string, report []remoteBench) {
 	if len(report) == 0 {
 		return
 	}
-	dir := filepath.Join(repo, "out", "bench")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "remote.json"), append(data, '\n'), 0o644); err != nil {
+	if _, err := results.WriteBench(repo, "remote.json", report); err != nil {
 		t.Fatal(err)
 	}
 }

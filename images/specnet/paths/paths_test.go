@@ -3,10 +3,7 @@ package paths
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"specbed/images"
 	"specbed/images/specnet/core"
 	"specbed/qemu"
+	"specbed/results"
 )
 
 // bootTimeout bounds one guest run (host wall time): a boot, module
@@ -196,15 +194,7 @@ func writeBench(t testing.TB, repo string, report []benchLine) {
 	if len(report) == 0 {
 		return
 	}
-	dir := filepath.Join(repo, "out", "bench")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	data, err := json.MarshalIndent(report, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "paths.json"), append(data, '\n'), 0o644); err != nil {
+	if _, err := results.WriteBench(repo, "paths.json", report); err != nil {
 		t.Fatal(err)
 	}
 }
