@@ -51,12 +51,18 @@ type CustomizeStep struct {
 	// SoADU, when not 0, is set with setsockopt(SO_ADU) on the socket
 	// before CUSTOMIZE (bytes): the kernel's context takes it over ADU.
 	SoADU int
+	// Out, when set, is a guest file the context is also written to, for
+	// a later fetch step's ctx.
+	Out string
 }
 
 func (s CustomizeStep) String() string {
 	b := fmt.Sprintf("customize,dst=%s,port=%d,sport=%d,adu=%d", s.Dst, s.Port, s.SrcPort, s.ADU)
 	if s.SoADU != 0 {
 		b += fmt.Sprintf(",so_adu=%d", s.SoADU)
+	}
+	if s.Out != "" {
+		b += ",out=" + s.Out
 	}
 	return b
 }
@@ -82,12 +88,18 @@ type SendStep struct {
 	Slot          int
 	Size          int
 	Count, Warmup int
+	// Seed (0..255) is added to every payload byte: byte i is
+	// (Seed + i) mod 256, so that datagrams of different steps differ.
+	Seed int
 }
 
 func (s SendStep) String() string {
 	b := fmt.Sprintf("send,path=%s,size=%d,count=%d,warmup=%d", s.Path, s.Size, s.Count, s.Warmup)
 	if s.Path == PathSpecial {
 		b += fmt.Sprintf(",slot=%d", s.Slot)
+	}
+	if s.Seed != 0 {
+		b += fmt.Sprintf(",seed=%d", s.Seed)
 	}
 	return b
 }

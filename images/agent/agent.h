@@ -101,6 +101,9 @@ long sb_clock_gettime_ns(int clock, unsigned long long *ns);
 long sb_sleep_ms(unsigned int ms);
 long sb_finit_module(int fd, const char *params, int flags);
 
+/* fetch.c: write n bytes, retrying short writes; 0 or a negative errno. */
+long write_full(int fd, const void *buf, unsigned long n);
+
 /* main.c: the environment the kernel gave /init. */
 const char *agent_getenv(const char *name);
 

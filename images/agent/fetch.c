@@ -145,7 +145,7 @@ static long build_request(struct step *s, const struct fetch_args *a)
 }
 
 /* write_full writes n bytes; returns 0 or a negative errno. */
-static long write_full(int fd, const void *buf, unsigned long n)
+long write_full(int fd, const void *buf, unsigned long n)
 {
 	const unsigned char *p = buf;
 

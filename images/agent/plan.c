@@ -28,14 +28,14 @@ static const char *const fetch_keys[] = {
 	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL
 };
 static const char *const customize_keys[] = {
-	"dst", "port", "sport", "adu", "so_adu", NULL
+	"dst", "port", "sport", "adu", "so_adu", "out", NULL
 };
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
 static const char *const close_keys[] = { "which", NULL };
 static const char *const load_keys[] = { "slot", "name", "policy", NULL };
 static const char *const send_keys[] = {
-	"path", "slot", "size", "count", "warmup", NULL
+	"path", "slot", "size", "count", "warmup", "seed", NULL
 };
 static const char *const slot_keys[] = { "slot", NULL };
 static const char *const rmmod_keys[] = { "name", NULL };

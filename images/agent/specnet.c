@@ -118,9 +118,31 @@ static void put_context(long step, const char *buf, unsigned long n)
 }
 
 /*
+ * save_context writes the context to out too, so that a fetch step can
+ * send it to the specialization server in the same boot.
+ */
+static int save_context(struct step *s, const char *out, unsigned long n)
+{
+	long fd, ret;
+
+	fd = sys_open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		out_error(s->index, "cannot create ", out, fd);
+		return -1;
+	}
+	ret = write_full(fd, context, n);
+	sys_close(fd);
+	if (ret < 0) {
+		out_error(s->index, "writing the context failed: ", out, ret);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * customize opens the flow and asks the kernel for its context. The
  * context goes to the console (data lines, then the result line): the
- * host specializes it.
+ * host specializes it; with out, also to that file.
  */
 int step_customize(struct step *s)
 {
@@ -128,6 +150,7 @@ int step_customize(struct step *s)
 	struct sb_sockaddr_in to;
 	unsigned char dst[4];
 	unsigned long long port, sport, adu, so_adu;
+	const char *out;
 	int committed;
 	long ret;
 
@@ -135,7 +158,8 @@ int step_customize(struct step *s)
 	    step_u64(s, "port", &port, 0, 65535, 1) < 0 ||
 	    step_u64(s, "sport", &sport, 0, 65535, 1) < 0 ||
 	    step_u64(s, "adu", &adu, 0, UDP_MAX_SIZE, 1) < 0 ||
-	    step_u64(s, "so_adu", &so_adu, 0, UDP_MAX_SIZE, 0) < 0)
+	    step_u64(s, "so_adu", &so_adu, 0, UDP_MAX_SIZE, 0) < 0 ||
+	    step_str(s, "out", &out, 0) < 0)
 		return -1;
 	if (!port || !sport) {
 		out_error(s->index, "port and sport must not be 0", NULL, 0);
@@ -176,6 +200,8 @@ int step_customize(struct step *s)
 		out_error(s->index, "the context holds a NUL byte", NULL, 0);
 		return -1;
 	}
+	if (out && save_context(s, out, c.ctx_len) < 0)
+		return -1;
 	put_context(s->index, context, c.ctx_len);
 	out_result(s->index, "customize");
 	out_u64("bytes", c.ctx_len);
@@ -355,13 +381,15 @@ int step_send(struct step *s)
 {
 	struct sender sd;
 	struct timed_sends t;
+	unsigned long long seed, i;
 	const char *path;
 	long ret;
 
 	if (step_str(s, "path", &path, 1) < 0 ||
 	    step_u64(s, "size", &t.size, 0, UDP_MAX_SIZE, 1) < 0 ||
 	    step_u64(s, "count", &t.count, 0, 0xffffffffULL, 1) < 0 ||
-	    step_u64(s, "warmup", &t.warmup, 0, 0xffffffffULL, 0) < 0)
+	    step_u64(s, "warmup", &t.warmup, 0, 0xffffffffULL, 0) < 0 ||
+	    step_u64(s, "seed", &seed, 0, 255, 0) < 0)
 		return -1;
 	if (!t.count) {
 		out_error(s->index, "count must not be 0", NULL, 0);
@@ -370,6 +398,9 @@ int step_send(struct step *s)
 	if (make_sender(s, path, t.size, &sd) < 0)
 		return -1;
 	fill_payload(t.size);
+	/* The seed shifts the ramp: a host tells rounds apart on the wire. */
+	for (i = 0; seed && i < t.size; i++)
+		udp_payload[i] += seed;
 	ret = time_sends(&t, sd.send, &sd);
 	if (sd.send == send_connected)
 		sys_close(sd.fd);
