@@ -24,5 +24,7 @@ between runs.`,
 	root.AddCommand(newConsoleCmd())
 	root.AddCommand(newReproduceCmd())
 	root.AddCommand(newServeCmd())
+	root.AddCommand(newScenarioCmd())
+	root.AddCommand(newRunCmd())
 	return root
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"specbed/images"
+	"specbed/qemu"
+	"specbed/scenarios"
+)
+
+type runOptions struct {
+	parallel  int
+	junit     string
+	outDir    string
+	platforms []string
+	quiet     bool
+}
+
+func newRunCmd() *cobra.Command {
+	var opts runOptions
+	cmd := &cobra.Command{
+		Use:   "run FILE... [--parallel N] [--junit FILE]",
+		Short: "Run scenario files and check their expectations",
+		Long: `run validates every file first (any error stops it before a guest boots), then runs
+the scenarios, N at once, each on its platforms in turn. Every scenario and platform
+leaves a bundle under --out (outcome.json with the measured flows and checks, the
+consoles). A summary table follows; run exits non-zero when an expectation fails (a
+negative control, marked expect_failure, must fail instead), naming the expectation, the
+measured value and the bound. --junit writes JUnit XML for CI.
+
+Kernels come from the cache ('specbed images build'); a scenario never builds one.`,
+		Example: `  specbed run scenarios/guards/*.yaml --platform i486 --junit out/scenarios/junit.xml`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScenarios(cmd, opts, args)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.parallel, "parallel", 1, "scenarios run at once (each boots one guest at a time)")
+	f.StringVar(&opts.junit, "junit", "", "write JUnit XML here")
+	f.StringVar(&opts.outDir, "out", "", "bundle folder (default: out/scenarios in the checkout)")
+	f.StringSliceVar(&opts.platforms, "platform", nil, "run only on these platforms ("+strings.Join(qemu.Names(), ", ")+")")
+	f.BoolVar(&opts.quiet, "quiet", false, "no line per boot")
+	return cmd
+}
+
+func runScenarios(cmd *cobra.Command, opts runOptions, files []string) error {
+	if err := validateScenarios(cmd.ErrOrStderr(), files); err != nil {
+		return err
+	}
+	var jobs []scenarios.Job
+	for _, f := range files {
+		s, err := scenarios.Load(f)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, scenarios.Job{File: f, Scenario: s})
+	}
+	for _, p := range opts.platforms {
+		if _, err := qemu.Lookup(p); err != nil {
+			return err
+		}
+	}
+	b, err := images.NewBuilder()
+	if err != nil {
+		return err
+	}
+	if opts.outDir == "" {
+		opts.outDir = filepath.Join(b.Repo, "out", "scenarios")
+	}
+	r := &scenarios.Runner{Builder: b, OutDir: opts.outDir, Platforms: opts.platforms, Parallel: opts.parallel}
+	if !opts.quiet {
+		r.Log = cmd.ErrOrStderr()
+	}
+	outcomes := r.Run(cmd.Context(), jobs)
+	if err := scenarios.Summary(cmd.OutOrStdout(), outcomes); err != nil {
+		return err
+	}
+	if opts.junit != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.junit), 0o755); err != nil {
+			return err
+		}
+		if err := scenarios.WriteJUnit(opts.junit, outcomes); err != nil {
+			return err
+		}
+	}
+	if !scenarios.AllPassed(outcomes) {
+		return fmt.Errorf("scenarios failed (bundles in %s)", opts.outDir)
+	}
+	return nil
+}

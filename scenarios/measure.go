@@ -1,0 +1,235 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"specbed/qemu"
+)
+
+// FlowResult is what one flow's boot measured.
+type FlowResult struct {
+	// SizeBytes is the payload per send (bytes).
+	SizeBytes int `json:"size_bytes"`
+	// Sends are the workload's timed sends; Errors those that failed,
+	// FirstErrno the first failure's errno.
+	Sends      int `json:"sends"`
+	Errors     int `json:"errors"`
+	FirstErrno int `json:"first_errno"`
+	// WindowSends are all sends between the first and the last counters
+	// step: the workload's timed and warm-up sends and the events'.
+	WindowSends int `json:"window_sends"`
+	// NsPerSend is the workload's virtual ns per timed send; in count
+	// mode InstructionsPerSend is the same in instructions (ns / 2^shift).
+	NsPerSend           float64 `json:"ns_per_send"`
+	InstructionsPerSend float64 `json:"instructions_per_send,omitempty"`
+	// BaselineNsPerSend is virtual ns per send of each baseline path.
+	BaselineNsPerSend map[string]float64 `json:"baseline_ns_per_send,omitempty"`
+	// Counters are /proc/specnet at each mark (workload sends before it).
+	Counters map[int]map[string]int64 `json:"counters"`
+	// EventErrno is each timeline event's errno (0: it succeeded).
+	EventErrno map[int]int `json:"event_errno,omitempty"`
+	// KernelLogProblems are console lines that show the kernel unwell.
+	KernelLogProblems []string `json:"kernel_log_problems,omitempty"`
+}
+
+// readFlow reads a countPlan run by the roles of its steps.
+func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console string) (*FlowResult, error) {
+	f := &FlowResult{SizeBytes: size, Counters: map[int]map[string]int64{}, EventErrno: map[int]int{},
+		BaselineNsPerSend: map[string]float64{}, KernelLogProblems: kernelLogProblems(console)}
+	if len(res.Steps) != len(p.steps) {
+		return f, fmt.Errorf("%d step results for a plan of %d steps (agent status %d)", len(res.Steps), len(p.steps), res.Status)
+	}
+	var ns int64
+	inWindow := false
+	for i, ps := range p.steps {
+		r := &res.Steps[i]
+		switch ps.role {
+		case roleSetup:
+			if r.Load != nil && r.Load.Errno != 0 {
+				return f, fmt.Errorf("load of the residual: errno %d", r.Load.Errno)
+			}
+			if r.Insmod != nil && r.Insmod.Errno != 0 {
+				return f, fmt.Errorf("insmod %s: errno %d", r.Insmod.Path, r.Insmod.Errno)
+			}
+		case roleBaseline:
+			f.BaselineNsPerSend[baselineName(r.Send.Path)] = r.Send.NsPerSend
+		case roleCounters:
+			f.Counters[ps.mark] = r.Counters
+			inWindow = ps.mark < s.Workload.Count
+		case roleWorkload:
+			f.Sends += r.Send.Count
+			f.WindowSends += r.Send.Count + r.Send.Warmup
+			if r.Send.Errors > 0 && f.Errors == 0 {
+				f.FirstErrno = r.Send.Errno
+			}
+			f.Errors += r.Send.Errors
+			ns += r.Send.NS
+		case roleEvent:
+			f.EventErrno[ps.event] = eventErrno(r)
+			if r.Send != nil && inWindow {
+				f.WindowSends += r.Send.Count + r.Send.Warmup
+			}
+		}
+	}
+	if f.Sends > 0 {
+		f.NsPerSend = float64(ns) / float64(f.Sends)
+		if res.Mode.Counts {
+			f.InstructionsPerSend = f.NsPerSend / float64(int64(1)<<res.IcountShift)
+		}
+	}
+	return f, nil
+}
+
+// baselineName is the scenario's name of an agent send path.
+func baselineName(p qemu.SendPath) string {
+	for _, path := range enumValues("path") {
+		if sendPath(path) == p {
+			return path
+		}
+	}
+	return string(p)
+}
+
+// eventErrno is the errno an event's step reported.
+func eventErrno(r *qemu.StepResult) int {
+	switch {
+	case r.Setsockopt != nil:
+		return r.Setsockopt.Errno
+	case r.Send != nil:
+		return r.Send.Errno
+	case r.Close != nil:
+		return r.Close.Errno
+	}
+	return 0
+}
+
+// kernelLogMarkers start console lines that show a kernel problem the
+// kernel survived (a crash ends the run with a qemu.CrashError anyway).
+var kernelLogMarkers = []string{
+	"------------[ cut here ]------------", "WARNING:", "BUG:", "Oops", "Call Trace:", "refcount_t:",
+	"list_add corruption", "list_del corruption", "UBSAN:", "kmemleak:", "Kernel panic",
+}
+
+func kernelLogProblems(console string) []string {
+	var out []string
+	for _, line := range strings.Split(console, "\n") {
+		line = strings.TrimRight(line, "\r")
+		body := printkBody(line)
+		for _, m := range kernelLogMarkers {
+			if strings.HasPrefix(body, m) {
+				out = append(out, line)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// printkBody strips a printk timestamp ("[    1.234567] ").
+func printkBody(line string) string {
+	if strings.HasPrefix(line, "[") {
+		if i := strings.Index(line, "] "); i > 0 {
+			return line[i+2:]
+		}
+	}
+	return line
+}
+
+// CheckResult is one expectation evaluated on one flow.
+type CheckResult struct {
+	// Name is "expect[i] check" with the flow's size.
+	Name string `json:"name"`
+	// Measured is the value the check read; Bound what it had to meet.
+	Measured float64 `json:"measured"`
+	Bound    string  `json:"bound"`
+	Pass     bool    `json:"pass"`
+	// Detail adds what the number alone does not say.
+	Detail string `json:"detail,omitempty"`
+}
+
+func (c CheckResult) String() string {
+	verdict := "ok"
+	if !c.Pass {
+		verdict = "FAILED"
+	}
+	s := fmt.Sprintf("%s: measured %g, want %s: %s", c.Name, c.Measured, c.Bound, verdict)
+	if c.Detail != "" {
+		s += " (" + c.Detail + ")"
+	}
+	return s
+}
+
+// evaluate checks every expectation of s on one flow.
+func evaluate(s *Scenario, f *FlowResult) []CheckResult {
+	var out []CheckResult
+	for i, x := range s.Expect {
+		c := CheckResult{Name: fmt.Sprintf("expect[%d] %s (%d B)", i, x.Check, f.SizeBytes)}
+		switch x.Check {
+		case CheckDelivered:
+			// dummy0 takes every datagram the kernel accepted.
+			c.Measured = float64(f.Sends - f.Errors)
+			c.Pass, c.Bound = x.within(c.Measured, "datagrams")
+		case CheckLost:
+			c.Measured = float64(f.Errors)
+			c.Pass, c.Bound = x.within(c.Measured, "datagrams")
+			if f.Errors > 0 {
+				c.Detail = fmt.Sprintf("first errno %d", f.FirstErrno)
+			}
+		case CheckSpecializedShare:
+			first, last := f.Counters[0], f.Counters[s.Workload.Count]
+			if f.WindowSends > 0 {
+				c.Measured = float64(last["sends_specialized"]-first["sends_specialized"]) / float64(f.WindowSends)
+			}
+			c.Pass, c.Bound = x.within(c.Measured, "of the sends")
+			c.Detail = fmt.Sprintf("%d specialized of %d sends", last["sends_specialized"]-first["sends_specialized"], f.WindowSends)
+		case CheckGuardFired:
+			e := s.Timeline[*x.Event]
+			end := min(e.AfterPackets+*x.WithinPackets, s.Workload.Count)
+			counter := "guard_" + x.Guard
+			c.Measured = float64(f.Counters[end][counter] - f.Counters[e.AfterPackets][counter])
+			c.Pass = c.Measured >= 1
+			c.Bound = fmt.Sprintf("%s to rise within %d sends of event %d", counter, *x.WithinPackets, *x.Event)
+		case CheckThroughputGain:
+			base := f.BaselineNsPerSend[x.Over]
+			if f.NsPerSend > 0 {
+				c.Measured = base / f.NsPerSend
+			}
+			c.Pass, c.Bound = x.within(c.Measured, "x the "+x.Over+" path's sends per virtual second")
+			c.Detail = fmt.Sprintf("%.0f vs %.0f virtual ns per send", f.NsPerSend, base)
+		case CheckErrno:
+			want := errnos[x.Errno]
+			c.Measured = float64(f.EventErrno[*x.Event])
+			c.Pass = int(c.Measured) == want
+			c.Bound = fmt.Sprintf("errno %s (%d) from event %d (%s)", x.Errno, want, *x.Event, s.Timeline[*x.Event].Event)
+		case CheckKernelLogClean:
+			c.Measured = float64(len(f.KernelLogProblems))
+			c.Pass = len(f.KernelLogProblems) == 0
+			c.Bound = "no kernel warnings or bugs on the console"
+			if !c.Pass {
+				c.Detail = "first: " + f.KernelLogProblems[0]
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// within checks v against the expectation's bounds and says them.
+func (x *Expectation) within(v float64, unit string) (bool, string) {
+	ok := true
+	var parts []string
+	if x.Equals != nil {
+		ok = ok && v == *x.Equals
+		parts = append(parts, fmt.Sprintf("exactly %g", *x.Equals))
+	}
+	if x.AtLeast != nil {
+		ok = ok && v >= *x.AtLeast
+		parts = append(parts, fmt.Sprintf("at least %g", *x.AtLeast))
+	}
+	if x.AtMost != nil {
+		ok = ok && v <= *x.AtMost
+		parts = append(parts, fmt.Sprintf("at most %g", *x.AtMost))
+	}
+	return ok, strings.Join(parts, " and ") + " " + unit
+}

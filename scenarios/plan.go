@@ -1,0 +1,194 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+
+	"specbed/images/specnet/paths"
+	"specbed/qemu"
+)
+
+// Guest paths of the modules in the initramfs.
+const (
+	coreGuestPath     = "/lib/modules/specnet.ko"
+	residualGuestPath = "/lib/modules/residual.ko"
+)
+
+// tokenSlot holds the flow's token.
+const tokenSlot = 0
+
+// NotRunnableError says a scenario is valid but asks for something the
+// runner cannot do yet, and why.
+type NotRunnableError struct {
+	Scenario, What, Why string
+}
+
+func (e *NotRunnableError) Error() string {
+	return fmt.Sprintf("scenario %s: %s is not runnable yet: %s", e.Scenario, e.What, e.Why)
+}
+
+// sendPath maps a workload path to the agent's send path.
+func sendPath(path string) qemu.SendPath {
+	switch path {
+	case PathGeneric:
+		return qemu.PathGeneric
+	case PathSpecialized:
+		return qemu.PathSpecial
+	}
+	return qemu.PathSendto
+}
+
+// Step roles: what each plan step is for, so that the results can be
+// read back by role rather than by position.
+type role int
+
+const (
+	roleSetup role = iota
+	roleBaseline
+	// roleCounters is a counters step at a mark: mark says after how
+	// many of the workload's timed sends.
+	roleCounters
+	roleWorkload
+	roleEvent
+)
+
+// plannedStep is a plan step and what it is for.
+type plannedStep struct {
+	step  string
+	role  role
+	mark  int // roleCounters: timed workload sends before it
+	event int // roleEvent: index in the timeline
+}
+
+// flowPlan is the measurement boot of one flow (one size) in count
+// mode; residual is the residual module's name ("" without one).
+type flowPlan struct {
+	steps []plannedStep
+}
+
+func (p *flowPlan) add(s fmt.Stringer, r role) {
+	p.steps = append(p.steps, plannedStep{step: s.String(), role: r})
+}
+
+// Steps is the plan as the agent takes it.
+func (p *flowPlan) Steps() []string {
+	out := make([]string, len(p.steps))
+	for i, s := range p.steps {
+		out[i] = s.step
+	}
+	return out
+}
+
+// runnable reports the first part of s that the runner cannot run yet.
+func runnable(s *Scenario) error {
+	no := func(what, why string) error { return &NotRunnableError{Scenario: s.Name, What: what, Why: why} }
+	if s.Workload.Protocol != "udp" {
+		return no("protocol "+s.Workload.Protocol, "the scenario runner drives UDP flows only (the TCP generic path is issue 6)")
+	}
+	if s.Clock != ClockCount {
+		return no("clock network", "the runner's network-mode flow (vnet topology, sink counts, link events at host times) is not wired yet")
+	}
+	if p := s.Specialization.GuardPolicy; p != PolicyFallback && p != PolicyRefuse {
+		return no("guard policy "+p, "the specnet core implements fallback and refuse only")
+	}
+	for i, e := range s.Timeline {
+		switch e.Event {
+		case EventSetsockopt, EventWrongLengthSend, EventSocketClose:
+		case EventRouteChange, EventMTUChange:
+			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the agent has no step that changes the guest's route or path MTU yet (route and PMTU guards are in progress)")
+		default:
+			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the count clock has no agent step for it")
+		}
+	}
+	for i, x := range s.Expect {
+		if x.Check == CheckArriveAt {
+			return no(fmt.Sprintf("expect[%d] %s", i, x.Check), "arrivals are counted by vnet's sink, in network mode only")
+		}
+	}
+	return nil
+}
+
+// marks are the workload's send counts at which the plan reads the
+// core's counters: its start and end, each event, and the end of each
+// guard-fired-within window.
+func marks(s *Scenario) []int {
+	m := []int{0, s.Workload.Count}
+	for _, e := range s.Timeline {
+		m = append(m, e.AfterPackets)
+	}
+	for _, x := range s.Expect {
+		if x.Check == CheckGuardFired {
+			e := s.Timeline[*x.Event]
+			m = append(m, min(e.AfterPackets+*x.WithinPackets, s.Workload.Count))
+		}
+	}
+	slices.Sort(m)
+	return slices.Compact(m)
+}
+
+// contextSteps bring up the count clock's interface and open the flow
+// with the path measurements' addresses (images/specnet/paths): dummy0,
+// which drops every packet, so the guest sees only its own send path,
+// with a fixed Ethernet address, so that the context is the same in
+// every boot.
+func contextSteps(adu int) []fmt.Stringer {
+	return []fmt.Stringer{
+		qemu.NetStep{Dev: paths.Dev, Addr: paths.Src, Prefix: 24, HWAddr: paths.HWAddr},
+		qemu.CustomizeStep{Dst: paths.Dst, Port: paths.Port, SrcPort: paths.SrcPort, ADU: adu},
+	}
+}
+
+// countPlan compiles the measurement boot of one size's flow: load the
+// core (and the residual), open the flow on dummy0, bind the token, then
+// the workload's timed sends, cut at each mark by a counters step and
+// the events placed there.
+func countPlan(s *Scenario, size int, residual string) *flowPlan {
+	w := &s.Workload
+	p := &flowPlan{}
+	p.add(qemu.InsmodStep{Path: coreGuestPath}, roleSetup)
+	if residual != "" {
+		p.add(qemu.InsmodStep{Path: residualGuestPath}, roleSetup)
+	}
+	for _, step := range contextSteps(w.ADU(size)) {
+		p.add(step, roleSetup)
+	}
+	if slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventSocketClose && e.Which == "dup" }) {
+		p.add(qemu.DupStep{}, roleSetup)
+	}
+	if residual != "" {
+		p.add(qemu.LoadStep{Slot: tokenSlot, Name: residual, Policy: s.Specialization.GuardPolicy}, roleSetup)
+	}
+	for _, x := range s.Expect {
+		if x.Check == CheckThroughputGain {
+			p.add(qemu.SendStep{Path: sendPath(x.Over), Slot: tokenSlot, Size: size, Count: w.Count, Warmup: w.Warmup}, roleBaseline)
+		}
+	}
+	path := sendPath(w.Path)
+	sent, warmup := 0, w.Warmup
+	for _, mark := range marks(s) {
+		if n := mark - sent; n > 0 {
+			p.add(qemu.SendStep{Path: path, Slot: tokenSlot, Size: size, Count: n, Warmup: warmup}, roleWorkload)
+			sent, warmup = mark, 0
+		}
+		p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark})
+		for i, e := range s.Timeline {
+			if e.AfterPackets == mark {
+				p.steps = append(p.steps, plannedStep{step: eventStep(e, path).String(), role: roleEvent, event: i})
+			}
+		}
+	}
+	return p
+}
+
+// eventStep is the agent step of an event that acts in the guest.
+func eventStep(e Event, path qemu.SendPath) fmt.Stringer {
+	switch e.Event {
+	case EventSetsockopt:
+		return qemu.SetsockoptStep{Level: e.Level, Name: e.Option, Value: e.Value}
+	case EventWrongLengthSend:
+		return qemu.SendStep{Path: path, Slot: tokenSlot, Size: e.SizeBytes, Count: 1}
+	case EventSocketClose:
+		return qemu.CloseStep{Dup: e.Which == "dup"}
+	}
+	panic("scenarios: no step for event " + e.Event) // runnable() let it through
+}

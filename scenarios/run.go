@@ -1,0 +1,340 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"specbed/images"
+	"specbed/images/specnet/core"
+	"specbed/images/specnet/paths"
+	"specbed/qemu"
+)
+
+// bootTimeout bounds one guest run (host wall time): a boot, module
+// loads and a few thousand sends take seconds under TCG, more on a
+// loaded host.
+const bootTimeout = 5 * time.Minute
+
+// Status is a scenario run's verdict on one platform.
+type Status string
+
+const (
+	// Passed: every expectation held (a negative control: one failed).
+	Passed Status = "pass"
+	// Failed: an expectation did not hold (a negative control: all held).
+	Failed Status = "fail"
+	// Errored: the scenario could not run (not runnable yet, a boot
+	// failure, a crash).
+	Errored Status = "error"
+)
+
+// Outcome is one scenario on one platform.
+type Outcome struct {
+	Scenario string `json:"scenario"`
+	File     string `json:"file"`
+	Platform string `json:"platform"`
+	Status   Status `json:"status"`
+	// ExpectFailure is the negative control's reason ("" otherwise).
+	ExpectFailure string `json:"expect_failure,omitempty"`
+	// Message says why the status is what it is.
+	Message string        `json:"message"`
+	Flows   []*FlowResult `json:"flows,omitempty"`
+	Checks  []CheckResult `json:"checks,omitempty"`
+	// Seconds is the host wall time of the run.
+	Seconds float64 `json:"seconds"`
+}
+
+// Runner runs scenarios on the guests.
+type Runner struct {
+	Builder *images.Builder
+	// OutDir receives a bundle per scenario and platform:
+	// <OutDir>/<scenario>/<platform>/{outcome.json,console-<size>.log}.
+	OutDir string
+	// Platforms, when set, limits every scenario to these platforms.
+	Platforms []string
+	// Log receives one line per boot; nil discards.
+	Log io.Writer
+	// Parallel is how many scenarios run at once (at least 1).
+	Parallel int
+
+	logMu sync.Mutex
+}
+
+// A Job is one scenario file to run.
+type Job struct {
+	File     string
+	Scenario *Scenario
+}
+
+// Run runs every job, Parallel at a time (scenarios are independent:
+// each boots its own guests), and returns the outcomes in job order,
+// platform by platform.
+func (r *Runner) Run(ctx context.Context, jobs []Job) []Outcome {
+	results := make([][]Outcome, len(jobs))
+	sem := make(chan struct{}, max(r.Parallel, 1))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = r.runScenario(ctx, j)
+		}()
+	}
+	wg.Wait()
+	var out []Outcome
+	for _, o := range results {
+		out = append(out, o...)
+	}
+	return out
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Log == nil {
+		return
+	}
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.Log, format+"\n", args...)
+}
+
+// platforms are the scenario's platforms that the runner's limit keeps.
+func (r *Runner) platforms(s *Scenario) []string {
+	if len(r.Platforms) == 0 {
+		return s.Platforms
+	}
+	var out []string
+	for _, p := range s.Platforms {
+		for _, keep := range r.Platforms {
+			if p == keep {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (r *Runner) runScenario(ctx context.Context, j Job) []Outcome {
+	var out []Outcome
+	for _, name := range r.platforms(j.Scenario) {
+		start := time.Now()
+		o := Outcome{Scenario: j.Scenario.Name, File: j.File, Platform: name, ExpectFailure: j.Scenario.ExpectFailure}
+		dir := filepath.Join(r.OutDir, j.Scenario.Name, name)
+		flows, err := r.runPlatform(ctx, j.Scenario, name, dir)
+		o.Flows = flows
+		for _, f := range flows {
+			o.Checks = append(o.Checks, evaluate(j.Scenario, f)...)
+		}
+		o.verdict(err)
+		o.Seconds = time.Since(start).Seconds()
+		if err := writeBundle(dir, &o); err != nil {
+			o.Status, o.Message = Errored, err.Error()
+		}
+		r.logf("%s on %s: %s (%.0f s)", o.Scenario, o.Platform, o.Status, o.Seconds)
+		out = append(out, o)
+	}
+	return out
+}
+
+// verdict sets the status and message from the run's error and checks.
+func (o *Outcome) verdict(err error) {
+	if err != nil {
+		o.Status, o.Message = Errored, err.Error()
+		return
+	}
+	var failed []string
+	for _, c := range o.Checks {
+		if !c.Pass {
+			failed = append(failed, c.String())
+		}
+	}
+	switch {
+	case o.ExpectFailure == "" && len(failed) == 0:
+		o.Status, o.Message = Passed, fmt.Sprintf("%d checks held", len(o.Checks))
+	case o.ExpectFailure == "":
+		o.Status, o.Message = Failed, strings.Join(failed, "\n")
+	case len(failed) > 0:
+		o.Status = Passed
+		o.Message = fmt.Sprintf("failed as expected (%s): %s", o.ExpectFailure, strings.Join(failed, "\n"))
+	default:
+		o.Status = Failed
+		o.Message = fmt.Sprintf("negative control held every expectation; it must fail because %s", o.ExpectFailure)
+	}
+}
+
+func writeBundle(dir string, o *Outcome) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("scenario bundle: %w", err)
+	}
+	data, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		return fmt.Errorf("scenario bundle: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "outcome.json"), append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("scenario bundle: %w", err)
+	}
+	return nil
+}
+
+// platformRun is what the boots of one scenario on one platform share.
+type platformRun struct {
+	r        *Runner
+	s        *Scenario
+	p        *qemu.Platform
+	k        *images.Kernel
+	corePath string
+	dir      string
+}
+
+// runPlatform runs every flow of s on the named platform: in count mode
+// a context boot when the flow is specialized locally, then one
+// measurement boot per size. Kernels come from the cache only: a
+// scenario never starts a kernel build.
+func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string) ([]*FlowResult, error) {
+	if err := runnable(s); err != nil {
+		return nil, err
+	}
+	p, err := qemu.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := r.Builder.CachedKernel(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("%s kernel (build it with `specbed images build`): %w", name, err)
+	}
+	corePath, err := core.Build(ctx, r.Builder, k)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("scenario bundle: %w", err)
+	}
+	pr := &platformRun{r: r, s: s, p: p, k: k, corePath: corePath, dir: dir}
+	residuals := map[int]*paths.Residual{}
+	if s.Specialization.Mode == ModeLocal {
+		if residuals, err = pr.specializeLocally(ctx); err != nil {
+			return nil, err
+		}
+	}
+	var flows []*FlowResult
+	for _, size := range s.Workload.SizesBytes {
+		f, err := pr.flow(ctx, size, residuals[size])
+		if f != nil {
+			flows = append(flows, f)
+		}
+		if err != nil {
+			return flows, fmt.Errorf("%d-byte flow: %w", size, err)
+		}
+	}
+	return flows, nil
+}
+
+// specializeLocally collects each size's context in one boot and
+// specializes them on the host (no network: "local" in the paper's
+// sense, the compiler running beside the guest).
+func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Residual, error) {
+	plan := []string{qemu.InsmodStep{Path: coreGuestPath}.String()}
+	for i, size := range pr.s.Workload.SizesBytes {
+		steps := contextSteps(pr.s.Workload.ADU(size))
+		if i > 0 {
+			steps = steps[1:] // one net step
+		}
+		for _, st := range steps {
+			plan = append(plan, st.String())
+		}
+	}
+	res, _, err := pr.boot(ctx, "context", nil, plan)
+	if err != nil {
+		return nil, fmt.Errorf("context boot: %w", err)
+	}
+	spec, err := paths.NewSpecializer(pr.r.Builder.Repo, pr.k, pr.p, filepath.Join(pr.dir, "recipes"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]*paths.Residual{}
+	i := 0
+	for _, st := range res.Steps {
+		if st.Customize == nil {
+			continue
+		}
+		size := pr.s.Workload.SizesBytes[i]
+		i++
+		if out[size], err = spec.Residual(ctx, st.Customize.Context); err != nil {
+			return nil, fmt.Errorf("%d-byte flow: %w", size, err)
+		}
+	}
+	if i != len(pr.s.Workload.SizesBytes) {
+		return nil, fmt.Errorf("context boot: %d contexts for %d sizes", i, len(pr.s.Workload.SizesBytes))
+	}
+	return out, nil
+}
+
+// flow runs one size's measurement boot and reads it.
+func (pr *platformRun) flow(ctx context.Context, size int, residual *paths.Residual) (*FlowResult, error) {
+	name := ""
+	if residual != nil {
+		name = residual.Name
+	}
+	plan := countPlan(pr.s, size, name)
+	res, console, err := pr.boot(ctx, fmt.Sprint(size), residual, plan.Steps())
+	var agentErr *qemu.AgentError
+	if err != nil && !(errors.As(err, &agentErr) && res != nil) {
+		return nil, err
+	}
+	f, readErr := readFlow(pr.s, size, plan, res, console)
+	if readErr != nil {
+		// The plan stopped at a failing step: the agent's error says why.
+		return f, errors.Join(readErr, err)
+	}
+	return f, nil
+}
+
+// boot runs plan in count mode with the core (and residual r) in the
+// initramfs, keeping the console in the bundle as console-<tag>.log.
+func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, plan []string) (*qemu.Result, string, error) {
+	files := []images.File{{Path: coreGuestPath, Source: pr.corePath}}
+	if r != nil {
+		files = append(files, images.File{Path: residualGuestPath, Data: r.Module.Ko})
+	}
+	initrd, err := pr.r.Builder.Initramfs(ctx, pr.p, files)
+	if err != nil {
+		return nil, "", err
+	}
+	var console qemu.ConsoleCopy
+	runRoot := filepath.Join(pr.dir, "run")
+	if err := os.MkdirAll(runRoot, 0o755); err != nil {
+		return nil, "", fmt.Errorf("scenario bundle: %w", err)
+	}
+	in, err := qemu.Start(ctx, qemu.Config{
+		Platform:  pr.p,
+		Mode:      qemu.CountMode,
+		Boot:      qemu.Boot{Kernel: pr.k.Image, Initrd: initrd},
+		Plan:      plan,
+		SystemMap: pr.k.SystemMap,
+		RunRoot:   runRoot,
+		Timeout:   bootTimeout,
+		Echo:      &console,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
+	}
+	pr.r.logf("%s on %s: boot %s (%d steps)", pr.s.Name, pr.p.Name, tag, len(plan))
+	res, err := in.Wait()
+	log := console.String()
+	if werr := os.WriteFile(filepath.Join(pr.dir, "console-"+tag+".log"), []byte(log), 0o644); werr != nil && err == nil {
+		err = fmt.Errorf("scenario bundle: %w", werr)
+	}
+	if err != nil {
+		return res, log, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
+	}
+	return res, log, nil
+}
