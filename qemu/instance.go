@@ -81,6 +81,10 @@ type Config struct {
 	MACs []string
 	// Echo, when set, receives a live copy of the console bytes.
 	Echo io.Writer
+	// Instruments are QEMU options appended to the platform's, for
+	// tools that watch the guest without changing what it executes,
+	// such as a TCG plugin (-plugin).
+	Instruments []string
 }
 
 func (c *Config) fill() error {
@@ -241,6 +245,7 @@ func (in *Instance) launch(ctx context.Context, binary string, symbols *Symboliz
 	if err != nil {
 		return err
 	}
+	args = append(args, in.cfg.Instruments...)
 	in.Command = append([]string{binary}, args...)
 
 	logIn, err := os.Open(in.LogPath)

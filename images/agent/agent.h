@@ -89,6 +89,7 @@ int step_setsockopt(struct step *s);
 int step_getsockopt(struct step *s);
 int step_dup(struct step *s);
 int step_close(struct step *s);
+int step_sections(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */
 long sb_socket(int domain, int type, int protocol);

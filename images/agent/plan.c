@@ -39,6 +39,7 @@ static const char *const send_keys[] = {
 };
 static const char *const slot_keys[] = { "slot", NULL };
 static const char *const rmmod_keys[] = { "name", NULL };
+static const char *const sections_keys[] = { "name", NULL };
 static const char *const no_keys[] = { NULL };
 
 /* ctl is dispatched by plan_run itself: it needs the step counter. */
@@ -60,6 +61,7 @@ static const struct kind kinds[] = {
 	{ "getsockopt", step_getsockopt, getsockopt_keys },
 	{ "dup", step_dup, no_keys },
 	{ "close", step_close, close_keys },
+	{ "sections", step_sections, sections_keys },
 	{ "ctl", NULL, no_keys },
 };
 
