@@ -1,0 +1,186 @@
+package results
+
+import (
+	"bytes"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"specbed/results/paper"
+)
+
+// sampleBundle is a bundle with every kind of figure, from numbers of the
+// shape the reproduction measures (not measurements: these tests check the
+// writing, drawing and reporting).
+func sampleBundle(t *testing.T) *Bundle {
+	t.Helper()
+	var costs []PathCost
+	for i, p := range []string{"i486", "p3", "sa1100"} {
+		for _, size := range []int{64, 1024} {
+			base := float64(4000 + 300*i + size/4)
+			for j, path := range []string{PathSendto, "send", "generic", PathSpecial} {
+				costs = append(costs, PathCost{Platform: p, Protocol: "udp", SizeBytes: size, Path: path,
+					InstructionsPerSend: base * []float64{1, 0.7, 1.2, 0.69}[j]})
+			}
+		}
+	}
+	speed, err := SpeedFigure(costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gain, err := UDPGainFigure(costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes, err := SizeFigures([]CodeSize{
+		{Platform: "i486", Protocol: "udp", Code: CodeKernel, Bytes: 22794},
+		{Platform: "i486", Protocol: "udp", Code: CodeGeneric, Bytes: 9000},
+		{Platform: "i486", Protocol: "udp", Code: CodeSpecialized, Bytes: 993},
+		{Platform: "p3", Protocol: "udp", Code: CodeKernel, Bytes: 23000},
+		{Platform: "p3", Protocol: "udp", Code: CodeSpecialized, Bytes: 1100},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	overhead := OverheadFigure([]PhaseTime{
+		{Platform: "i486", Fetch: "cold", Phase: "compile", Ms: 410},
+		{Platform: "i486", Fetch: "cold", Phase: "sign", Ms: 12},
+		{Platform: "i486", Fetch: "cached", Phase: "compile", Ms: 0},
+	}, "sample")
+	start := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	b := &Bundle{
+		Run:       Run{Commit: "0123456789abcdef", Host: "test", Start: start, End: start.Add(time.Minute), Seeds: map[string]int64{}},
+		Platforms: []Platform{{Name: "i486", ClockMode: "count", IcountShift: 5}},
+		Figures:   append([]Figure{SendPathsFigure(costs, "i486 5"), speed, gain, overhead}, sizes...),
+		Missing:   []Missing{{PaperFigure: "5(d,e)", Why: "no TCP"}},
+	}
+	return b
+}
+
+// TestWriteBundle writes a bundle and reads every file back: the JSON
+// round-trips, each figure has a CSV with a line per row, a PNG that
+// decodes and an SVG, and the report is one self-contained file.
+func TestWriteBundle(t *testing.T) {
+	dir := t.TempDir()
+	b := sampleBundle(t)
+	if err := b.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Schema != Schema || !reflect.DeepEqual(got.Figures, b.Figures) || got.Run.Commit != b.Run.Commit {
+		t.Errorf("bundle.json does not round-trip: %+v", got)
+	}
+	for _, f := range b.Figures {
+		csv, err := os.ReadFile(filepath.Join(dir, f.ID+".csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(csv), "\n"); n != len(f.Rows)+1 {
+			t.Errorf("%s.csv: %d lines, want %d rows and a header", f.ID, n, len(f.Rows))
+		}
+		pngData, err := os.ReadFile(filepath.Join(dir, f.ID+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err := png.Decode(bytes.NewReader(pngData)); err != nil || img.Bounds().Dx() < 500 {
+			t.Errorf("%s.png: %v", f.ID, err)
+		}
+		svg, err := os.ReadFile(filepath.Join(dir, f.ID+".svg"))
+		if err != nil || !bytes.Contains(svg, []byte("<svg")) {
+			t.Errorf("%s.svg: %v", f.ID, err)
+		}
+	}
+	report, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(report, []byte("<svg")); n != len(b.Figures) {
+		t.Errorf("report has %d inline SVGs, want %d", n, len(b.Figures))
+	}
+	external := regexp.MustCompile(`(?i)(src|href)\s*=\s*["']?(https?:|//|[a-z0-9_-]+\.(png|svg|css|js))`)
+	if m := external.Find(report); m != nil {
+		t.Errorf("report refers to an external asset: %s", m)
+	}
+	for _, want := range []string{"Deviations", "Linux 2.4.20", "no TCP"} {
+		if !bytes.Contains(report, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+// TestReportHasEveryClaim: the claims table of the report has a row for
+// every claim of claims.json, each with a reason, and the claims the
+// sample measures get a ratio.
+func TestReportHasEveryClaim(t *testing.T) {
+	claims, err := paper.Claims()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	b := sampleBundle(t)
+	if err := b.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	report, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := Claims(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(claims) {
+		t.Fatalf("%d claim rows for %d claims", len(rows), len(claims))
+	}
+	for i, c := range claims {
+		if !bytes.Contains(report, []byte("<tr><td>"+c.ID+"</td>")) {
+			t.Errorf("report has no row for claim %s", c.ID)
+		}
+		if rows[i].Why == "" || rows[i].Ours == "" {
+			t.Errorf("claim %s: row %+v lacks ours or why", c.ID, rows[i])
+		}
+	}
+	byID := map[string]ClaimRow{}
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	for id, want := range map[string]float64{
+		"fig4a-speed":     31.0 / 25,           // 100 x (1 - 0.69) over "about 25%"
+		"fig5-udp-486-1k": (1/0.69 - 1) / 0.27, // gain of a CPU-bound sender
+		"fig4b-size-udp":  100 * 1100.0 / 23000 / 5,
+	} {
+		if got := byID[id].Ratio; math.Abs(got-want) > 1e-9 {
+			t.Errorf("claim %s: ratio %v, want %v", id, got, want)
+		}
+	}
+	if r := byID["fig5-tcp-p3"]; !math.IsNaN(r.Ratio) || r.RatioText() != "n/a" {
+		t.Errorf("unmeasured TCP claim has ratio %v", r.Ratio)
+	}
+}
+
+// TestLayout: groups and series follow the rows, the paper's series comes
+// last, and a cell's first number is the one drawn.
+func TestLayout(t *testing.T) {
+	f := &Figure{Columns: []string{"platform", "size_bytes"}, Rows: []Row{
+		{Key: []string{"p3", "64"}, Value: 1, Source: "paper"},
+		{Key: []string{"p3", "64"}, Value: 2, Source: "paper, other reading"},
+		{Key: []string{"p3", "64"}, Value: 3},
+		{Key: []string{"i486", "1024"}, Value: 4},
+	}}
+	g := layout(f)
+	if !reflect.DeepEqual(g.groups, []string{"p3 64", "i486 1024"}) || !reflect.DeepEqual(g.series, []string{"ours", paperSeries}) {
+		t.Fatalf("groups %q series %q", g.groups, g.series)
+	}
+	if g.values[1][0] != 1 || g.values[0][0] != 3 || g.values[0][1] != 4 || g.set[1][1] {
+		t.Errorf("values %v set %v", g.values, g.set)
+	}
+}

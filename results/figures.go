@@ -1,0 +1,230 @@
+package results
+
+import (
+	"fmt"
+	"strconv"
+
+	"specbed/results/paper"
+)
+
+// Figure IDs of a reproduction bundle.
+const (
+	FigSendPaths = "udp-send-paths"
+	FigSpeed     = "fig4a-speed"
+	FigLayers    = "fig4a-layers"
+	FigSize      = "fig4b-size"
+	FigShare     = "fig4b-share"
+	FigOverhead  = "fig4c-overhead"
+	FigUDPGain   = "fig5-udp-gain"
+)
+
+// Paths of the send-path figures (qemu.SendPath values): the kernel's
+// sendto() on an unconnected socket is the "original" the paper compares
+// with, special the specialized residual.
+const (
+	PathSendto  = "sendto"
+	PathSpecial = "special"
+)
+
+// PathCost is the measured cost of one send path.
+type PathCost struct {
+	Platform  string
+	Protocol  string // udp, tcp
+	SizeBytes int    // payload per send
+	Path      string // qemu.SendPath
+	// InstructionsPerSend is guest instructions per send (count mode).
+	InstructionsPerSend float64
+}
+
+// SendPathsFigure is instructions per send through every path.
+func SendPathsFigure(costs []PathCost, shifts string) Figure {
+	f := Figure{
+		ID: FigSendPaths, Title: "Instructions per send through each path",
+		Caption: "Guest instructions per send on dummy0 in count mode (1000 timed sends after 100 warm-up sends): " +
+			"the kernel's sendto() on an unconnected socket, send() on a connected one, the core module's generic " +
+			"path and the specialized residual. icount shift per platform: " + shifts + ".",
+		Unit: "guest instructions per send", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path",
+	}
+	for _, c := range costs {
+		f.Rows = append(f.Rows, Row{Key: []string{c.Platform, c.Protocol, strconv.Itoa(c.SizeBytes), c.Path}, Value: c.InstructionsPerSend})
+	}
+	return f
+}
+
+// pathPairs returns, per (platform, protocol, size), the sendto() and
+// specialized costs of costs, in first-seen order.
+func pathPairs(costs []PathCost) (keys [][3]string, sendto, special map[[3]string]float64) {
+	sendto, special = map[[3]string]float64{}, map[[3]string]float64{}
+	for _, c := range costs {
+		k := [3]string{c.Platform, c.Protocol, strconv.Itoa(c.SizeBytes)}
+		if _, seen := sendto[k]; !seen {
+			if _, seen := special[k]; !seen {
+				keys = append(keys, k)
+			}
+		}
+		switch c.Path {
+		case PathSendto:
+			sendto[k] = c.InstructionsPerSend
+		case PathSpecial:
+			special[k] = c.InstructionsPerSend
+		}
+	}
+	return keys, sendto, special
+}
+
+// paperRows returns the paper's numbers of a quantity as rows; key maps a
+// value to the figure's key columns.
+func paperRows(quantity string, key func(paper.Value) []string) ([]Row, error) {
+	values, err := paper.Values()
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for _, v := range values {
+		if v.Quantity != quantity {
+			continue
+		}
+		if k := key(v); k != nil {
+			rows = append(rows, Row{Key: k, Value: v.Value, Source: fmt.Sprintf("%s %g%%: %s", v.Bound, v.Value, v.Source)})
+		}
+	}
+	return rows, nil
+}
+
+// SpeedFigure is figure 4(a)'s claim: how many percent fewer instructions
+// the specialized path takes than sendto(), beside the paper's percent
+// fewer cycles.
+func SpeedFigure(costs []PathCost) (Figure, error) {
+	f := Figure{
+		ID: FigSpeed, PaperFigure: "4(a)", Title: "Specialized send vs the kernel's sendto(): fewer instructions",
+		Caption: "100 x (1 - specialized / sendto()) of the instructions per send (count mode, dummy0). " +
+			"The paper's number is CPU cycles of the socket, UDP and IP layers on a Pentium III (size not stated).",
+		Unit: "% fewer per send", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "size_bytes"},
+	}
+	keys, sendto, special := pathPairs(costs)
+	for _, k := range keys {
+		if s, ok := sendto[k]; ok && s > 0 {
+			if sp, ok := special[k]; ok {
+				f.Rows = append(f.Rows, Row{Key: k[:], Value: 100 * (1 - sp/s)})
+			}
+		}
+	}
+	rows, err := paperRows(paper.FewerCyclesPct, func(v paper.Value) []string {
+		return []string{paper.Platforms[v.Platform], v.Protocol, ""}
+	})
+	f.Rows = append(f.Rows, rows...)
+	return f, err
+}
+
+// UDPGainFigure estimates figure 5's UDP throughput gain from the sender's
+// instructions per send: a sender bound by its CPU sends 1/cost messages
+// per unit of time, so the gain is sendto / specialized - 1.
+func UDPGainFigure(costs []PathCost) (Figure, error) {
+	f := Figure{
+		ID: FigUDPGain, PaperFigure: "5(a,b,c)", Title: "UDP sender throughput gain, estimated from instructions per send",
+		Caption: "100 x (sendto() / specialized - 1) of the instructions per send: the gain of a CPU-bound sender " +
+			"(count mode, dummy0; no network, no receiver). The paper's numbers are netperf UDP_STREAM throughput.",
+		Unit: "% throughput gain", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "size_bytes"},
+	}
+	keys, sendto, special := pathPairs(costs)
+	for _, k := range keys {
+		if k[1] != "udp" {
+			continue
+		}
+		if s, ok := sendto[k]; ok {
+			if sp, ok := special[k]; ok && sp > 0 {
+				f.Rows = append(f.Rows, Row{Key: k[:], Value: 100 * (s/sp - 1)})
+			}
+		}
+	}
+	rows, err := paperRows(paper.ThroughputGainPct, func(v paper.Value) []string {
+		if v.Protocol != "udp" || v.Platform == "" {
+			return nil
+		}
+		return []string{paper.Platforms[v.Platform], v.Protocol, strconv.Itoa(v.SizeBytes)}
+	})
+	f.Rows = append(f.Rows, rows...)
+	return f, err
+}
+
+// Code names of the size figure.
+const (
+	CodeKernel      = "kernel"
+	CodeGeneric     = "generic"
+	CodeSpecialized = "specialized"
+)
+
+// CodeSize is the compiled size of one send path's code.
+type CodeSize struct {
+	Platform string
+	Protocol string
+	// Code is CodeKernel (the kernel's own send path), CodeGeneric or
+	// CodeSpecialized.
+	Code  string
+	Bytes int
+}
+
+// SizeFigures are figure 4(b): the code sizes, and the specialized code's
+// share of the kernel's beside the paper's.
+func SizeFigures(sizes []CodeSize) ([]Figure, error) {
+	size := Figure{
+		ID: FigSize, PaperFigure: "4(b)", Title: "Compiled size of the send path",
+		Caption: "Bytes of machine code per platform: the kernel's own send path (main and auxiliary functions, a " +
+			"fixed list, vmlinux symbol sizes), the generic path's functions in the core module and the specialized " +
+			"residual's .text, each compiled for that platform's kernel.",
+		Unit: "bytes", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "code"}, Series: "code",
+	}
+	type pk struct{ platform, protocol string }
+	var order []pk
+	byCode := map[pk]map[string]int{}
+	for _, s := range sizes {
+		size.Rows = append(size.Rows, Row{Key: []string{s.Platform, s.Protocol, s.Code}, Value: float64(s.Bytes)})
+		k := pk{s.Platform, s.Protocol}
+		if byCode[k] == nil {
+			byCode[k] = map[string]int{}
+			order = append(order, k)
+		}
+		byCode[k][s.Code] = s.Bytes
+	}
+	share := Figure{
+		ID: FigShare, PaperFigure: "4(b)", Title: "Specialized code as a share of the kernel's send path",
+		Caption: "100 x specialized bytes / kernel send path bytes (figure " + FigSize + ").",
+		Unit:    "% of the kernel's send path", Kind: KindCount,
+		Columns: []string{"platform", "protocol"},
+	}
+	for _, k := range order {
+		if kb, sb := byCode[k][CodeKernel], byCode[k][CodeSpecialized]; kb > 0 && sb > 0 {
+			share.Rows = append(share.Rows, Row{Key: []string{k.platform, k.protocol}, Value: 100 * float64(sb) / float64(kb)})
+		}
+	}
+	rows, err := paperRows(paper.SpecializedSharePct, func(v paper.Value) []string { return []string{"", v.Protocol} })
+	share.Rows = append(share.Rows, rows...)
+	return []Figure{size, share}, err
+}
+
+// PhaseTime is one phase of one specialization request.
+type PhaseTime struct {
+	Platform string
+	// Fetch is "cold" (specialize and compile) or "cached".
+	Fetch string
+	Phase string
+	// Ms is host wall time in milliseconds.
+	Ms float64
+}
+
+// OverheadFigure is figure 4(c): the cost of a specialization by phase.
+func OverheadFigure(phases []PhaseTime, caption string) Figure {
+	f := Figure{
+		ID: FigOverhead, PaperFigure: "4(c)", Title: "Specialization overhead by phase",
+		Caption: caption, Unit: "ms (host wall time)", Kind: KindTime,
+		Columns: []string{"platform", "fetch", "phase"}, Series: "phase",
+	}
+	for _, p := range phases {
+		f.Rows = append(f.Rows, Row{Key: []string{p.Platform, p.Fetch, p.Phase}, Value: p.Ms})
+	}
+	return f
+}

@@ -1,0 +1,150 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// paperSeries is the legend entry of the paper's numbers.
+const paperSeries = "paper (Linux 2.4.20)"
+
+// grouped is a figure laid out as a grouped bar chart: one group per
+// distinct key without the series column, one bar per series.
+type grouped struct {
+	groups []string
+	series []string
+	// values[s][g] is series s in group g; set[s][g] whether it exists.
+	values [][]float64
+	set    [][]bool
+}
+
+// layout groups a figure's rows. Our series come in the order they first
+// appear; the paper's numbers are a series of their own, last.
+func layout(f *Figure) grouped {
+	seriesCol := slices.Index(f.Columns, f.Series)
+	var g grouped
+	type cell struct{ s, g int }
+	cells := map[cell]float64{}
+	for _, r := range f.Rows {
+		series := "ours"
+		var group []string
+		for i, k := range r.Key {
+			switch {
+			case i == seriesCol && !r.Paper():
+				series = k
+			case i != seriesCol && k != "":
+				group = append(group, k)
+			}
+		}
+		if r.Paper() {
+			series = paperSeries
+		}
+		name := strings.Join(group, " ")
+		if name == "" {
+			name = "all"
+		}
+		gi := slices.Index(g.groups, name)
+		if gi < 0 {
+			gi = len(g.groups)
+			g.groups = append(g.groups, name)
+		}
+		si := slices.Index(g.series, series)
+		if si < 0 {
+			si = len(g.series)
+			g.series = append(g.series, series)
+		}
+		// The first number of a cell is drawn (the paper's text gives
+		// two readings of some claims; the table keeps both).
+		if _, dup := cells[cell{si, gi}]; !dup {
+			cells[cell{si, gi}] = r.Value
+		}
+	}
+	// The paper's series last, whatever order the rows came in.
+	if i := slices.Index(g.series, paperSeries); i >= 0 && i != len(g.series)-1 {
+		moved := map[cell]float64{}
+		order := append(slices.Delete(slices.Clone(g.series), i, i+1), paperSeries)
+		for c, v := range cells {
+			moved[cell{slices.Index(order, g.series[c.s]), c.g}] = v
+		}
+		g.series, cells = order, moved
+	}
+	g.values = make([][]float64, len(g.series))
+	g.set = make([][]bool, len(g.series))
+	for s := range g.series {
+		g.values[s] = make([]float64, len(g.groups))
+		g.set[s] = make([]bool, len(g.groups))
+	}
+	for c, v := range cells {
+		g.values[c.s][c.g], g.set[c.s][c.g] = v, true
+	}
+	return g
+}
+
+// newPlot draws the figure as grouped bars, ours beside the paper's.
+func newPlot(f *Figure) (*plot.Plot, error) {
+	g := layout(f)
+	p := plot.New()
+	p.Title.Text = f.Title
+	p.Y.Label.Text = f.Unit
+	p.Legend.Top = true
+	width := vg.Points(min(20, 240/float64(max(1, len(g.groups)*len(g.series)))))
+	for s, name := range g.series {
+		bars, err := plotter.NewBarChart(plotter.Values(g.values[s]), width)
+		if err != nil {
+			return nil, fmt.Errorf("series %s: %w", name, err)
+		}
+		bars.Color = plotutil.Color(s)
+		bars.LineStyle.Width = 0
+		bars.Offset = width * vg.Length(float64(s)-float64(len(g.series)-1)/2)
+		p.Add(bars)
+		p.Legend.Add(name, bars)
+	}
+	p.Add(plotter.NewGrid())
+	p.NominalX(g.groups...)
+	// Headroom above the tallest bar for the legend, which sits inside
+	// the plot's top right corner.
+	p.Y.Min = min(0, p.Y.Min)
+	p.Y.Max *= 1 + 0.08*float64(len(g.series)+1)
+	return p, nil
+}
+
+// Plot size: wide enough for a dozen labelled groups.
+const (
+	plotWidth  = 8 * vg.Inch
+	plotHeight = 4 * vg.Inch
+)
+
+// writePlots writes ID.png and ID.svg and returns the SVG.
+func writePlots(dir string, f *Figure) ([]byte, error) {
+	p, err := newPlot(f)
+	if err != nil {
+		return nil, err
+	}
+	var svg []byte
+	for _, format := range []string{"png", "svg"} {
+		w, err := p.WriterTo(plotWidth, plotHeight, format)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", format, err)
+		}
+		var buf bytes.Buffer
+		if _, err := w.WriteTo(&buf); err != nil {
+			return nil, fmt.Errorf("%s: %w", format, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.ID+"."+format), buf.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+		if format == "svg" {
+			svg = buf.Bytes()
+		}
+	}
+	return svg, nil
+}
