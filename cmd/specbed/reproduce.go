@@ -9,44 +9,73 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"specbed/images"
 	"specbed/qemu"
+	"specbed/results"
+	"specbed/results/repro"
 )
 
 func newReproduceCmd() *cobra.Command {
-	var outDir string
+	var (
+		opts     reproduceOptions
+		platform string
+	)
 	cmd := &cobra.Command{
-		Use:   "reproduce",
-		Short: "Build the three kernels, boot them in count mode and tabulate the cost of a UDP send",
-		Long: `reproduce builds (or takes from the cache) the kernel of every platform, boots all of
-them at once in count mode with the default plan of 'specbed boot' (1000 UDP sends of
-64 and of 1024 payload bytes on dummy0) and prints the instructions per send of each
-platform, with the icount shift and clock mode they were measured at. The table is also
-written as udp_send.json and udp_send.csv under out/reproduce/ in the checkout.
+		Use:   "reproduce [--quick] [--out DIR] [--platform P]",
+		Short: "Regenerate the paper's figures on this machine into a result bundle",
+		Long: `reproduce builds (or takes from the cache) the kernel of every platform, then measures
+in count mode, all platforms at once:
 
-A platform that fails does not stop the others; every failure is reported.`,
+  - the kernel's UDP send (the agent's udp step on dummy0) at 64 and 1024 bytes;
+  - instructions per send through the four send paths (kernel sendto(), send(), the
+    core module's generic path, the specialized residual), with the core's counters
+    checked around the sends (images/specnet/paths);
+  - the compiled size of the kernel's send path, the generic path and the residual.
+
+It writes a result bundle (results/): bundle.json (schema specbed.bundle/v1, every
+parameter), a CSV, PNG and SVG per figure with the paper's numbers beside ours, and
+report.html with a row per claim of the paper and the deviations. Default folder:
+out/results/<start time>-<commit> in the checkout. --quick measures 1024 bytes only.
+
+A platform that fails does not stop the others; every failure is reported and the
+bundle holds what was measured.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := images.NewBuilder()
 			if err != nil {
 				return err
 			}
-			if outDir == "" {
-				outDir = filepath.Join(b.Repo, "out", "reproduce")
+			platforms, err := platformsFlag(platform)
+			if err != nil {
+				return err
 			}
-			return runReproduce(cmd.Context(), b, qemu.All(), outDir, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			opts.command = os.Args
+			_, err = runReproduce(cmd.Context(), b, platforms, opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&outDir, "out", "", "folder for udp_send.json and udp_send.csv (default: out/reproduce in the checkout)")
+	cmd.Flags().StringVar(&opts.outDir, "out", "", "bundle folder (default: out/results/<start>-<commit> in the checkout)")
+	cmd.Flags().BoolVar(&opts.quick, "quick", false, "one payload size (1024 bytes) per figure")
+	cmd.Flags().StringVar(&platform, "platform", "", "only this platform (default: all)")
 	return cmd
 }
 
-// sendCost is one row of the reproduction's table.
+type reproduceOptions struct {
+	outDir  string
+	quick   bool
+	command []string
+}
+
+// sendCost is one row of the udp_send table (the agent's udp step).
 type sendCost struct {
 	Platform    string    `json:"platform"`
 	Mode        qemu.Mode `json:"mode"`
@@ -63,19 +92,65 @@ type sendCost struct {
 	Agent            string  `json:"agent"`
 }
 
-func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Platform, outDir string, stdout, stderr io.Writer) error {
+// platformOutcome is what one platform's measurements gave.
+type platformOutcome struct {
+	p     *qemu.Platform
+	env   *repro.Platform
+	costs []results.PathCost
+	sizes *repro.CodeSizes
+}
+
+// runReproduce measures, writes the bundle and returns its folder.
+func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Platform, opts reproduceOptions,
+	stdout, stderr io.Writer) (string, error) {
+	run, err := results.NewRun(ctx, b.Repo, opts.command)
+	if err != nil {
+		return "", err
+	}
+	run.Start, run.Quick = time.Now(), opts.quick
+	dir := opts.outDir
+	if dir == "" {
+		dir = filepath.Join(b.Repo, "out", "results", run.DirName())
+	}
 	// Kernel builds take both cores each: one after another, then the
 	// boots, which are light, all at once.
 	if err := buildKernels(ctx, b, platforms, stderr, stderr); err != nil {
-		return err
+		return "", err
 	}
-	plan := qemu.DummySendPlan(defaultSendSizes, defaultSendCount, defaultSendWarmup)
-	results, kernels, bootErr := bootAll(ctx, b, platforms, plan, stderr)
+	sizes := repro.Sizes(opts.quick)
+	plan := qemu.DummySendPlan(sizes, defaultSendCount, defaultSendWarmup)
+	boots, kernels, bootErr := bootAll(ctx, b, platforms, plan, stderr)
 	errs := multierror.Append(nil, bootErr)
+	rows, done := sendCosts(boots, kernels)
+	if err := writeResults(stdout, false, done); err != nil {
+		return "", err
+	}
 
+	outcomes, measureErr := measureAll(ctx, b, platforms, sizes, stderr)
+	errs = multierror.Append(errs, measureErr)
+	run.End = time.Now()
+	bundle, err := assembleBundle(ctx, run, outcomes, rows)
+	if err != nil {
+		return "", multierror.Append(errs, err)
+	}
+	if err := bundle.Write(dir); err != nil {
+		return "", multierror.Append(errs, err)
+	}
+	if len(rows) > 0 {
+		if err := writeSendCosts(dir, rows); err != nil {
+			errs = multierror.Append(errs, err)
+		}
+	}
+	printClaims(stdout, bundle)
+	fmt.Fprintf(stdout, "bundle: %s (open %s)\n", dir, filepath.Join(dir, results.ReportFile))
+	return dir, errs.ErrorOrNil()
+}
+
+// sendCosts turns the udp step results into the udp_send table.
+func sendCosts(boots []*qemu.Result, kernels []*images.Kernel) ([]sendCost, []*qemu.Result) {
 	var rows []sendCost
 	var done []*qemu.Result
-	for i, res := range results {
+	for i, res := range boots {
 		if res == nil {
 			continue
 		}
@@ -92,17 +167,145 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 			})
 		}
 	}
-	if err := writeResults(stdout, false, done); err != nil {
-		return err
+	return rows, done
+}
+
+// measureAll runs the paths and size measurements of every platform at
+// once. outcomes[i] is nil for a platform that failed.
+func measureAll(ctx context.Context, b *images.Builder, platforms []*qemu.Platform, sizes []int, errOut io.Writer) ([]*platformOutcome, error) {
+	progress := newStepProgress(ctx, errOut)
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		errs     *multierror.Error
+		outcomes = make([]*platformOutcome, len(platforms))
+	)
+	for i, p := range platforms {
+		step := progress.add(p.Name)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := measurePlatform(ctx, b, p, sizes, step)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				step.finish("failed")
+				printExcerpt(errOut, err)
+				errs = multierror.Append(errs, err)
+				return
+			}
+			step.finish("done")
+			outcomes[i] = o
+		}()
 	}
-	if len(rows) > 0 {
-		if err := writeSendCosts(outDir, rows); err != nil {
-			errs = multierror.Append(errs, err)
-		} else {
-			fmt.Fprintf(stdout, "written: %s, %s\n", filepath.Join(outDir, "udp_send.json"), filepath.Join(outDir, "udp_send.csv"))
+	wg.Wait()
+	progress.wait()
+	return outcomes, errs.ErrorOrNil()
+}
+
+func measurePlatform(ctx context.Context, b *images.Builder, p *qemu.Platform, sizes []int, step *platformStep) (*platformOutcome, error) {
+	step.set("building the core module")
+	env, err := repro.NewPlatform(ctx, b, p)
+	if err != nil {
+		return nil, err
+	}
+	env.Step = step.set
+	m, err := env.MeasurePaths(ctx, sizes)
+	if err != nil {
+		return nil, err
+	}
+	step.set("measuring code sizes")
+	cs, err := env.MeasureSizes(ctx, m.Residuals[sizes[0]])
+	if err != nil {
+		return nil, err
+	}
+	return &platformOutcome{p: p, env: env, costs: m.Costs(p.Name), sizes: cs}, nil
+}
+
+// assembleBundle makes the bundle's figures from what was measured.
+func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOutcome, rows []sendCost) (*results.Bundle, error) {
+	b := &results.Bundle{Run: run}
+	var (
+		costs  []results.PathCost
+		sizes  []results.CodeSize
+		shifts []string
+	)
+	for _, o := range outcomes {
+		if o == nil {
+			continue
 		}
+		version, err := results.QEMUVersion(ctx, o.p.Binary)
+		if err != nil {
+			return nil, err
+		}
+		b.Platforms = append(b.Platforms, results.Platform{
+			Name: o.p.Name, Machine: o.p.Machine, CPU: o.p.CPU, MemoryMiB: o.p.MemoryMiB,
+			ClockMode: qemu.CountMode.Name, IcountShift: o.p.IcountShift, QEMU: o.p.Binary, QEMUVersion: version,
+			KernelRelease: o.env.K.Release, KernelKey: o.env.K.Key, KernelConfigSHA256: o.env.K.ConfigHash,
+		})
+		costs = append(costs, o.costs...)
+		sizes = append(sizes, o.sizes.Rows...)
+		shifts = append(shifts, fmt.Sprintf("%s %d", o.p.Name, o.p.IcountShift))
 	}
-	return errs.ErrorOrNil()
+	if len(b.Platforms) == 0 {
+		return nil, fmt.Errorf("reproduce: no platform was measured")
+	}
+	b.Figures = append(b.Figures, udpSendFigure(rows), results.SendPathsFigure(costs, strings.Join(shifts, ", ")))
+	speed, err := results.SpeedFigure(costs)
+	if err != nil {
+		return nil, err
+	}
+	gain, err := results.UDPGainFigure(costs)
+	if err != nil {
+		return nil, err
+	}
+	sizeFigs, err := results.SizeFigures(sizes)
+	if err != nil {
+		return nil, err
+	}
+	b.Figures = append(b.Figures, speed, gain)
+	b.Figures = append(b.Figures, sizeFigs...)
+	b.Missing = append(b.Missing,
+		results.Missing{PaperFigure: "4(a), per layer", Why: "the per-layer counts of the TCG plugin (qemu/plugin) are not wired into reproduce yet"},
+		results.Missing{PaperFigure: "4(c)", Why: "the specialization overhead by phase is not measured by reproduce yet (specializer/server's end-to-end test records the phases: out/bench/remote.json)"},
+		results.Missing{PaperFigure: "5(a,b,c), measured", Why: "network-mode UDP_STREAM throughput is not measured yet; figure " + results.FigUDPGain + " estimates the sender's gain from instructions per send"},
+		results.Missing{PaperFigure: "4(b) and 5(d,e), TCP", Why: "the TCP generic path and its specialization (issue 6) are not in reproduce yet"},
+		results.Missing{PaperFigure: "1", Why: "the profile under 100 concurrent connections is a stretch goal, not built"},
+	)
+	return b, nil
+}
+
+// udpSendFigure is the agent udp step's table as a figure.
+func udpSendFigure(rows []sendCost) results.Figure {
+	f := results.Figure{
+		ID: "udp-sendto-step", Title: "The kernel's UDP sendto() (agent udp step)",
+		Caption: "Guest instructions per sendto() on dummy0, count mode, " + strconv.Itoa(defaultSendCount) +
+			" timed sends after " + strconv.Itoa(defaultSendWarmup) + " warm-up sends, one boot per platform without the core module " +
+			"(udp_send.csv). Its plan differs from the paths measurement's, so its figures differ from that sendto() column by a few instructions.",
+		Unit: "guest instructions per send", Kind: results.KindCount,
+		Columns: []string{"platform", "size_bytes"}, Series: "size_bytes",
+	}
+	for _, r := range rows {
+		f.Rows = append(f.Rows, results.Row{Key: []string{r.Platform, strconv.Itoa(r.SizeBytes)}, Value: r.InstructionsPerSend})
+	}
+	return f
+}
+
+// printClaims prints the report's claims table in short.
+func printClaims(w io.Writer, b *results.Bundle) {
+	rows, err := results.Claims(b)
+	if err != nil {
+		fmt.Fprintln(w, "claims:", err)
+		return
+	}
+	fmt.Fprintf(w, "%-20s %-28s %-7s %s\n", "claim", "paper", "ratio", "ours")
+	for _, r := range rows {
+		paperText := r.Paper
+		if len(paperText) > 28 {
+			paperText = paperText[:25] + "..."
+		}
+		fmt.Fprintf(w, "%-20s %-28s %-7s %s\n", r.ID, paperText, r.RatioText(), r.Ours)
+	}
 }
 
 // bootAll boots the platforms' cached kernels at once in count mode with
@@ -182,4 +385,64 @@ func writeSendCosts(dir string, rows []sendCost) error {
 		return err
 	}
 	return f.Close()
+}
+
+// stepProgress shows what each platform's measurement does: a spinner
+// per platform on a terminal, plain "platform: step" lines elsewhere.
+type stepProgress struct {
+	plain io.Writer     // nil on a terminal
+	mpb   *mpb.Progress // nil when plain
+	mu    sync.Mutex    // serializes plain lines
+}
+
+func newStepProgress(ctx context.Context, w io.Writer) *stepProgress {
+	f, ok := w.(*os.File)
+	if !ok || !isTerminal(f) {
+		return &stepProgress{plain: w}
+	}
+	return &stepProgress{mpb: mpb.NewWithContext(ctx, mpb.WithOutput(f), mpb.WithWidth(16))}
+}
+
+// platformStep is one platform's line.
+type platformStep struct {
+	name string
+	sp   *stepProgress
+	bar  *mpb.Bar
+	line *progressLine
+}
+
+func (sp *stepProgress) add(name string) *platformStep {
+	s := &platformStep{name: name, sp: sp}
+	if sp.mpb != nil {
+		s.line = &progressLine{text: "waiting"}
+		s.bar = sp.mpb.New(0, mpb.SpinnerStyle(),
+			mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), decor.Elapsed(decor.ET_STYLE_MMSS, decor.WCSyncSpaceR)),
+			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return s.line.get() })))
+	}
+	return s
+}
+
+// set shows what the platform does now.
+func (s *platformStep) set(what string) {
+	if s.line != nil {
+		fmt.Fprintln(s.line, what)
+		return
+	}
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	fmt.Fprintf(s.sp.plain, "%s: %s\n", s.name, what)
+}
+
+// finish ends the platform's line with a status.
+func (s *platformStep) finish(status string) {
+	s.set(status)
+	if s.bar != nil {
+		s.bar.SetTotal(-1, true)
+	}
+}
+
+func (sp *stepProgress) wait() {
+	if sp.mpb != nil {
+		sp.mpb.Wait()
+	}
 }

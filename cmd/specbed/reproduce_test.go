@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
+	"path/filepath"
 	"testing"
 
 	"github.com/hashicorp/go-multierror"
 
 	"specbed/images"
 	"specbed/qemu"
+	"specbed/results"
 )
 
 // TestBootAllReportsEveryFailure: with an empty cache no platform can
@@ -34,6 +37,50 @@ func TestBootAllReportsEveryFailure(t *testing.T) {
 	for _, e := range merr.Errors {
 		if !errors.Is(e, images.ErrNotBuilt) {
 			t.Errorf("error %v, want ErrNotBuilt", e)
+		}
+	}
+}
+
+// TestReproduceDeterministic runs 'specbed reproduce --quick' twice on the
+// i486 (one platform keeps it short; the others measure the same way) on
+// the warm cache: count mode makes every instruction count and code size
+// identical, so compare must report no difference at all.
+func TestReproduceDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode: boots the i486 guest six times")
+	}
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := qemu.Lookup("i486")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundles []*results.Bundle
+	for run := range 2 {
+		var out, errOut bytes.Buffer
+		dir, err := runReproduce(t.Context(), b, []*qemu.Platform{p},
+			reproduceOptions{outDir: filepath.Join(t.TempDir(), "bundle"), quick: true, command: []string{"test"}}, &out, &errOut)
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s%s", run, err, out.String(), errOut.String())
+		}
+		bundle, err := results.Read(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundles = append(bundles, bundle)
+	}
+	c := results.Compare(bundles[0], bundles[1], results.Thresholds{results.KindCount: 0, results.KindTime: math.Inf(1)})
+	var table bytes.Buffer
+	c.Print(&table)
+	t.Logf("%s", table.String())
+	if c.Compared == 0 || len(c.Differences) != 0 || len(c.Notes) != 0 {
+		t.Errorf("two quick runs differ (or compared nothing):\n%s", table.String())
+	}
+	for _, id := range []string{results.FigSendPaths, results.FigSize} {
+		if f := bundles[0].Figure(id); f == nil || len(f.Ours()) == 0 {
+			t.Errorf("the quick bundle has no figure %s", id)
 		}
 	}
 }

@@ -23,6 +23,7 @@ between runs.`,
 	root.AddCommand(newBootCmd())
 	root.AddCommand(newConsoleCmd())
 	root.AddCommand(newReproduceCmd())
+	root.AddCommand(newCompareCmd())
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newScenarioCmd())
 	root.AddCommand(newRunCmd())

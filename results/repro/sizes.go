@@ -1,0 +1,132 @@
+package repro
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"specbed/images/specnet"
+	"specbed/images/specnet/core"
+	"specbed/images/specnet/paths"
+	"specbed/results"
+	"specbed/specializer"
+	"specbed/specializer/ir"
+)
+
+// CodeSizes is figure 4(b) for one platform, with what each number covers.
+type CodeSizes struct {
+	Rows []results.CodeSize
+	// GenericFunctions counts the generic path's functions found in the
+	// core module (the others were inlined into their callers, whose
+	// sizes hold them).
+	GenericFunctions, GenericDeclared int
+}
+
+// MeasureSizes measures the send path's code on this platform: the
+// kernel's own (specnet.KernelSendPath, symbol sizes in vmlinux), the
+// generic path's functions in the core module and the residual's .text,
+// all compiled for the platform's kernel.
+func (e *Platform) MeasureSizes(ctx context.Context, residual *paths.Residual) (*CodeSizes, error) {
+	// The kernel's cross binutils; nm of the host reads i386 too.
+	tc := specnet.Toolchain{NM: e.P.Kernel.CrossCompile + "nm"}
+	kernel, err := tc.KernelSizes(ctx, e.K.Vmlinux, specnet.KernelSendPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: kernel send path: %w", e.P.Name, err)
+	}
+	out := &CodeSizes{}
+	total := 0
+	for _, n := range kernel {
+		total += n
+	}
+	out.Rows = append(out.Rows, results.CodeSize{Platform: e.P.Name, Protocol: protocolUDP, Code: results.CodeKernel, Bytes: total})
+
+	names, err := genericFunctions(filepath.Join(core.GenericDir(e.B), "udp.decl"))
+	if err != nil {
+		return nil, err
+	}
+	coreKo, err := os.ReadFile(e.Core)
+	if err != nil {
+		return nil, err
+	}
+	sizes, err := functionSizes(coreKo)
+	if err != nil {
+		return nil, fmt.Errorf("%s: core module: %w", e.P.Name, err)
+	}
+	generic := 0
+	for _, n := range names {
+		if size, ok := sizes[n]; ok {
+			generic += size
+			out.GenericFunctions++
+		}
+	}
+	out.GenericDeclared = len(names)
+	if out.GenericFunctions == 0 {
+		return nil, fmt.Errorf("%s: none of the generic path's %d functions is in %s", e.P.Name, len(names), e.Core)
+	}
+	out.Rows = append(out.Rows, results.CodeSize{Platform: e.P.Name, Protocol: protocolUDP, Code: results.CodeGeneric, Bytes: generic})
+
+	text, err := textBytes(residual.Module.Ko)
+	if err != nil {
+		return nil, fmt.Errorf("%s: residual module %s: %w", e.P.Name, residual.Name, err)
+	}
+	out.Rows = append(out.Rows, results.CodeSize{Platform: e.P.Name, Protocol: protocolUDP, Code: results.CodeSpecialized, Bytes: text})
+	return out, nil
+}
+
+// genericFunctions names the functions with a body in the generic path
+// the declaration file names (shims are the kernel's, not the path's).
+func genericFunctions(decl string) ([]string, error) {
+	u, err := specializer.Load(decl)
+	if err != nil {
+		return nil, fmt.Errorf("generic path: %w", err)
+	}
+	var names []string
+	for _, f := range u.Prog.Funcs {
+		if f.Body != nil && f.Shim == ir.NotShim {
+			names = append(names, f.Name)
+		}
+	}
+	return names, nil
+}
+
+// functionSizes returns the sizes (bytes) of an object's function symbols.
+func functionSizes(obj []byte) (map[string]int, error) {
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		return nil, err
+	}
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Size > 0 {
+			out[s.Name] += int(s.Size)
+		}
+	}
+	return out, nil
+}
+
+// textBytes adds up an object's .text sections (.text and .text.*: not
+// .init.text or .exit.text, the module's load and unload code).
+func textBytes(obj []byte) (int, error) {
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, s := range f.Sections {
+		if s.Name == ".text" || strings.HasPrefix(s.Name, ".text.") {
+			total += int(s.Size)
+		}
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("no .text")
+	}
+	return total, nil
+}
