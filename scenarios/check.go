@@ -64,7 +64,7 @@ func (d *decoder) check(s *Scenario) {
 	if w.Path == PathSpecialized && s.Specialization.Mode == ModeNone {
 		d.failAt("specialization.mode", "the specialized path needs a residual: mode local or remote")
 	}
-	if len(w.SizesBytes) == 0 {
+	if d.decoded("workload.sizes_bytes") && len(w.SizesBytes) == 0 {
 		d.failAt("workload.sizes_bytes", "no sizes")
 	}
 	for i := range s.Timeline {
@@ -83,8 +83,10 @@ func (d *decoder) checkEvent(s *Scenario, i int) {
 		return // reported by the decoder
 	}
 	d.checkKeys(path, "event", e.Event, keys, Event{})
-	at, after := d.has(path+".at"), d.has(path+".after_packets")
+	at, after := d.decoded(path+".at"), d.decoded(path+".after_packets")
 	switch {
+	case e.Event == EventServerUnavailable && s.Specialization.Mode != ModeRemote:
+		d.failAt(path+".event", "%s needs specialization mode remote", e.Event)
 	case e.Event == EventServerUnavailable:
 		// The server is down for the whole run.
 	case at && after:
@@ -128,6 +130,11 @@ func (d *decoder) checkExpectation(s *Scenario, i int) {
 	}
 	if x.Event != nil && *x.Event >= len(s.Timeline) {
 		d.failAt(path+".event", "%d is not an event of the timeline (allowed: 0..%d)", *x.Event, len(s.Timeline)-1)
+	} else if x.Event != nil && (x.Check == CheckErrno || x.Check == CheckGuardFired) {
+		if e := s.Timeline[*x.Event].Event; !slices.Contains(guestEvents, e) {
+			d.failAt(path+".event", "event %d is %s, which acts outside the guest: %s reads a guest event (%s)",
+				*x.Event, e, x.Check, strings.Join(guestEvents, ", "))
+		}
 	}
 	if x.Check == CheckSpecializedShare && (x.AtLeast != nil && *x.AtLeast > 1 || x.AtMost != nil && *x.AtMost > 1) {
 		d.failAt(path, "a share is within 0..1")

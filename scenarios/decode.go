@@ -46,7 +46,7 @@ func Load(path string) (*Scenario, error) {
 // error, if any, is a *multierror.Error holding every problem found, each
 // an *Error; the scenario is nil then.
 func Parse(file string, data []byte) (*Scenario, error) {
-	d := &decoder{file: file, pos: map[string]token.Position{}}
+	d := &decoder{file: file, pos: map[string]token.Position{}, bad: map[string]bool{}}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		d.errs = multierror.Append(d.errs, syntaxError(file, err))
@@ -119,11 +119,14 @@ func syntaxError(file string, err error) error {
 type decoder struct {
 	file string
 	errs *multierror.Error
-	// pos holds where each value given in the file starts, by path.
+	// pos holds where each value given in the file starts, by path;
+	// bad the paths whose value did not decode.
 	pos map[string]token.Position
+	bad map[string]bool
 }
 
 func (d *decoder) fail(n ast.Node, path, format string, args ...any) {
+	d.bad[path] = true
 	e := &Error{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if tk := n.GetToken(); tk != nil {
 		e.Line, e.Column = tk.Position.Line, tk.Position.Column
@@ -154,6 +157,9 @@ func (d *decoder) has(path string) bool {
 	return ok
 }
 
+// decoded reports whether the file gave a value at path that decoded.
+func (d *decoder) decoded(path string) bool { return d.has(path) && !d.bad[path] }
+
 func parent(path string) string {
 	i := strings.LastIndexAny(path, ".[")
 	if i < 0 {
@@ -183,9 +189,7 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, field reflect.
 		d.fail(n, path, "no value (want %s)", describe(v.Type()))
 		return
 	}
-	if tk := n.GetToken(); tk != nil {
-		d.pos[path] = *tk.Position
-	}
+	d.pos[path] = position(n)
 	switch {
 	case v.Type() == durationType:
 		d.duration(n, v, path)
@@ -207,6 +211,17 @@ func (d *decoder) value(n ast.Node, v reflect.Value, path string, field reflect.
 	default:
 		d.scalar(n, v, path, field)
 	}
+}
+
+// position is where a node starts: a block mapping at its first key.
+func position(n ast.Node) token.Position {
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 && !m.IsFlowStyle {
+		n = m.Values[0].Key
+	}
+	if tk := n.GetToken(); tk != nil {
+		return *tk.Position
+	}
+	return token.Position{Line: 1, Column: 1}
 }
 
 func unwrap(n ast.Node) ast.Node {
@@ -271,6 +286,9 @@ func (d *decoder) duration(n ast.Node, v reflect.Value, path string) {
 func (d *decoder) scalar(n ast.Node, v reflect.Value, path string, field reflect.StructField) {
 	switch v.Kind() {
 	case reflect.String:
+		if lit, ok := n.(*ast.LiteralNode); ok {
+			n = lit.Value // a block scalar: | or >
+		}
 		s, ok := n.(*ast.StringNode)
 		if !ok {
 			d.fail(n, path, "wrong type: want a string%s, got %s", enumHint(field), kindOf(n))

@@ -50,7 +50,7 @@ Kernels come from the cache ('specbed images build'); a scenario never builds on
 }
 
 func runScenarios(cmd *cobra.Command, opts runOptions, files []string) error {
-	if err := validateScenarios(cmd.ErrOrStderr(), files); err != nil {
+	if err := validateScenarios(cmd.ErrOrStderr(), files, false); err != nil {
 		return err
 	}
 	var jobs []scenarios.Job

@@ -32,19 +32,21 @@ when any file has an error.`,
 		Example: `  specbed scenario validate scenarios/*/*.yaml`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return validateScenarios(cmd.OutOrStdout(), args)
+			return validateScenarios(cmd.OutOrStdout(), args, true)
 		},
 	}
 }
 
-// validateScenarios prints every error of every file; the returned
-// error counts them.
-func validateScenarios(w io.Writer, files []string) error {
+// validateScenarios prints every error of every file (and, with
+// sayOK, the files without any); the returned error counts them.
+func validateScenarios(w io.Writer, files []string, sayOK bool) error {
 	bad := 0
 	for _, f := range files {
 		_, err := scenarios.Load(f)
 		if err == nil {
-			fmt.Fprintf(w, "%s: ok\n", f)
+			if sayOK {
+				fmt.Fprintf(w, "%s: ok\n", f)
+			}
 			continue
 		}
 		bad++
