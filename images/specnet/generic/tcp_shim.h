@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcp_shim.h - the interface between the generic TCP send path (tcp.c)
+ * and the kernel: what tcp_sendmsg_locked() calls and tcp.c does not
+ * render, one shim per kernel function, inline or macro.
+ *
+ * The markers and conventions are shim.h's (SHIM_PURE, SHIM_EFFECT,
+ * SHIM_ERRNO; lengths in bytes). The TCP shims live in a header of their
+ * own so that the UDP path, its core module and the shim list the core
+ * exports (core.Exports reads shim.h) stay as they are.
+ *
+ * Kernel state the generic path reads lives in the socket's view (struct
+ * sn_tcp_sock in tcp.h). A SHIM_EFFECT never writes the view: what the
+ * generic path must know after an effect (an skb's truesize, the page
+ * fragment it may copy into, what the backlog changed) it reads back
+ * through a SHIM_PURE lookup and stores itself, so that the specializer
+ * sees every change of the view.
+ */
+#ifndef SPECNET_TCP_SHIM_H
+#define SPECNET_TCP_SHIM_H
+
+#include "shim.h"
+
+struct sn_tcp_sock;
+
+/* What a page fragment is to the generic path: a handle. */
+struct page;
+
+/* ---- lookups (SHIM_PURE) ---- */
+
+/* dst_mtu(__sk_dst_get(sk)), or 0 when the socket has no cached route. */
+SHIM_PURE u32 shim_tcp_dst_mtu(struct sn_tcp_sock *sk);
+/* tcp_rtx_and_write_queues_empty(sk). */
+SHIM_PURE bool shim_tcp_queues_empty(struct sn_tcp_sock *sk);
+/* tcp_rtx_queue_empty(sk). */
+SHIM_PURE bool shim_tcp_rtx_queue_empty(struct sn_tcp_sock *sk);
+/* skb == tcp_send_head(sk): the skb is the first unsent one. */
+SHIM_PURE bool shim_tcp_is_send_head(struct sn_tcp_sock *sk,
+				     struct sk_buff *skb);
+/* refcount_read(&sk->sk_wmem_alloc): bytes in flight below the socket. */
+SHIM_PURE u32 shim_tcp_wmem_alloc(struct sn_tcp_sock *sk);
+/* skb->truesize. */
+SHIM_PURE u32 shim_tcp_skb_truesize(struct sk_buff *skb);
+/* skb_can_coalesce(skb, i, pfrag->page, pfrag->offset): the last of the
+ * skb's i fragments ends where the page fragment's free part starts. */
+SHIM_PURE bool shim_tcp_skb_can_coalesce(struct sk_buff *skb, u32 i,
+					 struct page *page, u32 off);
+/* What sk_page_frag(sk) holds after a refill: its page, the offset of its
+ * free part and its size (bytes). */
+SHIM_PURE struct page *shim_tcp_pfrag_page(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_pfrag_offset(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_pfrag_size(struct sn_tcp_sock *sk);
+/*
+ * The socket's state as the backlog (ACKs processed while the send slept
+ * or flushed the backlog) left it: tp->max_window, rx_opt.num_sacks,
+ * rx_opt.dsack, sk->sk_err, sk->sk_shutdown, sk->sk_wmem_queued,
+ * tp->snd_nxt, sk->sk_state, and the write queue's tail
+ * (tcp_write_queue_tail(): NULL when the queue is empty) with its length,
+ * sequence numbers, flags, EOR mark and fragment count.
+ */
+SHIM_PURE u32 shim_tcp_max_window(struct sn_tcp_sock *sk);
+SHIM_PURE u8 shim_tcp_num_sacks(struct sn_tcp_sock *sk);
+SHIM_PURE u8 shim_tcp_dsack(struct sn_tcp_sock *sk);
+SHIM_PURE int shim_tcp_sk_err(struct sn_tcp_sock *sk);
+SHIM_PURE u8 shim_tcp_sk_shutdown(struct sn_tcp_sock *sk);
+SHIM_PURE u8 shim_tcp_sk_state(struct sn_tcp_sock *sk);
+SHIM_PURE int shim_tcp_wmem_queued(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_snd_nxt(struct sn_tcp_sock *sk);
+SHIM_PURE struct sk_buff *shim_tcp_write_queue_tail(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_skb_len(struct sk_buff *skb);
+SHIM_PURE u32 shim_tcp_skb_seq(struct sk_buff *skb);
+SHIM_PURE u32 shim_tcp_skb_end_seq(struct sk_buff *skb);
+SHIM_PURE u8 shim_tcp_skb_flags(struct sk_buff *skb);
+SHIM_PURE u8 shim_tcp_skb_eor(struct sk_buff *skb);
+SHIM_PURE u32 shim_tcp_skb_nr_frags(struct sk_buff *skb);
+
+/* ---- effects (SHIM_EFFECT) ---- */
+
+/* tcp_sync_mss(sk, pmtu): a new path MTU; returns the new mss_cache. */
+SHIM_EFFECT u32 shim_tcp_sync_mss(struct sn_tcp_sock *sk, u32 pmtu);
+/* tcp_rate_check_app_limited(sk). */
+SHIM_EFFECT void shim_tcp_rate_check_app_limited(struct sn_tcp_sock *sk);
+/* sk_stream_wait_connect(sk, &timeo): 0 or a negative errno. */
+SHIM_EFFECT SHIM_ERRNO int shim_sk_stream_wait_connect(struct sn_tcp_sock *sk,
+							long *timeo);
+/* sk_clear_bit(SOCKWQ_ASYNC_NOSPACE, sk). */
+SHIM_EFFECT void shim_tcp_clear_async_nospace(struct sn_tcp_sock *sk);
+/* sk_flush_backlog(sk): processes the backlog; true if it held packets. */
+SHIM_EFFECT bool shim_sk_flush_backlog(struct sn_tcp_sock *sk);
+/* tcp_stream_alloc_skb(sk, 0, sk->sk_allocation, force_schedule): an skb
+ * with MAX_TCP_HEADER of headroom, charged to the socket, or NULL. */
+SHIM_EFFECT struct sk_buff *shim_tcp_stream_alloc_skb(struct sn_tcp_sock *sk,
+						      bool force_schedule);
+/*
+ * tcp_skb_entail(): the skb's control block gets seq = end_seq = seq and
+ * the ACK flag, the skb goes to the tail of the write queue and its
+ * truesize is charged to sk_wmem_queued and the forward allocation;
+ * tcp_slow_start_after_idle_check(). (The TCP_NAGLE_PUSH bit it clears is
+ * the generic path's: tcp.c.)
+ */
+SHIM_EFFECT void shim_tcp_skb_entail(struct sn_tcp_sock *sk,
+				     struct sk_buff *skb, u32 seq);
+/* sk_page_frag_refill(sk, sk_page_frag(sk)): false when out of memory. */
+SHIM_EFFECT bool shim_sk_page_frag_refill(struct sn_tcp_sock *sk);
+/* tcp_wmem_schedule(sk, copy): the bytes of copy the socket may charge. */
+SHIM_EFFECT int shim_tcp_wmem_schedule(struct sn_tcp_sock *sk, int copy);
+/*
+ * skb_copy_to_page_nocache(): copy bytes from the user at from into the
+ * page at off, grow the skb (len, data_len, truesize) and charge the
+ * socket (sk_wmem_queued, forward allocation). 0 or -EFAULT.
+ */
+SHIM_EFFECT SHIM_ERRNO int shim_tcp_copy_to_page(struct sn_tcp_sock *sk,
+						  const u8 __user *from,
+						  struct sk_buff *skb,
+						  struct page *page, u32 off,
+						  u32 copy);
+/* skb_frag_size_add(&skb_shinfo(skb)->frags[i], copy). */
+SHIM_EFFECT void shim_tcp_frag_size_add(struct sk_buff *skb, u32 i, u32 copy);
+/* skb_fill_page_desc(skb, i, page, off, copy) and page_ref_inc(page). */
+SHIM_EFFECT void shim_tcp_fill_page_desc(struct sk_buff *skb, u32 i,
+					 struct page *page, u32 off, u32 copy);
+/* pfrag->offset += copy on sk_page_frag(sk). */
+SHIM_EFFECT void shim_tcp_pfrag_consume(struct sn_tcp_sock *sk, u32 copy);
+/* The skb's control block: tcp_flags, end_seq, eor; and
+ * tcp_skb_pcount_set(skb, 0). */
+SHIM_EFFECT void shim_tcp_skb_set_flags(struct sk_buff *skb, u8 tcp_flags);
+SHIM_EFFECT void shim_tcp_skb_set_end_seq(struct sk_buff *skb, u32 end_seq);
+SHIM_EFFECT void shim_tcp_skb_set_eor(struct sk_buff *skb);
+SHIM_EFFECT void shim_tcp_skb_pcount_reset(struct sk_buff *skb);
+/* The socket's sequence numbers and Nagle state: WRITE_ONCE(tp->write_seq),
+ * tp->pushed_seq, tp->snd_up, tp->nonagle, tp->gso_segs. */
+SHIM_EFFECT void shim_tcp_set_write_seq(struct sn_tcp_sock *sk, u32 seq);
+SHIM_EFFECT void shim_tcp_set_pushed_seq(struct sn_tcp_sock *sk, u32 seq);
+SHIM_EFFECT void shim_tcp_set_snd_up(struct sn_tcp_sock *sk, u32 seq);
+SHIM_EFFECT void shim_tcp_set_nonagle(struct sn_tcp_sock *sk, u8 nonagle);
+SHIM_EFFECT void shim_tcp_set_gso_segs(struct sn_tcp_sock *sk, u16 segs);
+/* set_bit(SOCK_NOSPACE, &sk->sk_socket->flags). */
+SHIM_EFFECT void shim_tcp_set_nospace(struct sn_tcp_sock *sk);
+/* sk_stream_wait_memory(sk, &timeo): sleeps with the socket released
+ * (the backlog runs); 0 or a negative errno. */
+SHIM_EFFECT SHIM_ERRNO int shim_sk_stream_wait_memory(struct sn_tcp_sock *sk,
+						       long *timeo);
+/* The TSQ_THROTTLED half of tcp_push()'s autocork: if the bit is clear,
+ * NET_INC_STATS(LINUX_MIB_TCPAUTOCORKING) and set it. */
+SHIM_EFFECT void shim_tcp_autocork_throttle(struct sn_tcp_sock *sk);
+/* __tcp_push_pending_frames(sk, mss_now, nonagle). */
+SHIM_EFFECT void shim_tcp_push_pending_frames(struct sn_tcp_sock *sk,
+					      u32 mss_now, int nonagle);
+/* tcp_push_one(sk, mss_now). */
+SHIM_EFFECT void shim_tcp_push_one(struct sn_tcp_sock *sk, u32 mss_now);
+/* tcp_tx_timestamp(sk, tsflags) on the write queue's tail. */
+SHIM_EFFECT void shim_tcp_tx_timestamp(struct sn_tcp_sock *sk, u32 tsflags);
+/* tcp_unlink_write_queue(skb, sk), tcp_chrono_stop(sk, TCP_CHRONO_BUSY)
+ * when the queue became empty, tcp_wmem_free_skb(sk, skb). */
+SHIM_EFFECT void shim_tcp_remove_skb(struct sn_tcp_sock *sk,
+				     struct sk_buff *skb);
+/* sock_error(sk): takes and clears sk->sk_err. */
+SHIM_EFFECT SHIM_ERRNO int shim_tcp_sock_error(struct sn_tcp_sock *sk);
+/* send_sig(SIGPIPE, current, 0). */
+SHIM_EFFECT void shim_send_sigpipe(void);
+/* sk->sk_write_space(sk) and tcp_chrono_stop(sk,
+ * TCP_CHRONO_SNDBUF_LIMITED). */
+SHIM_EFFECT void shim_tcp_write_space(struct sn_tcp_sock *sk);
+
+#endif /* SPECNET_TCP_SHIM_H */
