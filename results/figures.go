@@ -174,7 +174,7 @@ func SizeFigures(sizes []CodeSize) ([]Figure, error) {
 		ID: FigSize, PaperFigure: "4(b)", Title: "Compiled size of the send path",
 		Caption: "Bytes of machine code per platform: the kernel's own send path (main and auxiliary functions, a " +
 			"fixed list, vmlinux symbol sizes), the generic path's functions in the core module and the specialized " +
-			"residual's .text, each compiled for that platform's kernel.",
+			"residual's .text (the flow of the largest payload measured), each compiled for that platform's kernel.",
 		Unit: "bytes", Kind: KindCount,
 		Columns: []string{"platform", "protocol", "code"}, Series: "code",
 	}
