@@ -1,0 +1,91 @@
+package scenarios
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCountPlan compiles the timeline of a guard scenario into agent
+// steps: the sends cut at each mark, counters there, the event after.
+func TestCountPlan(t *testing.T) {
+	tests := []struct {
+		file     string
+		residual string
+		want     []string
+	}{
+		{"guards/socket-close.yaml", "specnet_r_1", []string{
+			"insmod,path=/lib/modules/specnet.ko",
+			"insmod,path=/lib/modules/residual.ko",
+			"net,dev=dummy0,addr=10.0.0.1,prefix=24,hwaddr=02:00:00:00:00:01",
+			"customize,dst=10.0.0.2,port=9,sport=5000,adu=64",
+			"load,slot=0,name=specnet_r_1,policy=fallback",
+			"counters",
+			"send,path=special,size=64,count=100,warmup=20,slot=0",
+			"counters",
+			"close",
+			"send,path=special,size=64,count=1,warmup=0,slot=0",
+			"counters",
+			"send,path=special,size=64,count=99,warmup=0,slot=0",
+			"counters",
+		}},
+		{"paper/udp-generic-overhead.yaml", "", []string{
+			"insmod,path=/lib/modules/specnet.ko",
+			"net,dev=dummy0,addr=10.0.0.1,prefix=24,hwaddr=02:00:00:00:00:01",
+			"customize,dst=10.0.0.2,port=9,sport=5000,adu=64",
+			"send,path=sendto,size=64,count=1000,warmup=100",
+			"counters",
+			"send,path=generic,size=64,count=1000,warmup=100",
+			"counters",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			s, err := Load(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := countPlan(s, s.Workload.SizesBytes[0], tc.residual).Steps()
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestNotRunnable: scenarios that need what the runner lacks say what
+// and why instead of running something else.
+func TestNotRunnable(t *testing.T) {
+	tests := []struct{ file, what string }{
+		{"pending/route-change.yaml", "timeline[0] route-change"},
+		{"pending/mtu-change.yaml", "timeline[0] mtu-change"},
+		{"faults/server-down.yaml", "clock network"},
+		{"faults/spec-link-loss.yaml", "clock network"},
+		{"faults/slow-spec-link.yaml", "clock network"},
+	}
+	for _, tc := range tests {
+		s, err := Load(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nr *NotRunnableError
+		if err := runnable(s); !errors.As(err, &nr) || nr.What != tc.what || nr.Why == "" {
+			t.Errorf("%s: runnable() = %v, want a NotRunnableError for %q with a reason", tc.file, err, tc.what)
+		}
+	}
+}
+
+// countClockFiles are the library's scenarios the runner runs today.
+func countClockFiles(t *testing.T) []string {
+	var out []string
+	for _, dir := range []string{"paper", "guards"} {
+		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m...)
+	}
+	return out
+}
