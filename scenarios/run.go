@@ -256,7 +256,13 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Re
 	if err != nil {
 		return nil, fmt.Errorf("context boot: %w", err)
 	}
-	spec, err := paths.NewSpecializer(pr.r.Builder.Repo, pr.k, pr.p, filepath.Join(pr.dir, "recipes"))
+	// The compile driver's recipes are a build by-product, not a result.
+	recipes, err := os.MkdirTemp("", "specbed-scenario-recipes-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(recipes)
+	spec, err := paths.NewSpecializer(pr.r.Builder.Repo, pr.k, pr.p, recipes)
 	if err != nil {
 		return nil, err
 	}
