@@ -147,6 +147,9 @@ type InsmodResult struct {
 	// Errno is 0 on success, else the positive errno of finit_module
 	// (e.g. 129, EKEYREJECTED, for a module without a valid signature).
 	Errno int `json:"errno"`
+	// NS is the guest's time for the load (fork, finit_module, wait), in
+	// virtual ns (instructions x 2^shift in count mode).
+	NS int64 `json:"ns"`
 }
 
 // NetResult is an interface the agent brought up.
@@ -210,6 +213,9 @@ func stepResult(m agentMessage, mode Mode, shift int) (StepResult, error) {
 		r.UDP = u
 	case "insmod":
 		r.Insmod = &InsmodResult{Path: m.fields["path"], Errno: p.int("errno", m.fields)}
+		if _, ok := m.fields["ns"]; ok {
+			r.Insmod.NS = p.int64("ns", m.fields)
+		}
 	case "net":
 		r.Net = &NetResult{Dev: m.fields["dev"], CarrierNS: p.int64("carrier_ns", m.fields)}
 	case "fetch":

@@ -167,6 +167,9 @@ func (s CloseStep) String() string {
 type CustomizeResult struct {
 	// Context is the specbed.context/v1 JSON, as the kernel wrote it.
 	Context []byte `json:"context"`
+	// NS is the guest's time for SPECNET_CUSTOMIZE (the context's
+	// collection), in virtual ns.
+	NS int64 `json:"ns"`
 }
 
 // LoadResult is a LOAD: the token (> 0) or the kernel's errno.
@@ -233,6 +236,9 @@ func specnetResult(r *StepResult, p *fieldParser, m agentMessage, mode Mode, shi
 	case "customize":
 		r.Customize = &CustomizeResult{}
 		p.int("bytes", f)
+		if _, ok := f["ns"]; ok {
+			r.Customize.NS = p.int64("ns", f)
+		}
 	case "load":
 		r.Load = &LoadResult{Slot: p.int("slot", f), Name: f["name"], Token: p.int64("token", f), Errno: p.int("errno", f)}
 	case "send":
