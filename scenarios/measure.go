@@ -25,8 +25,11 @@ type FlowResult struct {
 	InstructionsPerSend float64 `json:"instructions_per_send,omitempty"`
 	// BaselineNsPerSend is virtual ns per send of each baseline path.
 	BaselineNsPerSend map[string]float64 `json:"baseline_ns_per_send,omitempty"`
-	// Counters are /proc/specnet at each mark (workload sends before it).
-	Counters map[int]map[string]int64 `json:"counters"`
+	// Counters are /proc/specnet at each mark (workload sends before
+	// it), before the events placed there; CountersAfterEvents after
+	// them, at the marks that have events.
+	Counters            map[int]map[string]int64 `json:"counters"`
+	CountersAfterEvents map[int]map[string]int64 `json:"counters_after_events,omitempty"`
 	// EventErrno is each timeline event's errno (0: it succeeded).
 	EventErrno map[int]int `json:"event_errno,omitempty"`
 	// KernelLogProblems are console lines that show the kernel unwell.
@@ -35,7 +38,7 @@ type FlowResult struct {
 
 // readFlow reads a countPlan run by the roles of its steps.
 func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console string) (*FlowResult, error) {
-	f := &FlowResult{SizeBytes: size, Counters: map[int]map[string]int64{}, EventErrno: map[int]int{},
+	f := &FlowResult{SizeBytes: size, Counters: map[int]map[string]int64{}, CountersAfterEvents: map[int]map[string]int64{}, EventErrno: map[int]int{},
 		BaselineNsPerSend: map[string]float64{}, KernelLogProblems: kernelLogProblems(console)}
 	if len(res.Steps) != len(p.steps) {
 		return f, fmt.Errorf("%d step results for a plan of %d steps (agent status %d)", len(res.Steps), len(p.steps), res.Status)
@@ -55,6 +58,10 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 		case roleBaseline:
 			f.BaselineNsPerSend[baselineName(r.Send.Path)] = r.Send.NsPerSend
 		case roleCounters:
+			if ps.afterEvents {
+				f.CountersAfterEvents[ps.mark] = r.Counters
+				continue
+			}
 			f.Counters[ps.mark] = r.Counters
 			inWindow = ps.mark < s.Workload.Count
 		case roleWorkload:
@@ -187,7 +194,11 @@ func evaluate(s *Scenario, f *FlowResult) []CheckResult {
 			e := s.Timeline[*x.Event]
 			end := min(e.AfterPackets+*x.WithinPackets, s.Workload.Count)
 			counter := "guard_" + x.Guard
-			c.Measured = float64(f.Counters[end][counter] - f.Counters[e.AfterPackets][counter])
+			after := f.Counters[end]
+			if end == e.AfterPackets {
+				after = f.CountersAfterEvents[end]
+			}
+			c.Measured = float64(after[counter] - f.Counters[e.AfterPackets][counter])
 			c.Pass = c.Measured >= 1
 			c.Bound = fmt.Sprintf("%s to rise within %d sends of event %d", counter, *x.WithinPackets, *x.Event)
 		case CheckThroughputGain:

@@ -57,7 +57,10 @@ type plannedStep struct {
 	step  string
 	role  role
 	mark  int // roleCounters: timed workload sends before it
-	event int // roleEvent: index in the timeline
+	// afterEvents: a roleCounters step that follows the events at its
+	// mark (the one before them has it false).
+	afterEvents bool
+	event       int // roleEvent: index in the timeline
 }
 
 // flowPlan is the measurement boot of one flow (one size) in count
@@ -171,10 +174,16 @@ func countPlan(s *Scenario, size int, residual string) *flowPlan {
 			sent, warmup = mark, 0
 		}
 		p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark})
+		events := false
 		for i, e := range s.Timeline {
 			if e.AfterPackets == mark {
 				p.steps = append(p.steps, plannedStep{step: eventStep(e, path).String(), role: roleEvent, event: i})
+				events = true
 			}
+		}
+		if events {
+			// What the events did before any send follows them.
+			p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark, afterEvents: true})
 		}
 	}
 	return p

@@ -26,6 +26,7 @@ func TestCountPlan(t *testing.T) {
 			"send,path=special,size=64,count=100,warmup=20,slot=0",
 			"counters",
 			"close",
+			"counters",
 			"send,path=special,size=64,count=1,warmup=0,slot=0",
 			"counters",
 			"send,path=special,size=64,count=99,warmup=0,slot=0",
