@@ -45,11 +45,17 @@ func (l LineBranches) String() string {
 // counts of the generic sources (generic/*.c and generic.h), by file and
 // line.
 func (h *Harness) BranchCoverage(ctx context.Context) ([]LineBranches, error) {
+	return h.branchCoverage(ctx, GenericSources)
+}
+
+// branchCoverage is BranchCoverage of the generic sources named (objects
+// generic_<name>.o in h.Dir).
+func (h *Harness) branchCoverage(ctx context.Context, sources []string) ([]LineBranches, error) {
 	if !h.Coverage {
 		return nil, fmt.Errorf("harness was not built with coverage")
 	}
 	var out []LineBranches
-	for _, f := range GenericSources {
+	for _, f := range sources {
 		base := "generic_" + strings.TrimSuffix(f, ".c")
 		cmd := exec.CommandContext(ctx, h.TC.Gcov, "--branch-probabilities", "--branch-counts", "--json-format", base+".gcda")
 		cmd.Dir = h.Dir

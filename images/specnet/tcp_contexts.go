@@ -82,10 +82,6 @@ var tcpContextSpecs = []contextSpec{
 		c.set("adu", 44*tcpMSS)
 		c.set("tp->sk_sndbuf", 262144)
 	}, 0, false},
-	{"tcp-gso-stale", "GSO route whose cached segment count is stale", func(c ctxValues) {
-		c.gso(65535, 3)
-		c.set("adu", 8*tcpMSS)
-	}, 0, false},
 	{"tcp-gso-tiny-window", "GSO route, a peer window below the default MSS", func(c ctxValues) {
 		c.gso(500, 0)
 	}, 0, false},

@@ -105,6 +105,25 @@ struct sn_tcp_sock {
 	struct sn_tcp_skb wq_tail;
 };
 
+/* The locals of tcp_sendmsg_locked() its loop keeps across jumps (tcp.c;
+ * here because a residual declares them too). */
+struct sn_tcp_send {
+	const u8 __user *iov_base;	/* msg->msg_iter: one user range */
+	u32 iov_len;			/* bytes */
+	u32 iov_off;			/* bytes the iterator advanced */
+	u32 flags;
+	int copied;			/* bytes queued so far */
+	int mss_now;			/* bytes */
+	int size_goal;			/* bytes */
+	int process_backlog;		/* skbs since the backlog was flushed */
+	long timeo;			/* jiffies */
+	int done;			/* bytes of the current copy in */
+	/* The write queue's tail: read from the view once, then kept here,
+	 * where the specializer follows every change the send makes (it
+	 * reads kernel memory again at run time: others may write it). */
+	struct sn_tcp_skb tail;
+};
+
 /* What a customized TCP send binds per instance (tcp.decl "instance"). */
 struct sn_tcp_inst {
 	struct sn_tcp_sock *tp;

@@ -1,0 +1,227 @@
+package specnet
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"specbed/specializer"
+	"specbed/specializer/ctxschema"
+)
+
+// tcpInputsPerContext is how many random sends every TCP context gets.
+const tcpInputsPerContext = 400
+
+func loadTCPUnit(t testing.TB) *specializer.Unit {
+	u, err := specializer.Load(filepath.Join("generic", "tcp.decl"))
+	if err != nil {
+		t.Fatalf("specializer: %v", err)
+	}
+	return u
+}
+
+// forEachTCPContext runs f on every TCP context, two at a time.
+func forEachTCPContext(t *testing.T, f func(t *testing.T, c Context, spec contextSpec, cx *ctxschema.Context, a TCPDriverArgs)) {
+	specs := map[string]contextSpec{}
+	for _, s := range tcpContextSpecs {
+		specs[s.name] = s
+	}
+	for _, c := range TCPContexts() {
+		c := c
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			cx := loadContext(t, c)
+			a, err := TCPArgs(cx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f(t, c, specs[c.Name], cx, a)
+		})
+	}
+}
+
+// tcpSend is one input of a TCP driver's output.
+type tcpSend struct {
+	index    int
+	input    map[string]uint64 // the I line's fields
+	effects  []string          // E lines
+	fallback bool
+	ret      int
+	bad      []string
+}
+
+func parseTCPLog(out []byte) ([]tcpSend, error) {
+	var sends []tcpSend
+	for n, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		if strings.HasPrefix(line, "I ") {
+			f := strings.Fields(line)
+			s := tcpSend{input: map[string]uint64{}}
+			var err error
+			if s.index, err = strconv.Atoi(f[1]); err != nil {
+				return nil, fmt.Errorf("line %d: %q: %w", n+1, line, err)
+			}
+			for _, kv := range f[2:] {
+				k, v, _ := strings.Cut(kv, "=")
+				if s.input[k], err = strconv.ParseUint(v, 0, 64); err != nil {
+					return nil, fmt.Errorf("line %d: %q: %w", n+1, line, err)
+				}
+			}
+			sends = append(sends, s)
+			continue
+		}
+		if len(sends) == 0 {
+			return nil, fmt.Errorf("line %d before the first input: %q", n+1, line)
+		}
+		s := &sends[len(sends)-1]
+		switch {
+		case strings.HasPrefix(line, "E "):
+			s.effects = append(s.effects, line)
+		case line == "F":
+			s.fallback = true
+		case strings.HasPrefix(line, "R "):
+			v, err := strconv.Atoi(line[2:])
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %q: %w", n+1, line, err)
+			}
+			s.ret = v
+		case strings.HasPrefix(line, "BAD"):
+			s.bad = append(s.bad, line)
+		case strings.HasPrefix(line, "S "):
+		default:
+			return nil, fmt.Errorf("line %d: unexpected %q", n+1, line)
+		}
+	}
+	return sends, nil
+}
+
+// tcpGuard is tcp.decl's guards on one input.
+func tcpGuard(in map[string]uint64, a TCPDriverArgs) bool {
+	return in["len"] == uint64(a.ADU) && in["flags"] == uint64(a.Flags) && in["state"] == tcpEstablished &&
+		in["sacks"] == 0 && in["dsack"] == 0 && in["eor"] == 1 &&
+		in["gso_segs"] == uint64(a.GSOSegs) && in["max_window"] == uint64(a.MaxWindow)
+}
+
+func TestTCPContextsLoad(t *testing.T) {
+	u := loadTCPUnit(t)
+	seen := map[string]bool{}
+	for _, c := range TCPContexts() {
+		if seen[c.Name] {
+			t.Errorf("context %s twice", c.Name)
+		}
+		seen[c.Name] = true
+		cx := loadContext(t, c)
+		if _, err := TCPWorldC(cx); err != nil {
+			t.Errorf("context %s: %v", c.Name, err)
+		}
+		if _, err := u.Specialize(cx); err != nil {
+			t.Errorf("context %s: %v", c.Name, err)
+		}
+	}
+}
+
+// TestTCPDifferential is the judge of the generic TCP path and its
+// specialization: for every context the residual, compiled with the
+// guests' compiler against the mock, must make the same effectful shim
+// calls with the same arguments and return the same values as the
+// generic path over the same random sends (lengths on and off the ADU,
+// other flags, short user buffers, a peer that acknowledges, sends SACK
+// blocks, shrinks its window, resets), fall back exactly when one of
+// tcp.decl's guards fails, and fall back without an effect. The mock
+// checks both runs: the view agrees with the socket, and the bytes queued
+// are the user's, in order.
+func TestTCPDifferential(t *testing.T) {
+	tc := needToolchain(t)
+	u := loadTCPUnit(t)
+	th := &TCPHarness{H: &Harness{Src: ".", Dir: t.TempDir(), TC: tc}}
+	var mu sync.Mutex
+	sends, fallbacks := 0, 0
+	t.Run("contexts", func(t *testing.T) {
+		forEachTCPContext(t, func(t *testing.T, c Context, spec contextSpec, cx *ctxschema.Context, a TCPDriverArgs) {
+			ctx := t.Context()
+			out, err := u.Specialize(cx)
+			if err != nil {
+				t.Fatalf("specialize: %v", err)
+			}
+			bin, err := th.Driver(ctx, c.Name, cx, &Residual{C: out.C, Entry: out.Entry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantOut, err := TCPRun(ctx, bin, false, runSeed, tcpInputsPerContext, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotOut, err := TCPRun(ctx, bin, true, runSeed, tcpInputsPerContext, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := parseTCPLog(wantOut)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parseTCPLog(gotOut)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) != len(got) {
+				t.Fatalf("%d sends in the generic run, %d in the residual run", len(want), len(got))
+			}
+			n, onGuard, failed := 0, 0, 0
+			for i := range got {
+				w, g := &want[i], &got[i]
+				for _, b := range append(w.bad, g.bad...) {
+					t.Errorf("send %d: %s", i, b)
+				}
+				if d := diffEffects(w.effects, g.effects); d != "" || w.ret != g.ret {
+					t.Fatalf("send %d %v: residual differs from the generic path (returns %d, %d):\n%s", i, g.input, w.ret, g.ret, d)
+				}
+				guard := tcpGuard(g.input, a)
+				if g.fallback == guard {
+					t.Errorf("send %d %v: fallback %v with the guard %v", i, g.input, g.fallback, guard)
+				}
+				if g.fallback {
+					n++
+				}
+				if guard {
+					onGuard++
+					if spec.errno != 0 && g.ret == -spec.errno {
+						failed++
+					}
+					if spec.errno == 0 && g.ret >= 0 && g.ret != int(a.ADU) {
+						t.Logf("send %d: on-guard send queued %d of %d bytes (ret)", i, g.ret, a.ADU)
+					}
+				}
+			}
+			if onGuard < len(got)/4 {
+				t.Errorf("only %d of %d sends passed the guards: the residual ran too little", onGuard, len(got))
+			}
+			if spec.errno != 0 && failed != onGuard {
+				t.Errorf("%d of %d on-guard sends failed with -%d", failed, onGuard, spec.errno)
+			}
+			mu.Lock()
+			sends += len(got)
+			fallbacks += n
+			mu.Unlock()
+		})
+	})
+	t.Logf("%d TCP contexts, %d sends compared (%d fell back to the generic path)", len(tcpContextSpecs), sends, fallbacks)
+}
+
+// diffEffects shows where two effect lists part.
+func diffEffects(want, got []string) string {
+	for i := 0; i < len(want) || i < len(got); i++ {
+		var w, g string
+		if i < len(want) {
+			w = want[i]
+		}
+		if i < len(got) {
+			g = got[i]
+		}
+		if w != g {
+			return fmt.Sprintf("effect %d:\n  generic:  %s\n  residual: %s", i, w, g)
+		}
+	}
+	return ""
+}
