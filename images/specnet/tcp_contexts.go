@@ -6,6 +6,7 @@ import "fmt"
 const (
 	msgOOB      = 0x1
 	msgEOR      = 0x80
+	msgNosignal = 0x4000
 	msgFastopen = 0x20000000
 
 	tcpEstablished = 1
@@ -130,6 +131,10 @@ var tcpContextSpecs = []contextSpec{
 	{"tcp-timeout", "a 2-jiffy send timeout and a small buffer", func(c ctxValues) {
 		c.set("tp->sk_sndtimeo", 2)
 		c.set("tp->sk_sndbuf", 4096)
+	}, 0, false},
+	{"tcp-zero-window", "a peer that never opened its window (max_window 0)", func(c ctxValues) { c.set("max_window", 0) }, 0, false},
+	{"tcp-nosignal", "MSG_NOSIGNAL: a send on a reset connection raises no SIGPIPE", func(c ctxValues) {
+		c.set("send_flags", msgEOR|msgNosignal)
 	}, 0, false},
 	{"tcp-fastopen", "MSG_FASTOPEN on a connected socket: -EOPNOTSUPP", func(c ctxValues) {
 		c.set("send_flags", msgEOR|msgFastopen)

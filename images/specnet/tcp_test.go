@@ -225,3 +225,109 @@ func diffEffects(want, got []string) string {
 	}
 	return ""
 }
+
+// tcpOneWay are the branches of tcp.c the context set and the random sends
+// do not take both ways, and why.
+var tcpOneWay = []struct{ fn, text, why string }{
+	{"sn_tcp_established_options", "if (remaining < SN_TCPOLEN_SACK_BASE_ALIGNED +",
+		"unreachable without TCP-MD5 or MPTCP options: timestamps leave 28 bytes, room for three SACK blocks"},
+	{"sn_tcp_send_segments", "if (skb->len < s->size_goal || (s->flags & SN_MSG_OOB))",
+		"the kernel's test for a copy the page fragment cut short: sn_tcp_copy_to_skb finishes such a copy first " +
+			"(its loop is the kernel's continue), so a full skb, or the last, reaches the test"},
+}
+
+// TestTCPGenericCoverage runs the generic TCP path alone over every
+// context (gcov build), checks what the mock found (the view against the
+// socket, the bytes queued against the user's) and the error contexts'
+// errors, then that every branch on a static value of tcp.c went both ways
+// across the context set; dynamic branches that did not are listed.
+func TestTCPGenericCoverage(t *testing.T) {
+	tc := needToolchain(t)
+	h := &Harness{Src: ".", Dir: t.TempDir(), TC: tc, Coverage: true}
+	th := &TCPHarness{H: h}
+	t.Run("contexts", func(t *testing.T) {
+		forEachTCPContext(t, func(t *testing.T, c Context, spec contextSpec, cx *ctxschema.Context, a TCPDriverArgs) {
+			bin, err := th.Driver(t.Context(), c.Name, cx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := TCPRun(t.Context(), bin, false, runSeed, tcpInputsPerContext, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sends, err := parseTCPLog(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok := 0
+			for i, s := range sends {
+				for _, b := range s.bad {
+					t.Errorf("send %d %v: %s", i, s.input, b)
+				}
+				if !tcpGuard(s.input, a) {
+					continue
+				}
+				switch {
+				case spec.errno != 0 && s.ret != -spec.errno:
+					t.Errorf("send %d: returned %d, want -%d", i, s.ret, spec.errno)
+				case spec.errno == 0 && s.ret == int(a.ADU):
+					ok++
+				}
+			}
+			if spec.errno == 0 && ok == 0 {
+				t.Errorf("no on-guard send of %d queued the whole ADU", len(sends))
+			}
+		})
+	})
+	if t.Failed() {
+		return
+	}
+	lines, err := h.branchCoverage(t.Context(), []string{"tcp.c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := loadTCPUnit(t)
+	var outs []*specializer.Output
+	for _, c := range TCPContexts() {
+		out, err := u.Specialize(loadContext(t, c))
+		if err != nil {
+			t.Fatalf("context %s: %v", c.Name, err)
+		}
+		outs = append(outs, out)
+	}
+	static := StaticConditionLines(u, outs)
+	both, nstatic, staticBoth := 0, 0, 0
+	for _, l := range lines {
+		if l.File != "tcp.c" {
+			continue
+		}
+		isStatic := static[l.File][l.Line]
+		if isStatic {
+			nstatic++
+		}
+		if l.BothWays() {
+			both++
+			if isStatic {
+				staticBoth++
+			}
+			continue
+		}
+		text := strings.TrimSpace(sourceLine(t, l))
+		why := ""
+		for _, o := range tcpOneWay {
+			if o.fn == l.Func && strings.HasPrefix(text, o.text) {
+				why = o.why
+			}
+		}
+		switch {
+		case why != "":
+			t.Logf("one way, expected (%s): %s", why, l)
+		case isStatic:
+			t.Errorf("static branch not taken both ways across the context set: %s: %s", l, text)
+		default:
+			t.Logf("one way, on a dynamic condition: %s: %s", l, text)
+		}
+	}
+	t.Logf("tcp.c lines with branches: %d, all ways taken on %d; on a static condition: %d, all ways taken on %d",
+		len(lines), both, nstatic, staticBoth)
+}

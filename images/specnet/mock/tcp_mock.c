@@ -536,8 +536,12 @@ bool shim_sk_flush_backlog(struct sn_tcp_sock *sk)
 	log_sk(sk);
 	log_u("ran", ran);
 	log_end();
-	if (ran)
+	if (ran) {
 		ack_all();
+		/* a reset was among what the backlog held */
+		if (chance(TAPE_FLUSH, 10))
+			k.err = ECONNRESET;
+	}
 	return ran;
 }
 
