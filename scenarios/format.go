@@ -60,14 +60,15 @@ type LinkEdit struct {
 	// Name is the link: spec, data or slip (vnet's SpecLink, DataLink,
 	// SLIPLink).
 	Name string `yaml:"name" required:"true" enum:"link"`
-	// RateBps is the link's rate in bit/s (0: unshaped).
-	RateBps int64 `yaml:"rate_bps" min:"0"`
+	// RateBps is the link's rate in bit/s (0: unshaped). Keys left out
+	// keep the default topology's value.
+	RateBps *int64 `yaml:"rate_bps" min:"0"`
 	// Delay is the one-way delay.
-	Delay Duration `yaml:"delay"`
+	Delay *Duration `yaml:"delay"`
 	// Loss is the share of frames lost in each direction (0..1).
-	Loss float64 `yaml:"loss" min:"0" max:"1"`
-	// QueueBytes limits each direction's queue (bytes).
-	QueueBytes int `yaml:"queue_bytes" min:"0"`
+	Loss *float64 `yaml:"loss" min:"0" max:"1"`
+	// QueueBytes limits each direction's queue (bytes; 0: vnet's default).
+	QueueBytes *int `yaml:"queue_bytes" min:"0"`
 }
 
 // Workload is the application's traffic: Count sends of each size.

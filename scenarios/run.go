@@ -244,18 +244,19 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Residual, error) {
 	plan := []string{qemu.InsmodStep{Path: coreGuestPath}.String()}
 	for i, size := range pr.s.Workload.SizesBytes {
-		steps := contextSteps(pr.s.Workload.ADU(size))
+		steps := pr.open(size)
 		if i > 0 {
-			steps = steps[1:] // one net step
+			steps = steps[len(steps)-1:] // the links are up: customize only
 		}
 		for _, st := range steps {
 			plan = append(plan, st.String())
 		}
 	}
-	res, _, err := pr.boot(ctx, "context", nil, plan)
+	b, err := pr.boot(ctx, "context", nil, plan)
 	if err != nil {
 		return nil, fmt.Errorf("context boot: %w", err)
 	}
+	res := b.res
 	// The compile driver's recipes are a build by-product, not a result.
 	recipes, err := os.MkdirTemp("", "specbed-scenario-recipes-")
 	if err != nil {
@@ -284,19 +285,30 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Re
 	return out, nil
 }
 
+// open brings up the guest's interfaces and opens the flow of one size:
+// on dummy0 with the count clock, to the sink with the network clock.
+func (pr *platformRun) open(size int) []fmt.Stringer {
+	adu := pr.s.Workload.ADU(size)
+	if pr.s.Clock == ClockNetwork {
+		return netOpen(pr.p, adu)
+	}
+	return contextSteps(adu)
+}
+
 // flow runs one size's measurement boot and reads it.
 func (pr *platformRun) flow(ctx context.Context, size int, residual *paths.Residual) (*FlowResult, error) {
 	name := ""
 	if residual != nil {
 		name = residual.Name
 	}
-	plan := countPlan(pr.s, size, name)
-	res, console, err := pr.boot(ctx, fmt.Sprint(size), residual, plan.Steps())
+	plan := flowSteps(pr.s, size, name, pr.open(size))
+	b, err := pr.boot(ctx, fmt.Sprint(size), residual, plan.Steps())
 	var agentErr *qemu.AgentError
-	if err != nil && !(errors.As(err, &agentErr) && res != nil) {
+	if err != nil && !(errors.As(err, &agentErr) && b.res != nil) {
 		return nil, err
 	}
-	f, readErr := readFlow(pr.s, size, plan, res, console)
+	f, readErr := readFlow(pr.s, size, plan, b.res, b.console)
+	f.Delivered = b.delivered
 	if readErr != nil {
 		// The plan stopped at a failing step: the agent's error says why.
 		return f, errors.Join(readErr, err)
@@ -304,23 +316,34 @@ func (pr *platformRun) flow(ctx context.Context, size int, residual *paths.Resid
 	return f, nil
 }
 
-// boot runs plan in count mode with the core (and residual r) in the
-// initramfs, keeping the console in the bundle as console-<tag>.log.
-func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, plan []string) (*qemu.Result, string, error) {
+// bootResult is what one boot left.
+type bootResult struct {
+	res     *qemu.Result
+	console string
+	// delivered is the datagrams the sink got from the guest (network
+	// clock only).
+	delivered *int64
+}
+
+// boot runs plan with the core (and residual r) in the initramfs, in the
+// scenario's clock mode (network: on the scenario's topology with a
+// sink), keeping the console in the bundle as console-<tag>.log.
+func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, plan []string) (bootResult, error) {
+	var out bootResult
 	files := []images.File{{Path: coreGuestPath, Source: pr.corePath}}
 	if r != nil {
 		files = append(files, images.File{Path: residualGuestPath, Data: r.Module.Ko})
 	}
 	initrd, err := pr.r.Builder.Initramfs(ctx, pr.p, files)
 	if err != nil {
-		return nil, "", err
+		return out, err
 	}
-	var console qemu.ConsoleCopy
 	runRoot := filepath.Join(pr.dir, "run")
 	if err := os.MkdirAll(runRoot, 0o755); err != nil {
-		return nil, "", fmt.Errorf("scenario bundle: %w", err)
+		return out, fmt.Errorf("scenario bundle: %w", err)
 	}
-	in, err := qemu.Start(ctx, qemu.Config{
+	var console qemu.ConsoleCopy
+	cfg := qemu.Config{
 		Platform:  pr.p,
 		Mode:      qemu.CountMode,
 		Boot:      qemu.Boot{Kernel: pr.k.Image, Initrd: initrd},
@@ -329,18 +352,37 @@ func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, 
 		RunRoot:   runRoot,
 		Timeout:   bootTimeout,
 		Echo:      &console,
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
 	}
-	pr.r.logf("%s on %s: boot %s (%d steps)", pr.s.Name, pr.p.Name, tag, len(plan))
-	res, err := in.Wait()
-	log := console.String()
-	if werr := os.WriteFile(filepath.Join(pr.dir, "console-"+tag+".log"), []byte(log), 0o644); werr != nil && err == nil {
+	var net *guestNetwork
+	if pr.s.Clock == ClockNetwork {
+		cfg.Mode = qemu.NetworkMode
+		var ends []*os.File
+		if net, ends, err = startNetwork(ctx, pr.s, pr.p, &cfg); err != nil {
+			return out, err
+		}
+		defer net.close()
+		defer func() {
+			for _, f := range ends {
+				f.Close() // QEMU holds its own copies
+			}
+		}()
+	}
+	in, err := qemu.Start(ctx, cfg)
+	if err != nil {
+		return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
+	}
+	pr.r.logf("%s on %s: boot %s (%s clock, %d steps)", pr.s.Name, pr.p.Name, tag, cfg.Mode.Name, len(plan))
+	out.res, err = in.Wait()
+	out.console = console.String()
+	if net != nil {
+		d := net.delivered(flowSource(pr.p))
+		out.delivered = &d
+	}
+	if werr := os.WriteFile(filepath.Join(pr.dir, "console-"+tag+".log"), []byte(out.console), 0o644); werr != nil && err == nil {
 		err = fmt.Errorf("scenario bundle: %w", werr)
 	}
 	if err != nil {
-		return res, log, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
+		return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
 	}
-	return res, log, nil
+	return out, nil
 }
