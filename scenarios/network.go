@@ -1,0 +1,166 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"specbed/images/specnet/paths"
+	"specbed/qemu"
+	"specbed/vnet"
+)
+
+// netOpen brings up the guest's links with the default topology's
+// addresses and opens the flow to the sink. The sink gets a static ARP
+// entry, so that the context holds its resolved neighbour (the same in
+// every boot) and no host-timed ARP exchange precedes the sends.
+func netOpen(p *qemu.Platform, adu int) []fmt.Stringer {
+	var up []fmt.Stringer
+	if p.Link == qemu.LinkSLIP {
+		up = []fmt.Stringer{qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32,
+			Peer: vnet.RouterSLIPIP, Gateway: vnet.RouterSLIPIP, TTY: p.SLIPTTY, Baud: vnet.SLIPRate}}
+	} else {
+		up = []fmt.Stringer{
+			qemu.NetStep{Dev: "eth0", Addr: vnet.GuestSpecIP, Prefix: vnet.PrefixLen},
+			qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen, Neigh: vnet.SinkIP, LLAddr: vnet.SinkMAC},
+		}
+	}
+	return append(up, qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: paths.SrcPort, ADU: adu})
+}
+
+// flowSource is the address the sink sees the guest's datagrams from.
+func flowSource(p *qemu.Platform) string {
+	if p.Link == qemu.LinkSLIP {
+		return vnet.GuestSLIPIP
+	}
+	return vnet.GuestDataIP
+}
+
+// topology is the default topology of platform p with the scenario's
+// link edits.
+func topology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) {
+	topo, err := vnet.DefaultTopology(p.Name, p.Link)
+	if err != nil {
+		return topo, err
+	}
+	for _, e := range s.Topology.Links {
+		l := topo.Link(e.Name)
+		if l == nil {
+			return topo, fmt.Errorf("topology: %s has no link %s", p.Name, e.Name)
+		}
+		if e.RateBps != nil {
+			l.Rate = *e.RateBps
+		}
+		if e.Delay != nil {
+			l.Delay = e.Delay.Duration
+		}
+		if e.Loss != nil {
+			l.Loss = *e.Loss
+		}
+		if e.QueueBytes != nil {
+			l.QueueBytes = *e.QueueBytes
+		}
+	}
+	return topo, nil
+}
+
+// guestNetwork is one network-mode boot's virtual network and sink.
+type guestNetwork struct {
+	n      *vnet.Network
+	sink   *vnet.Sink
+	cancel context.CancelFunc
+}
+
+// startNetwork starts the scenario's topology for p with a sink on the
+// sink host and wires cfg's links to it. The caller closes the returned
+// guest ends once QEMU runs.
+func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.Config) (*guestNetwork, []*os.File, error) {
+	topo, err := topology(s, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	g := &guestNetwork{cancel: cancel}
+	if g.n, err = vnet.Start(ctx, topo); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("vnet: %w", err)
+	}
+	if g.sink, err = vnet.StartSink(ctx, g.n.Host(vnet.SinkHost), vnet.SinkPort); err != nil {
+		g.close()
+		return nil, nil, fmt.Errorf("vnet sink: %w", err)
+	}
+	for _, nic := range topo.Node(p.Name).NICs {
+		cfg.MACs = append(cfg.MACs, nic.MAC)
+	}
+	ends, err := g.attach(p, cfg)
+	if err != nil {
+		g.close()
+		return nil, nil, err
+	}
+	return g, ends, nil
+}
+
+// attach makes one socket pair per guest link, gives the host ends to
+// the network and the guest ends to cfg, and returns the guest ends.
+func (g *guestNetwork) attach(p *qemu.Platform, cfg *qemu.Config) ([]*os.File, error) {
+	pair := func(name string) (host, guest *os.File, err error) {
+		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("socketpair for %s: %w", name, err)
+		}
+		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest"), nil
+	}
+	if p.Link == qemu.LinkSLIP {
+		host, guest, err := pair("slip")
+		if err != nil {
+			return nil, err
+		}
+		if err := g.n.AttachSLIP(p.Name, host); err != nil {
+			guest.Close()
+			return nil, err
+		}
+		cfg.Link = guest
+		return []*os.File{guest}, nil
+	}
+	var guests []*os.File
+	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
+		host, guest, err := pair(fmt.Sprintf("nic%d", nic))
+		if err == nil {
+			err = g.n.AttachEthernet(p.Name, nic, host)
+		}
+		if err != nil {
+			for _, f := range guests {
+				f.Close()
+			}
+			return nil, err
+		}
+		guests = append(guests, guest)
+	}
+	cfg.Link, cfg.DataLink = guests[0], guests[1]
+	return guests, nil
+}
+
+// delivered is the datagrams the sink got from src, after the frames
+// still on the links had time to arrive.
+func (g *guestNetwork) delivered(src string) int64 {
+	time.Sleep(drainTime)
+	var n int64
+	for _, f := range g.sink.Report().UDP {
+		if strings.HasPrefix(f.Source, src+":") {
+			n += f.Datagrams
+		}
+	}
+	return n
+}
+
+// drainTime covers a full 64 KiB queue on the slowest default link (the
+// SLIP line: 64 KiB at 230400 bit/s is 2.3 s) plus its delay.
+const drainTime = 3 * time.Second
+
+func (g *guestNetwork) close() error {
+	g.cancel()
+	return g.n.Close()
+}
