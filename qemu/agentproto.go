@@ -177,6 +177,9 @@ type FetchResult struct {
 	// guest's clock (virtual ns, which follow host time in network mode).
 	ConnectNS   int64 `json:"connect_ns"`
 	RoundTripNS int64 `json:"round_trip_ns"`
+	// ReplyNS is the download: from the response's header in to the
+	// module's last byte (guest clock, virtual ns; 0 from older agents).
+	ReplyNS int64 `json:"reply_ns"`
 	// Out is the module's path in the guest; Message the server's.
 	Out     string `json:"out"`
 	Message string `json:"message"`
@@ -229,6 +232,9 @@ func stepResult(m agentMessage, mode Mode, shift int) (StepResult, error) {
 			RoundTripNS:  p.int64("ns", m.fields),
 			Out:          m.fields["out"],
 			Message:      m.fields["message"],
+		}
+		if _, ok := m.fields["reply_ns"]; ok {
+			r.Fetch.ReplyNS = p.int64("reply_ns", m.fields)
 		}
 	default:
 		specnetResult(&r, &p, m, mode, shift)

@@ -45,6 +45,8 @@ struct fetch_reply {
 	unsigned long long phases[PHASES_MAX];
 	unsigned long module_bytes;
 	unsigned long long connect_ns, round_trip_ns;
+	/* first_ns: the clock when the response's header was in. */
+	unsigned long long first_ns, reply_ns;
 };
 
 /* One byte beyond the largest context tells a file that is too large. */
@@ -247,6 +249,12 @@ static int read_reply(struct step *s, int sock, const struct fetch_args *a,
 	ret = read_full(sock, head, sizeof(head));
 	if (ret < 0)
 		goto io_fail;
+	/* The download (a phase of figure 4(c)) starts with the header. */
+	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &r->first_ns);
+	if (ret < 0) {
+		out_error(s->index, "clock_gettime64(CLOCK_MONOTONIC) failed", NULL, ret);
+		return -1;
+	}
 	if (memcmp(head, "SBRS", 4) || get_be(head + 4, 2) != PROTO_VERSION) {
 		out_error(s->index, "not a v1 response (magic SBRS)", NULL, 0);
 		return -1;
@@ -334,6 +342,7 @@ static int exchange(struct step *s, const struct fetch_args *a, long len,
 		goto clock_fail;
 	r->connect_ns = t1 - t0;
 	r->round_trip_ns = t2 - t0;
+	r->reply_ns = t2 - r->first_ns;
 	err = 0;
 	goto out;
 clock_fail:
@@ -385,6 +394,7 @@ int step_fetch(struct step *s)
 	out_u64("request_bytes", len);
 	out_u64("connect_ns", r.connect_ns);
 	out_u64("ns", r.round_trip_ns);
+	out_u64("reply_ns", r.reply_ns);
 	out_str("out", a.out);
 	out_str("message", message);
 	out_end();
