@@ -91,7 +91,13 @@ type SendStep struct {
 	// Seed (0..255) is added to every payload byte: byte i is
 	// (Seed + i) mod 256, so that datagrams of different steps differ.
 	Seed int
+	// Flags are the MSG_* flags of every send (0 by default), e.g.
+	// MsgMore, which the generic path refuses (EOPNOTSUPP).
+	Flags int
 }
+
+// MsgMore is MSG_MORE, a flag of SendStep.Flags (the same on x86 and ARM).
+const MsgMore = 0x8000
 
 func (s SendStep) String() string {
 	b := fmt.Sprintf("send,path=%s,size=%d,count=%d,warmup=%d", s.Path, s.Size, s.Count, s.Warmup)
@@ -100,6 +106,9 @@ func (s SendStep) String() string {
 	}
 	if s.Seed != 0 {
 		b += fmt.Sprintf(",seed=%d", s.Seed)
+	}
+	if s.Flags != 0 {
+		b += fmt.Sprintf(",flags=%d", s.Flags)
 	}
 	return b
 }

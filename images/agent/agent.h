@@ -89,6 +89,9 @@ int step_setsockopt(struct step *s);
 int step_getsockopt(struct step *s);
 int step_dup(struct step *s);
 int step_close(struct step *s);
+int step_closerace(struct step *s);
+int step_fork(struct step *s);
+int step_proc(struct step *s);
 int step_sections(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */
@@ -104,6 +107,13 @@ long sb_finit_module(int fd, const char *params, int flags);
 
 /* fetch.c: write n bytes, retrying short writes; 0 or a negative errno. */
 long write_full(int fd, const void *buf, unsigned long n);
+
+/* specnet.c: the flow socket's descriptor, -1 while there is none. */
+long specnet_flow_sock(void);
+
+/* thread.c: one second task sharing memory and the descriptor table. */
+long thread_start(int (*fn)(void *), void *arg);
+long thread_join(long pid);
 
 /* main.c: the environment the kernel gave /init. */
 const char *agent_getenv(const char *name);

@@ -35,11 +35,17 @@ static const char *const getsockopt_keys[] = { "level", "name", NULL };
 static const char *const close_keys[] = { "which", NULL };
 static const char *const load_keys[] = { "slot", "name", "policy", NULL };
 static const char *const send_keys[] = {
-	"path", "slot", "size", "count", "warmup", "seed", NULL
+	"path", "slot", "size", "count", "warmup", "seed", "flags", NULL
 };
 static const char *const slot_keys[] = { "slot", NULL };
 static const char *const rmmod_keys[] = { "name", NULL };
 static const char *const sections_keys[] = { "name", NULL };
+static const char *const closerace_keys[] = {
+	"dst", "port", "sport", "name", "rounds", "size", "spread", "after",
+	"gap_ms", NULL
+};
+static const char *const fork_keys[] = { "close", NULL };
+static const char *const proc_keys[] = { "path", "prefix", NULL };
 static const char *const no_keys[] = { NULL };
 
 /* ctl is dispatched by plan_run itself: it needs the step counter. */
@@ -62,6 +68,9 @@ static const struct kind kinds[] = {
 	{ "dup", step_dup, no_keys },
 	{ "close", step_close, close_keys },
 	{ "sections", step_sections, sections_keys },
+	{ "closerace", step_closerace, closerace_keys },
+	{ "fork", step_fork, fork_keys },
+	{ "proc", step_proc, proc_keys },
 	{ "ctl", NULL, no_keys },
 };
 

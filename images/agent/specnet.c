@@ -279,6 +279,7 @@ int step_load(struct step *s)
 struct sender {
 	send_fn send;
 	long fd;
+	unsigned int flags;		/* MSG_* of every send */
 	union {
 		struct specnet_send token;
 		struct specnet_send_generic generic;
@@ -289,14 +290,14 @@ static long send_sendto(const void *arg, unsigned long len)
 {
 	const struct sender *sd = arg;
 
-	return sb_sendto(sd->fd, udp_payload, len, MSG_FLAGS, &flow.dest, sizeof(flow.dest));
+	return sb_sendto(sd->fd, udp_payload, len, sd->flags, &flow.dest, sizeof(flow.dest));
 }
 
 static long send_connected(const void *arg, unsigned long len)
 {
 	const struct sender *sd = arg;
 
-	return sb_sendto(sd->fd, udp_payload, len, MSG_FLAGS, NULL, 0);
+	return sb_sendto(sd->fd, udp_payload, len, sd->flags, NULL, 0);
 }
 
 /*
@@ -339,12 +340,13 @@ static long connect_flow(struct step *s)
 
 /* make_sender sets sd up for path; -1 after an error line. */
 static int make_sender(struct step *s, const char *path, unsigned long len,
-		       struct sender *sd)
+		       unsigned int flags, struct sender *sd)
 {
 	unsigned long long slot;
 
 	memset(sd, 0, sizeof(*sd));
 	sd->fd = -1;
+	sd->flags = flags;
 	/* A token outlives a close of the flow socket (SEND says EBADF). */
 	if (flow.sock < 0 && strcmp(path, "special")) {
 		out_error(s->index, "send needs a flow (customize)", NULL, 0);
@@ -364,7 +366,7 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 		sd->req.generic.len = len;
 		sd->req.generic.dest = flow.dest;
 		sd->req.generic.buf = (uint64_t)(unsigned long)udp_payload;
-		sd->req.generic.flags = MSG_FLAGS;
+		sd->req.generic.flags = flags;
 	} else if (!strcmp(path, "special")) {
 		if (step_slot(s, &slot) < 0)
 			return -1;
@@ -373,7 +375,7 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 		sd->req.token.token = flow.tokens[slot];
 		sd->req.token.len = len;
 		sd->req.token.buf = (uint64_t)(unsigned long)udp_payload;
-		sd->req.token.flags = MSG_FLAGS;
+		sd->req.token.flags = flags;
 	} else {
 		out_error(s->index, "path must be sendto, send, generic or special: ", path, 0);
 		return -1;
@@ -393,7 +395,7 @@ int step_send(struct step *s)
 {
 	struct sender sd;
 	struct timed_sends t;
-	unsigned long long seed, i;
+	unsigned long long seed, flags, i;
 	const char *path;
 	long ret;
 
@@ -401,13 +403,14 @@ int step_send(struct step *s)
 	    step_u64(s, "size", &t.size, 0, UDP_MAX_SIZE, 1) < 0 ||
 	    step_u64(s, "count", &t.count, 0, 0xffffffffULL, 1) < 0 ||
 	    step_u64(s, "warmup", &t.warmup, 0, 0xffffffffULL, 0) < 0 ||
-	    step_u64(s, "seed", &seed, 0, 255, 0) < 0)
+	    step_u64(s, "seed", &seed, 0, 255, 0) < 0 ||
+	    step_u64(s, "flags", &flags, MSG_FLAGS, 0x7fffffffULL, 0) < 0)
 		return -1;
 	if (!t.count) {
 		out_error(s->index, "count must not be 0", NULL, 0);
 		return -1;
 	}
-	if (make_sender(s, path, t.size, &sd) < 0)
+	if (make_sender(s, path, t.size, flags, &sd) < 0)
 		return -1;
 	fill_payload(t.size);
 	/* The seed shifts the ramp: a host tells rounds apart on the wire. */
@@ -616,6 +619,11 @@ int step_getsockopt(struct step *s)
 	out_u64("errno", ret < 0 ? -ret : 0);
 	out_end();
 	return 0;
+}
+
+long specnet_flow_sock(void)
+{
+	return flow.sock;
 }
 
 /* dup duplicates the flow socket's descriptor, as one more of its file. */

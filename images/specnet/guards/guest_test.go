@@ -1,0 +1,274 @@
+package guards_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"testing"
+	"time"
+
+	"specbed/images"
+	"specbed/images/specnet/core"
+	"specbed/qemu"
+	"specbed/specializer"
+	"specbed/specializer/compile"
+	"specbed/specializer/ctxschema"
+	"specbed/vnet"
+)
+
+// The flow every boot sends: to the default topology's sink, from a fixed
+// source port so that every boot has the same context. The x86 guests
+// send on their data link with a static ARP entry for the sink (an ARP
+// exchange at CUSTOMIZE or LOAD would make contexts differ between
+// boots); the SA-1110 over its SLIP line through the router.
+const (
+	flowSrcPort = 40000
+	flowADU     = 64 // bytes of payload per send
+)
+
+// slipGapMS paces the SA-1110's sends (ms between two): a 64-byte
+// datagram is about 95 SLIP bytes, 3.3 ms of the 230400 bit/s line, and
+// the guest's UART is faster than the line, so unpaced sends would
+// overflow the link's queue and lose datagrams.
+const slipGapMS = 5
+
+// guest is one platform's kernel, core module and flow.
+type guest struct {
+	b    *images.Builder
+	p    *qemu.Platform
+	k    *images.Kernel
+	core images.File
+}
+
+func newGuest(t *testing.T, b *images.Builder, name string) *guest {
+	t.Helper()
+	p, err := qemu.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := b.CachedKernel(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ko, err := core.Build(t.Context(), b, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(ko)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &guest{b: b, p: p, k: k, core: images.File{Path: "/lib/modules/specnet.ko", Data: data}}
+}
+
+// netStep brings up the link the flow leaves on.
+func (g *guest) netStep() qemu.NetStep {
+	if g.p.Link == qemu.LinkSLIP {
+		return qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32, Peer: vnet.RouterSLIPIP,
+			Gateway: vnet.RouterSLIPIP, TTY: g.p.SLIPTTY, Baud: vnet.SLIPRate}
+	}
+	return qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen,
+		Neigh: vnet.SinkIP, LLAddr: vnet.SinkMAC}
+}
+
+// source is the flow's source as the sink reports it.
+func (g *guest) source() string {
+	if g.p.Link == qemu.LinkSLIP {
+		return fmt.Sprintf("%s:%d", vnet.GuestSLIPIP, flowSrcPort)
+	}
+	return fmt.Sprintf("%s:%d", vnet.GuestDataIP, flowSrcPort)
+}
+
+// gapMS is the pacing the platform's link needs (ms between sends).
+func (g *guest) gapMS() int {
+	if g.p.Link == qemu.LinkSLIP {
+		return slipGapMS
+	}
+	return 0
+}
+
+// guestLinks are the links the flow's datagrams cross, guest side first
+// (each link's A end is toward the guest).
+func (g *guest) guestLinks() []string {
+	if g.p.Link == qemu.LinkSLIP {
+		return []string{vnet.SLIPLink, vnet.DataLink}
+	}
+	return []string{vnet.DataLink}
+}
+
+func customizeStep() qemu.CustomizeStep {
+	return qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: flowSrcPort, ADU: flowADU}
+}
+
+// run is one network-mode boot's outcome.
+type run struct {
+	steps   []qemu.StepResult
+	console string
+	// sunk counts the flow's datagrams the sink received.
+	sunk int64
+	// drops counts frames the flow's links dropped (queue and loss).
+	drops int64
+}
+
+// slubReport matches the first line of a SLUB debug report ("BUG
+// kmalloc-64 (Not tainted): Poison overwritten"), which the console
+// monitor's crash markers ("BUG: ") do not, and a kernel WARNING.
+var slubReport = regexp.MustCompile(`(?m)^(\[\s*\d+\.\d+\]\s*)?(BUG [\w.-]+ \(|WARNING: )`)
+
+// boot runs plan on g's guest in network mode on a fresh default
+// topology with a sink, params added to the kernel command line, and
+// waits until the links delivered what the guest sent. A crash, a SLUB
+// report or a WARNING fails the test.
+func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []string, timeout time.Duration) run {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	topo, err := vnet.DefaultTopology(g.p.Name, g.p.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := vnet.Start(ctx, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	sink, err := vnet.StartSink(ctx, n.Host(vnet.SinkHost), vnet.SinkPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	initrd, err := g.b.Initramfs(ctx, g.p, append([]images.File{g.core}, files...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var console qemu.ConsoleCopy
+	cfg := qemu.Config{
+		Platform:  g.p,
+		Mode:      qemu.NetworkMode,
+		Boot:      qemu.Boot{Kernel: g.k.Image, Initrd: initrd, Params: params},
+		Plan:      plan,
+		SystemMap: g.k.SystemMap,
+		RunRoot:   t.TempDir(),
+		Timeout:   timeout,
+		// A closerace step prints nothing until its rounds are over.
+		SilenceTimeout: timeout,
+		Echo:           &console,
+	}
+	for _, nic := range topo.Node(g.p.Name).NICs {
+		cfg.MACs = append(cfg.MACs, nic.MAC)
+	}
+	guestEnds := attachLinks(t, n, g.p, &cfg)
+	in, err := qemu.Start(ctx, cfg)
+	for _, f := range guestEnds {
+		f.Close() // QEMU holds its own copies
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := in.Wait()
+	if err != nil {
+		t.Fatalf("%v\nconsole:\n%s", err, console.String())
+	}
+	if len(res.Steps) != len(plan) {
+		t.Fatalf("%d step results for %d steps\nconsole:\n%s", len(res.Steps), len(plan), console.String())
+	}
+	if m := slubReport.FindString(console.String()); m != "" {
+		t.Errorf("the kernel reported %q\nconsole:\n%s", m, console.String())
+	}
+	r := run{steps: res.Steps, console: console.String()}
+	r.drops = settle(t, n, g.guestLinks())
+	for _, f := range sink.Report().UDP {
+		if f.Source == g.source() {
+			r.sunk = f.Datagrams
+		}
+	}
+	return r
+}
+
+// settle waits (at most a minute of host time) until every frame the
+// guest side offered to links has been delivered or dropped: a SLIP line
+// at 230400 bit/s can be seconds behind the guest. It returns the drops.
+func settle(t *testing.T, n *vnet.Network, links []string) int64 {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var pending, drops int64
+		for _, name := range links {
+			st := n.Link(name).Stats().AToB
+			drops += st.QueueDrops + st.LossDrops + st.NoReceiverDrops
+			pending += st.OfferedFrames - st.DeliveredFrames - st.QueueDrops - st.LossDrops - st.NoReceiverDrops
+		}
+		if pending == 0 {
+			// The sink's socket reads what the last frame carried.
+			time.Sleep(200 * time.Millisecond)
+			return drops
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("links %v still hold %d frames a minute after the guest ended", links, pending)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// attachLinks makes one socket pair per guest link, gives the host ends
+// to the network and the guest ends to cfg; it returns the guest ends,
+// which the caller closes once QEMU runs.
+func attachLinks(t *testing.T, n *vnet.Network, p *qemu.Platform, cfg *qemu.Config) []*os.File {
+	t.Helper()
+	pair := func(name string) (host, guest *os.File) {
+		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest")
+	}
+	if p.Link == qemu.LinkSLIP {
+		host, guest := pair("slip")
+		if err := n.AttachSLIP(p.Name, host); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Link = guest
+		return []*os.File{guest}
+	}
+	var guests []*os.File
+	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
+		host, guest := pair(fmt.Sprintf("nic%d", nic))
+		if err := n.AttachEthernet(p.Name, nic, host); err != nil {
+			t.Fatal(err)
+		}
+		guests = append(guests, guest)
+	}
+	cfg.Link, cfg.DataLink = guests[0], guests[1]
+	return guests
+}
+
+// residual boots once to collect the flow's context in the guest kernel,
+// specializes it on the host and compiles the residual module.
+func (g *guest) residual(t *testing.T) (images.File, string) {
+	t.Helper()
+	r := g.boot(t, nil, nil, []string{
+		qemu.InsmodStep{Path: g.core.Path}.String(), g.netStep().String(), customizeStep().String(),
+	}, 3*time.Minute)
+	guestCtx := r.steps[2].Customize.Context
+	c, err := ctxschema.Load(guestCtx)
+	if err != nil {
+		t.Fatalf("guest context rejected: %v\n%s", err, guestCtx)
+	}
+	generic := filepath.Join(g.b.Repo, "images", "specnet", "generic")
+	u, err := specializer.Load(filepath.Join(generic, "udp.decl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := u.Specialize(c)
+	if err != nil {
+		t.Fatalf("guest context does not specialize: %v\n%s", err, guestCtx)
+	}
+	m, err := compile.New(g.k, g.p, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return images.File{Path: "/lib/modules/residual.ko", Data: m.Ko}, m.Name
+}
