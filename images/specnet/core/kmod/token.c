@@ -29,7 +29,18 @@
 #include <linux/uaccess.h>
 #include <linux/net.h>
 #include <linux/notifier.h>
+#include <linux/udp.h>
 #include <net/sock.h>
+
+/*
+ * Test-only switch: close_guard=0 leaves the close notifier idle, so a
+ * token outlives the close of its descriptor and keeps sending on the
+ * file it pins. images/specnet/guards boots it as the negative control
+ * that shows what the guard prevents; nothing else may set it.
+ */
+static bool sn_close_guard = true;
+module_param_named(close_guard, sn_close_guard, bool, 0444);
+MODULE_PARM_DESC(close_guard, "test only: 0 disables the close guard");
 
 struct sn_token {
 	struct kref ref;
@@ -409,6 +420,13 @@ static int sn_generic(int fd, const struct specnet_sockaddr_in *dest,
 	struct sn_ksock *ks;
 	int ret;
 
+	/*
+	 * A corked send (MSG_MORE, UDP_CORK) leaves its data on the write
+	 * queue of a binding that lives for this send only: nothing would
+	 * ever push or free it. The generic path sends whole datagrams.
+	 */
+	if (flags & MSG_MORE)
+		return -EOPNOTSUPP;
 	ks = sn_ksock_take();
 	if (!ks)
 		return -ENOMEM;
@@ -417,6 +435,9 @@ static int sn_generic(int fd, const struct specnet_sockaddr_in *dest,
 		goto out_give;
 	ret = -EBADF;
 	if (want && b.ks->file != want)
+		goto out;
+	ret = -EOPNOTSUPP;
+	if (udp_test_bit(CORK, b.ks->sk))
 		goto out;
 	sn_kernel_register(b.ks);
 	ret = sn_sendmsg(fd, &b.um, buf, len, flags);
@@ -586,7 +607,7 @@ static int sn_close_event(struct notifier_block *nb, unsigned long action,
 {
 	struct sn_token *t;
 
-	if (action != SOCK_SPECIALIZED_CLOSE)
+	if (action != SOCK_SPECIALIZED_CLOSE || !sn_close_guard)
 		return NOTIFY_DONE;
 	while ((t = sn_token_closed(data))) {
 		sn_token_close(t);
