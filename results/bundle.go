@@ -57,8 +57,9 @@ type Platform struct {
 	CPU     string `json:"cpu"`
 	// MemoryMiB is the RAM the guest kernel may use.
 	MemoryMiB int `json:"memory_mib"`
-	// ClockMode is count or network; IcountShift the guest's: each
-	// instruction advances virtual time by 2^IcountShift ns.
+	// ClockMode is the mode of the count-kind figures (count); figures of
+	// KindTime ran in network mode, as their captions say. IcountShift is
+	// the guest's: each instruction advances virtual time by 2^IcountShift ns.
 	ClockMode   string `json:"clock_mode"`
 	IcountShift int    `json:"icount_shift"`
 	// QEMU is the emulator binary, QEMUVersion the first line of its
@@ -104,6 +105,9 @@ type Figure struct {
 	// Series is the key column whose values are the bars of one group
 	// ("" for one series, ours); the other columns name the group.
 	Series string `json:"series,omitempty"`
+	// Stacked draws a group's series as one bar of stacked parts (they
+	// add up, like the phases of one request).
+	Stacked bool `json:"stacked,omitempty"`
 }
 
 // Row is one value of a figure. Key holds one entry per Columns.

@@ -220,8 +220,8 @@ type PhaseTime struct {
 func OverheadFigure(phases []PhaseTime, caption string) Figure {
 	f := Figure{
 		ID: FigOverhead, PaperFigure: "4(c)", Title: "Specialization overhead by phase",
-		Caption: caption, Unit: "ms (host wall time)", Kind: KindTime,
-		Columns: []string{"platform", "fetch", "phase"}, Series: "phase",
+		Caption: caption, Unit: "ms", Kind: KindTime,
+		Columns: []string{"platform", "fetch", "phase"}, Series: "phase", Stacked: true,
 	}
 	for _, p := range phases {
 		f.Rows = append(f.Rows, Row{Key: []string{p.Platform, p.Fetch, p.Phase}, Value: p.Ms})

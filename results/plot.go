@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +11,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -96,25 +96,50 @@ func newPlot(f *Figure) (*plot.Plot, error) {
 	p.Title.Text = f.Title
 	p.Y.Label.Text = f.Unit
 	p.Legend.Top = true
-	width := vg.Points(min(20, 240/float64(max(1, len(g.groups)*len(g.series)))))
+	bars := len(g.series)
+	if f.Stacked {
+		bars = 1
+	}
+	width := vg.Points(min(20, 240/float64(max(1, len(g.groups)*bars))))
+	if f.Stacked {
+		width = vg.Points(min(60, 360/float64(max(1, len(g.groups)))))
+	}
+	var below *plotter.BarChart
 	for s, name := range g.series {
-		bars, err := plotter.NewBarChart(plotter.Values(g.values[s]), width)
+		chart, err := plotter.NewBarChart(plotter.Values(g.values[s]), width)
 		if err != nil {
 			return nil, fmt.Errorf("series %s: %w", name, err)
 		}
-		bars.Color = plotutil.Color(s)
-		bars.LineStyle.Width = 0
-		bars.Offset = width * vg.Length(float64(s)-float64(len(g.series)-1)/2)
-		p.Add(bars)
-		p.Legend.Add(name, bars)
+		chart.Color = palette[s%len(palette)]
+		chart.LineStyle.Width = 0
+		if f.Stacked {
+			if below != nil {
+				chart.StackOn(below)
+			}
+			below = chart
+		} else {
+			chart.Offset = width * vg.Length(float64(s)-float64(len(g.series)-1)/2)
+		}
+		p.Add(chart)
+		p.Legend.Add(name, chart)
 	}
 	p.Add(plotter.NewGrid())
 	p.NominalX(g.groups...)
 	// Headroom above the tallest bar for the legend, which sits inside
 	// the plot's top right corner.
 	p.Y.Min = min(0, p.Y.Min)
+	// Half a group of room at either end, so the outer bars show whole.
+	p.X.Min, p.X.Max = -0.5, float64(len(g.groups))-0.5
 	p.Y.Max *= 1 + 0.08*float64(len(g.series)+1)
 	return p, nil
+}
+
+// palette holds ten colours told apart easily (Tableau 10).
+var palette = []color.Color{
+	color.RGBA{0x4e, 0x79, 0xa7, 0xff}, color.RGBA{0xf2, 0x8e, 0x2b, 0xff}, color.RGBA{0xe1, 0x57, 0x59, 0xff},
+	color.RGBA{0x76, 0xb7, 0xb2, 0xff}, color.RGBA{0x59, 0xa1, 0x4f, 0xff}, color.RGBA{0xed, 0xc9, 0x48, 0xff},
+	color.RGBA{0xb0, 0x7a, 0xa1, 0xff}, color.RGBA{0xff, 0x9d, 0xa7, 0xff}, color.RGBA{0x9c, 0x75, 0x5f, 0xff},
+	color.RGBA{0xba, 0xb0, 0xac, 0xff},
 }
 
 // Plot size: wide enough for a dozen labelled groups.

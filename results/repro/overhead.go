@@ -1,0 +1,279 @@
+package repro
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"specbed/images"
+	"specbed/qemu"
+	"specbed/results"
+	"specbed/specializer/server"
+	"specbed/vnet"
+)
+
+// Guest paths and the flow of the overhead boot.
+const (
+	overheadContext = "/tmp/context.json"
+	coldModule      = "/tmp/cold.ko"
+	cachedModule    = "/tmp/cached.ko"
+	// overheadSrcPort is the flow socket's port (fixed: the context holds it).
+	overheadSrcPort = 5000
+	// overheadADU is the flow's payload per send (bytes).
+	overheadADU = 1024
+	// overheadTimeout bounds the network-mode boot (host wall time): the
+	// SA-1110's SLIP line takes seconds per module.
+	overheadTimeout = 5 * time.Minute
+)
+
+// Phases of figure 4(c), in the order a request goes through them.
+const (
+	PhaseCollect  = "collect context"
+	PhaseUpload   = "upload"
+	PhaseDownload = "download"
+	PhaseLoad     = "load"
+)
+
+// Fetches of figure 4(c).
+const (
+	FetchCold   = "cold"
+	FetchCached = "cached"
+)
+
+// Remote is one resident specialization server that every platform's
+// overhead boot asks, with a fresh module cache so that each platform's
+// first request is cold.
+type Remote struct {
+	srv *server.Server
+	mu  sync.Mutex
+	// served are the server's reports by kernel id, in order.
+	served map[string][]server.Served
+}
+
+// NewRemote starts a server for the kernels with a module cache in
+// cacheDir (empty: a new one) and prepares its compile recipes, so that
+// no request pays for them.
+func NewRemote(ctx context.Context, repo string, kernels []*images.Kernel, cacheDir string) (*Remote, error) {
+	r := &Remote{served: map[string][]server.Served{}}
+	srv, err := server.New(server.Config{
+		Kernels:  kernels,
+		Decls:    server.DefaultDecls(repo),
+		CacheDir: cacheDir,
+		Observe: func(sv server.Served) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.served[sv.Kernel] = append(r.served[sv.Kernel], sv)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("overhead: %w", err)
+	}
+	if err := srv.Prepare(ctx); err != nil {
+		return nil, fmt.Errorf("overhead: %w", err)
+	}
+	r.srv = srv
+	return r, nil
+}
+
+func (r *Remote) take(kernel string) []server.Served {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.served[kernel]
+	delete(r.served, kernel)
+	return out
+}
+
+// overheadPlan loads the core, brings up the default topology's links,
+// collects the context of a flow to the sink, fetches its module (cold),
+// loads it and fetches it again (cached).
+func overheadPlan(p *qemu.Platform, k *images.Kernel) []string {
+	fetch := func(out string) string {
+		return qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(k),
+			Decl: "udp", Context: overheadContext, Out: out}.String()
+	}
+	return append(netPlan(p),
+		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: overheadSrcPort, ADU: overheadADU, Out: overheadContext}.String(),
+		fetch(coldModule),
+		qemu.InsmodStep{Path: coldModule}.String(),
+		fetch(cachedModule),
+	)
+}
+
+// netPlan loads the core module and brings up the guest's links with the
+// default topology's addresses; the sink gets a static ARP entry, so the
+// context holds its resolved neighbour.
+func netPlan(p *qemu.Platform) []string {
+	insmodCore := qemu.InsmodStep{Path: coreGuestPath}.String()
+	if p.Link == qemu.LinkSLIP {
+		return []string{insmodCore, qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32,
+			Peer: vnet.RouterSLIPIP, Gateway: vnet.RouterSLIPIP, TTY: p.SLIPTTY, Baud: vnet.SLIPRate}.String()}
+	}
+	return []string{
+		insmodCore,
+		qemu.NetStep{Dev: "eth0", Addr: vnet.GuestSpecIP, Prefix: vnet.PrefixLen}.String(),
+		qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen, Neigh: vnet.SinkIP, LLAddr: vnet.SinkMAC}.String(),
+	}
+}
+
+// coreGuestPath is where the overhead boot's initramfs holds the core.
+const coreGuestPath = "/lib/modules/specnet.ko"
+
+// MeasureOverhead boots the guest in network mode on vnet's default
+// topology (the specialization link at 10 Mbit/s, or the SA-1110's SLIP
+// line), has it collect a context, fetch its module from r cold, load it
+// and fetch it again from r's cache, and returns the phases of both
+// fetches: the guest's (context collection, download, load; guest clock,
+// virtual ns) and the server's (upload = receiving the request, analysis,
+// specialization, compile, sign; host wall time).
+func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.PhaseTime, error) {
+	e.step("specialization overhead (network mode)")
+	res, err := e.bootNetwork(ctx, r, overheadPlan(e.P, e.K))
+	if err != nil {
+		return nil, fmt.Errorf("%s: overhead boot: %w", e.P.Name, err)
+	}
+	served := r.take(server.KernelID(e.K))
+	first := len(netPlan(e.P))
+	steps := res.Steps
+	if len(steps) != first+4 || steps[first].Customize == nil || steps[first+1].Fetch == nil ||
+		steps[first+2].Insmod == nil || steps[first+3].Fetch == nil {
+		return nil, fmt.Errorf("%s: overhead boot: results %+v do not follow the plan", e.P.Name, steps)
+	}
+	collect, cold, load, cached := steps[first].Customize, steps[first+1].Fetch, steps[first+2].Insmod, steps[first+3].Fetch
+	switch {
+	case cold.Status != 0 || cold.CacheHit || cached.Status != 0 || !cached.CacheHit:
+		return nil, fmt.Errorf("%s: fetches %+v and %+v: want a miss, then a hit", e.P.Name, cold, cached)
+	case load.Errno != 0:
+		return nil, fmt.Errorf("%s: loading the fetched module: errno %d", e.P.Name, load.Errno)
+	case len(served) != 2:
+		return nil, fmt.Errorf("%s: the server answered %d requests, want 2", e.P.Name, len(served))
+	}
+	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
+	var out []results.PhaseTime
+	for i, f := range []*qemu.FetchResult{cold, cached} {
+		fetch := []string{FetchCold, FetchCached}[i]
+		add := func(phase string, v float64) {
+			out = append(out, results.PhaseTime{Platform: e.P.Name, Fetch: fetch, Phase: phase, Ms: v})
+		}
+		add(PhaseCollect, ms(collect.NS))
+		sv := served[i]
+		add(PhaseUpload, ms(sv.Phases[server.PhaseReceive].Nanoseconds()))
+		for _, p := range []server.Phase{server.PhaseAnalysis, server.PhaseSpecialization, server.PhaseCompile, server.PhaseSign} {
+			add(p.String(), ms(sv.Phases[p].Nanoseconds()))
+		}
+		add(PhaseDownload, ms(f.ReplyNS))
+		// One load: the cached module is the cold one's bytes.
+		add(PhaseLoad, ms(load.NS))
+	}
+	return out, nil
+}
+
+// bootNetwork runs plan on the guest in network mode, attached to a fresh
+// default topology whose server host runs r's server and whose sink
+// host runs the sink.
+func (e *Platform) bootNetwork(ctx context.Context, r *Remote, plan []string) (*qemu.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	topo, err := vnet.DefaultTopology(e.P.Name, e.P.Link)
+	if err != nil {
+		return nil, err
+	}
+	n, err := vnet.Start(ctx, topo)
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close()
+	l, err := n.Host(vnet.ServerHost).Listen(ctx, "tcp", fmt.Sprintf(":%d", vnet.ServerPort))
+	if err != nil {
+		return nil, err
+	}
+	served := make(chan error, 1)
+	go func() { served <- r.srv.Serve(ctx, l) }()
+	initrd, err := e.B.Initramfs(ctx, e.P, []images.File{{Path: coreGuestPath, Source: e.Core}})
+	if err != nil {
+		return nil, err
+	}
+	var console bytes.Buffer
+	cfg := qemu.Config{
+		Platform:  e.P,
+		Mode:      qemu.NetworkMode,
+		Boot:      qemu.Boot{Kernel: e.K.Image, Initrd: initrd},
+		Plan:      plan,
+		SystemMap: e.K.SystemMap,
+		RunRoot:   e.RunRoot,
+		Timeout:   overheadTimeout,
+		Echo:      &console,
+	}
+	for _, nic := range topo.Node(e.P.Name).NICs {
+		cfg.MACs = append(cfg.MACs, nic.MAC)
+	}
+	guestEnds, err := attachLinks(n, e.P, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	in, err := qemu.Start(ctx, cfg)
+	for _, f := range guestEnds {
+		f.Close() // QEMU holds its own copies
+	}
+	if err != nil {
+		return nil, err
+	}
+	res, err := in.Wait()
+	cancel()
+	if serr := <-served; serr != nil && err == nil {
+		err = fmt.Errorf("server: %w", serr)
+	}
+	if err != nil {
+		tail := console.Bytes()
+		tail = tail[max(0, len(tail)-consoleTail):]
+		return res, fmt.Errorf("%w\nconsole (last %d bytes):\n%s", err, len(tail), tail)
+	}
+	return res, nil
+}
+
+// consoleTail is how much of the console a failed boot's error quotes (bytes).
+const consoleTail = 3000
+
+// attachLinks makes one socket pair per guest link, gives the host ends to
+// the network and the guest ends to cfg, and returns the guest ends, which
+// the caller closes once QEMU runs.
+func attachLinks(n *vnet.Network, p *qemu.Platform, cfg *qemu.Config) ([]*os.File, error) {
+	pair := func(name string) (host, guest *os.File, err error) {
+		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("socketpair: %w", err)
+		}
+		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest"), nil
+	}
+	if p.Link == qemu.LinkSLIP {
+		host, guest, err := pair("slip")
+		if err != nil {
+			return nil, err
+		}
+		if err := n.AttachSLIP(p.Name, host); err != nil {
+			guest.Close()
+			return nil, err
+		}
+		cfg.Link = guest
+		return []*os.File{guest}, nil
+	}
+	var guests []*os.File
+	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
+		host, guest, err := pair(fmt.Sprintf("nic%d", nic))
+		if err == nil {
+			err = n.AttachEthernet(p.Name, nic, host)
+		}
+		if err != nil {
+			for _, g := range guests {
+				g.Close()
+			}
+			return nil, err
+		}
+		guests = append(guests, guest)
+	}
+	cfg.Link, cfg.DataLink = guests[0], guests[1]
+	return guests, nil
+}
