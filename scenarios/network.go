@@ -69,8 +69,11 @@ func topology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) {
 
 // guestNetwork is one network-mode boot's virtual network and sink.
 type guestNetwork struct {
-	n      *vnet.Network
-	sink   *vnet.Sink
+	n    *vnet.Network
+	sink *vnet.Sink
+	// drain is how long frames may still be on their way once the guest
+	// has sent its last.
+	drain  time.Duration
 	cancel context.CancelFunc
 }
 
@@ -83,7 +86,7 @@ func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	g := &guestNetwork{cancel: cancel}
+	g := &guestNetwork{cancel: cancel, drain: drainTime(topo)}
 	if g.n, err = vnet.Start(ctx, topo); err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("vnet: %w", err)
@@ -146,7 +149,7 @@ func (g *guestNetwork) attach(p *qemu.Platform, cfg *qemu.Config) ([]*os.File, e
 // delivered is the datagrams the sink got from src, after the frames
 // still on the links had time to arrive.
 func (g *guestNetwork) delivered(src string) int64 {
-	time.Sleep(drainTime)
+	time.Sleep(g.drain)
 	var n int64
 	for _, f := range g.sink.Report().UDP {
 		if strings.HasPrefix(f.Source, src+":") {
@@ -156,9 +159,24 @@ func (g *guestNetwork) delivered(src string) int64 {
 	return n
 }
 
-// drainTime covers a full 64 KiB queue on the slowest default link (the
-// SLIP line: 64 KiB at 230400 bit/s is 2.3 s) plus its delay.
-const drainTime = 3 * time.Second
+// drainTime is how long the fullest queue of topo takes to empty: its
+// bytes at its link's rate, plus the link's delay and a margin for the
+// host's timers.
+func drainTime(topo vnet.Topology) time.Duration {
+	const margin = 500 * time.Millisecond
+	longest := time.Duration(0)
+	for _, l := range topo.Links {
+		if l.Rate <= 0 {
+			continue
+		}
+		queue := l.QueueBytes
+		if queue == 0 {
+			queue = vnet.DefaultQueueBytes
+		}
+		longest = max(longest, time.Duration(int64(queue)*8*int64(time.Second)/l.Rate)+l.Delay)
+	}
+	return longest + margin
+}
 
 func (g *guestNetwork) close() error {
 	g.cancel()

@@ -10,7 +10,7 @@ import (
 	"specbed/images"
 )
 
-// TestRunLibrary runs the count-clock scenarios of the library on i486
+// TestRunLibrary runs the runnable scenarios of the library on i486
 // (make reproduce runs them on every platform): each must pass, the
 // negative controls by failing for their reason. The JUnit file must
 // record every case.
@@ -23,7 +23,7 @@ func TestRunLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	var jobs []Job
-	for _, f := range countClockFiles(t) {
+	for _, f := range runnableFiles(t) {
 		s, err := Load(f)
 		if err != nil {
 			t.Fatal(err)
