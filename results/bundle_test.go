@@ -184,3 +184,41 @@ func TestLayout(t *testing.T) {
 		t.Errorf("values %v set %v", g.values, g.set)
 	}
 }
+
+// TestSpeedClaimFromLayers: with the per-layer figure, figure 4(a)'s claim
+// compares the socket, transport and IP layers (and the residual that
+// fuses them), not the whole send; the sum figure says how far the layers
+// are from the guest's count.
+func TestSpeedClaimFromLayers(t *testing.T) {
+	layers := []string{"socket", "udp", "ip", "device", "memory", "residual", "other"}
+	figs := LayersFigures([]LayerCost{
+		{Platform: "p3", Protocol: "udp", SizeBytes: 1024, Path: PathSendto, Total: 4000, GuestPerSend: 4020,
+			ByLayer: map[string]float64{"socket": 1000, "udp": 1000, "ip": 1000, "memory": 600, "other": 400}},
+		{Platform: "p3", Protocol: "udp", SizeBytes: 1024, Path: PathSpecial, Total: 2800, GuestPerSend: 2800,
+			ByLayer: map[string]float64{"socket": 300, "residual": 1200, "memory": 600, "other": 700}},
+	}, layers)
+	b := &Bundle{Figures: figs}
+	rows, err := Claims(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.ID != "fig4a-speed" {
+			continue
+		}
+		// (300 + 1200) against 3000: 50% fewer, over the paper's 25.
+		if math.Abs(r.Ratio-2) > 1e-9 || !strings.Contains(r.Ours, "50.0% fewer in the socket, udp and IP layers") {
+			t.Errorf("claim row %+v", r)
+		}
+	}
+	sum := figs[1]
+	if v := sum.Value("p3", "udp", "1024", PathSendto); v == nil || math.Abs(*v-100*20.0/4020) > 1e-9 {
+		t.Errorf("sum figure %+v", sum.Rows)
+	}
+	if n := len(figs[0].Rows); n != 9 {
+		t.Errorf("%d layer rows, want the 9 layers present", n)
+	}
+	if err := b.Write(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}

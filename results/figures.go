@@ -2,6 +2,8 @@ package results
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 
 	"specbed/results/paper"
@@ -227,4 +229,50 @@ func OverheadFigure(phases []PhaseTime, caption string) Figure {
 		f.Rows = append(f.Rows, Row{Key: []string{p.Platform, p.Fetch, p.Phase}, Value: p.Ms})
 	}
 	return f
+}
+
+// LayerCost is the per-layer cost of one path (figure 4(a)), from the
+// instruction-counting plugin (qemu/plugin/profile).
+type LayerCost struct {
+	Platform  string
+	Protocol  string
+	SizeBytes int
+	Path      string
+	// ByLayer is guest instructions per send by layer; Total their sum;
+	// GuestPerSend the guest's own count for the same loop.
+	ByLayer             map[string]float64
+	Total, GuestPerSend float64
+}
+
+// LayersFigures are figure 4(a) by layer: instructions per send of every
+// path split by layer (stacked, in the order layers lists them), and how
+// far the layers' sum is from the guest's own count.
+func LayersFigures(costs []LayerCost, layers []string) []Figure {
+	split := Figure{
+		ID: FigLayers, PaperFigure: "4(a)", Title: "Instructions per send by layer",
+		Caption: "Guest instructions per send charged to each layer by the instruction-counting TCG plugin " +
+			"(per-function counts over the timed loop, functions grouped into layers by qemu/plugin/attrib's rules; " +
+			"count mode, dummy0). The paper's figure shows CPU cycles of the socket, UDP and IP layers.",
+		Unit: "guest instructions per send", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "size_bytes", "path", "layer"}, Series: "layer", Stacked: true,
+	}
+	check := Figure{
+		ID: FigLayers + "-sum", PaperFigure: "4(a)", Title: "Layers' sum against the guest's own count",
+		Caption: "100 x |sum of the layers - the guest's instructions per send| / the guest's, per path " +
+			"(issue 7 asks for at most 1%).",
+		Unit: "% off the guest's count", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "size_bytes", "path"},
+	}
+	for _, c := range costs {
+		key := []string{c.Platform, c.Protocol, strconv.Itoa(c.SizeBytes), c.Path}
+		for _, l := range layers {
+			if v, ok := c.ByLayer[l]; ok {
+				split.Rows = append(split.Rows, Row{Key: append(slices.Clone(key), l), Value: v})
+			}
+		}
+		if c.GuestPerSend > 0 {
+			check.Rows = append(check.Rows, Row{Key: key, Value: 100 * math.Abs(c.Total-c.GuestPerSend) / c.GuestPerSend})
+		}
+	}
+	return []Figure{split, check}
 }

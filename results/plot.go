@@ -148,15 +148,30 @@ const (
 	plotHeight = 4 * vg.Inch
 )
 
+// labelCharWidth is about the width of one character of a group label.
+const labelCharWidth = 6.5 * vg.Millimeter / 2
+
+// longest is the length of the longest name (characters).
+func longest(names []string) int {
+	n := 0
+	for _, s := range names {
+		n = max(n, len(s))
+	}
+	return n
+}
+
 // writePlots writes ID.png and ID.svg and returns the SVG.
 func writePlots(dir string, f *Figure) ([]byte, error) {
 	p, err := newPlot(f)
 	if err != nil {
 		return nil, err
 	}
+	g := layout(f)
 	var svg []byte
 	for _, format := range []string{"png", "svg"} {
-		w, err := p.WriterTo(plotWidth, plotHeight, format)
+		// Wider for many groups, so that their labels stay apart.
+		width := max(plotWidth, vg.Length(len(g.groups)*(longest(g.groups)+2))*labelCharWidth)
+		w, err := p.WriterTo(width, plotHeight, format)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", format, err)
 		}
