@@ -6,7 +6,7 @@ BIN := bin/specbed
 # Test timeout covers a cold kernel build of all three platforms.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build setup images contexts test bench reproduce clean
+.PHONY: all build setup images contexts test stress bench reproduce clean
 
 all: build
 
@@ -26,6 +26,11 @@ contexts: build
 test: images
 	$(GO) vet ./...
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+# The close guard's rounds (images/specnet/guards): make test runs 100 per
+# platform, stress 1000.
+stress: images
+	SPECBED_CLOSE_ROUNDS=1000 $(GO) test -count=1 -run '^TestCloseGuard$$' -timeout $(TEST_TIMEOUT) ./images/specnet/guards/
 
 bench: images
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TEST_TIMEOUT) ./...
