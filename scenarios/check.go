@@ -13,6 +13,8 @@ import (
 const (
 	// DefaultCount is the timed sends per size.
 	DefaultCount = 1000
+	// DefaultCloseRounds is a closerace's rounds.
+	DefaultCloseRounds = 16
 )
 
 // setDefaults fills the keys a file left out.
@@ -34,6 +36,11 @@ func (s *Scenario) setDefaults() {
 	}
 	if s.Specialization.GuardPolicy == "" {
 		s.Specialization.GuardPolicy = PolicyFallback
+	}
+	for i := range s.Timeline {
+		if e := &s.Timeline[i]; e.Which == "thread" && e.Rounds == 0 {
+			e.Rounds = DefaultCloseRounds
+		}
 	}
 }
 
@@ -107,6 +114,12 @@ func (d *decoder) checkEvent(s *Scenario, i int) {
 		} else if e.At.Duration > end {
 			d.failAt(path+".at", "%v is past the workload's duration %v (allowed: 0s..%v)", e.At.Duration, end, end)
 		}
+	}
+	if e.Event == EventSocketClose && e.Which == "thread" && s.Workload.Path != PathSpecialized {
+		d.failAt(path+".which", "a close from another task races sends through a token: it needs workload.path specialized")
+	}
+	if d.decoded(path+".rounds") && e.Which != "thread" {
+		d.failAt(path+".rounds", "rounds belong to which: thread")
 	}
 	if e.Event == EventWrongLengthSend {
 		for _, size := range s.Workload.SizesBytes {

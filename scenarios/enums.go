@@ -87,7 +87,7 @@ func enumValues(name string) []string {
 	case "check":
 		return slices.Sorted(maps.Keys(expectKeys))
 	case "descriptor":
-		return []string{"flow", "dup"}
+		return []string{"flow", "dup", "thread"}
 	case "errno":
 		return slices.Sorted(maps.Keys(errnos))
 	case "guard":
@@ -112,7 +112,7 @@ var when = []string{"at", "after_packets"}
 // eventKeys lists each event's keys.
 var eventKeys = map[string]keySet{
 	EventRouteChange:       {optional: when},
-	EventSocketClose:       {optional: append([]string{"which"}, when...)},
+	EventSocketClose:       {optional: append([]string{"which", "rounds"}, when...)},
 	EventMTUChange:         {required: []string{"mtu_bytes"}, optional: when},
 	EventSetsockopt:        {required: []string{"level", "option", "value"}, optional: when},
 	EventWrongLengthSend:   {required: []string{"size_bytes"}, optional: when},

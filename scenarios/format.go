@@ -102,6 +102,9 @@ type Specialization struct {
 	// GuardPolicy is reinforce, respecialize, fallback (the generic path
 	// serves the send) or refuse (the send fails, EINVAL).
 	GuardPolicy string `yaml:"guard_policy" enum:"policy"`
+	// DisableGuards turns guards off (the core's test-only module
+	// parameters), for negative controls.
+	DisableGuards []string `yaml:"disable_guards" enum:"guard"`
 }
 
 // Event is one entry of the timeline. It happens At a time after the
@@ -127,8 +130,14 @@ type Event struct {
 	Value  int `yaml:"value" min:"0"`
 	// SizeBytes is wrong-length-send's payload (bytes).
 	SizeBytes int `yaml:"size_bytes" min:"0" max:"65507"`
-	// Which is socket-close's descriptor: flow or dup.
+	// Which is what socket-close closes: the flow socket (flow) or a dup
+	// of it (dup) from the agent's thread between two sends, or (thread)
+	// the agent's closerace: Rounds rounds, each a fresh socket with a
+	// token of the flow's residual that a second task sharing the
+	// descriptor table closes while the agent sends through the token.
 	Which string `yaml:"which" enum:"descriptor"`
+	// Rounds is the closerace's rounds (which: thread; default 16).
+	Rounds int `yaml:"rounds" min:"1" max:"1000"`
 }
 
 // Expectation is one check of the outcome; which keys it takes depends

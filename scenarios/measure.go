@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"specbed/images/specnet/guards"
 	"specbed/qemu"
 )
 
@@ -52,9 +53,6 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 	inWindow := false
 	for i, ps := range p.steps {
 		r := &res.Steps[i]
-		if r.Send != nil {
-			f.Attempted += r.Send.Count + r.Send.Warmup - r.Send.Errors
-		}
 		switch ps.role {
 		case roleSetup:
 			if r.Load != nil && r.Load.Errno != 0 {
@@ -65,6 +63,7 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 			}
 		case roleBaseline:
 			f.BaselineNsPerSend[baselineName(r.Send.Path)] = r.Send.NsPerSend
+			f.Attempted += r.Send.Count + r.Send.Warmup - r.Send.Errors
 		case roleCounters:
 			if ps.afterEvents {
 				f.CountersAfterEvents[ps.mark] = r.Counters
@@ -79,11 +78,17 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 				f.FirstErrno = r.Send.Errno
 			}
 			f.Errors += r.Send.Errors
+			f.Attempted += r.Send.Count + r.Send.Warmup - r.Send.Errors
 			ns += r.Send.NS
 		case roleEvent:
-			f.EventErrno[ps.event] = eventErrno(r)
-			if r.Send != nil && inWindow {
-				f.WindowSends += r.Send.Count + r.Send.Warmup
+			errno, sent, err := eventOutcome(r)
+			if err != nil {
+				return f, err
+			}
+			f.EventErrno[ps.event] = errno
+			f.Attempted += sent
+			if inWindow {
+				f.WindowSends += sent
 			}
 		}
 	}
@@ -106,17 +111,33 @@ func baselineName(p qemu.SendPath) string {
 	return string(p)
 }
 
-// eventErrno is the errno an event's step reported.
-func eventErrno(r *qemu.StepResult) int {
+// eventOutcome is the errno an event's step reported and the sends it
+// made that succeeded. A closerace's errno is EBADF when every round's
+// first failed send failed with it, the other errno when one failed
+// otherwise, and 0 when a round's sends never failed (a guard that did
+// not fire).
+func eventOutcome(r *qemu.StepResult) (errno, sent int, err error) {
 	switch {
 	case r.Setsockopt != nil:
-		return r.Setsockopt.Errno
+		return r.Setsockopt.Errno, 0, nil
 	case r.Send != nil:
-		return r.Send.Errno
+		return r.Send.Errno, r.Send.Count + r.Send.Warmup - r.Send.Errors, nil
 	case r.Close != nil:
-		return r.Close.Errno
+		return r.Close.Errno, 0, nil
+	case r.Kind == "closerace":
+		c, err := guards.CloseRace(*r)
+		if err != nil {
+			return 0, 0, err
+		}
+		switch {
+		case c.Other > 0:
+			errno = int(c.OtherErrno)
+		case c.EBADF == c.Rounds:
+			errno = errnos["EBADF"]
+		}
+		return errno, int(c.OK), nil
 	}
-	return 0
+	return 0, 0, fmt.Errorf("step %d (%s) is no event step", r.Step, r.Kind)
 }
 
 // kernelLogMarkers start console lines that show a kernel problem the

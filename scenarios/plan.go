@@ -3,7 +3,9 @@ package scenarios
 import (
 	"fmt"
 	"slices"
+	"strings"
 
+	"specbed/images/specnet/guards"
 	"specbed/images/specnet/paths"
 	"specbed/qemu"
 )
@@ -94,6 +96,11 @@ func runnable(s *Scenario) error {
 	if s.Workload.Duration.Duration != 0 {
 		return no("workload duration", "the runner counts sends; give workload.count")
 	}
+	for _, g := range s.Specialization.DisableGuards {
+		if g != "close" {
+			return no("disable_guards "+g, "the core has a switch for the close guard only")
+		}
+	}
 	if p := s.Specialization.GuardPolicy; p != PolicyFallback && p != PolicyRefuse {
 		return no("guard policy "+p, "the specnet core implements fallback and refuse only")
 	}
@@ -159,7 +166,7 @@ func countPlan(s *Scenario, size int, residual string) *flowPlan {
 func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flowPlan {
 	w := &s.Workload
 	p := &flowPlan{}
-	p.add(qemu.InsmodStep{Path: coreGuestPath}, roleSetup)
+	p.steps = append(p.steps, plannedStep{step: coreInsmod(s.Specialization.DisableGuards), role: roleSetup})
 	if residual != "" {
 		p.add(qemu.InsmodStep{Path: residualGuestPath}, roleSetup)
 	}
@@ -178,6 +185,7 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		}
 	}
 	path := sendPath(w.Path)
+	flow := open[len(open)-1].(qemu.CustomizeStep)
 	sent, warmup := 0, w.Warmup
 	for _, mark := range marks(s) {
 		if n := mark - sent; n > 0 {
@@ -188,7 +196,8 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		events := false
 		for i, e := range s.Timeline {
 			if e.AfterPackets == mark {
-				p.steps = append(p.steps, plannedStep{step: eventStep(e, path).String(), role: roleEvent, event: i})
+				step := eventStep(e, path, flow, residual, size)
+				p.steps = append(p.steps, plannedStep{step: step.String(), role: roleEvent, event: i})
 				events = true
 			}
 		}
@@ -200,15 +209,39 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 	return p
 }
 
-// eventStep is the agent step of an event that acts in the guest.
-func eventStep(e Event, path qemu.SendPath) fmt.Stringer {
+// coreInsmod loads the core module with the guards named turned off
+// (its test-only parameters, for negative controls).
+func coreInsmod(disabled []string) string {
+	step := qemu.InsmodStep{Path: coreGuestPath}.String()
+	var params []string
+	for _, g := range disabled {
+		params = append(params, g+"_guard=0")
+	}
+	if params != nil {
+		step += ",params=" + strings.Join(params, "%20")
+	}
+	return step
+}
+
+// closeRaceSrcPort is the port of the closerace's sockets: the flow
+// socket holds the flow's.
+const closeRaceSrcPort = paths.SrcPort + 1
+
+// eventStep is the agent step of an event that acts in the guest; flow
+// is the flow's customize step, residual the residual's name, size the
+// flow's payload (bytes).
+func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, residual string, size int) fmt.Stringer {
 	switch e.Event {
+	case EventSocketClose:
+		if e.Which == "thread" {
+			return guards.CloseRaceStep{Dst: flow.Dst, Port: flow.Port, SrcPort: closeRaceSrcPort,
+				Name: residual, Rounds: e.Rounds, Size: size}
+		}
+		return qemu.CloseStep{Dup: e.Which == "dup"}
 	case EventSetsockopt:
 		return qemu.SetsockoptStep{Level: e.Level, Name: e.Option, Value: e.Value}
 	case EventWrongLengthSend:
 		return qemu.SendStep{Path: path, Slot: tokenSlot, Size: e.SizeBytes, Count: 1}
-	case EventSocketClose:
-		return qemu.CloseStep{Dup: e.Which == "dup"}
 	}
 	panic("scenarios: no step for event " + e.Event) // runnable() let it through
 }
