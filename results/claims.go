@@ -41,9 +41,10 @@ const (
 	whyInstructions = "Ours counts guest instructions under QEMU's icount on Linux 6.1 (no cache, pipeline or memory timing), " +
 		"the paper CPU cycles on real hardware running Linux 2.4.20; 6.1's send path does more (hashed IP ID, " +
 		"cgroup and BPF hooks), and our residual keeps the hashed IP ID and an ioctl dispatch."
-	whyUDPGain = "Ours is estimated from the sender's instructions per send (a CPU-bound sender on dummy0, count " +
-		"mode), not netperf throughput over a link with a receiver; the paper's cycles include cache effects " +
-		"that instruction counts do not see. " + whyInstructions
+	whyUDPGain = "Ours is the sender's throughput onto dummy0 in virtual time (count mode: a CPU-bound sender whose " +
+		"time is its instructions), not netperf over a NIC and a link with a receiver: the NIC's and the interrupts' " +
+		"work, which both paths share and which dilutes the gain, is missing; the paper's cycles also include cache " +
+		"effects that instruction counts do not see. " + whyInstructions
 	whyNoTCP    = "Not measured in this run: the TCP generic path and its specialization (issue 6) are not part of it yet."
 	whyNoTCPNet = "Not measured: TCP_STREAM needs the TCP specialized path (issue 6) and network-mode throughput."
 )
@@ -68,7 +69,7 @@ var derivations = map[string]derivation{
 	"fig5-tcp-486":     {ours: notMeasured, why: whyNoTCPNet},
 	"fig5-tcp-ipaq":    {ours: notMeasured, why: whyNoTCPNet},
 	"abstract-throughput": {ours: maxPercent(FigUDPGain),
-		why: "Our largest UDP gain over all platforms and sizes, estimated as in figure " + FigUDPGain + ". " + whyUDPGain},
+		why: "Our largest UDP gain over all platforms and sizes, measured as in figure " + FigUDPGain + ". " + whyUDPGain},
 	"fig1-profile": {ours: notMeasured,
 		why: "Not reproduced (a stretch goal of issue 7): it needs an in-kernel web server under 100 concurrent connections and the per-function profile of figure 4(a)'s plugin."},
 }

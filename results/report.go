@@ -30,8 +30,8 @@ var Deviations = []Deviation{
 		"'Local' here only removes the link's rate and delay; the work is on the host."},
 	{"Clock modes", "Wall-clock time of netperf runs", "count mode (deterministic, bit-identical reruns) for instructions and sizes; network mode for fetches over links",
 		"Count-mode figures have no variance, so netperf's confidence interval is zero there: it is not statistical confidence. Network-mode figures are host wall time."},
-	{"Throughput", "netperf UDP_STREAM / TCP_STREAM on real links", "Sender-side estimate from instructions per send (figure " + FigUDPGain + ")",
-		"A CPU-bound sender's gain; no receiver, no link, no interrupts from traffic."},
+	{"Throughput", "netperf UDP_STREAM / TCP_STREAM on real links", "Sender-side UDP onto dummy0 in virtual time (figures " + FigUDPRate + ", " + FigUDPGain + ")",
+		"A CPU-bound sender; no NIC, no receiver, no link, no interrupts from traffic. TCP_STREAM is not measured yet."},
 	{"Specializer", "Tempo (C), separate processes reloaded per request", "specbed's Go partial evaluator inside one resident server, modules cached by invariants",
 		"Specialization overhead has a different shape: compile dominates a cold request, the link a cached one."},
 }

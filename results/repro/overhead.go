@@ -23,8 +23,6 @@ const (
 	cachedModule    = "/tmp/cached.ko"
 	// overheadSrcPort is the flow socket's port (fixed: the context holds it).
 	overheadSrcPort = 5000
-	// overheadADU is the flow's payload per send (bytes).
-	overheadADU = 1024
 	// overheadTimeout bounds the network-mode boot (host wall time): the
 	// SA-1110's SLIP line takes seconds per module.
 	overheadTimeout = 5 * time.Minute
@@ -96,7 +94,7 @@ func overheadPlan(p *qemu.Platform, k *images.Kernel) []string {
 			Decl: "udp", Context: overheadContext, Out: out}.String()
 	}
 	return append(netPlan(p),
-		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: overheadSrcPort, ADU: overheadADU, Out: overheadContext}.String(),
+		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: overheadSrcPort, ADU: SizeFlow, Out: overheadContext}.String(),
 		fetch(coldModule),
 		qemu.InsmodStep{Path: coldModule}.String(),
 		fetch(cachedModule),

@@ -26,13 +26,19 @@ const protocolUDP = "udp"
 // and 4400 sends take seconds under TCG, more on a loaded host.
 const bootTimeout = 5 * time.Minute
 
-// Sizes are the payloads measured (bytes): both of the paths measurement,
-// or in a quick run only 1 KB, the size most of the paper's claims use.
+// SizeFlow is the payload (bytes) of the flow whose residual figure 4(b)
+// sizes and whose overhead figure 4(c) times: 1 KB, the size most of the
+// paper's claims use. Every run measures it.
+const SizeFlow = 1024
+
+// Sizes are the payloads measured (bytes): figure 5's range from 64 bytes
+// to the largest unfragmented datagram (1472 on a 1500-byte MTU), or in a
+// quick run SizeFlow alone.
 func Sizes(quick bool) []int {
 	if quick {
-		return []int{1024}
+		return []int{SizeFlow}
 	}
-	return paths.Sizes()
+	return []int{64, 256, 512, SizeFlow, 1472}
 }
 
 // Platform is what one platform's measurements share.
@@ -97,12 +103,12 @@ type Paths struct {
 }
 
 // Costs returns the measurements as the figures' rows.
-func (r *Paths) Costs(platform string) []results.PathCost {
+func (r *Paths) Costs(platform string, shift int) []results.PathCost {
 	var out []results.PathCost
 	for _, m := range r.Measurements {
 		for _, c := range m.Costs {
 			out = append(out, results.PathCost{Platform: platform, Protocol: protocolUDP, SizeBytes: m.Size,
-				Path: string(c.Path), InstructionsPerSend: c.InstructionsPerSend})
+				Path: string(c.Path), InstructionsPerSend: c.InstructionsPerSend, IcountShift: shift})
 		}
 	}
 	return out
