@@ -16,6 +16,7 @@ import (
 	"specbed/images/specnet/core"
 	"specbed/images/specnet/paths"
 	"specbed/qemu"
+	"specbed/results"
 )
 
 // bootTimeout bounds one guest run (host wall time): a boot, module
@@ -50,13 +51,18 @@ type Outcome struct {
 	Checks  []CheckResult `json:"checks,omitempty"`
 	// Seconds is the host wall time of the run.
 	Seconds float64 `json:"seconds"`
+	// platform is the guest's parameters for the bundle (nil when the
+	// run did not get as far as a kernel).
+	platform *results.Platform
 }
 
-// Runner runs scenarios on the guests.
+// Runner runs scenarios on the guests. Each scenario leaves a results
+// bundle in <OutDir>/<scenario>/ (bundle.json, the cost-per-send figure,
+// report.html) and per platform <OutDir>/<scenario>/<platform>/
+// (outcome.json with the checks, the consoles).
 type Runner struct {
 	Builder *images.Builder
-	// OutDir receives a bundle per scenario and platform:
-	// <OutDir>/<scenario>/<platform>/{outcome.json,console-<size>.log}.
+	// OutDir receives the bundles.
 	OutDir string
 	// Platforms, when set, limits every scenario to these platforms.
 	Platforms []string
@@ -64,6 +70,8 @@ type Runner struct {
 	Log io.Writer
 	// Parallel is how many scenarios run at once (at least 1).
 	Parallel int
+	// Meta describes the run in each scenario's bundle (results.NewRun).
+	Meta results.Run
 
 	logMu sync.Mutex
 }
@@ -128,9 +136,9 @@ func (r *Runner) runScenario(ctx context.Context, j Job) []Outcome {
 	for _, name := range r.platforms(j.Scenario) {
 		start := time.Now()
 		o := Outcome{Scenario: j.Scenario.Name, File: j.File, Platform: name, ExpectFailure: j.Scenario.ExpectFailure}
-		dir := filepath.Join(r.OutDir, j.Scenario.Name, name)
-		flows, err := r.runPlatform(ctx, j.Scenario, name, dir)
-		o.Flows = flows
+		dir := filepath.Join(r.bundleDir(j.Scenario), name)
+		flows, platform, err := r.runPlatform(ctx, j.Scenario, name, dir)
+		o.Flows, o.platform = flows, platform
 		for _, f := range flows {
 			o.Checks = append(o.Checks, evaluate(j.Scenario, f)...)
 		}
@@ -141,6 +149,11 @@ func (r *Runner) runScenario(ctx context.Context, j Job) []Outcome {
 		}
 		r.logf("%s on %s: %s (%.0f s)", o.Scenario, o.Platform, o.Status, o.Seconds)
 		out = append(out, o)
+	}
+	if err := writeScenarioBundle(r.bundleDir(j.Scenario), r.Meta, j.Scenario, out); err != nil {
+		for i := range out {
+			out[i].Status, out[i].Message = Errored, err.Error()
+		}
 	}
 	return out
 }
@@ -199,30 +212,43 @@ type platformRun struct {
 // a context boot when the flow is specialized locally, then one
 // measurement boot per size. Kernels come from the cache only: a
 // scenario never starts a kernel build.
-func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string) ([]*FlowResult, error) {
+func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string) ([]*FlowResult, *results.Platform, error) {
 	if err := runnable(s); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := qemu.Lookup(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k, err := r.Builder.CachedKernel(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("%s kernel (build it with `specbed images build`): %w", name, err)
+		return nil, nil, fmt.Errorf("%s kernel (build it with `specbed images build`): %w", name, err)
+	}
+	version, err := results.QEMUVersion(ctx, p.Binary)
+	if err != nil {
+		return nil, nil, err
+	}
+	mode := qemu.CountMode
+	if s.Clock == ClockNetwork {
+		mode = qemu.NetworkMode
+	}
+	platform := &results.Platform{
+		Name: p.Name, Machine: p.Machine, CPU: p.CPU, MemoryMiB: p.MemoryMiB,
+		ClockMode: mode.Name, IcountShift: p.IcountShift, QEMU: p.Binary, QEMUVersion: version,
+		KernelRelease: k.Release, KernelKey: k.Key, KernelConfigSHA256: k.ConfigHash,
 	}
 	corePath, err := core.Build(ctx, r.Builder, k)
 	if err != nil {
-		return nil, err
+		return nil, platform, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("scenario bundle: %w", err)
+		return nil, platform, fmt.Errorf("scenario bundle: %w", err)
 	}
 	pr := &platformRun{r: r, s: s, p: p, k: k, corePath: corePath, dir: dir}
 	residuals := map[int]*paths.Residual{}
 	if s.Specialization.Mode == ModeLocal {
 		if residuals, err = pr.specializeLocally(ctx); err != nil {
-			return nil, err
+			return nil, platform, err
 		}
 	}
 	var flows []*FlowResult
@@ -232,10 +258,10 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 			flows = append(flows, f)
 		}
 		if err != nil {
-			return flows, fmt.Errorf("%d-byte flow: %w", size, err)
+			return flows, platform, fmt.Errorf("%d-byte flow: %w", size, err)
 		}
 	}
-	return flows, nil
+	return flows, platform, nil
 }
 
 // specializeLocally collects each size's context in one boot and

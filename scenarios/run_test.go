@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"specbed/images"
+	"specbed/results"
 )
 
 // TestRunLibrary runs the runnable scenarios of the library on i486
@@ -31,7 +32,11 @@ func TestRunLibrary(t *testing.T) {
 		jobs = append(jobs, Job{File: f, Scenario: s})
 	}
 	out := filepath.Join(b.Repo, "out", "scenarios", "test")
-	r := &Runner{Builder: b, OutDir: out, Platforms: []string{"i486"}, Parallel: 2, Log: testLog{t}}
+	meta, err := results.NewRun(t.Context(), b.Repo, []string{"go", "test", "-run", "TestRunLibrary", "./scenarios"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Builder: b, OutDir: out, Platforms: []string{"i486"}, Parallel: 2, Log: testLog{t}, Meta: meta}
 	outcomes := r.Run(t.Context(), jobs)
 	if len(outcomes) != len(jobs) {
 		t.Fatalf("%d outcomes for %d scenarios on one platform", len(outcomes), len(jobs))
@@ -49,7 +54,13 @@ func TestRunLibrary(t *testing.T) {
 			t.Errorf("%s: negative control passed without a failed check: %s", o.File, o.Message)
 		}
 		if _, err := os.Stat(filepath.Join(out, o.Scenario, o.Platform, "outcome.json")); err != nil {
-			t.Errorf("%s: no bundle: %v", o.File, err)
+			t.Errorf("%s: no outcome: %v", o.File, err)
+		}
+		bundle, err := results.Read(filepath.Join(out, o.Scenario))
+		if err != nil {
+			t.Errorf("%s: %v", o.File, err)
+		} else if f := bundle.Figure(bundleFigure); f == nil || len(f.Rows) == 0 {
+			t.Errorf("%s: the bundle has no %s figure rows", o.File, bundleFigure)
 		}
 	}
 	junit := filepath.Join(out, "junit.xml")

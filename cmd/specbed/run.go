@@ -10,6 +10,7 @@ import (
 
 	"specbed/images"
 	"specbed/qemu"
+	"specbed/results"
 	"specbed/scenarios"
 )
 
@@ -73,7 +74,11 @@ func runScenarios(cmd *cobra.Command, opts runOptions, files []string) error {
 	if opts.outDir == "" {
 		opts.outDir = filepath.Join(b.Repo, "out", "scenarios")
 	}
-	r := &scenarios.Runner{Builder: b, OutDir: opts.outDir, Platforms: opts.platforms, Parallel: opts.parallel}
+	run, err := results.NewRun(cmd.Context(), b.Repo, os.Args)
+	if err != nil {
+		return err
+	}
+	r := &scenarios.Runner{Builder: b, OutDir: opts.outDir, Platforms: opts.platforms, Parallel: opts.parallel, Meta: run}
 	if !opts.quiet {
 		r.Log = cmd.ErrOrStderr()
 	}
