@@ -1,0 +1,216 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"specbed/images"
+	"specbed/images/specnet/core"
+	"specbed/images/specnet/paths"
+	"specbed/qemu"
+	"specbed/qemu/plugin/attrib"
+)
+
+// LayerCounts is the per-layer cost of one send path at one payload size
+// on one platform, over the timed loop that images/specnet/paths
+// measures (figure 4(a)).
+type LayerCounts struct {
+	Platform    string        `json:"platform"`
+	Path        qemu.SendPath `json:"path"`
+	Protocol    string        `json:"protocol"`
+	SizeBytes   int           `json:"size_bytes"`
+	IcountShift int           `json:"icount_shift"`
+	// ByLayer is guest instructions per send by layer (attrib.Layer*
+	// keys; absent means 0); Total their sum. GuestPerSend is the guest's
+	// own icount figure for the same loop (what TestPaths reports).
+	ByLayer      map[string]float64 `json:"instructions_per_send_by_layer"`
+	Total        float64            `json:"instructions_per_send"`
+	GuestPerSend float64            `json:"guest_instructions_per_send"`
+	// Functions is guest instructions per send by function, the largest
+	// first.
+	Functions []FuncPerSend `json:"functions"`
+}
+
+// FuncPerSend is one function's share of a send.
+type FuncPerSend struct {
+	Function     string  `json:"function"`
+	Layer        string  `json:"layer"`
+	Instructions float64 `json:"instructions_per_send"`
+}
+
+// Deviation is |Total - GuestPerSend| / GuestPerSend.
+func (l *LayerCounts) Deviation() float64 {
+	d := l.Total - l.GuestPerSend
+	if d < 0 {
+		d = -d
+	}
+	return d / l.GuestPerSend
+}
+
+// PathsRun is one measurement boot of images/specnet/paths under the
+// plugin: the outcome of the paths checks and the per-layer counts.
+type PathsRun struct {
+	Measurement *paths.Measurement
+	Profile     *Profile
+	Layers      []LayerCounts
+}
+
+// Measure runs the paths measurement of images/specnet/paths on p under
+// the plugin for the given sizes (bytes) and returns one LayerCounts per
+// (path, size). The kernel must be cached already (no kernel build).
+func Measure(ctx context.Context, b *images.Builder, p *qemu.Platform, sizes []int) ([]LayerCounts, error) {
+	var out []LayerCounts
+	runs, err := MeasurePaths(ctx, b, p, sizes)
+	for _, r := range runs {
+		out = append(out, r.Layers...)
+	}
+	return out, err
+}
+
+// MeasurePaths is Measure with each boot's checks and full profile.
+func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, sizes []int) ([]*PathsRun, error) {
+	k, err := b.CachedKernel(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	corePath, err := core.Build(ctx, b, k)
+	if err != nil {
+		return nil, err
+	}
+	agent, err := b.Agent(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "specbed-profile-paths-")
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	defer os.RemoveAll(work)
+	spec, err := paths.NewSpecializer(b.Repo, k, p, filepath.Join(work, "specializer"))
+	if err != nil {
+		return nil, err
+	}
+	// The context boot needs no plugin: only its contexts matter.
+	initrd, err := b.Initramfs(ctx, p, paths.Files(corePath, nil))
+	if err != nil {
+		return nil, err
+	}
+	res, err := boot(ctx, p, k, initrd, paths.ContextPlan(sizes), work)
+	if err != nil {
+		return nil, fmt.Errorf("profile: context boot: %w", err)
+	}
+	contexts, err := paths.Contexts(res, sizes)
+	if err != nil {
+		return nil, fmt.Errorf("profile: context boot: %w", err)
+	}
+	coreKo, err := os.ReadFile(corePath)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	coreName, err := paths.ModuleName(coreKo)
+	if err != nil {
+		return nil, fmt.Errorf("profile: core module: %w", err)
+	}
+	var runs []*PathsRun
+	for _, size := range sizes {
+		r, err := measureSize(ctx, b, p, k, agent, corePath, coreName, spec, size, contexts[size], work)
+		if r != nil {
+			runs = append(runs, r)
+		}
+		if err != nil {
+			return runs, fmt.Errorf("profile: %s %d-byte flow: %w", p.Name, size, err)
+		}
+	}
+	return runs, nil
+}
+
+// guestModules are where paths.Files puts the modules in the initramfs.
+var guestModules = struct{ core, residual string }{"/lib/modules/specnet.ko", "/lib/modules/residual.ko"}
+
+func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *images.Kernel, agent, corePath, coreName string,
+	spec *paths.Specializer, size int, context []byte, work string) (*PathsRun, error) {
+	r, err := spec.Residual(ctx, context)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(work, fmt.Sprint(size))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	residualPath := filepath.Join(dir, "residual.ko")
+	if err := os.WriteFile(residualPath, r.Module.Ko, 0o644); err != nil {
+		return nil, err
+	}
+	initrd, err := b.Initramfs(ctx, p, paths.Files(corePath, r))
+	if err != nil {
+		return nil, err
+	}
+	plan := WithSections(paths.Plan(size, r), map[string]string{guestModules.core: coreName, guestModules.residual: r.Name})
+	prof, err := Execute(ctx, Run{
+		Platform: p, Kernel: k, Agent: agent, Initrd: initrd, Plan: plan,
+		Modules: map[string]string{coreName: corePath, r.Name: residualPath},
+		Timeout: bootTimeout, Dir: dir,
+	}, b.Cache)
+	if err != nil {
+		return nil, err
+	}
+	m, err := paths.Check(WithoutSections(prof.Result), size, context)
+	if err != nil {
+		return &PathsRun{Measurement: m, Profile: prof}, fmt.Errorf("paths checks: %w", err)
+	}
+	run := &PathsRun{Measurement: m, Profile: prof}
+	// The first windows are the timed paths, in plan order; the
+	// wrong-length sends after them are not measurements.
+	for i, path := range qemu.SendPaths() {
+		if i >= len(prof.Windows) || prof.Windows[i].Path != path {
+			return run, fmt.Errorf("window %d is not the %s path's timed loop", i, path)
+		}
+		run.Layers = append(run.Layers, layerCounts(p, &prof.Windows[i]))
+	}
+	return run, nil
+}
+
+// bootTimeout bounds one boot under the plugin (host wall time): the
+// paths boot takes seconds, the plugin's counters add a little.
+const bootTimeout = 10 * time.Minute
+
+func layerCounts(p *qemu.Platform, w *Window) LayerCounts {
+	n := float64(w.Sends)
+	l := LayerCounts{
+		Platform: p.Name, Path: w.Path, Protocol: "udp", SizeBytes: w.SizeBytes, IcountShift: p.IcountShift,
+		ByLayer: map[string]float64{}, GuestPerSend: w.GuestPerSend,
+	}
+	for _, layer := range attrib.Layers() {
+		if c := w.ByLayer[layer]; c != 0 {
+			l.ByLayer[layer] = float64(c) / n
+			l.Total += float64(c) / n
+		}
+	}
+	for _, f := range w.Functions {
+		l.Functions = append(l.Functions, FuncPerSend{Function: f.Function, Layer: f.Layer, Instructions: float64(f.Instructions) / n})
+	}
+	return l
+}
+
+// boot runs plan without the plugin.
+func boot(ctx context.Context, p *qemu.Platform, k *images.Kernel, initrd string, plan []string, work string) (*qemu.Result, error) {
+	var console qemu.ConsoleCopy
+	in, err := qemu.Start(ctx, qemu.Config{
+		Platform: p, Mode: qemu.CountMode,
+		Boot:     qemu.Boot{Kernel: k.Image, Initrd: initrd},
+		Plan:     plan, SystemMap: k.SystemMap,
+		RunRoot:  filepath.Join(work, "run"),
+		Timeout:  bootTimeout, Echo: &console,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res, err := in.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("%w\nconsole:\n%s", err, console.String())
+	}
+	return res, nil
+}

@@ -1,0 +1,69 @@
+package profile
+
+import (
+	"testing"
+
+	"specbed/images"
+	"specbed/qemu"
+	"specbed/qemu/plugin/attrib"
+)
+
+// TestDummySendTotals profiles the kernel's own sendto() (the agent's udp
+// step on dummy0, no module) on every platform: the plugin's count of
+// each timed loop must match the guest's icount figure within 1%, and the
+// kernel's send must cross the socket, UDP, IP, memory and device layers.
+func TestDummySendTotals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots every platform under the TCG plugin; skipped only in short mode")
+	}
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range qemu.Names() {
+		t.Run(name, func(t *testing.T) {
+			p, err := qemu.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := b.CachedKernel(t.Context(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			agent, err := b.Agent(t.Context(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			initrd, err := b.AgentInitramfs(t.Context(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prof, err := Execute(t.Context(), Run{
+				Platform: p, Kernel: k, Agent: agent, Initrd: initrd,
+				Plan: qemu.DummySendPlan([]int{64, 1024}, 1000, 100), Timeout: bootTimeout,
+			}, b.Cache)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(prof.Windows) != 2 {
+				t.Fatalf("%d timed loops, want 2", len(prof.Windows))
+			}
+			for _, w := range prof.Windows {
+				l := layerCounts(p, &w)
+				l.Path = qemu.PathSendto
+				checkLayers(t, l)
+				// The largest functions, and every function of note that no
+				// rule names (a rule may be missing).
+				for i, f := range w.Functions {
+					perSend := float64(f.Instructions) / float64(w.Sends)
+					if i < 12 || (f.Layer == attrib.LayerOther && perSend >= 5) {
+						t.Logf("  %10.1f  %-8s %s", perSend, f.Layer, f.Function)
+					}
+				}
+				if w.ByLayer[attrib.LayerResidual] != 0 {
+					t.Errorf("the kernel's sendto ran %d residual instructions", w.ByLayer[attrib.LayerResidual])
+				}
+			}
+		})
+	}
+}
