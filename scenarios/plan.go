@@ -56,9 +56,9 @@ const (
 
 // plannedStep is a plan step and what it is for.
 type plannedStep struct {
-	step  string
-	role  role
-	mark  int // roleCounters: timed workload sends before it
+	step string
+	role role
+	mark int // roleCounters: timed workload sends before it
 	// afterEvents: a roleCounters step that follows the events at its
 	// mark (the one before them has it false).
 	afterEvents bool

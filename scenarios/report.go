@@ -29,10 +29,11 @@ func Summary(w io.Writer, outcomes []Outcome) error {
 	return nil
 }
 
-// AllPassed reports whether every outcome passed.
-func AllPassed(outcomes []Outcome) bool {
+// AllPassed reports whether every outcome passed; with allowNotRunnable
+// those that are not runnable yet do not count against it.
+func AllPassed(outcomes []Outcome, allowNotRunnable bool) bool {
 	for _, o := range outcomes {
-		if o.Status != Passed {
+		if o.Status != Passed && !(allowNotRunnable && o.Status == NotRunnable) {
 			return false
 		}
 	}
@@ -46,17 +47,19 @@ type junitSuites struct {
 	Tests   int          `xml:"tests,attr"`
 	Fails   int          `xml:"failures,attr"`
 	Errors  int          `xml:"errors,attr"`
+	Skipped int          `xml:"skipped,attr"`
 	Suites  []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name   string      `xml:"name,attr"`
-	File   string      `xml:"file,attr,omitempty"`
-	Tests  int         `xml:"tests,attr"`
-	Fails  int         `xml:"failures,attr"`
-	Errors int         `xml:"errors,attr"`
-	Time   float64     `xml:"time,attr"`
-	Cases  []junitCase `xml:"testcase"`
+	Name    string      `xml:"name,attr"`
+	File    string      `xml:"file,attr,omitempty"`
+	Tests   int         `xml:"tests,attr"`
+	Fails   int         `xml:"failures,attr"`
+	Errors  int         `xml:"errors,attr"`
+	Skipped int         `xml:"skipped,attr"`
+	Time    float64     `xml:"time,attr"`
+	Cases   []junitCase `xml:"testcase"`
 }
 
 type junitCase struct {
@@ -65,6 +68,7 @@ type junitCase struct {
 	Time      float64       `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitProblem `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
@@ -101,6 +105,10 @@ func WriteJUnit(path string, outcomes []Outcome) error {
 			c.Error = &junitProblem{Message: first, Text: o.Message}
 			s.Errors++
 			doc.Errors++
+		case NotRunnable:
+			c.Skipped = &junitProblem{Message: first, Text: o.Message}
+			s.Skipped++
+			doc.Skipped++
 		}
 		s.Tests++
 		s.Time += o.Seconds

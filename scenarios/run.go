@@ -32,9 +32,11 @@ const (
 	Passed Status = "pass"
 	// Failed: an expectation did not hold (a negative control: all held).
 	Failed Status = "fail"
-	// Errored: the scenario could not run (not runnable yet, a boot
-	// failure, a crash).
+	// Errored: the scenario could not run (a boot failure, a crash).
 	Errored Status = "error"
+	// NotRunnable: the scenario is valid but asks for something the
+	// runner cannot do yet (the message says what and why).
+	NotRunnable Status = "not-runnable"
 )
 
 // Outcome is one scenario on one platform.
@@ -160,7 +162,12 @@ func (r *Runner) runScenario(ctx context.Context, j Job) []Outcome {
 
 // verdict sets the status and message from the run's error and checks.
 func (o *Outcome) verdict(err error) {
-	if err != nil {
+	var nr *NotRunnableError
+	switch {
+	case errors.As(err, &nr):
+		o.Status, o.Message = NotRunnable, err.Error()
+		return
+	case err != nil:
 		o.Status, o.Message = Errored, err.Error()
 		return
 	}
