@@ -27,5 +27,6 @@ between runs.`,
 	root.AddCommand(newServeCmd())
 	root.AddCommand(newScenarioCmd())
 	root.AddCommand(newRunCmd())
+	root.AddCommand(newProfileCmd())
 	return root
 }
