@@ -481,7 +481,12 @@ func check(t *testing.T, p *qemu.Platform, k *images.Kernel, r *run) []sizeRepor
 		byRound[k] = append(byRound[k], d)
 	}
 	// One sequence: every datagram of the flow, in capture order (the
-	// agent sends one at a time and the link keeps the order).
+	// agent sends one at a time and the link keeps the order). The IDs
+	// themselves differ from run to run: the kernel fills its ID buckets
+	// with random numbers at boot, keys their hash with a random siphash
+	// key per network namespace, and jumps a bucket by a random amount
+	// below the jiffies it sat idle, which in network mode follow host
+	// time. Only their steps are checked.
 	var seq []IDSample
 	label := map[*Datagram]string{}
 	for i, size := range Sizes() {
