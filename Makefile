@@ -6,7 +6,7 @@ BIN := bin/specbed
 # Test timeout covers a cold kernel build of all three platforms.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build setup images contexts test stress bench reproduce clean
+.PHONY: all build setup images contexts test stress bench reproduce scenarios clean
 
 all: build
 
@@ -37,6 +37,12 @@ bench: images
 
 reproduce: images
 	$(BIN) reproduce
+
+# Every scenario of the library on every platform (scenarios/README.md);
+# those the runner cannot run yet are listed with the reason.
+scenarios: images
+	$(BIN) run scenarios/paper/*.yaml scenarios/guards/*.yaml scenarios/faults/*.yaml scenarios/pending/*.yaml \
+		--parallel 2 --allow-not-runnable --junit out/scenarios/junit.xml
 
 clean:
 	rm -rf bin
