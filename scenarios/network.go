@@ -2,14 +2,17 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"syscall"
 	"time"
 
+	"specbed/images"
 	"specbed/images/specnet/paths"
 	"specbed/qemu"
+	"specbed/specializer/server"
 	"specbed/vnet"
 )
 
@@ -29,6 +32,28 @@ func netOpen(p *qemu.Platform, adu int) []fmt.Stringer {
 		}
 	}
 	return append(up, qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: paths.SrcPort, ADU: adu})
+}
+
+// Guest files of a fetch: the context customize writes, the module the
+// server sends.
+const (
+	fetchedContext = "/tmp/context.json"
+	fetchedModule  = "/tmp/residual.ko"
+)
+
+// fetchOpen is netOpen for a fetched residual: the flow's context goes to
+// a file, the fetch step sends it to the server over the specialization
+// link (through the router on the SA-1110), and the module it gets back
+// is loaded.
+func fetchOpen(p *qemu.Platform, k *images.Kernel, adu int) []fmt.Stringer {
+	open := netOpen(p, adu)
+	cu := open[len(open)-1].(qemu.CustomizeStep)
+	cu.Out = fetchedContext
+	open[len(open)-1] = cu
+	return append(open,
+		qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(k), Decl: "udp",
+			Context: fetchedContext, Out: fetchedModule},
+		qemu.InsmodStep{Path: fetchedModule})
 }
 
 // flowSource is the address the sink sees the guest's datagrams from.
@@ -71,6 +96,9 @@ func topology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) {
 type guestNetwork struct {
 	n    *vnet.Network
 	sink *vnet.Sink
+	// served is the specialization server's Serve result (nil channel
+	// when no server runs).
+	served chan error
 	// drain is how long frames may still be on their way once the guest
 	// has sent its last.
 	drain  time.Duration
@@ -80,7 +108,9 @@ type guestNetwork struct {
 // startNetwork starts the scenario's topology for p with a sink on the
 // sink host and wires cfg's links to it. The caller closes the returned
 // guest ends once QEMU runs.
-func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.Config) (*guestNetwork, []*os.File, error) {
+//
+// srv, when set, serves on the server host's port for the guest's fetch.
+func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.Config, srv *server.Server) (*guestNetwork, []*os.File, error) {
 	topo, err := topology(s, p)
 	if err != nil {
 		return nil, nil, err
@@ -94,6 +124,15 @@ func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.
 	if g.sink, err = vnet.StartSink(ctx, g.n.Host(vnet.SinkHost), vnet.SinkPort); err != nil {
 		g.close()
 		return nil, nil, fmt.Errorf("vnet sink: %w", err)
+	}
+	if srv != nil {
+		l, err := g.n.Host(vnet.ServerHost).Listen(ctx, "tcp", fmt.Sprintf(":%d", vnet.ServerPort))
+		if err != nil {
+			g.close()
+			return nil, nil, fmt.Errorf("vnet server host: %w", err)
+		}
+		g.served = make(chan error, 1)
+		go func() { g.served <- srv.Serve(ctx, l) }()
 	}
 	for _, nic := range topo.Node(p.Name).NICs {
 		cfg.MACs = append(cfg.MACs, nic.MAC)
@@ -178,7 +217,14 @@ func drainTime(topo vnet.Topology) time.Duration {
 	return longest + margin
 }
 
+// close stops the network and the server; its error is theirs.
 func (g *guestNetwork) close() error {
 	g.cancel()
-	return g.n.Close()
+	var err error
+	if g.served != nil {
+		if serr := <-g.served; serr != nil && !errors.Is(serr, context.Canceled) {
+			err = fmt.Errorf("specialization server: %w", serr)
+		}
+	}
+	return errors.Join(err, g.n.Close())
 }

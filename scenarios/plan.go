@@ -90,9 +90,7 @@ func runnable(s *Scenario) error {
 	if s.Workload.Protocol != "udp" {
 		return no("protocol "+s.Workload.Protocol, "the scenario runner drives UDP flows only (the TCP generic path is issue 6)")
 	}
-	if s.Specialization.Mode == ModeRemote {
-		return no("specialization mode remote", "the runner does not drive the fetch yet: binding a fetched module needs its name, which the plan learns only when the module loads (a control-channel session)")
-	}
+
 	if s.Workload.Duration.Duration != 0 {
 		return no("workload duration", "the runner counts sends; give workload.count")
 	}
@@ -109,6 +107,8 @@ func runnable(s *Scenario) error {
 		case EventSetsockopt, EventWrongLengthSend, EventSocketClose:
 		case EventRouteChange, EventMTUChange:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the agent has no step that changes the guest's route or path MTU yet (route and PMTU guards are in progress)")
+		case EventServerUnavailable:
+			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the agent's plan stops at the failed fetch; going on with the generic path needs a control-channel session")
 		case EventLinkDown, EventLinkUp, EventLinkRate:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "vnet links take their rate and state at start only; no runtime control yet")
 		default:
@@ -163,11 +163,14 @@ func countPlan(s *Scenario, size int, residual string) *flowPlan {
 
 // flowSteps is the measurement boot of one size's flow whose interfaces
 // and flow socket the steps open brings up (count or network clock).
+//
+// Locally specialized, the residual module is in the initramfs; fetched
+// (remote mode), open fetches and loads it.
 func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flowPlan {
 	w := &s.Workload
 	p := &flowPlan{}
 	p.steps = append(p.steps, plannedStep{step: coreInsmod(s.Specialization.DisableGuards), role: roleSetup})
-	if residual != "" {
+	if residual != "" && s.Specialization.Mode == ModeLocal {
 		p.add(qemu.InsmodStep{Path: residualGuestPath}, roleSetup)
 	}
 	for _, step := range open {
@@ -185,7 +188,12 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		}
 	}
 	path := sendPath(w.Path)
-	flow := open[len(open)-1].(qemu.CustomizeStep)
+	var flow qemu.CustomizeStep
+	for _, st := range open {
+		if cu, ok := st.(qemu.CustomizeStep); ok {
+			flow = cu
+		}
+	}
 	sent, warmup := 0, w.Warmup
 	for _, mark := range marks(s) {
 		if n := mark - sent; n > 0 {

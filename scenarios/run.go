@@ -17,6 +17,7 @@ import (
 	"specbed/images/specnet/paths"
 	"specbed/qemu"
 	"specbed/results"
+	"specbed/specializer/server"
 )
 
 // bootTimeout bounds one guest run (host wall time): a boot, module
@@ -213,6 +214,9 @@ type platformRun struct {
 	k        *images.Kernel
 	corePath string
 	dir      string
+	// srv is the specialization server the guest fetches from (remote
+	// mode; nil otherwise).
+	srv *server.Server
 }
 
 // runPlatform runs every flow of s on the named platform: in count mode
@@ -252,8 +256,13 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 		return nil, platform, fmt.Errorf("scenario bundle: %w", err)
 	}
 	pr := &platformRun{r: r, s: s, p: p, k: k, corePath: corePath, dir: dir}
+	if s.Specialization.Mode == ModeRemote {
+		if pr.srv, err = pr.newServer(ctx); err != nil {
+			return nil, platform, err
+		}
+	}
 	residuals := map[int]*paths.Residual{}
-	if s.Specialization.Mode == ModeLocal {
+	if s.Specialization.Mode != ModeNone {
 		if residuals, err = pr.specializeLocally(ctx); err != nil {
 			return nil, platform, err
 		}
@@ -271,9 +280,31 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 	return flows, platform, nil
 }
 
+// newServer starts a specialization server for the platform's kernel
+// with a cache of its own (removed when ctx ends), so that its modules
+// are built from the contexts of this run.
+func (pr *platformRun) newServer(ctx context.Context) (*server.Server, error) {
+	cache, err := os.MkdirTemp("", "specbed-scenario-server-")
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { os.RemoveAll(cache) })
+	srv, err := server.New(server.Config{Kernels: []*images.Kernel{pr.k}, Decls: server.DefaultDecls(pr.r.Builder.Repo), CacheDir: cache})
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Prepare(ctx); err != nil {
+		return nil, fmt.Errorf("specialization server: %w", err)
+	}
+	return srv, nil
+}
+
 // specializeLocally collects each size's context in one boot and
 // specializes them on the host (no network: "local" in the paper's
-// sense, the compiler running beside the guest).
+// sense, the compiler running beside the guest). In remote mode the
+// guest fetches the module itself; the host's build of the same
+// residual tells the plan the module's name (a hash of the kernel and
+// the residual's source, the same on the server for the same context).
 func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Residual, error) {
 	plan := []string{qemu.InsmodStep{Path: coreGuestPath}.String()}
 	for i, size := range pr.s.Workload.SizesBytes {
@@ -334,7 +365,12 @@ func (pr *platformRun) flow(ctx context.Context, size int, residual *paths.Resid
 	if residual != nil {
 		name = residual.Name
 	}
-	plan := flowSteps(pr.s, size, name, pr.open(size))
+	open := pr.open(size)
+	if pr.s.Specialization.Mode == ModeRemote {
+		open = fetchOpen(pr.p, pr.k, pr.s.Workload.ADU(size))
+		residual = nil // the guest fetches it
+	}
+	plan := flowSteps(pr.s, size, name, open)
 	b, err := pr.boot(ctx, fmt.Sprint(size), residual, plan.Steps())
 	var agentErr *qemu.AgentError
 	if err != nil && !(errors.As(err, &agentErr) && b.res != nil) {
@@ -361,8 +397,7 @@ type bootResult struct {
 // boot runs plan with the core (and residual r) in the initramfs, in the
 // scenario's clock mode (network: on the scenario's topology with a
 // sink), keeping the console in the bundle as console-<tag>.log.
-func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, plan []string) (bootResult, error) {
-	var out bootResult
+func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, plan []string) (out bootResult, err error) {
 	files := []images.File{{Path: coreGuestPath, Source: pr.corePath}}
 	if r != nil {
 		files = append(files, images.File{Path: residualGuestPath, Data: r.Module.Ko})
@@ -390,10 +425,14 @@ func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, 
 	if pr.s.Clock == ClockNetwork {
 		cfg.Mode = qemu.NetworkMode
 		var ends []*os.File
-		if net, ends, err = startNetwork(ctx, pr.s, pr.p, &cfg); err != nil {
+		if net, ends, err = startNetwork(ctx, pr.s, pr.p, &cfg, pr.srv); err != nil {
 			return out, err
 		}
-		defer net.close()
+		defer func() {
+			if cerr := net.close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
 		defer func() {
 			for _, f := range ends {
 				f.Close() // QEMU holds its own copies
