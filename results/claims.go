@@ -41,6 +41,10 @@ const (
 	whyInstructions = "Ours counts guest instructions under QEMU's icount on Linux 6.1 (no cache, pipeline or memory timing), " +
 		"the paper CPU cycles on real hardware running Linux 2.4.20; 6.1's send path does more (hashed IP ID, " +
 		"cgroup and BPF hooks), and our residual keeps the hashed IP ID and an ioctl dispatch."
+	whyUDPNIC = "Ours is the sender side of a UDP stream over the emulated data NIC to the sink (figure " + FigUDPNICGain +
+		", network mode, netperf's confidence rule) when the run has it, else onto dummy0 (figure " + FigUDPGain + "). " +
+		"The NIC is QEMU's (NE2000 or e1000) and the guest's clock is instruction-paced while it sends; the paper's " +
+		"netperf ran on real NICs and counted cycles. " + whyInstructions
 	whyUDPGain = "Ours is the sender's throughput onto dummy0 in virtual time (count mode: a CPU-bound sender whose " +
 		"time is its instructions), not netperf over a NIC and a link with a receiver: the NIC's and the interrupts' " +
 		"work, which both paths share and which dilutes the gain, is missing; the paper's cycles also include cache " +
@@ -61,15 +65,16 @@ var derivations = map[string]derivation{
 	"fig4c-overhead": {ours: overheadTotal,
 		why: "The paper gives no number, only that separate processes reloaded per request dominate; our server is " +
 			"one resident process that caches modules, so cold requests are dominated by the compile and cached ones by the link."},
-	"fig5-udp-p3-64":   {ours: percentAt(FigUDPGain, "p3", "udp", "64"), why: whyUDPGain},
-	"fig5-udp-p3-1k":   {ours: percentAt(FigUDPGain, "p3", "udp", "1024"), why: whyUDPGain},
-	"fig5-udp-486-1k":  {ours: percentAt(FigUDPGain, "i486", "udp", "1024"), why: whyUDPGain},
+	"fig5-udp-p3-64":   {ours: preferNIC("p3", "udp", "64"), why: whyUDPNIC},
+	"fig5-udp-p3-1k":   {ours: preferNIC("p3", "udp", "1024"), why: whyUDPNIC},
+	"fig5-udp-486-1k":  {ours: preferNIC("i486", "udp", "1024"), why: whyUDPNIC},
 	"fig5-udp-ipaq-1k": {ours: percentAt(FigUDPGain, "sa1100", "udp", "1024"), why: whyUDPGain + " The SA-1110's only link is a slow SLIP line, so its figure is sender-side onto dummy0 in any case."},
 	"fig5-tcp-p3":      {ours: notMeasured, why: whyNoTCPNet},
 	"fig5-tcp-486":     {ours: notMeasured, why: whyNoTCPNet},
 	"fig5-tcp-ipaq":    {ours: notMeasured, why: whyNoTCPNet},
-	"abstract-throughput": {ours: maxPercent(FigUDPGain),
-		why: "Our largest UDP gain over all platforms and sizes, measured as in figure " + FigUDPGain + ". " + whyUDPGain},
+	"abstract-throughput": {ours: maxPercent(FigUDPNICGain, FigUDPGain),
+		why: "Our largest UDP gain over the platforms and sizes measured over the data NIC (figure " + FigUDPNICGain +
+			"), or onto dummy0 (figure " + FigUDPGain + ") when the run has no NIC figure. " + whyUDPNIC},
 	"fig1-profile": {ours: notMeasured,
 		why: "Not reproduced (a stretch goal of issue 7): it needs an in-kernel web server under 100 concurrent connections and the per-function profile of figure 4(a)'s plugin."},
 }
@@ -133,12 +138,31 @@ func speedClaim(platform, protocol, size string) func(*Bundle) (float64, string)
 	}
 }
 
-// maxPercent is the largest of our values of a percent figure.
-func maxPercent(id string) func(*Bundle) (float64, string) {
+// preferNIC is our UDP gain at key over the data NIC when the run
+// measured it there, else onto dummy0.
+func preferNIC(key ...string) func(*Bundle) (float64, string) {
+	nic, dummy := percentAt(FigUDPNICGain, key...), percentAt(FigUDPGain, key...)
 	return func(b *Bundle) (float64, string) {
-		f := b.Figure(id)
+		if v, text := nic(b); !math.IsNaN(v) {
+			return v, "over the data NIC: " + text
+		}
+		v, text := dummy(b)
+		return v, "onto dummy0: " + text
+	}
+}
+
+// maxPercent is the largest of our values of the first percent figure
+// of ids that the run has.
+func maxPercent(ids ...string) func(*Bundle) (float64, string) {
+	return func(b *Bundle) (float64, string) {
+		var f *Figure
+		for _, id := range ids {
+			if f = b.Figure(id); f != nil && len(f.Ours()) > 0 {
+				break
+			}
+		}
 		if f == nil || len(f.Ours()) == 0 {
-			return math.NaN(), "not measured (no figure " + id + " in this run)"
+			return math.NaN(), "not measured (none of " + strings.Join(ids, ", ") + " in this run)"
 		}
 		best := f.Ours()[0]
 		for _, r := range f.Ours() {
@@ -146,7 +170,7 @@ func maxPercent(id string) func(*Bundle) (float64, string) {
 				best = r
 			}
 		}
-		return best.Value, fmt.Sprintf("up to %.1f%% (%s)", best.Value, strings.Join(best.Key, " "))
+		return best.Value, fmt.Sprintf("up to %.1f%% (%s, figure %s)", best.Value, strings.Join(best.Key, " "), f.ID)
 	}
 }
 

@@ -129,7 +129,7 @@ const coreGuestPath = "/lib/modules/specnet.ko"
 // specialization, compile, sign; host wall time).
 func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.PhaseTime, error) {
 	e.step("specialization overhead (network mode)")
-	res, err := e.bootNetwork(ctx, r, overheadPlan(e.P, e.K))
+	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), overheadPlan(e.P, e.K))
 	if err != nil {
 		return nil, fmt.Errorf("%s: overhead boot: %w", e.P.Name, err)
 	}
@@ -169,30 +169,47 @@ func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.Ph
 	return out, nil
 }
 
-// bootNetwork runs plan on the guest in network mode, attached to a fresh
-// default topology whose server host runs r's server and whose sink
-// host runs the sink.
-func (e *Platform) bootNetwork(ctx context.Context, r *Remote, plan []string) (*qemu.Result, error) {
+// coreFiles are the initramfs files of a boot with the core module only.
+func (e *Platform) coreFiles() []images.File {
+	return []images.File{{Path: coreGuestPath, Source: e.Core}}
+}
+
+// bootNetwork runs plan on the guest in network mode with files in its
+// initramfs, attached to a fresh default topology whose server host runs
+// r's server (none if r is nil) and whose sink host runs the sink; it
+// returns the sink's report too.
+func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.File, plan []string) (*qemu.Result, vnet.SinkReport, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	topo, err := vnet.DefaultTopology(e.P.Name, e.P.Link)
 	if err != nil {
-		return nil, err
+		return nil, vnet.SinkReport{}, err
 	}
 	n, err := vnet.Start(ctx, topo)
 	if err != nil {
-		return nil, err
+		return nil, vnet.SinkReport{}, err
 	}
 	defer n.Close()
-	l, err := n.Host(vnet.ServerHost).Listen(ctx, "tcp", fmt.Sprintf(":%d", vnet.ServerPort))
-	if err != nil {
-		return nil, err
-	}
 	served := make(chan error, 1)
-	go func() { served <- r.srv.Serve(ctx, l) }()
-	initrd, err := e.B.Initramfs(ctx, e.P, []images.File{{Path: coreGuestPath, Source: e.Core}})
+	if r != nil {
+		l, err := n.Host(vnet.ServerHost).Listen(ctx, "tcp", fmt.Sprintf(":%d", vnet.ServerPort))
+		if err != nil {
+			return nil, vnet.SinkReport{}, err
+		}
+		go func() { served <- r.srv.Serve(ctx, l) }()
+	} else {
+		served <- nil
+	}
+	// Datagrams to a closed port would bring ICMP errors back into the
+	// guest; the sink takes and counts them.
+	sink, err := vnet.StartSink(ctx, n.Host(vnet.SinkHost), vnet.SinkPort)
 	if err != nil {
-		return nil, err
+		return nil, vnet.SinkReport{}, err
+	}
+	defer sink.Close()
+	initrd, err := e.B.Initramfs(ctx, e.P, files)
+	if err != nil {
+		return nil, vnet.SinkReport{}, err
 	}
 	var console bytes.Buffer
 	cfg := qemu.Config{
@@ -210,16 +227,17 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, plan []string) (*
 	}
 	guestEnds, err := attachLinks(n, e.P, &cfg)
 	if err != nil {
-		return nil, err
+		return nil, vnet.SinkReport{}, err
 	}
 	in, err := qemu.Start(ctx, cfg)
 	for _, f := range guestEnds {
 		f.Close() // QEMU holds its own copies
 	}
 	if err != nil {
-		return nil, err
+		return nil, vnet.SinkReport{}, err
 	}
 	res, err := in.Wait()
+	report := sink.Report()
 	cancel()
 	if serr := <-served; serr != nil && err == nil {
 		err = fmt.Errorf("server: %w", serr)
@@ -227,9 +245,9 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, plan []string) (*
 	if err != nil {
 		tail := console.Bytes()
 		tail = tail[max(0, len(tail)-consoleTail):]
-		return res, fmt.Errorf("%w\nconsole (last %d bytes):\n%s", err, len(tail), tail)
+		return res, report, fmt.Errorf("%w\nconsole (last %d bytes):\n%s", err, len(tail), tail)
 	}
-	return res, nil
+	return res, report, nil
 }
 
 // consoleTail is how much of the console a failed boot's error quotes (bytes).

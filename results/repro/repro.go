@@ -67,6 +67,10 @@ func NewPlatform(ctx context.Context, b *images.Builder, p *qemu.Platform) (*Pla
 	return &Platform{B: b, P: p, K: k, Core: corePath}, nil
 }
 
+// specializerCache is where the host-side specializer keeps its compile
+// recipes: the server's folder in the specbed cache.
+func (e *Platform) specializerCache() string { return filepath.Join(e.B.Cache, "specializer") }
+
 func (e *Platform) step(what string) {
 	if e.Step != nil {
 		e.Step(what)
@@ -119,7 +123,7 @@ func (r *Paths) Costs(platform string, shift int) []results.PathCost {
 // boot per size times the four paths and checks the core's counters
 // (paths.Check).
 func (e *Platform) MeasurePaths(ctx context.Context, sizes []int) (*Paths, error) {
-	spec, err := paths.NewSpecializer(e.B.Repo, e.K, e.P, filepath.Join(e.B.Cache, "specializer"))
+	spec, err := paths.NewSpecializer(e.B.Repo, e.K, e.P, e.specializerCache())
 	if err != nil {
 		return nil, err
 	}
