@@ -34,6 +34,12 @@ const (
 	errnoEOPNOTSUPP = 95
 )
 
+// UDP_CORK at SOL_UDP (the same numbers on x86 and ARM).
+const (
+	solUDP  = 17
+	udpCork = 1
+)
+
 func closeRounds(t *testing.T) int {
 	t.Helper()
 	v := os.Getenv(roundsEnv)
@@ -199,6 +205,9 @@ func TestCloseGuard(t *testing.T) {
 				release := p.add(qemu.ReleaseStep{Slot: 0})
 				p.add(customizeStep())
 				inuse0 := p.add(guards.SockstatUDP)
+				cork := p.add(qemu.SetsockoptStep{Level: solUDP, Name: udpCork, Value: 1})
+				onCorked := p.add(qemu.SendStep{Path: qemu.PathGeneric, Size: flowADU, Count: n})
+				uncork := p.add(qemu.SetsockoptStep{Level: solUDP, Name: udpCork, Value: 0})
 				corked := p.add(qemu.SendStep{Path: qemu.PathGeneric, Size: flowADU, Count: 50, Flags: qemu.MsgMore})
 				whole := p.add(qemu.SendStep{Path: qemu.PathGeneric, Size: flowADU, Count: n})
 				p.add(qemu.CloseStep{})
@@ -228,8 +237,15 @@ func TestCloseGuard(t *testing.T) {
 				if e := r.steps[release].Release.Errno; e != 0 {
 					t.Errorf("release of the dead token: errno %d", e)
 				}
-				if s := r.steps[corked].Send; s.Errors != s.Count || s.Errno != errnoEOPNOTSUPP {
-					t.Errorf("generic sends with MSG_MORE: %d of %d failed, first errno %d; want all, EOPNOTSUPP", s.Errors, s.Count, s.Errno)
+				for _, i := range []int{cork, uncork} {
+					if e := r.steps[i].Setsockopt.Errno; e != 0 {
+						t.Errorf("%s: errno %d", p[i], e)
+					}
+				}
+				for _, i := range []int{onCorked, corked} {
+					if s := r.steps[i].Send; s.Errors != s.Count || s.Errno != errnoEOPNOTSUPP {
+						t.Errorf("%s: %d of %d failed, first errno %d; want all, EOPNOTSUPP", p[i], s.Errors, s.Count, s.Errno)
+					}
 				}
 				if s := r.steps[whole].Send; s.Errors != 0 {
 					t.Errorf("generic sends after the refused ones: %d failed, first errno %d", s.Errors, s.Errno)

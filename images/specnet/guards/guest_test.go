@@ -6,7 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"syscall"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +114,11 @@ type run struct {
 	drops int64
 }
 
+// cmdlineMax is the longest kernel command line every platform keeps
+// (bytes): the SA-1110's COMMAND_LINE_SIZE less its NUL; the kernel cuts
+// a longer one silently, and the plan is on it.
+const cmdlineMax = 1023
+
 // slubReport matches the first line of a SLUB debug report ("BUG
 // kmalloc-64 (Not tainted): Poison overwritten"), which the console
 // monitor's crash markers ("BUG: ") do not, and a kernel WARNING.
@@ -124,6 +130,13 @@ var slubReport = regexp.MustCompile(`(?m)^(\[\s*\d+\.\d+\]\s*)?(BUG [\w.-]+ \(|W
 // report or a WARNING fails the test.
 func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []string, timeout time.Duration) run {
 	t.Helper()
+	cmdline, err := g.p.Cmdline(append(slices.Clone(params), "sbplan="+strings.Join(plan, ";")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmdline) > cmdlineMax {
+		t.Fatalf("kernel command line of %d bytes, the SA-1110 keeps %d: %s", len(cmdline), cmdlineMax, cmdline)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	topo, err := vnet.DefaultTopology(g.p.Name, g.p.Link)
@@ -160,7 +173,10 @@ func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []
 	for _, nic := range topo.Node(g.p.Name).NICs {
 		cfg.MACs = append(cfg.MACs, nic.MAC)
 	}
-	guestEnds := attachLinks(t, n, g.p, &cfg)
+	guestEnds, err := vnet.AttachQEMU(n, g.p, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := qemu.Start(ctx, cfg)
 	for _, f := range guestEnds {
 		f.Close() // QEMU holds its own copies
@@ -211,38 +227,6 @@ func settle(t *testing.T, n *vnet.Network, links []string) int64 {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// attachLinks makes one socket pair per guest link, gives the host ends
-// to the network and the guest ends to cfg; it returns the guest ends,
-// which the caller closes once QEMU runs.
-func attachLinks(t *testing.T, n *vnet.Network, p *qemu.Platform, cfg *qemu.Config) []*os.File {
-	t.Helper()
-	pair := func(name string) (host, guest *os.File) {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest")
-	}
-	if p.Link == qemu.LinkSLIP {
-		host, guest := pair("slip")
-		if err := n.AttachSLIP(p.Name, host); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Link = guest
-		return []*os.File{guest}
-	}
-	var guests []*os.File
-	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
-		host, guest := pair(fmt.Sprintf("nic%d", nic))
-		if err := n.AttachEthernet(p.Name, nic, host); err != nil {
-			t.Fatal(err)
-		}
-		guests = append(guests, guest)
-	}
-	cfg.Link, cfg.DataLink = guests[0], guests[1]
-	return guests
 }
 
 // residual boots once to collect the flow's context in the guest kernel,
