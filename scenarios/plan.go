@@ -65,8 +65,7 @@ type plannedStep struct {
 	event       int // roleEvent: index in the timeline
 }
 
-// flowPlan is the measurement boot of one flow (one size) in count
-// mode; residual is the residual module's name ("" without one).
+// flowPlan is the measurement boot of one flow (one size).
 type flowPlan struct {
 	steps []plannedStep
 }
