@@ -89,7 +89,6 @@ func runnable(s *Scenario) error {
 	if s.Workload.Protocol != "udp" {
 		return no("protocol "+s.Workload.Protocol, "the scenario runner drives UDP flows only (the TCP generic path is issue 6)")
 	}
-
 	if s.Workload.Duration.Duration != 0 {
 		return no("workload duration", "the runner counts sends; give workload.count")
 	}
