@@ -118,11 +118,11 @@ func edit(t *testing.T, file, anchor, text string) {
 // field changes the residual, and only in the contexts where the field says so.
 func TestEditedSource(t *testing.T) {
 	tests := []struct {
-		name, dir, file, anchor, insert, marker string
-		hit, miss                               func(t *testing.T) *ctxschema.Context
+		name, dir, decl, file, anchor, insert, marker string
+		hit, miss                                     func(t *testing.T) *ctxschema.Context
 	}{
 		{
-			name: "tiny", dir: tinyDir, file: "ip.c", anchor: "\tint err = 0;\n",
+			name: "tiny", dir: tinyDir, decl: "tiny.decl", file: "ip.c", anchor: "\tint err = 0;\n",
 			insert: "\n\tif (sk->inet.tos == 16)\n\t\tshim_free_skb(NULL);\n",
 			marker: "shim_free_skb(((struct sk_buff *)0))",
 			hit: func(t *testing.T) *ctxschema.Context {
@@ -133,7 +133,7 @@ func TestEditedSource(t *testing.T) {
 			},
 		},
 		{
-			name: "udp", dir: genericDir, file: "udp.c", anchor: "\tulen += SN_UDPHDR_LEN;\n",
+			name: "udp", dir: genericDir, decl: "udp.decl", file: "udp.c", anchor: "\tulen += SN_UDPHDR_LEN;\n",
 			insert: "\tif (sk->sk_priority == 0x5ec)\n\t\tshim_snmp_inc(sk->sk_net, SN_MIB_UDP_SNDBUFERRORS, 0x5ec);\n",
 			marker: "shim_snmp_inc(inst->sock->sk->sk_net, 9, 1516U)",
 			hit: func(t *testing.T) *ctxschema.Context {
@@ -145,16 +145,13 @@ func TestEditedSource(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := copyTree(t, tt.dir)
-			decls, err := filepath.Glob(filepath.Join(dir, "*.decl"))
-			if err != nil || len(decls) != 1 {
-				t.Fatalf("want one declaration file in %s: %v %v", tt.dir, decls, err)
-			}
-			before, err := specializer.Load(decls[0])
+			decl := filepath.Join(dir, tt.decl)
+			before, err := specializer.Load(decl)
 			if err != nil {
 				t.Fatal(err)
 			}
 			edit(t, filepath.Join(dir, tt.file), tt.anchor, tt.insert)
-			after, err := specializer.Load(decls[0])
+			after, err := specializer.Load(decl)
 			if err != nil {
 				t.Fatal(err)
 			}

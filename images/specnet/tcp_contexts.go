@@ -43,6 +43,7 @@ func tcpBaseContext() ctxValues {
 		"tp->sk_net->sysctl_tcp_autocorking":   u8(1),
 		"tp->sk_net->sysctl_tcp_notsent_lowat": u32(0xffffffff),
 		"tp->sk_net->sysctl_max_skb_frags":     u32(17),
+		"tp->sk_net->sysctl_tcp_min_snd_mss":   s32(48),
 
 		"tp->sk_sndbuf":        s32(16384),
 		"tp->sk_sndtimeo":      s32(maxScheduleTimeout),
@@ -51,6 +52,10 @@ func tcpBaseContext() ctxValues {
 		"tp->sk_gso_max_segs":  u16(1),
 		"tp->icsk_pmtu_cookie": u32(1500),
 		"tp->mss_cache":        u32(tcpMSS),
+		"tp->mss_clamp":        u16(1460),
+		"tp->icsk_ext_hdr_len": u16(0),
+		"tp->mtup_enabled":     u8(0),
+		"tp->mtup_search_low":  s32(1064),
 		"tp->tcp_header_len":   u16(32),
 		"tp->tstamp_ok":        u8(1),
 		"tp->nonagle":          u8(0),
@@ -102,6 +107,20 @@ var tcpContextSpecs = []contextSpec{
 		c.set("tp->mss_cache", 1460)
 	}, 0, false},
 	{"tcp-pmtu", "the route's MTU dropped to 1400 since the MSS was sized", func(c ctxValues) { c.set("dst_mtu", 1400) }, 0, false},
+	{"tcp-pmtu-probing", "MTU probing on, its last probe 1064 bytes; the route's MTU dropped to 1400", func(c ctxValues) {
+		c.set("dst_mtu", 1400)
+		c.set("tp->mtup_enabled", 1)
+	}, 0, false},
+	{"tcp-pmtu-probed-high", "MTU probing on, its last probe above the route's new MTU", func(c ctxValues) {
+		c.set("dst_mtu", 1400)
+		c.set("tp->mtup_enabled", 1)
+		c.set("tp->mtup_search_low", 1500)
+	}, 0, false},
+	{"tcp-pmtu-clamp", "the peer's MSS (1000) below what the new MTU allows", func(c ctxValues) {
+		c.set("dst_mtu", 1400)
+		c.set("tp->mss_clamp", 1000)
+	}, 0, false},
+	{"tcp-pmtu-tiny", "the route's MTU fell to 68: the MSS floor", func(c ctxValues) { c.set("dst_mtu", 68) }, 0, false},
 	{"tcp-no-route", "no cached route", func(c ctxValues) { c.set("dst_mtu", 0) }, 0, false},
 	{"tcp-nodelay", "TCP_NODELAY", func(c ctxValues) { c.set("tp->nonagle", tcpNagleOff) }, 0, false},
 	{"tcp-cork", "TCP_CORK", func(c ctxValues) { c.set("tp->nonagle", tcpNagleCork) }, 0, false},

@@ -180,7 +180,13 @@ func Analyze(r *decl.Resolved) (res *Result, err error) {
 	if len(pins) > maxPins {
 		pins = nil
 	}
+	// A lone guard "FIELD == literal" fixes every bit of the field in every scenario.
 	noFacts := map[string]decl.KnownBits{}
+	for path, ge := range r.FixedPaths {
+		if k, ok := ge.(decl.GInt); ok {
+			noFacts[path] = decl.KnownBits{Mask: ^uint64(0), Bits: uint64(k.Val)}
+		}
+	}
 	declAssigns := map[*ir.Decl]ir.Stmt{}
 	for mask := 0; mask < 1<<len(pins); mask++ {
 		a := &analyzer{r: r, res: res, heap: map[string]*aobj{}, pinned: map[string]bool{}, facts: noFacts,

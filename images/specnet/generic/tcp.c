@@ -70,28 +70,6 @@ static u32 sn_tcp_established_options(struct sn_tcp_sock *tp)
 	return size;
 }
 
-/* tcp_current_mss(): the MSS for segments sent now (bytes). */
-static u32 sn_tcp_current_mss(struct sn_tcp_sock *tp)
-{
-	u32 mss_now = tp->mss_cache;
-	u32 mtu = shim_tcp_dst_mtu(tp);
-	u32 header_len;
-
-	/* The route's MTU moved (PMTU discovery): resize the MSS. */
-	if (mtu && mtu != tp->icsk_pmtu_cookie)
-		mss_now = shim_tcp_sync_mss(tp, mtu);
-
-	/* mss_cache assumes the options of tcp_header_len; SACK blocks of
-	 * the moment take more room. */
-	header_len = sn_tcp_established_options(tp) + SN_TCPHDR_LEN;
-	if (header_len != tp->tcp_header_len) {
-		int delta = (int)header_len - tp->tcp_header_len;
-
-		mss_now -= delta;
-	}
-	return mss_now;
-}
-
 /* tcp_bound_to_half_wnd() */
 static int sn_tcp_bound_to_half_wnd(struct sn_tcp_sock *tp, int pktsize)
 {
@@ -110,6 +88,61 @@ static int sn_tcp_bound_to_half_wnd(struct sn_tcp_sock *tp, int pktsize)
 		return cutoff > floor ? cutoff : floor;
 	}
 	return pktsize;
+}
+
+/* tcp_mtu_to_mss() with __tcp_mtu_to_mss() of IPv4 (no fragment header):
+ * the MSS a path MTU leaves with the options mss_cache assumes. */
+static int sn_tcp_mtu_to_mss(struct sn_tcp_sock *tp, int pmtu)
+{
+	int mss_now = pmtu - SN_IPHDR_LEN - SN_TCPHDR_LEN;
+
+	/* mss_clamp: what the peer announced (options not included) */
+	if (mss_now > tp->mss_clamp)
+		mss_now = tp->mss_clamp;
+	mss_now -= tp->icsk_ext_hdr_len;
+	/* room for every TCP option and 8 bytes of data */
+	if (mss_now < tp->sk_net->sysctl_tcp_min_snd_mss)
+		mss_now = tp->sk_net->sysctl_tcp_min_snd_mss;
+	return mss_now - (tp->tcp_header_len - SN_TCPHDR_LEN);
+}
+
+/* tcp_sync_mss(): the MSS for a new path MTU; the shim stores it. */
+static u32 sn_tcp_sync_mss(struct sn_tcp_sock *tp, u32 pmtu)
+{
+	int mss_now = sn_tcp_mtu_to_mss(tp, pmtu);
+
+	mss_now = sn_tcp_bound_to_half_wnd(tp, mss_now);
+	/* MTU probing caps it at what its last successful probe carried */
+	if (tp->mtup_enabled) {
+		int probed = sn_tcp_mtu_to_mss(tp, tp->mtup_search_low);
+
+		if (probed < mss_now)
+			mss_now = probed;
+	}
+	shim_tcp_sync_mss(tp, pmtu, mss_now);
+	return mss_now;
+}
+
+/* tcp_current_mss(): the MSS for segments sent now (bytes). */
+static u32 sn_tcp_current_mss(struct sn_tcp_sock *tp)
+{
+	u32 mss_now = tp->mss_cache;
+	u32 mtu = shim_tcp_dst_mtu(tp);
+	u32 header_len;
+
+	/* The route's MTU moved (PMTU discovery): resize the MSS. */
+	if (mtu && mtu != tp->icsk_pmtu_cookie)
+		mss_now = sn_tcp_sync_mss(tp, mtu);
+
+	/* mss_cache assumes the options of tcp_header_len; SACK blocks of
+	 * the moment take more room. */
+	header_len = sn_tcp_established_options(tp) + SN_TCPHDR_LEN;
+	if (header_len != tp->tcp_header_len) {
+		int delta = (int)header_len - tp->tcp_header_len;
+
+		mss_now -= delta;
+	}
+	return mss_now;
 }
 
 static void sn_tcp_set_gso_segs(struct sn_tcp_sock *tp, u16 segs)

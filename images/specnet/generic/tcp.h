@@ -62,6 +62,7 @@
 
 /* The namespace's TCP sysctls the send path reads. */
 struct sn_tcp_net {
+	int sysctl_tcp_min_snd_mss;	/* bytes */
 	u8 sysctl_tcp_autocorking;
 	u32 sysctl_tcp_notsent_lowat;	/* bytes */
 	u32 sysctl_max_skb_frags;	/* fragments per skb, 1..MAX_SKB_FRAGS */
@@ -87,6 +88,10 @@ struct sn_tcp_sock {
 	u16 sk_gso_max_segs;
 	u32 icsk_pmtu_cookie;		/* the MTU mss_cache was sized for */
 	u32 mss_cache;			/* bytes */
+	u16 mss_clamp;			/* rx_opt.mss_clamp: the peer's MSS */
+	u16 icsk_ext_hdr_len;		/* bytes of IP options */
+	u8 mtup_enabled;		/* icsk_mtup.enabled (MTU probing) */
+	int mtup_search_low;		/* icsk_mtup.search_low: bytes */
 	u16 tcp_header_len;		/* bytes the MSS assumes (options in) */
 	u8 tstamp_ok;			/* rx_opt.tstamp_ok */
 	u8 nonagle;			/* TCP_NAGLE_OFF | TCP_NAGLE_CORK */

@@ -76,8 +76,9 @@ SHIM_PURE u32 shim_tcp_skb_nr_frags(struct sk_buff *skb);
 
 /* ---- effects (SHIM_EFFECT) ---- */
 
-/* tcp_sync_mss(sk, pmtu): a new path MTU; returns the new mss_cache. */
-SHIM_EFFECT u32 shim_tcp_sync_mss(struct sn_tcp_sock *sk, u32 pmtu);
+/* The stores of tcp_sync_mss(sk, pmtu) (tcp.c computes mss): lower
+ * icsk_mtup.search_high to pmtu, icsk_pmtu_cookie = pmtu, mss_cache = mss. */
+SHIM_EFFECT void shim_tcp_sync_mss(struct sn_tcp_sock *sk, u32 pmtu, u32 mss);
 /* tcp_rate_check_app_limited(sk). */
 SHIM_EFFECT void shim_tcp_rate_check_app_limited(struct sn_tcp_sock *sk);
 /* sk_stream_wait_connect(sk, &timeo): 0 or a negative errno. */

@@ -113,9 +113,10 @@ int main(int argc, char **argv)
 		int ret;
 
 		tcp_mock_begin_input(seed, i, payload, in.len, in.avail);
-		printf("I %u len=%u flags=%#x avail=%u state=%u sacks=%u dsack=%u eor=%u gso_segs=%u max_window=%u\n",
+		printf("I %u len=%u flags=%#x avail=%u state=%u sacks=%u dsack=%u eor=%u push=%u gso_segs=%u max_window=%u\n",
 		       i, in.len, in.flags, in.avail, sk->sk_state, sk->num_sacks,
-		       sk->dsack, sk->wq_tail.eor, sk->gso_segs, sk->max_window);
+		       sk->dsack, sk->wq_tail.eor, sk->nonagle_push, sk->gso_segs,
+		       sk->max_window);
 		if (!residual) {
 			ret = sn_tcp_sendmsg_locked(sk, tcp_mock_user_buf(),
 						    in.len, in.flags);

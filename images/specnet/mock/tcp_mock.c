@@ -489,15 +489,13 @@ u32 shim_tcp_skb_nr_frags(struct sk_buff *skb)
 
 /* ---- effects ---- */
 
-u32 shim_tcp_sync_mss(struct sn_tcp_sock *sk, u32 pmtu)
+void shim_tcp_sync_mss(struct sn_tcp_sock *sk, u32 pmtu, u32 mss)
 {
-	u32 mss = pmtu - SN_IPHDR_LEN - sk->tcp_header_len;
-
 	log_begin("tcp_sync_mss");
 	log_sk(sk);
 	log_u("pmtu", pmtu);
+	log_u("mss", mss);
 	log_end();
-	return mss < 48 ? 48 : mss;
 }
 
 void shim_tcp_rate_check_app_limited(struct sn_tcp_sock *sk)
