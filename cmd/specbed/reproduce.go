@@ -20,6 +20,8 @@ import (
 
 	"specbed/images"
 	"specbed/qemu"
+	"specbed/qemu/plugin/attrib"
+	"specbed/qemu/plugin/profile"
 	"specbed/results"
 	"specbed/results/repro"
 )
@@ -32,14 +34,21 @@ func newReproduceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reproduce [--quick] [--out DIR] [--platform P]",
 		Short: "Regenerate the paper's figures on this machine into a result bundle",
-		Long: `reproduce builds (or takes from the cache) the kernel of every platform, then measures
-in count mode, all platforms at once:
+		Long: `reproduce builds (or takes from the cache) the kernel of every platform, then measures,
+all platforms at once and in count mode:
 
   - the kernel's UDP send (the agent's udp step on dummy0);
   - instructions per send through the four send paths (kernel sendto(), send(), the
     core module's generic path, the specialized residual), with the core's counters
     checked around the sends (images/specnet/paths);
-  - the compiled size of the kernel's send path, the generic path and the residual.
+  - the same paths under the instruction-counting TCG plugin, per layer (qemu/plugin);
+  - the compiled size of the kernel's send path, the generic path and the residual;
+
+then, one platform after another and in network mode:
+
+  - the specialization overhead by phase (a fetch from a resident server, cold and
+    cached);
+  - on the x86 platforms, a UDP stream over the data NIC with netperf's confidence rule.
 
 It writes a result bundle (results/): bundle.json (schema specbed.bundle/v1, every
 parameter), a CSV, PNG and SVG per figure with the paper's numbers beside ours, and
@@ -99,6 +108,8 @@ type platformOutcome struct {
 	env   *repro.Platform
 	costs []results.PathCost
 	sizes *repro.CodeSizes
+	// layers are figure 4(a)'s per-layer counts (nil if they failed).
+	layers []results.LayerCost
 }
 
 // runReproduce measures, writes the bundle and returns its folder.
@@ -200,8 +211,19 @@ func measureAll(ctx context.Context, b *images.Builder, platforms []*qemu.Platfo
 				errs = multierror.Append(errs, err)
 				return
 			}
-			step.finish("done")
 			outcomes[i] = o
+			// Without the plugin's counts the rest of the platform's
+			// figures still stand.
+			step.set("per-layer counts (TCG plugin)")
+			lc, err := profile.Measure(ctx, b, p, sizes)
+			if err != nil {
+				step.finish("per-layer counts failed")
+				printExcerpt(errOut, err)
+				errs = multierror.Append(errs, fmt.Errorf("%s: per-layer counts: %w", p.Name, err))
+				return
+			}
+			o.layers = layerCosts(lc)
+			step.finish("done")
 		}()
 	}
 	wg.Wait()
@@ -335,6 +357,16 @@ const overheadCaption = "One network-mode boot per platform on vnet's default to
 	"which follow host time only while the guest idles); upload (receiving the request), analysis, specialization, " +
 	"compile and sign are the server's (host wall time). The cached fetch reuses the cold fetch's context and load: one module."
 
+// layerCosts turns the plugin's per-layer counts into figure rows.
+func layerCosts(lc []profile.LayerCounts) []results.LayerCost {
+	var out []results.LayerCost
+	for _, l := range lc {
+		out = append(out, results.LayerCost{Platform: l.Platform, Protocol: l.Protocol, SizeBytes: l.SizeBytes,
+			Path: string(l.Path), ByLayer: l.ByLayer, Total: l.Total, GuestPerSend: l.GuestPerSend})
+	}
+	return out
+}
+
 // assembleBundle makes the bundle's figures from what was measured.
 func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOutcome, rows []sendCost,
 	overhead []results.PhaseTime, streams []results.StreamRate, conf repro.Confidence) (*results.Bundle, error) {
@@ -342,6 +374,7 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 	var (
 		costs  []results.PathCost
 		sizes  []results.CodeSize
+		layers []results.LayerCost
 		shifts []string
 	)
 	for _, o := range outcomes {
@@ -358,6 +391,7 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 			KernelRelease: o.env.K.Release, KernelKey: o.env.K.Key, KernelConfigSHA256: o.env.K.ConfigHash,
 		})
 		costs = append(costs, o.costs...)
+		layers = append(layers, o.layers...)
 		sizes = append(sizes, o.sizes.Rows...)
 		shifts = append(shifts, fmt.Sprintf("%s %d", o.p.Name, o.p.IcountShift))
 	}
@@ -377,7 +411,13 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 	if err != nil {
 		return nil, err
 	}
-	b.Figures = append(b.Figures, speed, results.UDPRateFigure(costs), gain)
+	b.Figures = append(b.Figures, speed)
+	if len(layers) > 0 {
+		b.Figures = append(b.Figures, results.LayersFigures(layers, attrib.Layers())...)
+	} else {
+		b.Missing = append(b.Missing, results.Missing{PaperFigure: "4(a), per layer", Why: "the plugin's per-layer counts failed on every platform (see the run's errors)"})
+	}
+	b.Figures = append(b.Figures, results.UDPRateFigure(costs), gain)
 	b.Figures = append(b.Figures, sizeFigs...)
 	if len(streams) > 0 {
 		nic, err := results.UDPNICFigures(streams, conf.Width, streamCaption(conf))
@@ -394,7 +434,6 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 		b.Missing = append(b.Missing, results.Missing{PaperFigure: "4(c)", Why: "the overhead boots failed (see the run's errors)"})
 	}
 	b.Missing = append(b.Missing,
-		results.Missing{PaperFigure: "4(a), per layer", Why: "the per-layer counts of the TCG plugin (qemu/plugin) are not wired into reproduce yet"},
 		results.Missing{PaperFigure: "4(b) and 5(d,e), TCP", Why: "the TCP generic path and its specialization (issue 6) are not in reproduce yet"},
 		results.Missing{PaperFigure: "1", Why: "the profile under 100 concurrent connections is a stretch goal, not built"},
 	)
