@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,6 +52,11 @@ type Module struct {
 	Name string
 	// Ko is the signed .ko file's content.
 	Ko []byte
+	// Lines is the module before signing with the residual's DWARF line
+	// table, which Ko lacks: where each instruction came from in the
+	// generic sources (the residual's #line directives), for profiles.
+	// The code and symbols are Ko's.
+	Lines []byte
 	// Compile is the wall time of compiling and linking the residual (ns
 	// precision); Sign that of scripts/sign-file.
 	Compile, Sign time.Duration
@@ -136,6 +142,10 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	lines, err := d.stripLines(ctx, ko)
+	if err != nil {
+		return nil, err
+	}
 	compiled := time.Now()
 	if err := d.sign(ctx, ko); err != nil {
 		return nil, err
@@ -147,7 +157,21 @@ func (d *Driver) Build(ctx context.Context, res Residual) (*Module, error) {
 	if !images.IsSigned(data) {
 		return nil, fmt.Errorf("compile: %s lacks the module signature marker after sign-file", ko)
 	}
-	return &Module{Name: name, Ko: data, Compile: compiled.Sub(start), Sign: time.Since(compiled)}, nil
+	return &Module{Name: name, Ko: data, Lines: lines, Compile: compiled.Sub(start), Sign: time.Since(compiled)}, nil
+}
+
+// stripLines returns the built module with its line table and strips the
+// table from ko in place: the shipped module stays as small as before.
+func (d *Driver) stripLines(ctx context.Context, ko string) ([]byte, error) {
+	lines, err := os.ReadFile(ko)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	objcopy := d.platform.Kernel.CrossCompile + "objcopy"
+	if err := run(ctx, "strip debug", filepath.Dir(ko), objcopy, "--strip-debug", ko); err != nil {
+		return nil, err
+	}
+	return lines, nil
 }
 
 // sign signs ko in place with the kernel's sign-file and trusted key.

@@ -118,8 +118,34 @@ func TestBuild(t *testing.T) {
 				if !bytes.Contains(m.Ko, []byte(res.Entry+"\x00")) {
 					t.Errorf("%s: entry %s not in the module", c.Name, res.Entry)
 				}
+				checkLines(t, c.Name, m)
 			}
 		})
+	}
+}
+
+// checkLines: Module.Lines has the residual's line table and Ko's code;
+// Ko, the shipped module, has no line table.
+func checkLines(t *testing.T, name string, m *Module) {
+	t.Helper()
+	text := func(ko []byte) (code []byte, hasLines bool) {
+		f, err := elf.NewFile(bytes.NewReader(ko))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		code, err = f.Section(".text").Data()
+		if err != nil {
+			t.Fatalf("%s: .text: %v", name, err)
+		}
+		return code, f.Section(".debug_line") != nil
+	}
+	shipped, shippedLines := text(m.Ko)
+	withLines, hasLines := text(m.Lines)
+	if shippedLines || !hasLines {
+		t.Errorf("%s: line table in the shipped module %t, in Lines %t; want false, true", name, shippedLines, hasLines)
+	}
+	if !bytes.Equal(shipped, withLines) {
+		t.Errorf("%s: Lines' code differs from the shipped module's", name)
 	}
 }
 

@@ -86,8 +86,12 @@ func ParseRules(text []byte) (Rules, error) {
 // Match returns the first rule matching name, or nil (the layer is then
 // LayerOther).
 func (rs Rules) Match(name string) *Rule {
-	// GCC's clones (foo.constprop.0, foo.isra.0, foo.part.0) are foo.
-	base, _, _ := strings.Cut(name, ".")
+	// GCC's clones (foo.constprop.0, foo.isra.0, foo.part.0) are foo;
+	// a file name keeps its dot.
+	base := name
+	if !strings.HasPrefix(name, "file:") {
+		base, _, _ = strings.Cut(name, ".")
+	}
 	for i := range rs {
 		if rs[i].Pattern.MatchString(base) {
 			return &rs[i]
@@ -95,6 +99,10 @@ func (rs Rules) Match(name string) *Rule {
 	}
 	return nil
 }
+
+// FileLayer returns the layer of code compiled from source file (a base
+// name), by the rules for "file:<name>".
+func (rs Rules) FileLayer(file string) string { return rs.Layer("file:" + file) }
 
 // Layer returns the layer of function name.
 func (rs Rules) Layer(name string) string {

@@ -41,6 +41,12 @@ type Table struct {
 	funcs []*Func // sorted by Start, disjoint
 }
 
+// NewTable returns a table of funcs, which must not overlap.
+func NewTable(funcs ...*Func) (*Table, error) {
+	t := &Table{}
+	return t, t.Add(&Table{funcs: funcs})
+}
+
 // Funcs returns the table's functions by address.
 func (t *Table) Funcs() []*Func { return t.funcs }
 

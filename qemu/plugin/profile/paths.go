@@ -140,8 +140,10 @@ func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *im
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// The module with its line table: the same code and symbols as the
+	// one the guest loads, and where each instruction came from.
 	residualPath := filepath.Join(dir, "residual.ko")
-	if err := os.WriteFile(residualPath, r.Module.Ko, 0o644); err != nil {
+	if err := os.WriteFile(residualPath, r.Module.Lines, 0o644); err != nil {
 		return nil, err
 	}
 	initrd, err := b.Initramfs(ctx, p, paths.Files(corePath, r))

@@ -165,14 +165,14 @@ func Execute(ctx context.Context, r Run, cacheDir string) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	modules, err := moduleTables(res, r.Modules)
+	modules, lines, err := moduleTables(res, r.Modules)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	if err := modules.Add(agent); err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	a := &attributor{kernel: kernel, others: modules, rules: attrib.DefaultRules()}
+	a := &attributor{kernel: kernel, others: modules, lines: lines, rules: attrib.DefaultRules()}
 	p := &Profile{Platform: r.Platform.Name, IcountShift: r.Platform.IcountShift, Result: res}
 	if p.Windows, err = windows(res, snaps, loop, clock, a); err != nil {
 		return p, fmt.Errorf("profile: %w", err)
@@ -191,10 +191,19 @@ func symbolStart(t *attrib.Table, name string) uint64 {
 	return 0
 }
 
+// moduleLines is the line table of a module's code, where it was loaded.
+type moduleLines struct {
+	object     string
+	start, end uint64 // the code section's guest addresses
+	lines      *attrib.Lines
+}
+
 // moduleTables reads the sections results of res and the symbols of the
-// modules they name.
-func moduleTables(res *qemu.Result, files map[string]string) (*attrib.Table, error) {
+// modules they name, and the line tables of those built with one (a
+// residual module).
+func moduleTables(res *qemu.Result, files map[string]string) (*attrib.Table, []moduleLines, error) {
 	t := &attrib.Table{}
+	var lines []moduleLines
 	seen := map[string]bool{}
 	for _, s := range res.Steps {
 		if s.Kind != SectionsKind {
@@ -203,7 +212,7 @@ func moduleTables(res *qemu.Result, files map[string]string) (*attrib.Table, err
 		name := s.Fields["name"]
 		path, ok := files[name]
 		if !ok {
-			return nil, fmt.Errorf("step %d reports module %s, which has no host file", s.Step, name)
+			return nil, nil, fmt.Errorf("step %d reports module %s, which has no host file", s.Step, name)
 		}
 		if seen[name] {
 			continue // reloaded at the same place or not: the first load's symbols
@@ -211,17 +220,35 @@ func moduleTables(res *qemu.Result, files map[string]string) (*attrib.Table, err
 		seen[name] = true
 		bases, err := sectionBases(s)
 		if err != nil {
-			return nil, fmt.Errorf("step %d: %w", s.Step, err)
+			return nil, nil, fmt.Errorf("step %d: %w", s.Step, err)
 		}
 		mt, err := attrib.LoadELF(path, name, bases)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := t.Add(mt); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		l, err := attrib.LoadLines(path)
+		if errors.Is(err, attrib.ErrNoLines) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("module %s: %w", name, err)
+		}
+		base, ok := bases[l.Section]
+		if !ok {
+			return nil, nil, fmt.Errorf("module %s: the guest reported no address for %s", name, l.Section)
+		}
+		var end uint64
+		for _, f := range mt.Funcs() {
+			if f.Start >= base {
+				end = max(end, f.End)
+			}
+		}
+		lines = append(lines, moduleLines{object: name, start: base, end: end, lines: l})
 	}
-	return t, nil
+	return t, lines, nil
 }
 
 // SectionsKind is the agent step that reports a module's code sections.
@@ -283,20 +310,33 @@ func WithoutSections(res *qemu.Result) *qemu.Result {
 type attributor struct {
 	kernel *attrib.Table // the plugin's range i is kernel.Funcs()[i]
 	others *attrib.Table // modules and the agent
+	lines  []moduleLines
 	rules  attrib.Rules
+}
+
+// sourceLine finds the source line of a module instruction, if its module
+// has a line table.
+func (a *attributor) sourceLine(addr uint64) (attrib.SourceLine, bool) {
+	for _, m := range a.lines {
+		if addr >= m.start && addr < m.end {
+			return m.lines.Lookup(addr - m.start)
+		}
+	}
+	return attrib.SourceLine{}, false
 }
 
 // window splits the counts of d by function and layer.
 func (a *attributor) window(d *plugin.Snapshot) Window {
 	byFunc := map[string]*FuncCount{}
-	add := func(name string, n uint64) {
+	addLayer := func(name, layer string, n uint64) {
 		fc := byFunc[name]
 		if fc == nil {
-			fc = &FuncCount{Function: name, Layer: a.rules.Layer(baseName(name))}
+			fc = &FuncCount{Function: name, Layer: layer}
 			byFunc[name] = fc
 		}
 		fc.Instructions += n
 	}
+	add := func(name string, n uint64) { addLayer(name, a.rules.Layer(baseName(name)), n) }
 	funcs := a.kernel.Funcs()
 	for i, n := range d.Ranges {
 		if i < len(funcs) {
@@ -306,7 +346,14 @@ func (a *attributor) window(d *plugin.Snapshot) Window {
 		}
 	}
 	for addr, n := range d.Addrs {
-		switch f := a.others.Lookup(addr); {
+		f := a.others.Lookup(addr)
+		if sl, ok := a.sourceLine(addr); ok && f != nil {
+			// Residual code is charged to the layer of the generic
+			// source its #line directives name.
+			addLayer(f.String()+"@"+sl.File, a.rules.FileLayer(sl.File), n)
+			continue
+		}
+		switch {
 		case f != nil:
 			add(f.String(), n)
 		case a.kernel.Lookup(addr) != nil:
