@@ -48,7 +48,7 @@ func TestBootAllReportsEveryFailure(t *testing.T) {
 // mode figures, host wall time and guest clocks that follow it, may move).
 func TestReproduceDeterministic(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short mode: boots the i486 guest twelve times (about a minute)")
+		t.Skip("short mode: boots the i486 guest sixteen times (about two minutes)")
 	}
 	b, err := images.NewBuilder()
 	if err != nil {
