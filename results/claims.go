@@ -64,7 +64,8 @@ var derivations = map[string]derivation{
 	"fig4b-size-tcp": {ours: percentAt(FigShare, "p3", "tcp"), why: whyNoTCP},
 	"fig4c-overhead": {ours: overheadTotal,
 		why: "The paper gives no number, only that separate processes reloaded per request dominate; our server is " +
-			"one resident process that caches modules, so cold requests are dominated by the compile and cached ones by the link."},
+			"one resident process that caches modules: the compile dominates a cold request; a cached one costs the link and " +
+			"the guest's own work (collecting the context, loading the module and checking its signature)."},
 	"fig5-udp-p3-64":   {ours: preferNIC("p3", "udp", "64"), why: whyUDPNIC},
 	"fig5-udp-p3-1k":   {ours: preferNIC("p3", "udp", "1024"), why: whyUDPNIC},
 	"fig5-udp-486-1k":  {ours: preferNIC("i486", "udp", "1024"), why: whyUDPNIC},
