@@ -142,8 +142,12 @@ func (r *Runner) runScenario(ctx context.Context, j Job) []Outcome {
 		dir := filepath.Join(r.bundleDir(j.Scenario), name)
 		flows, platform, err := r.runPlatform(ctx, j.Scenario, name, dir)
 		o.Flows, o.platform = flows, platform
+		// A run that broke off has no outcome to check: its flows stay
+		// in the bundle for the record.
 		for _, f := range flows {
-			o.Checks = append(o.Checks, evaluate(j.Scenario, f)...)
+			if err == nil {
+				o.Checks = append(o.Checks, evaluate(j.Scenario, f)...)
+			}
 		}
 		o.verdict(err)
 		o.Seconds = time.Since(start).Seconds()
