@@ -26,6 +26,10 @@ var tcpWorld = worldSpec{
 	pointers: map[string]bool{"tp->sk_net": true},
 }
 
+// TCPGenericSources are the files of the generic TCP path: tcp.c, which
+// tcp.decl names, and tcp_copy.c and tcp_slow.c, which it leaves generic.
+var TCPGenericSources = []string{"tcp.c", "tcp_copy.c", "tcp_slow.c"}
+
 // TCPWorldC returns the C of tcp_mock_apply_context for a TCP context.
 func TCPWorldC(c *ctxschema.Context) ([]byte, error) { return tcpWorld.c(c) }
 
@@ -70,11 +74,13 @@ func (t *TCPHarness) objects(ctx context.Context) ([]string, error) {
 		if h.Coverage {
 			gen = []string{"-O0", "--coverage"}
 		}
-		obj := filepath.Join(h.Dir, "generic_tcp.o")
-		if t.err = h.cc(ctx, append(append([]string{}, gen...), "-c", filepath.Join(h.Src, "generic", "tcp.c"), "-o", obj)...); t.err != nil {
-			return
+		for _, f := range TCPGenericSources {
+			obj := filepath.Join(h.Dir, "generic_"+strings.TrimSuffix(f, ".c")+".o")
+			if t.err = h.cc(ctx, append(append([]string{}, gen...), "-c", filepath.Join(h.Src, "generic", f), "-o", obj)...); t.err != nil {
+				return
+			}
+			t.objs = append(t.objs, obj)
 		}
-		t.objs = append(t.objs, obj)
 		for _, f := range []string{"tcp_mock.c", "tcp_driver.c"} {
 			obj := filepath.Join(h.Dir, strings.TrimSuffix(f, ".c")+".o")
 			if t.err = h.cc(ctx, "-O2", "-c", filepath.Join(h.Src, "mock", f), "-o", obj); t.err != nil {

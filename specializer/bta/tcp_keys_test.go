@@ -28,7 +28,6 @@ var tcpKeys = []keyValue{
 	{fn: "sn_tcp_push", name: "nonagle"},
 	{fn: "sn_tcp_send_segments", name: "size_goal", field: true},
 	{fn: "sn_tcp_send_segments", name: "copy"},
-	{fn: "sn_tcp_copy_to_skb", name: "chunk"},
 	{fn: "sn_tcp_sendmsg_locked", name: "buf"},
 	{fn: "sn_tcp_sendmsg_locked", name: "len"},
 	{fn: "sn_tcp_sendmsg_locked", name: "flags"},
@@ -37,9 +36,9 @@ var tcpKeys = []keyValue{
 // The generic TCP path's key values per call path, and which of its loops the analysis finds
 // static, pinned in testdata/tcp-keys.golden (go test -update rewrites it). With tcp.decl's
 // guards (the ADU, the flags, an established socket, no SACK blocks, no pending push, the
-// cached GSO count and window) the MSS, the option space, the size goal and Nagle are static on
-// the straight path (not through sn_tcp_send_slow, which runs after the socket was released
-// and read again); the payload and the page fragment's share are dynamic. The segment loop is
+// cached GSO count and window) the MSS, the option space, the size goal and Nagle are static;
+// the payload is dynamic. What tcp.c leaves generic (tcp_copy.c, tcp_slow.c) the analysis does
+// not see: it is a shim call in the residual. The segment loop is
 // dynamic for the analysis: it joins the loop's first iteration, which may join the write
 // queue's tail (its length read from the socket), with the later ones; the specializer, which
 // follows values, unrolls it for an ADU of k MSS (TestTCPUnroll in package specializer).
@@ -133,13 +132,13 @@ func pathVariants(u *specializer.Unit, k keyValue) []pathBT {
 }
 
 // checkTCPStatic holds the straight path's key values to the paper's classification, whatever
-// the golden file says: MSS, options, size goal, Nagle, length and flags static; the payload,
-// the page fragment's share and the first iteration's room in the queue's tail dynamic.
+// the golden file says: MSS, options, size goal, Nagle, length and flags static; the payload
+// and the first iteration's room in the queue's tail dynamic.
 func checkTCPStatic(t *testing.T, k keyValue, v pathBT) {
 	t.Helper()
 	want := bta.S
 	switch k.name {
-	case "buf", "chunk", "copy":
+	case "buf", "copy":
 		want = bta.D
 	}
 	if v.bt != want {

@@ -19,9 +19,9 @@
  *    returns 0 when every byte is in, a negative errno for do_error, or
  *    where it would jump (SN_TCP_WAIT_FOR_SPACE, SN_TCP_RESTART,
  *    SN_TCP_NEW_SEGMENT);
- *  - sn_tcp_send_slow() does what the kernel does at that label and runs
- *    the loop again, until it ends;
- *  - the copy into page fragments of one skb (sn_tcp_copy_to_skb) loops
+ *  - sn_tcp_send_slow() (tcp_slow.c) does what the kernel does at that
+ *    label and runs the loop again, until it ends;
+ *  - the copy into page fragments of one skb (tcp_copy.c) loops
  *    while the page fragment runs out before the skb's share is in. The
  *    kernel goes round its main loop for that: with the same tail skb,
  *    copy = size_goal - skb->len > 0 and no push (skb->len < size_goal),
@@ -177,7 +177,7 @@ static u32 sn_tcp_xmit_size_goal(struct sn_tcp_sock *tp, u32 mss_now,
 }
 
 /* tcp_send_mss() */
-static int sn_tcp_send_mss(struct sn_tcp_sock *tp, int *size_goal, u32 flags)
+int sn_tcp_send_mss(struct sn_tcp_sock *tp, int *size_goal, u32 flags)
 {
 	int mss_now = sn_tcp_current_mss(tp);
 
@@ -191,20 +191,20 @@ static bool sn_tcp_skb_can_collapse_to(struct sn_tcp_skb *skb)
 	return !skb->eor;
 }
 
-static void sn_tcp_skb_set_flags(struct sn_tcp_skb *skb, u8 tcp_flags)
+void sn_tcp_skb_set_flags(struct sn_tcp_skb *skb, u8 tcp_flags)
 {
 	skb->tcp_flags = tcp_flags;
 	shim_tcp_skb_set_flags(skb->skb, tcp_flags);
 }
 
-static void sn_tcp_set_write_seq(struct sn_tcp_sock *tp, u32 seq)
+void sn_tcp_set_write_seq(struct sn_tcp_sock *tp, u32 seq)
 {
 	tp->write_seq = seq;
 	shim_tcp_set_write_seq(tp, seq);
 }
 
 /* tcp_mark_push() */
-static void sn_tcp_mark_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb)
+void sn_tcp_mark_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb)
 {
 	sn_tcp_skb_set_flags(skb, skb->tcp_flags | SN_TCPHDR_PSH);
 	tp->pushed_seq = tp->write_seq;
@@ -267,7 +267,7 @@ static bool sn_tcp_should_autocork(struct sn_tcp_sock *tp,
 }
 
 /* tcp_push() */
-static void sn_tcp_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
+void sn_tcp_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
 			u32 flags, int mss_now, int nonagle, int size_goal)
 {
 
@@ -308,18 +308,25 @@ static void sn_tcp_tail_get(struct sn_tcp_sock *tp, struct sn_tcp_skb *tail)
 }
 
 /*
- * What the backlog, run while the send slept or flushed it, may have
- * changed: read it again from the socket.
+ * What the peer may have changed while the socket was released or its
+ * backlog ran (ACKs, window updates, SACK blocks, a reset): read it again,
+ * so that nothing the guards fixed is taken as still known.
  */
-static void sn_tcp_reread(struct sn_tcp_sock *tp, struct sn_tcp_send *s)
+void sn_tcp_reread_peer(struct sn_tcp_sock *tp)
 {
-	struct sn_tcp_skb *tail = &s->tail;
-
 	tp->sk_state = shim_tcp_sk_state(tp);
 	tp->max_window = shim_tcp_max_window(tp);
 	tp->num_sacks = shim_tcp_num_sacks(tp);
 	tp->dsack = shim_tcp_dsack(tp);
 	tp->sk_wmem_queued = shim_tcp_wmem_queued(tp);
+}
+
+/* sn_tcp_reread_peer() and the write queue's tail. */
+void sn_tcp_reread(struct sn_tcp_sock *tp, struct sn_tcp_send *s)
+{
+	struct sn_tcp_skb *tail = &s->tail;
+
+	sn_tcp_reread_peer(tp);
 	tail->skb = shim_tcp_write_queue_tail(tp);
 	if (!tail->skb) {
 		/* nothing to join (tcp.h) */
@@ -364,90 +371,29 @@ static int sn_tcp_new_segment(struct sn_tcp_sock *tp, struct sn_tcp_send *s)
 }
 
 /*
- * Copy copy bytes of the message into the tail skb through the socket's
- * page fragment, refilled as it runs out (see top). 0 when all are in;
- * else s->done bytes are in and the kernel would jump: SN_TCP_WAIT_FOR_SPACE,
- * SN_TCP_NEW_SEGMENT (the skb has all the fragments it may have), or
- * -EFAULT (do_error).
- */
-static int sn_tcp_copy_to_skb(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
-			      struct sn_tcp_skb *skb, int copy)
-{
-	s->done = 0;
-	while (s->done < copy) {
-		int chunk = copy - s->done;
-		bool merge = true;
-		u32 i = skb->nr_frags;
-		struct page *page;
-		u32 off, size;
-		int err;
-
-		if (!shim_sk_page_frag_refill(tp))
-			return SN_TCP_WAIT_FOR_SPACE;
-		page = shim_tcp_pfrag_page(tp);
-		off = shim_tcp_pfrag_offset(tp);
-		size = shim_tcp_pfrag_size(tp);
-
-		if (!shim_tcp_skb_can_coalesce(skb->skb, i, page, off)) {
-			if (i >= tp->sk_net->sysctl_max_skb_frags)
-				return SN_TCP_NEW_SEGMENT;
-			merge = false;
-		}
-		if (chunk > (int)(size - off))
-			chunk = size - off;
-
-		chunk = shim_tcp_wmem_schedule(tp, chunk);
-		if (!chunk)
-			return SN_TCP_WAIT_FOR_SPACE;
-
-		err = shim_tcp_copy_to_page(tp, s->iov_base + s->iov_off +
-					    s->done, skb->skb, page, off, chunk);
-		if (err)
-			return err;
-
-		if (merge) {
-			shim_tcp_frag_size_add(skb->skb, i - 1, chunk);
-		} else {
-			shim_tcp_fill_page_desc(skb->skb, i, page, off, chunk);
-			skb->nr_frags = i + 1;
-		}
-		shim_tcp_pfrag_consume(tp, chunk);
-		tp->sk_wmem_queued += chunk;
-
-		/* The first bytes of a send clear the PSH a push left. */
-		if (!s->copied && !s->done)
-			sn_tcp_skb_set_flags(skb, skb->tcp_flags & ~SN_TCPHDR_PSH);
-		sn_tcp_set_write_seq(tp, tp->write_seq + chunk);
-		skb->end_seq += chunk;
-		shim_tcp_skb_set_end_seq(skb->skb, skb->end_seq);
-		shim_tcp_skb_pcount_reset(skb->skb);
-		s->done += chunk;
-	}
-	return 0;
-}
-
-/*
  * A copy that stopped part way: the bytes that did go in count, as they
  * do in the kernel's loop, before it jumps.
  */
 static void sn_tcp_account_partial(struct sn_tcp_send *s,
-				   struct sn_tcp_skb *skb)
+				   struct sn_tcp_skb *skb, int done)
 {
-	skb->len += s->done;
-	s->iov_off += s->done;
-	s->copied += s->done;
+	skb->len += done;
+	s->iov_off += done;
+	s->copied += done;
 }
 
 /*
  * The body of tcp_sendmsg_locked()'s loop while it does not jump (see
  * top). force_new: the kernel came here by goto new_segment.
  */
-static int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
+int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
 				bool force_new)
 {
 	while (sn_tcp_data_left(s)) {
 		struct sn_tcp_skb *skb = &s->tail;	/* tcp_write_queue_tail() */
+		struct sn_tcp_skb cur;
 		int copy = 0;
+		int done;
 		int err;
 
 		if (skb->skb)
@@ -468,9 +414,19 @@ static int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
 		if (copy > sn_tcp_data_left(s))
 			copy = sn_tcp_data_left(s);
 
-		err = sn_tcp_copy_to_skb(tp, s, skb, copy);
+		/* What the copy changes of the skb goes through a local of
+		 * its own: s stays where the specializer follows it. */
+		cur.skb = skb->skb;
+		cur.nr_frags = skb->nr_frags;
+		cur.tcp_flags = skb->tcp_flags;
+		cur.end_seq = skb->end_seq;
+		err = sn_tcp_copy_to_skb(tp, s->iov_base + s->iov_off, &cur, copy,
+					 s->copied, &done);
+		skb->nr_frags = cur.nr_frags;
+		skb->tcp_flags = cur.tcp_flags;
+		skb->end_seq = cur.end_seq;
 		if (err) {
-			sn_tcp_account_partial(s, skb);
+			sn_tcp_account_partial(s, skb, done);
 			return err;
 		}
 		skb->len += copy;
@@ -500,78 +456,13 @@ static int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
 }
 
 /* restart: the MSS and size goal again, and the socket still sending. */
-static int sn_tcp_restart(struct sn_tcp_sock *tp, struct sn_tcp_send *s)
+int sn_tcp_restart(struct sn_tcp_sock *tp, struct sn_tcp_send *s)
 {
 	s->mss_now = sn_tcp_send_mss(tp, &s->size_goal, s->flags);
 	if (shim_tcp_sk_err(tp) ||
 	    (shim_tcp_sk_shutdown(tp) & SN_SEND_SHUTDOWN))
 		return -SN_EPIPE;
 	return 0;
-}
-
-/*
- * Where the loop jumped (st > 0): do what the kernel does at the label
- * and go round again, until the data is in (0) or do_error (< 0).
- */
-static int sn_tcp_send_slow(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
-			    int st)
-{
-	while (st > 0) {
-		bool force_new = false;
-		int err;
-
-		if (st == SN_TCP_WAIT_FOR_SPACE) {
-			shim_tcp_set_nospace(tp);
-			if (s->copied)
-				sn_tcp_push(tp, &s->tail, s->flags & ~SN_MSG_MORE,
-					    s->mss_now, SN_TCP_NAGLE_PUSH,
-					    s->size_goal);
-			err = shim_sk_stream_wait_memory(tp, &s->timeo);
-			sn_tcp_reread(tp, s);
-			if (err)
-				return err;
-			s->mss_now = sn_tcp_send_mss(tp, &s->size_goal, s->flags);
-		} else if (st == SN_TCP_RESTART) {
-			sn_tcp_reread(tp, s);
-			err = sn_tcp_restart(tp, s);
-			if (err)
-				return err;
-		} else {
-			/* the skb's fragments are full: push it, start another */
-			sn_tcp_mark_push(tp, &s->tail);
-			force_new = true;
-		}
-		st = sn_tcp_send_segments(tp, s, force_new);
-	}
-	return st;
-}
-
-/* tcp_remove_empty_skb(): an skb entailed but never filled goes again. */
-static void sn_tcp_remove_empty_skb(struct sn_tcp_sock *tp,
-				    struct sn_tcp_send *s)
-{
-	struct sn_tcp_skb *tail = &s->tail;
-
-	if (tail->skb && tail->seq == tail->end_seq) {
-		tp->sk_wmem_queued -= shim_tcp_skb_truesize(tail->skb);
-		shim_tcp_remove_skb(tp, tail->skb);
-		sn_tcp_reread(tp, s);
-	}
-}
-
-/* out_err: sk_stream_error(), and the write-space wakeup for epoll. */
-static int sn_tcp_send_error(struct sn_tcp_sock *tp, u32 flags, int err)
-{
-	if (err == -SN_EPIPE) {
-		err = shim_tcp_sock_error(tp);
-		if (!err)
-			err = -SN_EPIPE;
-	}
-	if (err == -SN_EPIPE && !(flags & SN_MSG_NOSIGNAL))
-		shim_send_sigpipe();
-	if (err == -SN_EAGAIN && shim_tcp_queues_empty(tp))
-		shim_tcp_write_space(tp);
-	return err;
 }
 
 /*
@@ -617,8 +508,10 @@ int sn_tcp_sendmsg_locked(struct sn_tcp_sock *tp, const u8 __user *buf,
 	if (err)
 		goto do_error;
 	err = sn_tcp_send_segments(tp, &s, false);
-	if (err)
+	if (err) {
 		err = sn_tcp_send_slow(tp, &s, err);
+		sn_tcp_reread_peer(tp);
+	}
 	if (err)
 		goto do_error;
 	goto out;

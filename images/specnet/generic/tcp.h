@@ -122,7 +122,6 @@ struct sn_tcp_send {
 	int size_goal;			/* bytes */
 	int process_backlog;		/* skbs since the backlog was flushed */
 	long timeo;			/* jiffies */
-	int done;			/* bytes of the current copy in */
 	/* The write queue's tail: read from the view once, then kept here,
 	 * where the specializer follows every change the send makes (it
 	 * reads kernel memory again at run time: others may write it). */
@@ -146,7 +145,31 @@ static inline bool sn_tcp_after(u32 seq2, u32 seq1)
 }
 
 /* tcp.c */
-int sn_tcp_sendmsg_locked(struct sn_tcp_sock *sk, const u8 __user *buf,
+int sn_tcp_sendmsg_locked(struct sn_tcp_sock *tp, const u8 __user *buf,
 			  u32 len, u32 flags);
+int sn_tcp_send_mss(struct sn_tcp_sock *tp, int *size_goal, u32 flags);
+void sn_tcp_mark_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb);
+void sn_tcp_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb, u32 flags,
+		 int mss_now, int nonagle, int size_goal);
+int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
+			 bool force_new);
+int sn_tcp_restart(struct sn_tcp_sock *tp, struct sn_tcp_send *s);
+void sn_tcp_reread_peer(struct sn_tcp_sock *tp);
+void sn_tcp_reread(struct sn_tcp_sock *tp, struct sn_tcp_send *s);
+void sn_tcp_skb_set_flags(struct sn_tcp_skb *skb, u8 tcp_flags);
+void sn_tcp_set_write_seq(struct sn_tcp_sock *tp, u32 seq);
+
+/* tcp_copy.c: a shim to the specializer (see there) */
+SHIM_EFFECT int sn_tcp_copy_to_skb(struct sn_tcp_sock *tp, const u8 __user *from,
+				   struct sn_tcp_skb *skb, int copy, int copied,
+				   int *done);
+
+/* tcp_slow.c: shims to the specializer (see there) */
+SHIM_EFFECT SHIM_ERRNO int sn_tcp_send_slow(struct sn_tcp_sock *tp,
+					     struct sn_tcp_send *s, int st);
+SHIM_EFFECT void sn_tcp_remove_empty_skb(struct sn_tcp_sock *tp,
+					 struct sn_tcp_send *s);
+SHIM_EFFECT SHIM_ERRNO int sn_tcp_send_error(struct sn_tcp_sock *tp,
+					      u32 flags, int err);
 
 #endif /* SPECNET_TCP_H */

@@ -1,0 +1,24 @@
+package specnet
+
+// KernelTCPSendPath lists the functions of the i486 kernel whose work the
+// generic TCP path (generic/tcp.c) renders: what a residual TCP send
+// replaces, on the same rule as KernelSendPath. tcp_sendmsg_locked with
+// the functions it calls that decide the segments: tcp_send_mss,
+// tcp_current_mss (tcp_established_options and tcp_xmit_size_goal are
+// inlined into them in 6.1), tcp_sync_mss with tcp_mtu_to_mss and
+// __tcp_mtu_to_mss, tcp_push (tcp_should_autocork inlined),
+// tcp_mark_push, tcp_skb_entail, tcp_remove_empty_skb, sk_stream_error
+// and tcp_stream_memory_free. Left out, because the residual calls them
+// too (shims): the allocator (tcp_stream_alloc_skb), the page fragment
+// and the copy (sk_page_frag_refill, tcp_wmem_schedule), the transmit
+// engine (__tcp_push_pending_frames, tcp_push_one), the sleeps
+// (sk_stream_wait_memory, sk_stream_wait_connect), the backlog
+// (__sk_flush_backlog), tcp_rate_check_app_limited and
+// tcp_tx_timestamp; tcp_sendmsg (the socket lock around the call, the
+// caller's in both cases) and what the rendering leaves out (Fast Open,
+// zero copy: tcp_sendmsg_fastopen, tcp_downgrade_zcopy_pure).
+var KernelTCPSendPath = []string{
+	"tcp_sendmsg_locked", "tcp_send_mss", "tcp_current_mss", "tcp_sync_mss", "tcp_mtu_to_mss",
+	"__tcp_mtu_to_mss", "tcp_push", "tcp_mark_push", "tcp_skb_entail", "tcp_remove_empty_skb",
+	"sk_stream_error", "tcp_stream_memory_free",
+}
