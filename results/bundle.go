@@ -50,11 +50,19 @@ type Run struct {
 	Seeds map[string]int64 `json:"seeds"`
 }
 
-// Platform is one guest platform's parameters in this run.
+// Platform is one guest platform's parameters in this run (its profile
+// is qemu.Platform).
 type Platform struct {
-	Name    string `json:"name"`
-	Machine string `json:"machine"`
-	CPU     string `json:"cpu"`
+	Name string `json:"name"`
+	// Description is the profile's one line; PaperCPU and PaperMHz the
+	// paper's machine it stands in for.
+	Description string `json:"description"`
+	PaperCPU    string `json:"paper_cpu"`
+	PaperMHz    int    `json:"paper_mhz"`
+	Machine     string `json:"machine"`
+	CPU         string `json:"cpu"`
+	// Link is the guest's network attachment (ethernet or slip).
+	Link string `json:"link"`
 	// MemoryMiB is the RAM the guest kernel may use.
 	MemoryMiB int `json:"memory_mib"`
 	// ClockMode is the mode of the count-kind figures (count); figures of

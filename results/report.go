@@ -63,8 +63,8 @@ svg{max-width:100%;height:auto}
 <p>Bundle schema {{.B.Schema}}. Commit {{.B.Run.Commit}}{{if .B.Run.Dirty}} (with uncommitted changes){{end}}.
 Host {{.B.Run.Host}}, {{.B.Run.HostCPUs}} CPUs, {{.B.Run.GoVersion}}. Run from {{.B.Run.Start.Format "2006-01-02 15:04:05 MST"}} to {{.B.Run.End.Format "15:04:05 MST"}}{{if .B.Run.Quick}}, quick (one size per figure){{end}}.</p>
 <h2>Platforms</h2>
-<table><tr><th>platform</th><th>QEMU machine / CPU</th><th>RAM (MiB)</th><th>clock mode</th><th>icount shift</th><th>QEMU</th><th>kernel</th><th>kernel key</th><th>.config SHA-256</th></tr>
-{{range .B.Platforms}}<tr><td>{{.Name}}</td><td>{{.Machine}} / {{.CPU}}</td><td class="n">{{.MemoryMiB}}</td><td>{{.ClockMode}}</td><td class="n">{{.IcountShift}}</td><td>{{.QEMUVersion}}</td><td>{{.KernelRelease}}</td><td><code>{{printf "%.16s" .KernelKey}}</code></td><td><code>{{printf "%.16s" .KernelConfigSHA256}}</code></td></tr>
+<table><tr><th>platform</th><th>stands in for</th><th>QEMU machine / CPU</th><th>link</th><th>RAM (MiB)</th><th>clock mode</th><th>icount shift</th><th>QEMU</th><th>kernel</th><th>kernel key</th><th>.config SHA-256</th></tr>
+{{range .B.Platforms}}<tr><td>{{.Name}}</td><td>{{.PaperCPU}}, {{.PaperMHz}} MHz</td><td>{{.Machine}} / {{.CPU}}</td><td>{{.Link}}</td><td class="n">{{.MemoryMiB}}</td><td>{{.ClockMode}}</td><td class="n">{{.IcountShift}}</td><td>{{.QEMUVersion}}</td><td>{{.KernelRelease}}</td><td><code>{{printf "%.16s" .KernelKey}}</code></td><td><code>{{printf "%.16s" .KernelConfigSHA256}}</code></td></tr>
 {{end}}</table>
 <h2>Paper claims</h2>
 <table><tr><th>claim</th><th>figure</th><th>what</th><th>paper</th><th>ours</th><th>ratio</th><th>why they differ</th></tr>

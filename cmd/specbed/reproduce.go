@@ -386,7 +386,8 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 			return nil, err
 		}
 		b.Platforms = append(b.Platforms, results.Platform{
-			Name: o.p.Name, Machine: o.p.Machine, CPU: o.p.CPU, MemoryMiB: o.p.MemoryMiB,
+			Name: o.p.Name, Description: o.p.Description, PaperCPU: o.p.PaperCPU, PaperMHz: o.p.PaperMHz,
+			Machine: o.p.Machine, CPU: o.p.CPU, Link: string(o.p.Link), MemoryMiB: o.p.MemoryMiB,
 			ClockMode: qemu.CountMode.Name, IcountShift: o.p.IcountShift, QEMU: o.p.Binary, QEMUVersion: version,
 			KernelRelease: o.env.K.Release, KernelKey: o.env.K.Key, KernelConfigSHA256: o.env.K.ConfigHash,
 		})
