@@ -38,6 +38,8 @@ type FlowResult struct {
 	// the sink got from the guest (network clock only).
 	Attempted int    `json:"attempted"`
 	Delivered *int64 `json:"delivered,omitempty"`
+	// Fetch is the guest's fetch of its residual (remote mode).
+	Fetch *qemu.FetchResult `json:"fetch,omitempty"`
 	// KernelLogProblems are console lines that show the kernel unwell.
 	KernelLogProblems []string `json:"kernel_log_problems,omitempty"`
 }
@@ -55,6 +57,9 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 		r := &res.Steps[i]
 		switch ps.role {
 		case roleSetup:
+			if r.Fetch != nil {
+				f.Fetch = r.Fetch
+			}
 			if r.Load != nil && r.Load.Errno != 0 {
 				return f, fmt.Errorf("load of the residual: errno %d", r.Load.Errno)
 			}

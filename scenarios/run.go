@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,9 @@ type Runner struct {
 type Job struct {
 	File     string
 	Scenario *Scenario
+	// Platforms, when set, narrows the scenario's platforms for this run
+	// (make test runs slow scenarios on one).
+	Platforms []string
 }
 
 // Run runs every job, Parallel at a time (scenarios are independent:
@@ -118,17 +122,13 @@ func (r *Runner) logf(format string, args ...any) {
 	fmt.Fprintf(r.Log, format+"\n", args...)
 }
 
-// platforms are the scenario's platforms that the runner's limit keeps.
-func (r *Runner) platforms(s *Scenario) []string {
-	if len(r.Platforms) == 0 {
-		return s.Platforms
-	}
+// platforms are the scenario's platforms that the runner's and the
+// job's limits keep.
+func (r *Runner) platforms(j Job) []string {
 	var out []string
-	for _, p := range s.Platforms {
-		for _, keep := range r.Platforms {
-			if p == keep {
-				out = append(out, p)
-			}
+	for _, p := range j.Scenario.Platforms {
+		if (len(r.Platforms) == 0 || slices.Contains(r.Platforms, p)) && (len(j.Platforms) == 0 || slices.Contains(j.Platforms, p)) {
+			out = append(out, p)
 		}
 	}
 	return out
@@ -136,7 +136,7 @@ func (r *Runner) platforms(s *Scenario) []string {
 
 func (r *Runner) runScenario(ctx context.Context, j Job) []Outcome {
 	var out []Outcome
-	for _, name := range r.platforms(j.Scenario) {
+	for _, name := range r.platforms(j) {
 		start := time.Now()
 		o := Outcome{Scenario: j.Scenario.Name, File: j.File, Platform: name, ExpectFailure: j.Scenario.ExpectFailure}
 		dir := filepath.Join(r.bundleDir(j.Scenario), name)

@@ -11,10 +11,10 @@ import (
 	"specbed/results"
 )
 
-// TestRunLibrary runs the runnable scenarios of the library on i486
-// (make reproduce runs them on every platform): each must pass, the
-// negative controls by failing for their reason. The JUnit file must
-// record every case.
+// TestRunLibrary runs the runnable scenarios of the library, each on its
+// platforms, the slow ones on i486 only (make scenarios runs those on
+// every platform): each must pass, the negative controls by failing for
+// their reason. The JUnit file must record every case.
 func TestRunLibrary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots i486 about twice per scenario; skipped only in short mode")
@@ -29,17 +29,25 @@ func TestRunLibrary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs = append(jobs, Job{File: f, Scenario: s})
+		j := Job{File: f, Scenario: s}
+		if s.Slow {
+			j.Platforms = []string{slowPlatform}
+		}
+		jobs = append(jobs, j)
 	}
 	out := filepath.Join(b.Repo, "out", "scenarios", "test")
 	meta, err := results.NewRun(t.Context(), b.Repo, []string{"go", "test", "-run", "TestRunLibrary", "./scenarios"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Runner{Builder: b, OutDir: out, Platforms: []string{"i486"}, Parallel: 2, Log: testLog{t}, Meta: meta}
+	r := &Runner{Builder: b, OutDir: out, Parallel: 2, Log: testLog{t}, Meta: meta}
 	outcomes := r.Run(t.Context(), jobs)
-	if len(outcomes) != len(jobs) {
-		t.Fatalf("%d outcomes for %d scenarios on one platform", len(outcomes), len(jobs))
+	want := 0
+	for _, j := range jobs {
+		want += len(r.platforms(j))
+	}
+	if len(outcomes) != want {
+		t.Fatalf("%d outcomes, want %d", len(outcomes), want)
 	}
 	var summary strings.Builder
 	if err := Summary(&summary, outcomes); err != nil {
@@ -75,10 +83,14 @@ func TestRunLibrary(t *testing.T) {
 	if err := xml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Tests != len(outcomes) || len(doc.Suites) != len(jobs) {
-		t.Errorf("junit: %d tests in %d suites, want %d in %d", doc.Tests, len(doc.Suites), len(outcomes), len(jobs))
+	if doc.Tests != len(outcomes) || len(doc.Suites) != len(jobs) || doc.Fails+doc.Errors+doc.Skipped != 0 {
+		t.Errorf("junit: %d tests in %d suites (%d failures, %d errors, %d skipped), want %d in %d and none",
+			doc.Tests, len(doc.Suites), doc.Fails, doc.Errors, doc.Skipped, len(outcomes), len(jobs))
 	}
 }
+
+// slowPlatform runs the slow scenarios in make test.
+const slowPlatform = "i486"
 
 // testLog sends the runner's lines to the test log.
 type testLog struct{ t *testing.T }
