@@ -2,12 +2,15 @@ package specnet
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"specbed/images"
+	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/specializer/ctxschema"
 )
@@ -327,4 +330,48 @@ func TestTCPGenericCoverage(t *testing.T) {
 	}
 	t.Logf("tcp.c lines with branches: %d, all ways taken on %d; on a static condition: %d, all ways taken on %d",
 		len(lines), both, nstatic, staticBoth)
+}
+
+// TestTCPGenericBuildsAsKernelModule builds the generic TCP path with its
+// kernel shim (tcp_shim_kernel.c) as an out-of-tree module of the cached
+// i486 kernel, as TestGenericBuildsAsKernelModule does for UDP: the same
+// sources compile on the real kernel functions and modpost finds every
+// kernel symbol they use exported. Linux 6.1 does not export six of them
+// (tcp_shim_kernel.c, top): the specbed kernel must.
+func TestTCPGenericBuildsAsKernelModule(t *testing.T) {
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := qemu.Lookup("i486")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := b.CachedKernel(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "specnet_tcp")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join("generic", "*.[ch]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join("testdata", "tcpkmod", "mod.c"), filepath.Join("testdata", "tcpkmod", "Kbuild"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, filepath.Base(f)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ko, err := b.UnsignedModule(t.Context(), k, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("built %s", ko)
 }

@@ -522,8 +522,7 @@ do_error:
 		return sn_tcp_send_error(tp, flags, err);
 out:
 	if (s.copied) {
-		/* tcp_tx_timestamp() */
-		if (tp->sk_tsflags && s.tail.skb)
+		if (tp->sk_tsflags)
 			shim_tcp_tx_timestamp(tp, tp->sk_tsflags);
 		sn_tcp_push(tp, &s.tail, flags, s.mss_now,
 			    tp->nonagle | tp->nonagle_push, s.size_goal);

@@ -149,7 +149,8 @@ SHIM_EFFECT void shim_tcp_push_pending_frames(struct sn_tcp_sock *sk,
 					      u32 mss_now, int nonagle);
 /* tcp_push_one(sk, mss_now). */
 SHIM_EFFECT void shim_tcp_push_one(struct sn_tcp_sock *sk, u32 mss_now);
-/* tcp_tx_timestamp(sk, tsflags) on the write queue's tail. */
+/* tcp_tx_timestamp(sk, tsflags): the write queue's tail, or else the
+ * last skb sent, records the send's timestamps. */
 SHIM_EFFECT void shim_tcp_tx_timestamp(struct sn_tcp_sock *sk, u32 tsflags);
 /* tcp_unlink_write_queue(skb, sk), tcp_chrono_stop(sk, TCP_CHRONO_BUSY)
  * when the queue became empty, tcp_wmem_free_skb(sk, skb). */

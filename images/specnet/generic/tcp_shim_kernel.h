@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcp_shim_kernel.h - the kernel side of tcp_shim.h: the view of a TCP
+ * socket next to the socket it shows (tcp_shim_kernel.c).
+ */
+#ifndef SPECNET_TCP_SHIM_KERNEL_H
+#define SPECNET_TCP_SHIM_KERNEL_H
+
+#include "tcp.h"
+
+struct sock;
+
+/* A TCP socket's view and the socket behind it. */
+struct sn_tcp_ksock {
+	struct sock *sk;		/* holds a reference (sock_hold) */
+	struct sn_tcp_net net;
+	struct sn_tcp_sock v;
+};
+
+/* The view fields whose names are kernel macros (tcp_shim_views.c). */
+void sn_tcp_view_set_common(struct sn_tcp_sock *v, struct sn_tcp_net *net,
+			    u8 state);
+
+/* Fill the view's configuration from a connected socket (its lock held). */
+void sn_tcp_kernel_bind(struct sn_tcp_ksock *ks, struct sock *sk);
+/* Read the view's state from the socket before a send (its lock held). */
+void sn_tcp_kernel_refresh(struct sn_tcp_ksock *ks);
+
+#endif /* SPECNET_TCP_SHIM_KERNEL_H */
