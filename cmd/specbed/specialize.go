@@ -99,18 +99,20 @@ The test contexts of the UDP path are written by "specbed specialize contexts", 
 	return cmd
 }
 
-// newSpecializeContextsCmd writes the UDP path's test contexts (images/specnet) as context files.
+// newSpecializeContextsCmd writes the UDP and TCP paths' test contexts (images/specnet) as context files.
 func newSpecializeContextsCmd() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
 		Use:   "contexts -o DIR [NAME...]",
-		Short: "Write the UDP send path's test contexts as specbed.context/v1 files",
-		Long: `contexts writes DIR/NAME.json for each named test context of the generic UDP send path
-(all of them without names), the contexts the differential tests run (images/specnet/contexts.go).
-Each file says in its first line (its label) that it is generated. Use one with
-"specbed specialize --decl images/specnet/generic/udp.decl --context DIR/NAME.json".`,
+		Short: "Write the UDP and TCP send paths' test contexts as specbed.context/v1 files",
+		Long: `contexts writes DIR/NAME.json for each named test context of the generic UDP and TCP send
+paths (all of them without names), the contexts the differential tests run
+(images/specnet/contexts.go, tcp_contexts.go: the TCP ones are named tcp-*). Each file says in its
+first line (its label) that it is generated. Use one with
+"specbed specialize --decl images/specnet/generic/udp.decl --context DIR/NAME.json", or
+tcp.decl for a tcp-* context.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
-			all := specnet.Contexts()
+			all := append(specnet.Contexts(), specnet.TCPContexts()...)
 			want := map[string]bool{}
 			for _, n := range names {
 				want[n] = true
@@ -119,9 +121,10 @@ Each file says in its first line (its label) that it is generated. Use one with
 				return fmt.Errorf("contexts: %w", err)
 			}
 			var known []string
+			named := len(want) > 0
 			for _, c := range all {
 				known = append(known, c.Name)
-				if len(want) > 0 && !want[c.Name] {
+				if named && !want[c.Name] {
 					continue
 				}
 				delete(want, c.Name)
