@@ -2,6 +2,7 @@ package specnet
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,14 @@ import (
 
 // tcpInputsPerContext is how many random sends every TCP context gets.
 const tcpInputsPerContext = 400
+
+// tcpSeed is a context's seed: the peer's moves (the tape) differ from
+// one context to the next, so rare events land on different sends.
+func tcpSeed(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return runSeed ^ h.Sum64()
+}
 
 func loadTCPUnit(t testing.TB) *specializer.Unit {
 	u, err := specializer.Load(filepath.Join("generic", "tcp.decl"))
@@ -152,11 +161,11 @@ func TestTCPDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantOut, err := TCPRun(ctx, bin, false, runSeed, tcpInputsPerContext, a)
+			wantOut, err := TCPRun(ctx, bin, false, tcpSeed(c.Name), tcpInputsPerContext, a)
 			if err != nil {
 				t.Fatal(err)
 			}
-			gotOut, err := TCPRun(ctx, bin, true, runSeed, tcpInputsPerContext, a)
+			gotOut, err := TCPRun(ctx, bin, true, tcpSeed(c.Name), tcpInputsPerContext, a)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +203,9 @@ func TestTCPDifferential(t *testing.T) {
 					}
 				}
 			}
-			if onGuard < len(got)/4 {
+			// An error context queues nothing, so a push bit the peer's
+			// setsockopt left is never cleared and its guard fails for good.
+			if spec.errno == 0 && onGuard < len(got)/4 {
 				t.Errorf("only %d of %d sends passed the guards: the residual ran too little", onGuard, len(got))
 			}
 			if spec.errno != 0 && failed != onGuard {
@@ -251,7 +262,7 @@ func TestTCPGenericCoverage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := TCPRun(t.Context(), bin, false, runSeed, tcpInputsPerContext, a)
+			out, err := TCPRun(t.Context(), bin, false, tcpSeed(c.Name), tcpInputsPerContext, a)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -254,6 +254,8 @@ static void peer_acts(void)
 	k.state = r == 0 ? CLOSE_WAIT : r == 1 ? SYN_SENT : ESTABLISHED;
 	if (chance(TAPE_PEER, 1))
 		k.err = ECONNRESET;
+	/* shutdown(SHUT_WR) by another thread of the application */
+	k.shutdown = chance(TAPE_PEER, 1) ? SN_SEND_SHUTDOWN : 0;
 	/* setsockopt(TCP_NODELAY) just set the push bit (generic sends) */
 	if (chance(TAPE_PEER, 3))
 		k.nonagle |= SN_TCP_NAGLE_PUSH;
