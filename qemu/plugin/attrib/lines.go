@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // SourceLine is a position in a C source file.
@@ -48,9 +49,13 @@ func LoadLines(path string) (*Lines, error) {
 	if f.Section(".debug_line") == nil {
 		return nil, ErrNoLines
 	}
+	// Code sections are those with "text" in their name, as the guest's
+	// sections step reports them (an ARM module's .plt holds veneers the
+	// loader writes, not compiled code).
 	var code []string
 	for _, s := range f.Sections {
-		if s.Flags&elf.SHF_EXECINSTR != 0 && s.Size > 0 && s.Name != ".init.text" && s.Name != ".exit.text" {
+		if s.Flags&elf.SHF_EXECINSTR != 0 && s.Size > 0 && strings.Contains(s.Name, "text") &&
+			s.Name != ".init.text" && s.Name != ".exit.text" {
 			code = append(code, s.Name)
 		}
 	}
