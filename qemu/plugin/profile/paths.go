@@ -202,10 +202,10 @@ func boot(ctx context.Context, p *qemu.Platform, k *images.Kernel, initrd string
 	var console qemu.ConsoleCopy
 	in, err := qemu.Start(ctx, qemu.Config{
 		Platform: p, Mode: qemu.CountMode,
-		Boot:     qemu.Boot{Kernel: k.Image, Initrd: initrd},
-		Plan:     plan, SystemMap: k.SystemMap,
-		RunRoot:  filepath.Join(work, "run"),
-		Timeout:  bootTimeout, Echo: &console,
+		Boot: qemu.Boot{Kernel: k.Image, Initrd: initrd},
+		Plan: plan, SystemMap: k.SystemMap,
+		RunRoot: filepath.Join(work, "run"),
+		Timeout: bootTimeout, Echo: &console,
 	})
 	if err != nil {
 		return nil, err
