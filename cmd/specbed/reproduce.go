@@ -354,7 +354,8 @@ const overheadCaption = "One network-mode boot per platform on vnet's default to
 	"link; the SA-1110's 230400 bit/s SLIP line through a router) asks the resident server (fresh module cache) for the " +
 	"module of a 1 KB UDP flow twice: cold (specialize, compile, sign) and cached. collect context (SPECNET_CUSTOMIZE), " +
 	"download (response header to the module's last byte) and load (finit_module) are the guest's clock (virtual ns, " +
-	"which follow host time only while the guest idles); upload (receiving the request), analysis, specialization, " +
+	"which follow host time only while the guest idles: a response the NIC hands over in one burst shows a short " +
+	"download); upload (receiving the request), analysis, specialization, " +
 	"compile and sign are the server's (host wall time). The cached fetch reuses the cold fetch's context and load: one module."
 
 // layerCosts turns the plugin's per-layer counts into figure rows.
