@@ -33,7 +33,14 @@ static const char *const customize_keys[] = {
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
 static const char *const close_keys[] = { "which", NULL };
-static const char *const load_keys[] = { "slot", "name", "policy", NULL };
+static const char *const load_keys[] = {
+	"slot", "name", "policy", "guard", "replace", NULL
+};
+static const char *const route_keys[] = {
+	"op", "dst", "prefix", "gw", "dev", "mtu", NULL
+};
+static const char *const mtu_keys[] = { "dev", "mtu", NULL };
+static const char *const ifstat_keys[] = { "dev", NULL };
 static const char *const send_keys[] = {
 	"path", "slot", "size", "count", "warmup", "seed", "flags", NULL
 };
@@ -71,6 +78,9 @@ static const struct kind kinds[] = {
 	{ "closerace", step_closerace, closerace_keys },
 	{ "fork", step_fork, fork_keys },
 	{ "proc", step_proc, proc_keys },
+	{ "route", step_route, route_keys },
+	{ "mtu", step_mtu, mtu_keys },
+	{ "ifstat", step_ifstat, ifstat_keys },
 	{ "ctl", NULL, no_keys },
 };
 

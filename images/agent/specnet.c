@@ -245,12 +245,15 @@ int step_load(struct step *s)
 {
 	struct specnet_load l;
 	unsigned long long slot;
-	const char *name, *policy;
+	const char *name, *policy, *guard;
+	unsigned long long replace;
 	long ret;
 
 	if (step_slot(s, &slot) < 0 ||
 	    step_str(s, "name", &name, 1) < 0 ||
-	    step_str(s, "policy", &policy, 0) < 0)
+	    step_str(s, "policy", &policy, 0) < 0 ||
+	    step_str(s, "guard", &guard, 0) < 0 ||
+	    step_u64(s, "replace", &replace, 0, 1, 0) < 0)
 		return -1;
 	memset(&l, 0, sizeof(l));
 	if (!policy || !strcmp(policy, "fallback")) {
@@ -261,17 +264,28 @@ int step_load(struct step *s)
 		out_error(s->index, "policy must be fallback or refuse: ", policy, 0);
 		return -1;
 	}
+	if (!guard || !strcmp(guard, "fallback")) {
+		l.guard = SPECNET_GUARD_FALLBACK;
+	} else if (!strcmp(guard, "reinforce")) {
+		l.guard = SPECNET_GUARD_REINFORCE;
+	} else if (!strcmp(guard, "respecialize")) {
+		l.guard = SPECNET_GUARD_RESPECIALIZE;
+	} else {
+		out_error(s->index, "guard must be fallback, reinforce or respecialize: ", guard, 0);
+		return -1;
+	}
 	if (strlen(name) >= sizeof(l.name)) {
 		out_error(s->index, "residual name too long: ", name, 0);
 		return -1;
 	}
-	if (flow.sock < 0 || flow.tokens[slot]) {
-		out_error(s->index, "load needs a flow (customize) and an empty slot", NULL, 0);
+	if (flow.sock < 0 || !flow.tokens[slot] != !replace) {
+		out_error(s->index, "load needs a flow (customize) and an empty slot, or a full one to replace", NULL, 0);
 		return -1;
 	}
 	strcpy(l.name, name);
 	l.fd = flow.sock;
 	l.dest = flow.dest;
+	l.token = flow.tokens[slot];	/* 0, or the token to replace */
 	ret = sys_ioctl(flow.dev, SPECNET_LOAD, &l);
 	if (!ret)
 		flow.tokens[slot] = l.token;

@@ -76,6 +76,18 @@ struct specnet_customize {
 #define SPECNET_POLICY_REFUSE	1	/* fail the send with EINVAL */
 
 /*
+ * What a token does when a guard of its environment fires (guard_route.c):
+ * its route changed (guard_route: another next hop or device) or the path
+ * MTU changed how its datagrams are fragmented (guard_pmtu).
+ */
+#define SPECNET_GUARD_FALLBACK	0	/* the generic path from then on */
+#define SPECNET_GUARD_REINFORCE	1	/* keep the residual; an egress rule
+					 * moves its datagrams to the new route;
+					 * generic while the MTU is too low */
+#define SPECNET_GUARD_RESPECIALIZE 2	/* the generic path until a LOAD with
+					 * replace set puts new code in its place */
+
+/*
  * SPECNET_LOAD: bind the residual registered under name (a residual
  * module's name, "specnet_r_<hash>", as its .modinfo "name=" and the
  * "residual" lines of /proc/specnet show it) to the socket fd and dest,
@@ -85,16 +97,21 @@ struct specnet_customize {
  * Errors: ENOENT no such residual; EBADF fd is not a socket of the
  * caller; EPROTONOSUPPORT not a UDP/IPv4 socket; ENOSPC the memory budget
  * for loaded residual code (module parameter budget_bytes) is used up;
- * EINVAL bad policy or name; the route lookup's error (ENETUNREACH ...)
- * when dest has no route.
+ * EINVAL bad policy, guard or name; the route lookup's error
+ * (ENETUNREACH ...) when dest has no route.
+ * With token set (in), the new token takes that token's number once it
+ * is bound: sends that start after the LOAD run the new residual, sends
+ * running on the old one finish first, then the old token is released
+ * (how SPECNET_GUARD_RESPECIALIZE ends). EBADF: no such token.
  */
 struct specnet_load {
 	int32_t fd;			/* in */
 	uint32_t policy;		/* in: SPECNET_POLICY_* */
 	struct specnet_sockaddr_in dest;	/* in: as given to CUSTOMIZE */
 	char name[SPECNET_NAME_SIZE];	/* in: NUL-terminated */
-	uint32_t token;			/* out */
-	uint32_t reserved;		/* must be 0 */
+	uint32_t token;			/* in: 0, or a token of this open to
+					 * replace; out: the token */
+	uint32_t guard;			/* in: SPECNET_GUARD_* */
 };
 
 /*
@@ -158,9 +175,14 @@ struct specnet_release {
  *   tokens_live, residuals_registered, residual_bytes (text bytes of
  *   residuals bound to tokens, what budget_bytes caps), budget_bytes,
  *   sends_specialized, sends_generic, fallbacks, refused,
- *   guard_close, guard_route, guard_pmtu, guard_setsockopt (guard
- *   firings per kind), refs_held (references tokens hold on files,
- *   routes, neighbours and modules),
+ *   guard_close, guard_route, guard_pmtu (guard firings per kind),
+ *   sockets_marked, refs_held (references tokens hold on files,
+ *   routes, neighbours and modules), sends_guarded (token sends the
+ *   route or PMTU guard sent through the generic path, also counted in
+ *   sends_generic), sends_rerouted (datagrams a reinforce rule moved to
+ *   a new route), guard_reaction_ns_last and guard_reaction_ns_max
+ *   (kernel ktime ns from a route or device event to the firing of the
+ *   guard that reviewed it),
  * then one line per registered residual:
  *   residual <name> <text bytes> <tokens using it>
  */

@@ -881,8 +881,19 @@ int shim_dev_hard_header(struct sk_buff *skb, struct sn_netdev *dev, u16 type,
 	return dev_hard_header(skb, kdev_of(dev)->dev, type, daddr, NULL, len);
 }
 
+/*
+ * Set by a module that moves some datagrams elsewhere (the core's route
+ * guard with policy reinforce, guard_route.c); NULL otherwise, so the
+ * transmit costs one load and a branch more than dev_queue_xmit().
+ */
+int (*shim_egress_hook)(struct sk_buff *skb);
+
 int shim_dev_queue_xmit(struct sk_buff *skb)
 {
+	int (*hook)(struct sk_buff *skb) = READ_ONCE(shim_egress_hook);
+
+	if (unlikely(hook))
+		return hook(skb);
 	return dev_queue_xmit(skb);
 }
 

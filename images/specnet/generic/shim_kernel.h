@@ -79,4 +79,8 @@ void sn_kernel_unbind_send(struct sn_ksock *ks);
 void sn_kernel_register(struct sn_ksock *ks);
 void sn_kernel_unregister(struct sn_ksock *ks);
 
+struct sk_buff;
+/* Where shim_dev_queue_xmit() sends instead of dev_queue_xmit(), if set. */
+extern int (*shim_egress_hook)(struct sk_buff *skb);
+
 #endif /* SPECNET_SHIM_KERNEL_H */

@@ -24,6 +24,10 @@ enum sn_counter {
 	SN_C_GUARD_PMTU,
 	SN_C_SOCKETS_MARKED,
 	SN_C_REFS_HELD,
+	SN_C_SENDS_GUARDED,
+	SN_C_SENDS_REROUTED,
+	SN_C_GUARD_REACTION_NS_LAST,
+	SN_C_GUARD_REACTION_NS_MAX,
 	SN_C_COUNT
 };
 
@@ -70,6 +74,60 @@ void sn_tokens_release_file(struct file *owner);
 void sn_tokens_exit(void);
 int sn_close_guard_init(void);
 void sn_close_guard_exit(void);
+
+/*
+ * The route and PMTU guards of a token (guard_route.c): what its residual
+ * assumes about the route, and where the token's sends go now. Written
+ * under the token's guard (write side); SEND reads state and gen.
+ */
+enum sn_route_state {
+	SN_RG_SPECIALIZED,	/* the residual on the route it was made for */
+	SN_RG_REROUTED,		/* the residual, its datagrams moved (reinforce) */
+	SN_RG_GENERIC,		/* generic path: no route (reinforce) */
+	SN_RG_GENERIC_PMTU,	/* generic path while the MTU is too low (reinforce) */
+	SN_RG_REPLACE,		/* generic path until a LOAD replaces the token */
+	SN_RG_FALLBACK,		/* generic path for good */
+};
+
+struct sn_reroute;
+struct dst_entry;
+
+struct sn_route_guard {
+	u32 policy;			/* SPECNET_GUARD_* */
+	u32 gen;			/* sn_route_gen at the last review */
+	enum sn_route_state state;
+	u32 payload;			/* bytes per send (the ADU) */
+	const struct dst_entry *dst;	/* the token's route (held by it) */
+	__be32 daddr;
+	__be16 dport;
+	__be32 nexthop, cur_nexthop;	/* made for / now */
+	int ifindex, cur_ifindex;	/* made for / now */
+	u32 mtu;			/* bytes, what the residual assumes */
+	struct sn_reroute *reroute;	/* reinforce's rule, or NULL */
+	u32 firings;
+	long reaction_ns;		/* event to the last firing's switch */
+};
+
+extern atomic_t sn_route_gen;
+
+/* Whether a token's send must take the generic path: its route changed
+ * and the review has not looked yet, or a guard switched it. */
+static inline bool sn_route_diverts(const struct sn_route_guard *g)
+{
+	return READ_ONCE(g->gen) != (u32)atomic_read(&sn_route_gen) ||
+	       READ_ONCE(g->state) >= SN_RG_GENERIC;
+}
+
+void sn_route_guard_init(struct sn_route_guard *g, u32 policy,
+			 const struct dst_entry *dst, __be32 daddr,
+			 __be16 dport, u32 payload);
+void sn_route_guard_destroy(struct sn_route_guard *g);
+struct sock;
+void sn_route_review(struct sn_route_guard *g, struct sock *sk, u32 gen,
+		     u64 event_ns);
+void sn_tokens_review(u32 gen, u64 event_ns);
+int sn_route_guard_start(void);
+void sn_route_guard_stop(void);
 
 struct seq_file;
 void sn_residuals_show(struct seq_file *m);

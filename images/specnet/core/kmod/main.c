@@ -32,6 +32,10 @@ static const char *const sn_counter_names[SN_C_COUNT] = {
 	[SN_C_GUARD_PMTU] = "guard_pmtu",
 	[SN_C_SOCKETS_MARKED] = "sockets_marked",
 	[SN_C_REFS_HELD] = "refs_held",
+	[SN_C_SENDS_GUARDED] = "sends_guarded",
+	[SN_C_SENDS_REROUTED] = "sends_rerouted",
+	[SN_C_GUARD_REACTION_NS_LAST] = "guard_reaction_ns_last",
+	[SN_C_GUARD_REACTION_NS_MAX] = "guard_reaction_ns_max",
 };
 
 /* An iPAQ-sized guest has 32 MB: 256 KB is room for a few dozen residuals
@@ -108,12 +112,17 @@ static int __init sn_init(void)
 	err = sn_close_guard_init();
 	if (err)
 		goto out_proc;
-	err = misc_register(&sn_misc);
+	err = sn_route_guard_start();
 	if (err)
 		goto out_guard;
+	err = misc_register(&sn_misc);
+	if (err)
+		goto out_route;
 	pr_info("specnet: core loaded, budget %lu bytes\n", sn_budget_bytes);
 	return 0;
 
+out_route:
+	sn_route_guard_stop();
 out_guard:
 	sn_close_guard_exit();
 out_proc:
@@ -126,6 +135,7 @@ out_proc:
 static void __exit sn_exit(void)
 {
 	misc_deregister(&sn_misc);
+	sn_route_guard_stop();
 	sn_close_guard_exit();
 	remove_proc_entry("specnet", NULL);
 	sn_tokens_exit();

@@ -30,6 +30,7 @@
 #include <linux/net.h>
 #include <linux/notifier.h>
 #include <linux/udp.h>
+#include <net/route.h>
 #include <net/sock.h>
 
 /*
@@ -61,6 +62,7 @@ struct sn_token {
 	int refs;			/* counted in refs_held */
 	struct specnet_residual *r;
 	struct sn_binding b;
+	struct sn_route_guard rg;	/* guard_route.c */
 };
 
 /* Registered residuals and their budget; tokens by id. */
@@ -226,6 +228,7 @@ static void sn_unmark(struct sn_token *t)
 static void sn_token_drop(struct sn_token *t)
 {
 	WRITE_ONCE(t->live, false);
+	sn_route_guard_destroy(&t->rg);
 	sn_unmark(t);
 	sn_binding_destroy(&t->b);
 	sn_residual_put(t->r);
@@ -282,16 +285,53 @@ static int sn_load_mark(struct sn_token *t, int fd)
 	return 0;
 }
 
+/* What the token's residual assumes about its route (guard_route.c): the
+ * route a send of b uses, the connected socket's cached one or the
+ * looked-up one. */
+static void sn_load_route_guard(struct sn_token *t, u32 policy)
+{
+	const struct sn_ksock *ks = t->b.ks;
+	const struct rtable *rt = ks->looked_up.rt;
+	__be32 daddr = (__force __be32)t->dest.addr;
+	__be16 dport = (__force __be16)t->dest.port;
+
+	if (!t->b.um.msg_name) {
+		daddr = ks->sk->sk_daddr;
+		dport = ks->sk->sk_dport;
+		if (ks->cached.rt)
+			rt = ks->cached.rt;
+	}
+	sn_route_guard_init(&t->rg, policy, &rt->dst, daddr, dport,
+			    sn_sock_adu(ks));
+}
+
+/*
+ * Put t in the place of token id of owner (LOAD with replace): the id
+ * maps to t from here on, the old token is released after its running
+ * sends. Under sn_tokens_lock; returns the old token, or NULL.
+ */
+static struct sn_token *sn_token_replace(struct file *owner, u32 id,
+					 struct sn_token *t)
+{
+	struct sn_token *old = idr_find(&sn_tokens, id);
+
+	if (!old || old->owner != owner)
+		return NULL;
+	idr_replace(&sn_tokens, t, id);
+	return old;
+}
+
 long sn_load(struct file *owner, struct specnet_load __user *arg)
 {
 	struct specnet_load l;
-	struct sn_token *t;
+	struct sn_token *t, *old = NULL;
 	int err, id;
 
 	if (copy_from_user(&l, arg, sizeof(l)))
 		return -EFAULT;
-	if (l.reserved || l.policy > SPECNET_POLICY_REFUSE ||
-	    !memchr(l.name, 0, sizeof(l.name)))
+	if (l.guard > SPECNET_GUARD_RESPECIALIZE ||
+	    l.policy > SPECNET_POLICY_REFUSE ||
+	    !memchr(l.name, 0, sizeof(l.name)) || l.token > INT_MAX)
 		return -EINVAL;
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
@@ -321,11 +361,17 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 		goto out_unbind;
 	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
 	sn_count(SN_C_REFS_HELD, t->refs);
+	sn_load_route_guard(t, l.guard);
 	/* Live under the tokens' lock: the close guard looks for live
 	 * tokens under it (sn_token_closed). */
 	idr_preload(GFP_KERNEL);
 	spin_lock(&sn_tokens_lock);
-	id = idr_alloc(&sn_tokens, t, 1, INT_MAX, GFP_NOWAIT);
+	if (l.token) {
+		old = sn_token_replace(owner, l.token, t);
+		id = old ? l.token : -EBADF;
+	} else {
+		id = idr_alloc(&sn_tokens, t, 1, INT_MAX, GFP_NOWAIT);
+	}
 	if (id > 0) {
 		WRITE_ONCE(t->live, true);
 		kref_get(&t->ref);	/* a RELEASE may guess the id */
@@ -338,6 +384,8 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 		goto out_unbind;
 	}
 	sn_count(SN_C_TOKENS_LIVE, 1);
+	if (old)
+		sn_release_token(old);
 	/*
 	 * A close of fd whose guard ran before the token was live did not
 	 * see it; its slot is empty by now (filp_close runs after the slot
@@ -468,9 +516,16 @@ long sn_send(struct file *owner, struct specnet_send __user *arg)
 	ret = -EBADF;
 	if (!t->live)
 		goto out;
+	if (unlikely(sn_route_diverts(&t->rg))) {
+		sn_count(SN_C_SENDS_GUARDED, 1);
+		goto generic;
+	}
 	ret = t->r->send(&t->b.inst, buf, s.len, s.flags);
 	if (ret != SN_SPEC_FALLBACK) {
 		sn_count(SN_C_SENDS_SPECIALIZED, 1);
+		/* The ADU, for the PMTU guard (the residual only sends it). */
+		if (ret >= 0)
+			WRITE_ONCE(t->rg.payload, s.len);
 		goto out;
 	}
 	if (t->policy == SPECNET_POLICY_REFUSE) {
@@ -478,9 +533,10 @@ long sn_send(struct file *owner, struct specnet_send __user *arg)
 		ret = -EINVAL;
 		goto out;
 	}
+	sn_count(SN_C_FALLBACKS, 1);
+generic:
 	/* A fresh binding: the token's views stay as they were specialized,
 	 * and a concurrent specialized send never sees them change. */
-	sn_count(SN_C_FALLBACKS, 1);
 	sn_count(SN_C_SENDS_GENERIC, 1);
 	ret = sn_generic(t->b.ks->fd, &t->dest, buf, s.len, s.flags,
 			 t->b.ks->file);
@@ -570,6 +626,40 @@ void sn_tokens_release_file(struct file *owner)
 		if (!t)
 			return;
 		sn_release_token(t);
+	}
+}
+
+/* A live token the route review at gen has not seen, with a reference. */
+static struct sn_token *sn_token_behind(u32 gen)
+{
+	struct sn_token *t;
+	int id;
+
+	spin_lock(&sn_tokens_lock);
+	idr_for_each_entry(&sn_tokens, t, id) {
+		if (READ_ONCE(t->live) && READ_ONCE(t->rg.gen) != gen) {
+			kref_get(&t->ref);
+			break;
+		}
+	}
+	spin_unlock(&sn_tokens_lock);
+	return t;
+}
+
+/*
+ * The route guard's review (guard_route.c, process context): every live
+ * token, its sends waited for, compared with the route its sends find now.
+ */
+void sn_tokens_review(u32 gen, u64 event_ns)
+{
+	struct sn_token *t;
+
+	while ((t = sn_token_behind(gen))) {
+		down_write(&t->guard);
+		if (t->live)
+			sn_route_review(&t->rg, t->sk, gen, event_ns);
+		up_write(&t->guard);
+		sn_token_put(t);
 	}
 }
 
