@@ -38,10 +38,8 @@ var tcpKeys = []keyValue{
 // guards (the ADU, the flags, an established socket, no SACK blocks, no pending push, the
 // cached GSO count and window) the MSS, the option space, the size goal and Nagle are static;
 // the payload is dynamic. What tcp.c leaves generic (tcp_copy.c, tcp_slow.c) the analysis does
-// not see: it is a shim call in the residual. The segment loop is
-// dynamic for the analysis: it joins the loop's first iteration, which may join the write
-// queue's tail (its length read from the socket), with the later ones; the specializer, which
-// follows values, unrolls it for an ADU of k MSS (TestTCPUnroll in package specializer).
+// not see: it is a shim call in the residual. The segment loop is static: an ADU of k MSS
+// unrolls into k skbs (TestTCPUnroll in package specializer).
 func TestTCPKeyValues(t *testing.T) {
 	u, err := specializer.Load(tcpDecl)
 	if err != nil {
@@ -70,6 +68,9 @@ func TestTCPKeyValues(t *testing.T) {
 				case *ir.While, *ir.For, *ir.DoWhile:
 					s := n.(ir.Stmt)
 					fmt.Fprintf(&b, "%-5v tcp.c:%-4d %s\n", in.StaticLoop(s), s.At().Line, callPath(path))
+					if in.Func.Name == "sn_tcp_send_segments" && !in.StaticLoop(s) {
+						t.Errorf("the segment loop is dynamic for the analysis")
+					}
 				}
 				return true
 			})
@@ -132,13 +133,13 @@ func pathVariants(u *specializer.Unit, k keyValue) []pathBT {
 }
 
 // checkTCPStatic holds the straight path's key values to the paper's classification, whatever
-// the golden file says: MSS, options, size goal, Nagle, length and flags static; the payload
-// and the first iteration's room in the queue's tail dynamic.
+// the golden file says: MSS, options, size goal, Nagle, length, flags and each skb's share
+// static; the payload dynamic.
 func checkTCPStatic(t *testing.T, k keyValue, v pathBT) {
 	t.Helper()
 	want := bta.S
 	switch k.name {
-	case "buf", "copy":
+	case "buf":
 		want = bta.D
 	}
 	if v.bt != want {

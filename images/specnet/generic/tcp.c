@@ -299,7 +299,10 @@ void sn_tcp_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
 static void sn_tcp_tail_get(struct sn_tcp_sock *tp, struct sn_tcp_skb *tail)
 {
 	tail->skb = tp->wq_tail.skb;
-	tail->len = tp->wq_tail.len;
+	/* An EOR tail (or none) takes no data: only a tail that may be
+	 * joined has a length that matters to the send (the loop's copy);
+	 * the send overwrites both when it queues an skb. */
+	tail->len = tp->wq_tail.eor ? 0 : tp->wq_tail.len;
 	tail->seq = tp->wq_tail.seq;
 	tail->end_seq = tp->wq_tail.end_seq;
 	tail->tcp_flags = tp->wq_tail.tcp_flags;
@@ -392,12 +395,14 @@ int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
 	while (sn_tcp_data_left(s)) {
 		struct sn_tcp_skb *skb = &s->tail;	/* tcp_write_queue_tail() */
 		struct sn_tcp_skb cur;
-		int copy = 0;
+		int copy;
 		int done;
 		int err;
 
-		if (skb->skb)
-			copy = s->size_goal - skb->len;
+		/* The kernel takes copy = 0 without a tail; the view of an
+		 * empty queue is marked EOR (tcp.h), which decides the same
+		 * below, so the length is taken as it is. */
+		copy = s->size_goal - skb->len;
 
 		/* The kernel tests copy <= 0 first: both tests are free of
 		 * effects, and an EOR tail (or none) decides without the
