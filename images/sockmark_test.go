@@ -22,14 +22,17 @@ const sockmarkVerdict = "specbed_sockmark: "
 // committed size (1472 bytes) and refuses sizes out of range; the close
 // notifier runs once per descriptor closed through filp_close (2 for a
 // file with a dup), before the descriptor's reference goes, never for an
-// unmarked socket or after unregistering.
+// unmarked socket or after unregistering; an IP ID reserved through the
+// exported generator (ip_idents_hash, ip_idents_reserve) is followed by
+// the kernel's own (step 1); customized_send refuses a second owner
+// (EBUSY, 16).
 func TestSockmarkModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode: boots real kernels")
 	}
 	b := testBuilder(t)
 	src := filepath.Join(b.Repo, "images", "modules", "sockmark")
-	const want = sockmarkVerdict + "pass setsockopt_busy=7 adu=1472 close_calls=2"
+	const want = sockmarkVerdict + "pass setsockopt_busy=7 adu=1472 close_calls=2 ip_id_step=1 second_owner_errno=16"
 	for _, p := range qemu.All() {
 		t.Run(p.Name, func(t *testing.T) {
 			ctx := t.Context()

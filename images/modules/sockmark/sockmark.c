@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Self-test of the kernel patches for specialized sockets
- * (images/kernel/patches): the mark and its setsockopt guard, SO_ADU and
- * the close notifier. Its init runs every check on kernel sockets and
+ * (images/kernel/patches): the mark and its setsockopt guard, SO_ADU,
+ * the close notifier, the exported IP ID generator and the owner of
+ * customized_send. Its init runs every check on kernel sockets and
  * prints one line, "specbed_sockmark: pass ..." or "specbed_sockmark:
  * FAIL <check>: got <x> want <y>", that the boot test reads; a failure
  * also fails the init (EINVAL), so insmod reports it.
@@ -19,6 +20,7 @@
 #include <linux/socket.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
+#include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -237,9 +239,82 @@ out:
 	sockmark_expect(r, "calls for other files", close_log.other_calls, 0);
 }
 
+/*
+ * ip_idents_hash() and ip_idents_reserve() (0005) are __ip_select_ident()
+ * in two steps: an ID reserved through them and the kernel's next one for
+ * the same flow are consecutive, unless a jiffy passed between the two
+ * (the generator then adds a random step): try again then. Returns the
+ * kernel's ID less the reserved one (1), or the check's failure.
+ */
+static long sockmark_ip_idents(struct sockmark_result *r)
+{
+	struct iphdr iph = {
+		.daddr = htonl(0x0a000002),
+		.saddr = htonl(0x0a000001),
+		.protocol = IPPROTO_UDP,
+	};
+	unsigned long start;
+	u16 step;
+	u32 id;
+	int try;
+
+	for (try = 0; try < 5; try++) {
+		start = jiffies;
+		id = ip_idents_reserve(ip_idents_hash(&init_net, iph.daddr,
+						      iph.saddr, iph.protocol), 1);
+		__ip_select_ident(&init_net, &iph, 1);
+		if (jiffies == start)
+			break;
+	}
+	step = ntohs(iph.id) - (u16)id;
+	sockmark_expect(r, "kernel IP ID after a reserved one", step, 1);
+	return step;
+}
+
+static long sockmark_send(int token, const void __user *buf, size_t len,
+			  unsigned int flags)
+{
+	return -EOPNOTSUPP;	/* never called: no task sends during init */
+}
+
+static const struct customized_send_ops sockmark_send_ops = {
+	.owner = THIS_MODULE,
+	.send = sockmark_send,
+};
+
+static const struct customized_send_ops sockmark_send_ops2 = {
+	.owner = THIS_MODULE,
+	.send = sockmark_send,
+};
+
+/*
+ * customized_send has one owner (0006): a second one is refused with
+ * EBUSY, and the first can come back after it left. Returns the second
+ * owner's errno (EBUSY).
+ */
+static long sockmark_send_owner(struct sockmark_result *r)
+{
+	int err, second;
+
+	err = customized_send_register(&sockmark_send_ops);
+	if (!sockmark_expect(r, "customized_send_register", err, 0))
+		return err;
+	second = customized_send_register(&sockmark_send_ops2);
+	sockmark_expect(r, "second customized_send owner", second, -EBUSY);
+	/* Not the owner: leaves the first in place. */
+	customized_send_unregister(&sockmark_send_ops2);
+	customized_send_unregister(&sockmark_send_ops);
+	err = customized_send_register(&sockmark_send_ops2);
+	sockmark_expect(r, "customized_send owner after unregister", err, 0);
+	if (!err)
+		customized_send_unregister(&sockmark_send_ops2);
+	return -second;
+}
+
 static int __init sockmark_init(void)
 {
 	struct sockmark_result r = {};
+	long ip_id_step, second_owner;
 	int busy;
 
 	busy = sockmark_guard(&r, SOCK_DGRAM, IPPROTO_UDP, udp_opts,
@@ -248,13 +323,15 @@ static int __init sockmark_init(void)
 			       ARRAY_SIZE(tcp_opts));
 	sockmark_adu(&r);
 	sockmark_close_hook(&r);
+	ip_id_step = sockmark_ip_idents(&r);
+	second_owner = sockmark_send_owner(&r);
 	if (r.check) {
 		pr_info("specbed_sockmark: FAIL %s: got %ld want %ld\n",
 			r.check, r.got, r.want);
 		return -EINVAL;
 	}
-	pr_info("specbed_sockmark: pass setsockopt_busy=%d adu=%d close_calls=%d\n",
-		busy, SOCKMARK_ADU, close_log.calls);
+	pr_info("specbed_sockmark: pass setsockopt_busy=%d adu=%d close_calls=%d ip_id_step=%ld second_owner_errno=%ld\n",
+		busy, SOCKMARK_ADU, close_log.calls, ip_id_step, second_owner);
 	return 0;
 }
 module_init(sockmark_init);
