@@ -128,6 +128,7 @@ void sn_route_review(struct sn_route_guard *g, struct sock *sk, u32 gen,
 void sn_tokens_review(u32 gen, u64 event_ns);
 int sn_route_guard_start(void);
 void sn_route_guard_stop(void);
+void sn_route_guard_sync(void);
 
 struct seq_file;
 void sn_residuals_show(struct seq_file *m);

@@ -8,9 +8,10 @@
  * FIB (a route added, replaced or deleted: the FIB notifier chain) and
  * the devices (an MTU change, a device going down: the netdevice
  * notifier chain). Both chains call us in atomic or RTNL context, so an
- * event only bumps sn_route_gen and queues the review; a token whose
- * generation is behind sends through the generic path (a fresh route
- * lookup: correct by construction) until the review has looked at it.
+ * event only bumps sn_route_gen and queues the review. A send on a token
+ * whose generation is behind first waits for the queued review
+ * (flush_work), and sends through the generic path (a fresh route
+ * lookup: correct by construction) if yet another event came meanwhile.
  * So no datagram after the event leaves on the stale route, and the
  * review itself runs in process context with the token's guard held for
  * writing (no send of the token runs meanwhile).
@@ -326,6 +327,13 @@ static void sn_route_work_fn(struct work_struct *w)
 }
 
 static DECLARE_WORK(sn_route_work, sn_route_work_fn);
+
+/* Wait for the queued review: a send calls it when its token is behind,
+ * so that no datagram leaves before the review has decided. */
+void sn_route_guard_sync(void)
+{
+	flush_work(&sn_route_work);
+}
 
 /* Any event: tokens fall behind, the review is queued. Atomic context. */
 static void sn_route_event(void)

@@ -512,6 +512,10 @@ long sn_send(struct file *owner, struct specnet_send __user *arg)
 	if (!t)
 		return -EBADF;
 	buf = u64_to_user_ptr(s.buf);
+	/* A route or device changed since the token's last review: let the
+	 * review decide before this datagram leaves. */
+	if (unlikely(READ_ONCE(t->rg.gen) != (u32)atomic_read(&sn_route_gen)))
+		sn_route_guard_sync();
 	down_read(&t->guard);
 	ret = -EBADF;
 	if (!t->live)
