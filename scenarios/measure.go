@@ -48,13 +48,25 @@ type FlowResult struct {
 func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console string) (*FlowResult, error) {
 	f := &FlowResult{SizeBytes: size, Counters: map[int]map[string]int64{}, CountersAfterEvents: map[int]map[string]int64{}, EventErrno: map[int]int{},
 		BaselineNsPerSend: map[string]float64{}, KernelLogProblems: kernelLogProblems(console)}
-	if len(res.Steps) != len(p.steps) {
-		return f, fmt.Errorf("%d step results for a plan of %d steps (agent status %d)", len(res.Steps), len(p.steps), res.Status)
+	byStep := map[int]*qemu.StepResult{}
+	for i := range res.Steps {
+		byStep[res.Steps[i].Step] = &res.Steps[i]
 	}
 	var ns int64
 	inWindow := false
 	for i, ps := range p.steps {
-		r := &res.Steps[i]
+		r := byStep[p.agentStep(i)]
+		if ps.role == roleFetch {
+			// The server is down: an error line and no result, or the
+			// server's error status.
+			if r != nil && r.Fetch.Status == 0 {
+				return f, fmt.Errorf("step %d: the fetch got a module though the server is down", r.Step)
+			}
+			continue
+		}
+		if r == nil {
+			return f, fmt.Errorf("no result for step %d (%s) of the plan (agent status %d)", p.agentStep(i), ps.step, res.Status)
+		}
 		switch ps.role {
 		case roleSetup:
 			if r.Fetch != nil {

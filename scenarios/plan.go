@@ -52,6 +52,8 @@ const (
 	roleCounters
 	roleWorkload
 	roleEvent
+	// roleFetch is a fetch that must fail (the server is down).
+	roleFetch
 )
 
 // plannedStep is a plan step and what it is for.
@@ -68,6 +70,10 @@ type plannedStep struct {
 // flowPlan is the measurement boot of one flow (one size).
 type flowPlan struct {
 	steps []plannedStep
+	// ctlFrom, when > 0, is the first step that goes over the control
+	// channel (the plan runs steps[:ctlFrom], then a ctl step): the
+	// plan stops at its first failing step, a control session does not.
+	ctlFrom int
 }
 
 func (p *flowPlan) add(s fmt.Stringer, r role) {
@@ -76,11 +82,48 @@ func (p *flowPlan) add(s fmt.Stringer, r role) {
 
 // Steps is the plan as the agent takes it.
 func (p *flowPlan) Steps() []string {
-	out := make([]string, len(p.steps))
+	var out []string
 	for i, s := range p.steps {
-		out[i] = s.step
+		if p.ctlFrom > 0 && i == p.ctlFrom {
+			return append(out, ctlStep)
+		}
+		out = append(out, s.step)
 	}
 	return out
+}
+
+// ctlStep hands the agent over to the control channel.
+const ctlStep = "ctl"
+
+// agentStep is the agent's number of planned step i: the ctl step takes
+// one number before the steps sent over the channel.
+func (p *flowPlan) agentStep(i int) int {
+	if p.ctlFrom > 0 && i >= p.ctlFrom {
+		return i + 1
+	}
+	return i
+}
+
+// serverUnavailable reports whether the scenario's server is down.
+func serverUnavailable(s *Scenario) bool {
+	return slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventServerUnavailable })
+}
+
+// unavailablePlan is the measurement boot of a flow whose server is
+// down: the guest's fetch fails (the plan goes on over the control
+// channel from the fetch on), and the application sends through the
+// generic path, as it would with no residual.
+func unavailablePlan(s *Scenario, size int, open []fmt.Stringer) *flowPlan {
+	fallback := *s
+	fallback.Workload.Path = PathGeneric
+	p := flowSteps(&fallback, size, "", open)
+	for i, st := range p.steps {
+		if strings.HasPrefix(st.step, "fetch,") {
+			p.steps[i].role = roleFetch
+			p.ctlFrom = i
+		}
+	}
+	return p
 }
 
 // runnable reports the first part of s that the runner cannot run yet.
@@ -102,11 +145,9 @@ func runnable(s *Scenario) error {
 	}
 	for i, e := range s.Timeline {
 		switch e.Event {
-		case EventSetsockopt, EventWrongLengthSend, EventSocketClose:
+		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable:
 		case EventRouteChange, EventMTUChange:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the agent has no step that changes the guest's route or path MTU yet (route and PMTU guards are in progress)")
-		case EventServerUnavailable:
-			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the agent's plan stops at the failed fetch; going on with the generic path needs a control-channel session")
 		case EventLinkDown, EventLinkUp, EventLinkRate:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "vnet links take their rate and state at start only; no runtime control yet")
 		default:
@@ -201,7 +242,7 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark})
 		events := false
 		for i, e := range s.Timeline {
-			if e.AfterPackets == mark {
+			if e.AfterPackets == mark && slices.Contains(guestEvents, e.Event) {
 				step := eventStep(e, path, flow, residual, size)
 				p.steps = append(p.steps, plannedStep{step: step.String(), role: roleEvent, event: i})
 				events = true

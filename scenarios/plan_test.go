@@ -61,7 +61,6 @@ func TestNotRunnable(t *testing.T) {
 	tests := []struct{ file, what string }{
 		{"pending/route-change.yaml", "timeline[0] route-change"},
 		{"pending/mtu-change.yaml", "timeline[0] mtu-change"},
-		{"faults/server-down.yaml", "timeline[0] server-unavailable"},
 	}
 	for _, tc := range tests {
 		s, err := Load(tc.file)

@@ -260,13 +260,14 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 		return nil, platform, fmt.Errorf("scenario bundle: %w", err)
 	}
 	pr := &platformRun{r: r, s: s, p: p, k: k, corePath: corePath, dir: dir}
-	if s.Specialization.Mode == ModeRemote {
+	down := serverUnavailable(s)
+	if s.Specialization.Mode == ModeRemote && !down {
 		if pr.srv, err = pr.newServer(ctx); err != nil {
 			return nil, platform, err
 		}
 	}
 	residuals := map[int]*paths.Residual{}
-	if s.Specialization.Mode != ModeNone {
+	if s.Specialization.Mode != ModeNone && !down {
 		if residuals, err = pr.specializeLocally(ctx); err != nil {
 			return nil, platform, err
 		}
@@ -320,7 +321,7 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Re
 			plan = append(plan, st.String())
 		}
 	}
-	b, err := pr.boot(ctx, "context", nil, plan)
+	b, err := pr.boot(ctx, "context", nil, &flowPlan{steps: roleless(plan)})
 	if err != nil {
 		return nil, fmt.Errorf("context boot: %w", err)
 	}
@@ -375,9 +376,15 @@ func (pr *platformRun) flow(ctx context.Context, size int, residual *paths.Resid
 		residual = nil // the guest fetches it
 	}
 	plan := flowSteps(pr.s, size, name, open)
-	b, err := pr.boot(ctx, fmt.Sprint(size), residual, plan.Steps())
+	if serverUnavailable(pr.s) {
+		plan = unavailablePlan(pr.s, size, open[:len(open)-1]) // no module to load
+	}
+	b, err := pr.boot(ctx, fmt.Sprint(size), residual, plan)
 	var agentErr *qemu.AgentError
 	if err != nil && !(errors.As(err, &agentErr) && b.res != nil) {
+		return nil, err
+	}
+	if plan.ctlFrom > 0 && err != nil && !onlyFetchFailed(agentErr, plan) {
 		return nil, err
 	}
 	f, readErr := readFlow(pr.s, size, plan, b.res, b.console)
@@ -401,7 +408,8 @@ type bootResult struct {
 // boot runs plan with the core (and residual r) in the initramfs, in the
 // scenario's clock mode (network: on the scenario's topology with a
 // sink), keeping the console in the bundle as console-<tag>.log.
-func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, plan []string) (out bootResult, err error) {
+func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, fp *flowPlan) (out bootResult, err error) {
+	plan := fp.Steps()
 	files := []images.File{{Path: coreGuestPath, Source: pr.corePath}}
 	if r != nil {
 		files = append(files, images.File{Path: residualGuestPath, Data: r.Module.Ko})
@@ -448,6 +456,13 @@ func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, 
 		return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
 	}
 	pr.r.logf("%s on %s: boot %s (%s clock, %d steps)", pr.s.Name, pr.p.Name, tag, cfg.Mode.Name, len(plan))
+	if fp.ctlFrom > 0 {
+		if err := controlSession(ctx, in, &console, fp); err != nil {
+			in.Close()
+			in.Wait()
+			return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
+		}
+	}
 	out.res, err = in.Wait()
 	out.console = console.String()
 	if net != nil {
