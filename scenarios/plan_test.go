@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"specbed/images"
+	"specbed/qemu"
 )
 
 // TestCountPlan compiles the timeline of a guard scenario into agent
@@ -40,6 +43,20 @@ func TestCountPlan(t *testing.T) {
 			"send,path=generic,size=64,count=1000,warmup=100",
 			"counters",
 		}},
+		// The server is down: the plan hands over to the control channel
+		// at the fetch, and the application sends through the generic
+		// path (no load, no residual).
+		{"faults/server-down.yaml", "", []string{
+			"insmod,path=/lib/modules/specnet.ko",
+			"net,dev=eth0,addr=10.1.0.2,prefix=24",
+			"net,dev=eth1,addr=10.2.0.2,prefix=24,neigh=10.2.0.1,lladdr=52:54:00:ff:00:02",
+			"customize,dst=10.2.0.1,port=9,sport=5000,adu=64,out=/tmp/context.json",
+			"ctl",
+			"ctl: fetch,server=10.1.0.1,port=7070,build=0123456789abcdef,decl=udp,ctx=/tmp/context.json,out=/tmp/residual.ko",
+			"ctl: counters",
+			"ctl: send,path=generic,size=64,count=1000,warmup=0",
+			"ctl: counters",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -47,12 +64,31 @@ func TestCountPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := countPlan(s, s.Workload.SizesBytes[0], tc.residual).Steps()
+			var got []string
+			if s.Clock == ClockCount {
+				got = countPlan(s, s.Workload.SizesBytes[0], tc.residual).Steps()
+			} else {
+				open := fetchOpen(i486(t), &images.Kernel{Key: "0123456789abcdef0123"}, 64)
+				p := unavailablePlan(s, 64, open[:len(open)-1])
+				got = p.Steps()
+				for _, st := range p.steps[p.ctlFrom:] {
+					got = append(got, "ctl: "+st.step)
+				}
+			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
 	}
+}
+
+func i486(t *testing.T) *qemu.Platform {
+	t.Helper()
+	p, err := qemu.Lookup("i486")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestNotRunnable: scenarios that need what the runner lacks say what
