@@ -19,7 +19,7 @@ import (
 // "@@specbed data step=<i> off=<byte offset> text=<escaped bytes>".
 const msgData = "data"
 
-// SendPath is one of the four ways the agent's send step sends a datagram.
+// SendPath is one of the ways the agent's send step sends a datagram.
 type SendPath string
 
 const (
@@ -33,10 +33,27 @@ const (
 	PathGeneric SendPath = "generic"
 	// PathSpecial is /dev/specnet's SEND on a token: the residual.
 	PathSpecial SendPath = "special"
+	// PathCustomized is the customized_send system call (kernel patch
+	// 0006) on a token: the residual, without the ioctl.
+	PathCustomized SendPath = "customized"
+	// PathCustomizedGeneric is customized_send on a token with the
+	// generic-path flag: the generic path on the token's socket and
+	// destination, bound afresh per send, through the system call.
+	PathCustomizedGeneric SendPath = "customized_generic"
 )
 
-// SendPaths lists the paths in the order benchmarks report them.
+// SendPaths lists the kernel's and /dev/specnet's paths in the order
+// benchmarks report them; CustomizedSendPaths the customized_send system
+// call's, which come after them.
 func SendPaths() []SendPath { return []SendPath{PathSendto, PathSend, PathGeneric, PathSpecial} }
+
+// CustomizedSendPaths: see SendPaths.
+func CustomizedSendPaths() []SendPath { return []SendPath{PathCustomizedGeneric, PathCustomized} }
+
+// UsesToken tells whether the path sends through the token in a slot.
+func (p SendPath) UsesToken() bool {
+	return p == PathSpecial || p == PathCustomized || p == PathCustomizedGeneric
+}
 
 // CustomizeStep opens the flow: a UDP socket bound to SrcPort (on any
 // address) that sends to Dst:Port, and asks /dev/specnet for its
@@ -89,7 +106,7 @@ func (s LoadStep) String() string {
 }
 
 // SendStep times Count sends of Size payload bytes (after Warmup untimed
-// ones) through Path; PathSpecial uses the token in Slot.
+// ones) through Path; the token paths (UsesToken) use the token in Slot.
 type SendStep struct {
 	Path          SendPath
 	Slot          int
@@ -108,7 +125,7 @@ const MsgMore = 0x8000
 
 func (s SendStep) String() string {
 	b := fmt.Sprintf("send,path=%s,size=%d,count=%d,warmup=%d", s.Path, s.Size, s.Count, s.Warmup)
-	if s.Path == PathSpecial {
+	if s.Path.UsesToken() {
 		b += fmt.Sprintf(",slot=%d", s.Slot)
 	}
 	if s.Seed != 0 {

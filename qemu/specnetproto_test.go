@@ -15,9 +15,11 @@ func TestSpecnetStepStrings(t *testing.T) {
 		{CustomizeStep{Dst: "10.0.0.2", Port: 9, SrcPort: 5000, ADU: 64}, "customize,dst=10.0.0.2,port=9,sport=5000,adu=64"},
 		{LoadStep{Slot: 1, Name: "specnet_r_0123abcd", Policy: "fallback"}, "load,slot=1,name=specnet_r_0123abcd,policy=fallback"},
 		{SendStep{Path: PathSendto, Size: 64, Count: 1000, Warmup: 100}, "send,path=sendto,size=64,count=1000,warmup=100"},
-		// Only the token path names a slot.
+		// Only the token paths name a slot.
 		{SendStep{Path: PathGeneric, Slot: 3, Size: 1024, Count: 1}, "send,path=generic,size=1024,count=1,warmup=0"},
 		{SendStep{Path: PathSpecial, Slot: 3, Size: 1024, Count: 1}, "send,path=special,size=1024,count=1,warmup=0,slot=3"},
+		{SendStep{Path: PathCustomized, Slot: 2, Size: 64, Count: 1}, "send,path=customized,size=64,count=1,warmup=0,slot=2"},
+		{SendStep{Path: PathCustomizedGeneric, Slot: 0, Size: 64, Count: 1}, "send,path=customized_generic,size=64,count=1,warmup=0,slot=0"},
 		{CountersStep{}, "counters"},
 		{ReleaseStep{Slot: 2}, "release,slot=2"},
 		{RmmodStep{Name: "specnet_r_0123abcd"}, "rmmod,name=specnet_r_0123abcd"},

@@ -7,7 +7,8 @@
  * fixed source port so that its context is the same in every boot, and
  * its destination. load binds a residual to the flow and keeps the token
  * in one of a few slots; send times sends through the kernel's sendto()
- * and send(), the module's generic path, or a token; counters reports
+ * and send(), the module's generic path, or a token (by ioctl or by the
+ * customized_send system call); counters reports
  * /proc/specnet; release and rmmod undo a load; setsockopt, getsockopt
  * and close act on the flow socket as its application would (the guards
  * of a specialized socket).
@@ -48,6 +49,13 @@ static long sb_bind(int fd, const void *addr, int addrlen)
 static long sb_delete_module(const char *name, int flags)
 {
 	return my_syscall2(__NR_delete_module, name, flags);
+}
+
+/* Kernel patch 0006; the C library's headers do not know the number. */
+static long sb_customized_send(uint32_t token, const void *buf,
+			       unsigned long len, uint32_t flags)
+{
+	return my_syscall4(SPECNET_NR_CUSTOMIZED_SEND, token, buf, len, flags);
 }
 
 /* open_dev opens /dev/specnet once; the core module must be loaded. */
@@ -344,6 +352,16 @@ static long send_token(const void *arg, unsigned long len)
 	return sys_ioctl(flow.dev, SPECNET_SEND, (void *)&sd->req.token);
 }
 
+/* customized_send(token, buf, len, flags): the same request's fields as
+ * arguments, with SPECNET_SEND_GENERIC_PATH in flags for the generic path. */
+static long send_customized(const void *arg, unsigned long len)
+{
+	const struct sender *sd = arg;
+
+	return sb_customized_send(sd->req.token.token, udp_payload, len,
+				  sd->req.token.flags);
+}
+
 /* connect_flow opens a socket connected to the flow's destination. */
 static long connect_flow(struct step *s)
 {
@@ -366,13 +384,16 @@ static long connect_flow(struct step *s)
 static int make_sender(struct step *s, const char *path, unsigned long len,
 		       unsigned int flags, struct sender *sd)
 {
+	/* The paths that send through a token in a slot. */
+	int token = !strcmp(path, "special") || !strcmp(path, "customized") ||
+		    !strcmp(path, "customized_generic");
 	unsigned long long slot;
 
 	memset(sd, 0, sizeof(*sd));
 	sd->fd = -1;
 	sd->flags = flags;
 	/* A token outlives a close of the flow socket (SEND says EBADF). */
-	if (flow.sock < 0 && strcmp(path, "special")) {
+	if (flow.sock < 0 && !token) {
 		out_error(s->index, "send needs a flow (customize)", NULL, 0);
 		return -1;
 	}
@@ -391,21 +412,26 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 		sd->req.generic.dest = flow.dest;
 		sd->req.generic.buf = (uint64_t)(unsigned long)udp_payload;
 		sd->req.generic.flags = flags;
-	} else if (!strcmp(path, "special")) {
+	} else if (token) {
 		if (step_slot(s, &slot) < 0)
 			return -1;
-		sd->send = send_token;
 		/* An empty slot sends with token 0: the kernel says EBADF. */
 		sd->req.token.token = flow.tokens[slot];
 		sd->req.token.len = len;
 		sd->req.token.buf = (uint64_t)(unsigned long)udp_payload;
 		sd->req.token.flags = flags;
+		sd->send = send_customized;
+		if (!strcmp(path, "special"))
+			sd->send = send_token;
+		else if (!strcmp(path, "customized_generic"))
+			sd->req.token.flags |= SPECNET_SEND_GENERIC_PATH;
 	} else {
-		out_error(s->index, "path must be sendto, send, generic or special: ", path, 0);
+		out_error(s->index, "path must be sendto, send, generic, special, "
+			  "customized or customized_generic: ", path, 0);
 		return -1;
 	}
-	if (strcmp(path, "special") && step_get(s, "slot")) {
-		out_error(s->index, "slot is for path=special only", NULL, 0);
+	if (!token && step_get(s, "slot")) {
+		out_error(s->index, "slot is for the token paths only", NULL, 0);
 		return -1;
 	}
 	return 0;

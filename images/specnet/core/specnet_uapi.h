@@ -145,6 +145,25 @@ struct specnet_send_generic {
 };
 
 /*
+ * customized_send(token, buf, len, flags): the system call (kernel patch
+ * 0006) that sends through a token without /dev/specnet, the paper's
+ * interface; the same number on i386 and ARM EABI. It does what
+ * SPECNET_SEND does, for the tokens loaded by any task sharing the
+ * caller's file table (a token is bound to a descriptor of that table).
+ * ENOSYS while the core module is not loaded.
+ */
+#define SPECNET_NR_CUSTOMIZED_SEND	451
+
+/*
+ * In customized_send's flags: send through the generic path with the
+ * token's socket and destination, everything bound afresh as
+ * SPECNET_SEND_GENERIC does (the baseline, through the same entry). No
+ * MSG_* flag of a user uses the bit (64-bit kernels keep it for
+ * MSG_CMSG_COMPAT); the core clears it before the send.
+ */
+#define SPECNET_SEND_GENERIC_PATH	0x80000000U
+
+/*
  * SPECNET_RELEASE: drop the token and its references. Once no token uses
  * a residual, its module can be removed (rmmod). Returns 0.
  */

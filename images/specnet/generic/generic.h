@@ -422,12 +422,21 @@ struct sn_socket {
 	struct sn_sock *sk;
 };
 
+/*
+ * The IP ID generator of a flow: ip_idents_hash() of its destination,
+ * source and protocol under the namespace's key (kernel patch 0005).
+ */
+struct sn_ip_ident {
+	u32 hash;
+};
+
 /* What a customized send binds per instance (udp.decl "instance"). */
 struct sn_inst {
 	struct sn_user_msg *um;
 	struct sn_socket *sock;
 	struct sn_rtable *rt;
 	struct sn_neigh *neigh;
+	struct sn_ip_ident *ipid;
 };
 
 /* ---- helpers (include/linux/byteorder, include/net/checksum.h,

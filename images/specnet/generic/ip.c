@@ -510,20 +510,24 @@ static void sn_ip_options_build(struct sn_ip_info *ip,
 /*
  * ip_select_ident(): a connected socket numbers its datagrams itself;
  * a datagram that must not be fragmented gets 0; the others the hashed
- * generator (__ip_select_ident).
+ * generator (__ip_select_ident: the flow's generator, then its next ID).
  */
 static void sn_ip_select_ident(struct sn_sock *sk, struct sn_ip_info *ip)
 {
+	struct sn_ip_ident *gen;
+
 	if (sk->inet.inet_daddr) {
 		sk->inet.inet_id += 1;		/* atomic_add_return() */
 		ip->id = sk->inet.inet_id;
 		return;
 	}
-	if ((ip->frag_off & SN_IP_DF) && !ip->ignore_df)
+	if ((ip->frag_off & SN_IP_DF) && !ip->ignore_df) {
 		ip->id = 0;
-	else
-		ip->id = shim_ip_select_ident(sk->sk_net, ip->daddr, ip->saddr,
-					      ip->protocol, 1);
+		return;
+	}
+	gen = shim_ip_ident_lookup(sk->sk_net, ip->daddr, ip->saddr,
+				   ip->protocol);
+	ip->id = shim_ip_idents_reserve(gen->hash, 1);
 }
 
 /*

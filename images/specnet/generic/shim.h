@@ -137,6 +137,15 @@ SHIM_PURE int shim_ipv4_neigh_err(struct sn_netdev *dev, __be32 nexthop);
 /* The ARP entry for a next hop that shim_ipv4_neigh_err() found (RCU). */
 SHIM_PURE struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *dev,
 						  __be32 nexthop);
+/*
+ * The generator __ip_select_ident() takes for a datagram from saddr to
+ * daddr: its hash (ip_idents_hash(), kernel patch 0005). Every argument
+ * is fixed for a flow, so a residual takes it once, when its token is
+ * loaded, and only reserves IDs per datagram (shim_ip_idents_reserve).
+ */
+SHIM_PURE struct sn_ip_ident *shim_ip_ident_lookup(struct sn_net *net,
+						   __be32 daddr, __be32 saddr,
+						   u8 protocol);
 /* access_ok() on the user payload. */
 SHIM_PURE bool shim_access_ok(const u8 __user *buf, u32 len);
 /* sk_wmem_alloc_get(): bytes charged to the socket's send buffer. */
@@ -177,9 +186,10 @@ SHIM_EFFECT void shim_sk_dst_set(struct sn_sock *sk, struct sn_rtable *rt);
 SHIM_EFFECT void shim_sk_dst_reset(struct sn_sock *sk);
 /* dst_confirm_neigh(). */
 SHIM_EFFECT void shim_dst_confirm_neigh(struct sn_rtable *rt, __be32 daddr);
-/* __ip_select_ident(): hashed IP ID (host order). */
-SHIM_EFFECT u16 shim_ip_select_ident(struct sn_net *net, __be32 daddr,
-				     __be32 saddr, u8 protocol, int segs);
+/* ip_idents_reserve() (kernel patch 0005): the first of segs IP IDs
+ * from the generator of hash, host order; with shim_ip_ident_lookup() it
+ * is __ip_select_ident(). */
+SHIM_EFFECT u16 shim_ip_idents_reserve(u32 hash, int segs);
 
 /* Allocation. alloc_skb_with_frags() + skb_set_owner_w() (the end of
  * sock_alloc_send_pskb()); alloc_skb(); the per-skb part of

@@ -406,6 +406,18 @@ int shim_ipv4_neigh_err(struct sn_netdev *devv, __be32 nexthop)
 	neigh_hold(n);
 	rcu_read_unlock_bh();
 
+	/*
+	 * neigh_resolve_output() caches the hardware header at the first
+	 * output through a valid neighbour of a device with a header cache,
+	 * and every later send copies it (neigh_hh_output). Cache it now, so
+	 * that the views show what those sends see, not the state before a
+	 * flow's first datagram.
+	 */
+	if (dev->header_ops && dev->header_ops->cache &&
+	    !READ_ONCE(n->hh.hh_len) &&
+	    (READ_ONCE(n->nud_state) & NUD_CONNECTED))
+		neigh_hh_init(n);
+
 	if (ks->neigh.n)
 		neigh_release(ks->neigh.n);
 	ks->neigh.n = n;
@@ -426,6 +438,17 @@ struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *devv, __be32 nexthop)
 {
 	/* shim_ipv4_neigh_err() just found it for this next hop. */
 	return &kdev_of(devv)->owner->neigh.v;
+}
+
+/* In the views, as the route: one generator per binding. */
+struct sn_ip_ident *shim_ip_ident_lookup(struct sn_net *netv, __be32 daddr,
+					 __be32 saddr, u8 protocol)
+{
+	struct sn_ksock *ks = container_of(netv, struct sn_ksock, net.v);
+
+	ks->ipid.hash = ip_idents_hash(knet_of(netv)->net, daddr, saddr,
+				       protocol);
+	return &ks->ipid;
 }
 
 bool shim_access_ok(const u8 __user *buf, u32 len)
@@ -619,13 +642,9 @@ void shim_dst_confirm_neigh(struct sn_rtable *rt, __be32 daddr)
 	dst_confirm_neigh(&krt_of(rt)->rt->dst, &daddr);
 }
 
-u16 shim_ip_select_ident(struct sn_net *net, __be32 daddr, __be32 saddr,
-			 u8 protocol, int segs)
+u16 shim_ip_idents_reserve(u32 hash, int segs)
 {
-	struct iphdr iph = { .daddr = daddr, .saddr = saddr, .protocol = protocol };
-
-	__ip_select_ident(knet_of(net)->net, &iph, segs);
-	return ntohs(iph.id);
+	return ip_idents_reserve(hash, segs);
 }
 
 /* ---- effects: skbs ---- */

@@ -55,6 +55,7 @@ struct sn_ksock {
 	struct sn_krt cached;		/* the socket's sk_dst_cache */
 	struct sn_krt looked_up;	/* the last route lookup */
 	struct sn_kneigh neigh;		/* the last neighbour lookup */
+	struct sn_ip_ident ipid;	/* the last IP ID generator lookup */
 };
 
 /* The view fields whose names are kernel macros (shim_views.c). */

@@ -145,6 +145,12 @@ int main(int argc, char **argv)
 				.sock = shim_sockfd_lookup(w->fd),
 				.rt = &w->rt,
 				.neigh = &w->neigh,
+				/* What the core's LOAD passes: the flow
+				 * the route lookup wrote back. */
+				.ipid = shim_ip_ident_lookup(&w->net,
+							     w->rt.fl4_daddr,
+							     w->rt.fl4_saddr,
+							     w->sk.sk_protocol),
 			};
 
 			ret = specnet_residual_entry(&inst, (u8 *)mock_user_buf(),

@@ -322,6 +322,18 @@ struct sn_neigh *shim_ipv4_neigh_lookup(struct sn_netdev *dev, __be32 nexthop)
 	return &mock_world.neigh;
 }
 
+/*
+ * The generator's hash is a function of the flow, as the kernel's keyed
+ * hash: a residual whose loader passed other addresses logs other IDs.
+ */
+struct sn_ip_ident *shim_ip_ident_lookup(struct sn_net *net, __be32 daddr,
+					 __be32 saddr, u8 protocol)
+{
+	mock_world.ipid.hash = (u32)mix64(((u64)daddr << 32) ^ saddr ^
+					  protocol);
+	return &mock_world.ipid;
+}
+
 /* The user range lies below TASK_SIZE unless it is absurdly long. */
 bool shim_access_ok(const u8 __user *buf, u32 len)
 {
@@ -465,17 +477,13 @@ void shim_dst_confirm_neigh(struct sn_rtable *rt, __be32 daddr)
 	log_end();
 }
 
-u16 shim_ip_select_ident(struct sn_net *net, __be32 daddr, __be32 saddr,
-			 u8 protocol, int segs)
+u16 shim_ip_idents_reserve(u32 hash, int segs)
 {
-	u16 id = (u16)(mix64(((u64)daddr << 32) ^ saddr ^ protocol) +
-		       ident_counter);
+	u16 id = (u16)(hash + ident_counter);
 
 	ident_counter += segs;
-	log_begin("ip_select_ident");
-	log_u("daddr", daddr);
-	log_u("saddr", saddr);
-	log_u("proto", protocol);
+	log_begin("ip_idents_reserve");
+	log_u("hash", hash);
 	log_i("segs", segs);
 	log_u("ret", id);
 	log_end();

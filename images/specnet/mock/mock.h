@@ -41,6 +41,7 @@ struct mock_world {
 	struct sn_rtable rt;
 	struct sn_netdev dev;
 	struct sn_neigh neigh;
+	struct sn_ip_ident ipid;		/* shim_ip_ident_lookup() */
 };
 
 extern struct mock_world mock_world;

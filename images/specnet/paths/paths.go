@@ -1,8 +1,10 @@
-// Package paths measures what one UDP send costs through the four send
-// paths of a specnet guest: the kernel's sendto() on an unconnected
-// socket, its send() on a connected one, the core module's generic path
-// and a token's specialized residual, in count mode on dummy0 (which
-// drops every packet, so the figure is the send path alone).
+// Package paths measures what one UDP send costs through the send paths
+// of a specnet guest: the kernel's sendto() on an unconnected socket, its
+// send() on a connected one, the core module's generic path and a token's
+// specialized residual, the last two both through /dev/specnet's ioctl
+// and through the customized_send system call (kernel patch 0006), in
+// count mode on dummy0 (which drops every packet, so the figure is the
+// send path alone).
 //
 // A measurement takes two boots of a platform's kernel. The first loads
 // the core module and asks the kernel for the context of each flow (one
@@ -10,7 +12,7 @@
 // specializes each context and compiles the residual (Specializer; no
 // network, so nothing host-timed enters the guest). The second boot per
 // flow loads the core and the residual, collects the context again (it
-// must be the same), binds the residual to two tokens and times the four
+// must be the same), binds the residual to two tokens and times the
 // paths, and checks the core's counters around every step (Plan, Check).
 package paths
 
@@ -209,9 +211,21 @@ const (
 	roleUnloaded    = "counters after rmmod"
 )
 
-// Plan is the measurement boot of one flow: size is its payload (bytes)
-// and ADU, r its residual. The steps' results are what Check reads.
-func Plan(size int, r *Residual) []string {
+// Plan is the first measurement boot of one flow, which times
+// qemu.SendPaths (the kernel's and /dev/specnet's): size is its payload
+// (bytes) and ADU, r its residual. The steps' results are what Check
+// reads.
+func Plan(size int, r *Residual) []string { return plan(size, r, qemu.SendPaths()) }
+
+// SyscallPlan is the second measurement boot of one flow, the same steps
+// with qemu.CustomizedSendPaths timed (the customized_send system call's);
+// CheckSyscall reads it. One plan with all paths does not fit the
+// SA-1110's 1023-byte kernel command line.
+func SyscallPlan(size int, r *Residual) []string {
+	return plan(size, r, qemu.CustomizedSendPaths())
+}
+
+func plan(size int, r *Residual, paths []qemu.SendPath) []string {
 	plan := []string{
 		qemu.InsmodStep{Path: coreGuestPath}.String(),
 		qemu.InsmodStep{Path: residualGuestPath}.String(),
@@ -221,7 +235,7 @@ func Plan(size int, r *Residual) []string {
 		qemu.LoadStep{Slot: slotRefuse, Name: r.Name, Policy: "refuse"}.String(),
 		qemu.CountersStep{}.String(),
 	}
-	for _, path := range qemu.SendPaths() {
+	for _, path := range paths {
 		plan = append(plan, qemu.SendStep{Path: path, Slot: slotFallback, Size: size, Count: Count, Warmup: Warmup}.String())
 	}
 	wrong := func(slot int) string {
@@ -255,9 +269,17 @@ type Measurement struct {
 	Size  int        `json:"size_bytes"`
 	Costs []PathCost `json:"paths"`
 	// SpecializedSends and Fallbacks are the core's counter increases
-	// over the timed sends of all four paths.
+	// over the timed sends of all paths.
 	SpecializedSends int64 `json:"specialized_sends"`
 	Fallbacks        int64 `json:"fallbacks"`
+}
+
+// Add takes in the costs and counts of o, another measurement boot of the
+// same flow.
+func (m *Measurement) Add(o *Measurement) {
+	m.Costs = append(m.Costs, o.Costs...)
+	m.SpecializedSends += o.SpecializedSends
+	m.Fallbacks += o.Fallbacks
 }
 
 // Cost returns the instructions per send of path (0 if not measured).
@@ -314,6 +336,30 @@ func (c *checker) counters(role string) map[string]int64 {
 	return r.Counters
 }
 
+// coreCounter is the /proc/specnet counter that a send through path adds
+// to, "" for the kernel's own paths.
+func coreCounter(path qemu.SendPath) string {
+	switch path {
+	case qemu.PathSpecial, qemu.PathCustomized:
+		return "sends_specialized"
+	case qemu.PathGeneric, qemu.PathCustomizedGeneric:
+		return "sends_generic"
+	}
+	return ""
+}
+
+// timedSends is how many sends of the timed steps through paths count in
+// counter.
+func timedSends(paths []qemu.SendPath, counter string) int64 {
+	var n int64
+	for _, path := range paths {
+		if coreCounter(path) == counter {
+			n += Count + Warmup
+		}
+	}
+	return n
+}
+
 // counterNames are the core's counters the checks read (specnet_uapi.h).
 var counterNames = []string{
 	"tokens_live", "residuals_registered", "sends_specialized", "sends_generic",
@@ -326,6 +372,15 @@ var counterNames = []string{
 // be counted under its token's policy, the residual must refuse to unload
 // while tokens hold it and unload after release.
 func Check(r *qemu.Result, size int, want []byte) (*Measurement, error) {
+	return check(r, size, want, qemu.SendPaths())
+}
+
+// CheckSyscall is Check for a SyscallPlan run.
+func CheckSyscall(r *qemu.Result, size int, want []byte) (*Measurement, error) {
+	return check(r, size, want, qemu.CustomizedSendPaths())
+}
+
+func check(r *qemu.Result, size int, want []byte, paths []qemu.SendPath) (*Measurement, error) {
 	c := &checker{steps: r.Steps}
 	m := &Measurement{Size: size}
 	c.skip(3) // two insmod, net: their errors end the plan
@@ -338,7 +393,7 @@ func Check(r *qemu.Result, size int, want []byte) (*Measurement, error) {
 		}
 	}
 	before := c.counters(roleBefore)
-	for _, path := range qemu.SendPaths() {
+	for _, path := range paths {
 		s := c.take(roleTimed, "send")
 		if s == nil {
 			continue
@@ -352,14 +407,15 @@ func Check(r *qemu.Result, size int, want []byte) (*Measurement, error) {
 	if before != nil && after != nil {
 		m.SpecializedSends = after["sends_specialized"] - before["sends_specialized"]
 		m.Fallbacks = after["fallbacks"] - before["fallbacks"]
-		// Only the special path's Count + Warmup sends may count here.
-		if min := int64(Count+Warmup) * 99 / 100; m.SpecializedSends < min || m.SpecializedSends > Count+Warmup {
-			c.failf("the specialized path served %d of its %d sends, want at least %d", m.SpecializedSends, Count+Warmup, min)
+		// Only the specialized paths' sends may count here.
+		spec := timedSends(paths, "sends_specialized")
+		if min := spec * 99 / 100; m.SpecializedSends < min || m.SpecializedSends > spec {
+			c.failf("the specialized paths served %d of their %d sends, want at least %d", m.SpecializedSends, spec, min)
 		}
-		// The generic path's sends are the only generic ones: a silent
+		// The generic paths' sends are the only generic ones: a silent
 		// fallback would add to them too.
-		if d := after["sends_generic"] - before["sends_generic"]; d != Count+Warmup {
-			c.failf("the generic path counted %d sends, want %d", d, Count+Warmup)
+		if d, want := after["sends_generic"]-before["sends_generic"], timedSends(paths, "sends_generic"); d != want {
+			c.failf("the generic paths counted %d sends, want %d", d, want)
 		}
 		if m.Fallbacks != 0 || after["refused"] != before["refused"] {
 			c.failf("%d fallbacks and %d refusals during the timed sends, want none", m.Fallbacks, after["refused"]-before["refused"])

@@ -95,12 +95,12 @@ func (e *platformEnv) boot(t testing.TB, r *Residual, plan []string) *qemu.Resul
 	return res
 }
 
-// TestPaths measures the four send paths at every size on every platform
+// TestPaths measures the send paths at every size on every platform
 // (count mode, dummy0), checks the core's counters around the sends, and
 // writes out/bench/paths.json.
 func TestPaths(t *testing.T) {
 	if testing.Short() {
-		t.Skip("boots every platform three times; skipped only in short mode")
+		t.Skip("boots every platform five times; skipped only in short mode")
 	}
 	b, err := images.NewBuilder()
 	if err != nil {
@@ -142,7 +142,7 @@ func BenchmarkPaths(b *testing.B) {
 	writeBench(b, builder.Repo, report)
 }
 
-// measurePlatform runs the context boot and one measurement boot per size
+// measurePlatform runs the context boot and two measurement boots per size
 // on the named platform and checks each; it returns the bench lines.
 func measurePlatform(t testing.TB, b *images.Builder, name string) []benchLine {
 	e := newPlatformEnv(t, b, name)
@@ -164,6 +164,11 @@ func measurePlatform(t testing.TB, b *images.Builder, name string) []benchLine {
 		if err != nil {
 			t.Errorf("%d-byte flow (residual %s, %s): %v", size, r.Name, r.Entry, err)
 		}
+		sm, err := CheckSyscall(e.boot(t, r, SyscallPlan(size, r)), size, contexts[size])
+		if err != nil {
+			t.Errorf("%d-byte flow, customized_send boot (residual %s, %s): %v", size, r.Name, r.Entry, err)
+		}
+		m.Add(sm)
 		lines = append(lines, benchLines(e, m)...)
 		for _, c := range m.Costs {
 			t.Logf("%s %4d B %-7s %8.1f instructions per send (%.2f of sendto)",
@@ -206,7 +211,7 @@ func TestPlanFitsCommandLine(t *testing.T) {
 	r := &Residual{Name: "specnet_r_" + strings.Repeat("f", 45)} // 55 bytes: MODULE_NAME_LEN - 1
 	plans := [][]string{ContextPlan(Sizes())}
 	for _, size := range Sizes() {
-		plans = append(plans, Plan(size, r))
+		plans = append(plans, Plan(size, r), SyscallPlan(size, r))
 	}
 	for _, p := range qemu.All() {
 		limit := 2047
@@ -242,11 +247,11 @@ func joinPlan(plan []string) string {
 func TestCheck(t *testing.T) {
 	r := &Residual{Name: "specnet_r_ab"}
 	ctx := []byte(`{"schema":"specbed.context/v1","values":{}}`)
-	good := func() []qemu.StepResult {
+	good := func(paths []qemu.SendPath) []qemu.StepResult {
 		counters := func(spec, fall, refused, tokens, refs, regs int64) qemu.StepResult {
 			generic := int64(0)
-			if spec > 0 { // after the timed sends: the generic path's and each fallback
-				generic = Count + Warmup + fall
+			if spec > 0 { // after the timed sends: the generic paths' and each fallback
+				generic = timedSends(paths, "sends_generic") + fall
 			}
 			return qemu.StepResult{Kind: "counters", Counters: map[string]int64{
 				"tokens_live": tokens, "residuals_registered": regs, "sends_specialized": spec,
@@ -259,32 +264,42 @@ func TestCheck(t *testing.T) {
 			{Kind: "load", Load: &qemu.LoadResult{Token: 1}}, {Kind: "load", Load: &qemu.LoadResult{Slot: 1, Token: 2}},
 			counters(0, 0, 0, 2, 8, 1),
 		}
-		for i, path := range qemu.SendPaths() {
+		for i, path := range paths {
 			steps = append(steps, qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: path, Count: Count,
 				InstructionsPerSend: float64(4000 - 500*i)}})
 		}
 		return append(steps,
-			counters(1100, 0, 0, 2, 8, 1),
+			counters(timedSends(paths, "sends_specialized"), 0, 0, 2, 8, 1),
 			qemu.StepResult{Kind: "rmmod", Rmmod: &qemu.RmmodResult{Errno: errnoEAGAIN}},
 			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathSpecial, Count: 1}},
 			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathSpecial, Count: 1, Errors: 1, Errno: errnoEINVAL}},
-			counters(1100, 1, 1, 2, 8, 1),
+			counters(timedSends(paths, "sends_specialized"), 1, 1, 2, 8, 1),
 			qemu.StepResult{Kind: "release", Release: &qemu.ReleaseResult{}},
 			qemu.StepResult{Kind: "release", Release: &qemu.ReleaseResult{}},
-			counters(1100, 1, 1, 0, 0, 1),
+			counters(timedSends(paths, "sends_specialized"), 1, 1, 0, 0, 1),
 			qemu.StepResult{Kind: "rmmod", Rmmod: &qemu.RmmodResult{}},
-			counters(1100, 1, 1, 0, 0, 0),
+			counters(timedSends(paths, "sends_specialized"), 1, 1, 0, 0, 0),
 		)
 	}
-	if n := len(good()); n != len(Plan(64, r)) {
+	if n := len(good(qemu.SendPaths())); n != len(Plan(64, r)) {
 		t.Fatalf("test results have %d steps, the plan %d", n, len(Plan(64, r)))
 	}
-	m, err := Check(&qemu.Result{Steps: good()}, 64, ctx)
+	m, err := Check(&qemu.Result{Steps: good(qemu.SendPaths())}, 64, ctx)
 	if err != nil {
 		t.Fatalf("good run: %v", err)
 	}
-	if m.SpecializedSends != 1100 || m.Cost(qemu.PathSpecial) != 2500 {
+	if m.SpecializedSends != timedSends(qemu.SendPaths(), "sends_specialized") || m.Cost(qemu.PathSpecial) != 2500 {
 		t.Errorf("measurement %+v", m)
+	}
+	sm, err := CheckSyscall(&qemu.Result{Steps: good(qemu.CustomizedSendPaths())}, 64, ctx)
+	if err != nil {
+		t.Fatalf("good customized_send run: %v", err)
+	}
+	if m.Add(sm); m.SpecializedSends != 2*(Count+Warmup) || m.Cost(qemu.PathCustomized) != 3500 {
+		t.Errorf("measurement of both boots %+v", m)
+	}
+	if _, err := Check(&qemu.Result{Steps: good(qemu.CustomizedSendPaths())}, 64, ctx); err == nil {
+		t.Errorf("Check passed a customized_send run")
 	}
 	byKind := func(steps []qemu.StepResult, kind string, n int) *qemu.StepResult {
 		for i := range steps {
@@ -305,7 +320,7 @@ func TestCheck(t *testing.T) {
 		},
 		"silent fallback": func(s []qemu.StepResult) []qemu.StepResult {
 			c := byKind(s, "counters", 1).Counters
-			c["sends_specialized"], c["fallbacks"] = 1000, 100
+			c["sends_specialized"], c["fallbacks"] = timedSends(qemu.SendPaths(), "sends_specialized")-100, 100
 			return s
 		},
 		"generic path uncounted": func(s []qemu.StepResult) []qemu.StepResult {
@@ -321,7 +336,7 @@ func TestCheck(t *testing.T) {
 			return s
 		},
 		"wrong length not refused": func(s []qemu.StepResult) []qemu.StepResult {
-			byKind(s, "send", 5).Send.Errors = 0
+			byKind(s, "send", len(qemu.SendPaths())+1).Send.Errors = 0 // after the timed sends and the fallback
 			return s
 		},
 		"reference leak": func(s []qemu.StepResult) []qemu.StepResult {
@@ -334,7 +349,7 @@ func TestCheck(t *testing.T) {
 		},
 		"plan stopped": func(s []qemu.StepResult) []qemu.StepResult { return s[:10] },
 	} {
-		if _, err := Check(&qemu.Result{Steps: edit(good())}, 64, ctx); err == nil {
+		if _, err := Check(&qemu.Result{Steps: edit(good(qemu.SendPaths()))}, 64, ctx); err == nil {
 			t.Errorf("%s: Check passed", name)
 		} else {
 			t.Logf("%s: %v", name, err)

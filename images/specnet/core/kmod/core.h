@@ -72,6 +72,8 @@ long sn_send_generic(struct specnet_send_generic __user *arg);
 long sn_release(struct file *owner, struct specnet_release __user *arg);
 void sn_tokens_release_file(struct file *owner);
 void sn_tokens_exit(void);
+int sn_customized_send_init(void);
+void sn_customized_send_exit(void);
 int sn_close_guard_init(void);
 void sn_close_guard_exit(void);
 

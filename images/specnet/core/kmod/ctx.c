@@ -70,6 +70,10 @@ static void sn_binding_lookup(struct sn_binding *b, u32 send_flags)
 	rt = shim_ip_route_output(v->sk_net, daddr, saddr, 0, oif, 0, 0, dport,
 				  v->inet.inet_sport, v->sk_uid);
 	b->inst.rt = rt;
+	/* The IP ID generator of the datagrams (ip_select_ident()): the
+	 * flow the lookup wrote back, as __ip_make_skb() copies it. */
+	b->inst.ipid = shim_ip_ident_lookup(v->sk_net, rt->fl4_daddr,
+					    rt->fl4_saddr, v->sk_protocol);
 	/* A connected send uses the socket's cached route while it is valid. */
 	if (!b->um.msg_name && v->sk_dst_cache)
 		rt = v->sk_dst_cache;

@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <asm/unistd.h>
 
 atomic_long_t sn_counters[SN_C_COUNT];
 
@@ -50,6 +51,7 @@ static_assert(SPECNET_LOAD == _IOWR(SPECNET_IOC_MAGIC, 2, struct specnet_load));
 static_assert(SPECNET_SEND == _IOW(SPECNET_IOC_MAGIC, 3, struct specnet_send));
 static_assert(SPECNET_SEND_GENERIC == _IOW(SPECNET_IOC_MAGIC, 4, struct specnet_send_generic));
 static_assert(SPECNET_RELEASE == _IOW(SPECNET_IOC_MAGIC, 5, struct specnet_release));
+static_assert(SPECNET_NR_CUSTOMIZED_SEND == __NR_customized_send);
 
 static long sn_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
@@ -118,9 +120,15 @@ static int __init sn_init(void)
 	err = misc_register(&sn_misc);
 	if (err)
 		goto out_route;
+	/* Last: tokens come only through the device, and the call needs one. */
+	err = sn_customized_send_init();
+	if (err)
+		goto out_misc;
 	pr_info("specnet: core loaded, budget %lu bytes\n", sn_budget_bytes);
 	return 0;
 
+out_misc:
+	misc_deregister(&sn_misc);
 out_route:
 	sn_route_guard_stop();
 out_guard:
@@ -134,6 +142,7 @@ out_proc:
  * an open of the device: nothing of ours is in use here. */
 static void __exit sn_exit(void)
 {
+	sn_customized_send_exit();
 	misc_deregister(&sn_misc);
 	sn_route_guard_stop();
 	sn_close_guard_exit();

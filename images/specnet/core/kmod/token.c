@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * token.c - residual registration and tokens: LOAD, SEND, SEND_GENERIC,
- * RELEASE.
+ * RELEASE, and the customized_send system call (kernel patch 0006).
  *
  * A token is one specialized instance: a residual bound to a socket and
  * destination (struct sn_binding). It pins what the residual's code
@@ -411,15 +411,19 @@ out_free:
 	return err;
 }
 
-/* Token id of owner, with a reference; tokens of other opens are not
- * the caller's to use. */
-static struct sn_token *sn_token_get(struct file *owner, u32 id)
+/*
+ * Token id with a reference, if it is the caller's: the ioctl passes the
+ * open of /dev/specnet (owner), customized_send(2) the caller's file table
+ * (files, owner NULL), the table whose descriptor the token is bound to.
+ */
+static struct sn_token *sn_token_get(u32 id, const struct file *owner,
+				     const struct files_struct *files)
 {
 	struct sn_token *t;
 
 	spin_lock(&sn_tokens_lock);
 	t = idr_find(&sn_tokens, id);
-	if (t && t->owner != owner)
+	if (t && (owner ? t->owner != owner : t->files != files))
 		t = NULL;
 	if (t)
 		kref_get(&t->ref);
@@ -497,18 +501,20 @@ out_give:
 	return ret;
 }
 
-long sn_send(struct file *owner, struct specnet_send __user *arg)
+/*
+ * SEND's work on the request s, for the ioctl (owner: the open of
+ * /dev/specnet the token must belong to) and customized_send(2) (owner
+ * NULL: a token of the caller's file table): the token's residual under
+ * its guard (read side); a send the residual refuses follows the token's
+ * policy.
+ */
+static long sn_send_request(const struct file *owner, struct specnet_send s)
 {
-	struct specnet_send s;
 	struct sn_token *t;
 	const u8 __user *buf;
 	long ret;
 
-	if (copy_from_user(&s, arg, sizeof(s)))
-		return -EFAULT;
-	if (s.reserved)
-		return -EINVAL;
-	t = sn_token_get(owner, s.token);
+	t = sn_token_get(s.token, owner, current->files);
 	if (!t)
 		return -EBADF;
 	buf = u64_to_user_ptr(s.buf);
@@ -550,6 +556,17 @@ out:
 	return ret;
 }
 
+long sn_send(struct file *owner, struct specnet_send __user *arg)
+{
+	struct specnet_send s;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.reserved)
+		return -EINVAL;
+	return sn_send_request(owner, s);
+}
+
 long sn_send_generic(struct specnet_send_generic __user *arg)
 {
 	struct specnet_send_generic s;
@@ -563,6 +580,74 @@ long sn_send_generic(struct specnet_send_generic __user *arg)
 			 NULL);
 	sn_count(SN_C_SENDS_GENERIC, 1);
 	return ret;
+}
+
+/*
+ * The generic path on the socket and destination of token id, bound
+ * afresh for this send (SPECNET_SEND_GENERIC_PATH): the token only names
+ * them, as SPECNET_SEND_GENERIC's request does. The descriptor must still
+ * hold the token's file.
+ */
+static long sn_token_send_generic(u32 id, const u8 __user *buf, u32 len,
+				  u32 flags)
+{
+	struct specnet_sockaddr_in dest;
+	const struct file *file = NULL;
+	struct sn_token *t;
+	int fd = -1;
+	long ret;
+
+	/* The token's own fields: they stay while it is in the table. */
+	spin_lock(&sn_tokens_lock);
+	t = idr_find(&sn_tokens, id);
+	if (t && t->files == current->files && READ_ONCE(t->live)) {
+		fd = t->fd;
+		dest = t->dest;
+		file = t->file;
+	}
+	spin_unlock(&sn_tokens_lock);
+	if (!file)
+		return -EBADF;
+	ret = sn_generic(fd, &dest, buf, len, flags, file);
+	sn_count(SN_C_SENDS_GENERIC, 1);
+	return ret;
+}
+
+/*
+ * customized_send(2) (kernel patch 0006): SEND without the ioctl, on the
+ * tokens of the caller's file table. The kernel pins this module for the
+ * call.
+ */
+static long sn_customized_send(int token, const void __user *buf, size_t len,
+			       unsigned int flags)
+{
+	struct specnet_send s = {
+		.token = token,
+		.len = len,
+		.buf = (u64)(unsigned long)buf,
+		.flags = flags,
+	};
+
+	if (flags & SPECNET_SEND_GENERIC_PATH)
+		return sn_token_send_generic(token, buf, len,
+					     flags & ~SPECNET_SEND_GENERIC_PATH);
+	return sn_send_request(NULL, s);
+}
+
+static const struct customized_send_ops sn_customized_send_ops = {
+	.owner = THIS_MODULE,
+	.send = sn_customized_send,
+};
+
+int sn_customized_send_init(void)
+{
+	return customized_send_register(&sn_customized_send_ops);
+}
+
+/* Later calls fail with ENOSYS; none runs (each pinned the module). */
+void sn_customized_send_exit(void)
+{
+	customized_send_unregister(&sn_customized_send_ops);
 }
 
 /* Invalidate token id: wait for its running sends, then drop it. */
