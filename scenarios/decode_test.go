@@ -111,7 +111,7 @@ func TestLibraryValidates(t *testing.T) {
 func libraryFiles(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, dir := range []string{"paper", "guards", "faults", "pending"} {
+	for _, dir := range []string{"paper", "guards", "faults"} {
 		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 		if err != nil {
 			t.Fatal(err)

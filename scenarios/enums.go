@@ -27,8 +27,10 @@ const (
 	ModeLocal  = "local"
 	ModeRemote = "remote"
 
-	PolicyFallback = "fallback"
-	PolicyRefuse   = "refuse"
+	PolicyFallback     = "fallback"
+	PolicyRefuse       = "refuse"
+	PolicyReinforce    = "reinforce"
+	PolicyRespecialize = "respecialize"
 )
 
 // Event kinds.
@@ -81,7 +83,7 @@ func enumValues(name string) []string {
 	case "mode":
 		return []string{ModeNone, ModeLocal, ModeRemote}
 	case "policy":
-		return []string{"reinforce", "respecialize", PolicyFallback, PolicyRefuse}
+		return []string{PolicyReinforce, PolicyRespecialize, PolicyFallback, PolicyRefuse}
 	case "event":
 		return slices.Sorted(maps.Keys(eventKeys))
 	case "check":

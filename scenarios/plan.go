@@ -7,6 +7,7 @@ import (
 
 	"specbed/images/specnet/guards"
 	"specbed/images/specnet/paths"
+	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 )
 
@@ -136,18 +137,20 @@ func runnable(s *Scenario) error {
 		return no("workload duration", "the runner counts sends; give workload.count")
 	}
 	for _, g := range s.Specialization.DisableGuards {
-		if g != "close" {
-			return no("disable_guards "+g, "the core has a switch for the close guard only")
+		if g == "pmtu" {
+			return no("disable_guards pmtu", "the core's route_guard switch turns the route and PMTU guards off together: disable route")
 		}
 	}
-	if p := s.Specialization.GuardPolicy; p != PolicyFallback && p != PolicyRefuse {
-		return no("guard policy "+p, "the specnet core implements fallback and refuse only")
+	if s.Specialization.GuardPolicy == PolicyRespecialize {
+		return no("guard policy respecialize", "it needs the respecialize event: a second residual for the new route, collected after the change")
 	}
 	for i, e := range s.Timeline {
 		switch e.Event {
 		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable:
 		case EventRouteChange, EventMTUChange:
-			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the agent has no step that changes the guest's route or path MTU yet (route and PMTU guards are in progress)")
+			if s.Clock != ClockCount {
+				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the route moves between two dummy devices: count clock only")
+			}
 		case EventLinkDown, EventLinkUp, EventLinkRate:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "vnet links take their rate and state at start only; no runtime control yet")
 		default:
@@ -219,7 +222,7 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		p.add(qemu.DupStep{}, roleSetup)
 	}
 	if residual != "" {
-		p.add(qemu.LoadStep{Slot: tokenSlot, Name: residual, Policy: s.Specialization.GuardPolicy}, roleSetup)
+		p.add(loadStep(residual, s.Specialization.GuardPolicy), roleSetup)
 	}
 	for _, x := range s.Expect {
 		if x.Check == CheckThroughputGain {
@@ -243,7 +246,7 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		events := false
 		for i, e := range s.Timeline {
 			if e.AfterPackets == mark && slices.Contains(guestEvents, e.Event) {
-				step := eventStep(e, path, flow, residual, size)
+				step := eventStep(e, path, flow, residual, size, routeDevAt(s, i))
 				p.steps = append(p.steps, plannedStep{step: step.String(), role: roleEvent, event: i})
 				events = true
 			}
@@ -256,13 +259,69 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 	return p
 }
 
+// loadStep binds the residual with the scenario's guard policy: fallback
+// and refuse are what a send the residual refuses does (the agent's
+// policy=; the route guard falls back), reinforce what the token does
+// when its route changes (guard=; refused sends fall back).
+func loadStep(residual, policy string) fmt.Stringer {
+	if policy == PolicyReinforce {
+		return routeguard.LoadStep{Slot: tokenSlot, Name: residual, Guard: routeguard.Reinforce}
+	}
+	return qemu.LoadStep{Slot: tokenSlot, Name: residual, Policy: policy}
+}
+
+// The route scenarios' flow (as images/specnet/routeguard's test): the
+// route to routedNet leaves through dummy0, and route-change moves it to
+// dummy1; each dummy has a fixed Ethernet address, so the context is the
+// same in every boot.
+const (
+	routedNet = "10.9.0.0"
+	routedDst = "10.9.0.2"
+	// twoDummies makes the dummy driver create dummy0 and dummy1.
+	twoDummies = "dummy.numdummies=2"
+)
+
+var (
+	routeDev0 = qemu.NetStep{Dev: "dummy0", Addr: paths.Src, Prefix: 24, HWAddr: paths.HWAddr}
+	routeDev1 = qemu.NetStep{Dev: "dummy1", Addr: "10.1.0.1", Prefix: 24, HWAddr: "02:00:00:00:01:01"}
+)
+
+// routes reports whether a scenario moves its flow's route or changes
+// its path MTU, and so needs the routed flow.
+func routes(s *Scenario) bool {
+	return slices.ContainsFunc(s.Timeline, func(e Event) bool {
+		return e.Event == EventRouteChange || e.Event == EventMTUChange
+	})
+}
+
+// routedSteps bring up both dummies, route routedNet through dummy0 and
+// open the flow to routedDst.
+func routedSteps(adu int) []fmt.Stringer {
+	return []fmt.Stringer{
+		routeDev0, routeDev1,
+		routeguard.RouteStep{Op: "add", Dst: routedNet, Prefix: 24, Dev: routeDev0.Dev},
+		qemu.CustomizeStep{Dst: routedDst, Port: paths.Port, SrcPort: paths.SrcPort, ADU: adu},
+	}
+}
+
+// routeDevAt is the device the flow's route uses when timeline event i
+// happens: dummy1 once a route-change came before it.
+func routeDevAt(s *Scenario, i int) string {
+	for j, e := range s.Timeline {
+		if e.Event == EventRouteChange && (e.AfterPackets < s.Timeline[i].AfterPackets || e.AfterPackets == s.Timeline[i].AfterPackets && j < i) {
+			return routeDev1.Dev
+		}
+	}
+	return routeDev0.Dev
+}
+
 // coreInsmod loads the core module with the guards named turned off
 // (its test-only parameters, for negative controls).
 func coreInsmod(disabled []string) string {
 	step := qemu.InsmodStep{Path: coreGuestPath}.String()
 	var params []string
 	for _, g := range disabled {
-		params = append(params, g+"_guard=0")
+		params = append(params, g+"_guard=0") // close_guard, route_guard
 	}
 	if params != nil {
 		step += ",params=" + strings.Join(params, "%20")
@@ -276,9 +335,13 @@ const closeRaceSrcPort = paths.SrcPort + 1
 
 // eventStep is the agent step of an event that acts in the guest; flow
 // is the flow's customize step, residual the residual's name, size the
-// flow's payload (bytes).
-func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, residual string, size int) fmt.Stringer {
+// flow's payload (bytes), dev the device the flow's route uses then.
+func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, residual string, size int, dev string) fmt.Stringer {
 	switch e.Event {
+	case EventRouteChange:
+		return routeguard.RouteStep{Op: "replace", Dst: routedNet, Prefix: 24, Dev: routeDev1.Dev}
+	case EventMTUChange:
+		return routeguard.MTUStep{Dev: dev, MTU: e.MTUBytes}
 	case EventSocketClose:
 		if e.Which == "thread" {
 			return guards.CloseRaceStep{Dst: flow.Dst, Port: flow.Port, SrcPort: closeRaceSrcPort,

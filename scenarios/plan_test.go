@@ -91,21 +91,27 @@ func i486(t *testing.T) *qemu.Platform {
 	return p
 }
 
-// TestNotRunnable: scenarios that need what the runner lacks say what
-// and why instead of running something else.
+// TestNotRunnable: valid scenarios that need what the runner lacks say
+// what and why instead of running something else.
 func TestNotRunnable(t *testing.T) {
-	tests := []struct{ file, what string }{
-		{"pending/route-change.yaml", "timeline[0] route-change"},
-		{"pending/mtu-change.yaml", "timeline[0] mtu-change"},
+	const head = "name: x\nclock: network\nworkload:\n  protocol: udp\n  path: specialized\n  sizes_bytes: [64]\n"
+	tests := []struct{ name, yaml, what string }{
+		{"tcp", strings.Replace(head, "udp", "tcp", 1), "protocol tcp"},
+		{"duration", head + "  duration: 5s\n", "workload duration"},
+		{"link event", head + "  duration: 5s\ntimeline:\n  - event: link-down\n    link: data\n    at: 1s\n", "workload duration"},
+		{"respecialize", head + "specialization:\n  mode: local\n  guard_policy: respecialize\n", "guard policy respecialize"},
+		{"route on the network", head + "timeline:\n  - event: route-change\n    after_packets: 1\n", "timeline[0] route-change"},
+		{"arrive-at", head + "timeline:\n  - event: socket-close\n    after_packets: 1\nexpect:\n  - check: arrive-at\n    event: 0\n    where: sink\n", "expect[0] arrive-at"},
 	}
 	for _, tc := range tests {
-		s, err := Load(tc.file)
+		s, err := Parse(tc.name, []byte(tc.yaml))
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("%s: %v", tc.name, err)
+			continue
 		}
 		var nr *NotRunnableError
 		if err := runnable(s); !errors.As(err, &nr) || nr.What != tc.what || nr.Why == "" {
-			t.Errorf("%s: runnable() = %v, want a NotRunnableError for %q with a reason", tc.file, err, tc.what)
+			t.Errorf("%s: runnable() = %v, want a NotRunnableError for %q with a reason", tc.name, err, tc.what)
 		}
 	}
 }

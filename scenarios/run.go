@@ -358,8 +358,11 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Re
 // on dummy0 with the count clock, to the sink with the network clock.
 func (pr *platformRun) open(size int) []fmt.Stringer {
 	adu := pr.s.Workload.ADU(size)
-	if pr.s.Clock == ClockNetwork {
+	switch {
+	case pr.s.Clock == ClockNetwork:
 		return netOpen(pr.p, adu)
+	case routes(pr.s):
+		return routedSteps(adu)
 	}
 	return contextSteps(adu)
 }
@@ -423,10 +426,14 @@ func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, 
 		return out, fmt.Errorf("scenario bundle: %w", err)
 	}
 	var console qemu.ConsoleCopy
+	boot := qemu.Boot{Kernel: pr.k.Image, Initrd: initrd}
+	if routes(pr.s) {
+		boot.Params = []string{twoDummies}
+	}
 	cfg := qemu.Config{
 		Platform:  pr.p,
 		Mode:      qemu.CountMode,
-		Boot:      qemu.Boot{Kernel: pr.k.Image, Initrd: initrd},
+		Boot:      boot,
 		Plan:      plan,
 		SystemMap: pr.k.SystemMap,
 		RunRoot:   runRoot,
