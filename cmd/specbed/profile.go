@@ -108,10 +108,6 @@ func profilePlan(ctx context.Context, b *images.Builder, p *qemu.Platform, opts 
 	if err != nil {
 		return nil, err
 	}
-	agent, err := b.Agent(ctx, p)
-	if err != nil {
-		return nil, err
-	}
 	if len(plan) == 0 {
 		plan = qemu.DummySendPlan(defaultSendSizes, defaultSendCount, defaultSendWarmup)
 	}
@@ -141,7 +137,7 @@ func profilePlan(ctx context.Context, b *images.Builder, p *qemu.Platform, opts 
 		return nil, err
 	}
 	return profile.Execute(ctx, profile.Run{
-		Platform: p, Kernel: k, Agent: agent, Initrd: initrd,
+		Platform: p, Kernel: k, Initrd: initrd,
 		Plan: profile.WithSections(plan, byGuestPath), Modules: byName, Timeout: opts.timeout,
 	}, b.Cache)
 }

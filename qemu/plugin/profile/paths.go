@@ -80,10 +80,6 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 	if err != nil {
 		return nil, err
 	}
-	agent, err := b.Agent(ctx, p)
-	if err != nil {
-		return nil, err
-	}
 	work, err := os.MkdirTemp("", "specbed-profile-paths-")
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
@@ -116,7 +112,7 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 	}
 	var runs []*PathsRun
 	for _, size := range sizes {
-		r, err := measureSize(ctx, b, p, k, agent, corePath, coreName, spec, size, contexts[size], work)
+		r, err := measureSize(ctx, b, p, k, corePath, coreName, spec, size, contexts[size], work)
 		if r != nil {
 			runs = append(runs, r)
 		}
@@ -130,7 +126,7 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 // guestModules are where paths.Files puts the modules in the initramfs.
 var guestModules = struct{ core, residual string }{"/lib/modules/specnet.ko", "/lib/modules/residual.ko"}
 
-func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *images.Kernel, agent, corePath, coreName string,
+func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *images.Kernel, corePath, coreName string,
 	spec *paths.Specializer, size int, context []byte, work string) (*PathsRun, error) {
 	r, err := spec.Residual(ctx, context)
 	if err != nil {
@@ -152,7 +148,7 @@ func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *im
 	}
 	plan := WithSections(paths.Plan(size, r), map[string]string{guestModules.core: coreName, guestModules.residual: r.Name})
 	prof, err := Execute(ctx, Run{
-		Platform: p, Kernel: k, Agent: agent, Initrd: initrd, Plan: plan,
+		Platform: p, Kernel: k, Initrd: initrd, Plan: plan,
 		Modules: map[string]string{coreName: corePath, r.Name: residualPath},
 		Timeout: bootTimeout, Dir: dir,
 	}, b.Cache)

@@ -17,12 +17,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/u-root/u-root/pkg/cpio"
 
 	"specbed/images"
 	"specbed/qemu"
@@ -40,9 +43,8 @@ const (
 type Run struct {
 	Platform *qemu.Platform
 	Kernel   *images.Kernel
-	// Agent is the host path of the agent binary in Initrd (its symbols
-	// give the trigger addresses and name user-space code).
-	Agent  string
+	// Initrd is the initramfs; the agent's symbols (the trigger addresses,
+	// names of user-space code) come from its /init, the binary that runs.
 	Initrd string
 	Plan   []string
 	// Modules maps a module's name to its host .ko file, for the modules
@@ -113,13 +115,17 @@ func Execute(ctx context.Context, r Run, cacheDir string) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	agent, err := attrib.LoadELF(r.Agent, attrib.ObjectAgent, nil)
+	agentPath := filepath.Join(dir, "init")
+	if err := extractInit(r.Initrd, agentPath); err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	agent, err := attrib.LoadELF(agentPath, attrib.ObjectAgent, nil)
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	loop, clock := symbolStart(agent, loopSymbol), symbolStart(agent, clockSymbol)
 	if loop == 0 || clock == 0 {
-		return nil, fmt.Errorf("profile: the agent %s has no %s or %s", r.Agent, loopSymbol, clockSymbol)
+		return nil, fmt.Errorf("profile: the agent in %s has no %s or %s", r.Initrd, loopSymbol, clockSymbol)
 	}
 	ranges := make([]plugin.Range, len(kernel.Funcs()))
 	for i, f := range kernel.Funcs() {
@@ -180,6 +186,30 @@ func Execute(ctx context.Context, r Run, cacheDir string) (*Profile, error) {
 	last := snaps[len(snaps)-1]
 	p.Total = a.window(last.Sub(&plugin.Snapshot{}))
 	return p, nil
+}
+
+// extractInit copies the initramfs's /init (the agent) to path.
+func extractInit(initrd, path string) error {
+	f, err := os.Open(initrd)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	records, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	if err != nil {
+		return fmt.Errorf("initramfs %s: %w", initrd, err)
+	}
+	for _, rec := range records {
+		if rec.Name != "init" {
+			continue
+		}
+		data, err := io.ReadAll(io.NewSectionReader(rec.ReaderAt, 0, int64(rec.FileSize)))
+		if err != nil {
+			return fmt.Errorf("initramfs %s: /init: %w", initrd, err)
+		}
+		return os.WriteFile(path, data, 0o644)
+	}
+	return fmt.Errorf("initramfs %s has no /init", initrd)
 }
 
 func symbolStart(t *attrib.Table, name string) uint64 {

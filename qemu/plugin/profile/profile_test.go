@@ -30,16 +30,12 @@ func TestDummySendTotals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			agent, err := b.Agent(t.Context(), p)
-			if err != nil {
-				t.Fatal(err)
-			}
 			initrd, err := b.AgentInitramfs(t.Context(), p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			prof, err := Execute(t.Context(), Run{
-				Platform: p, Kernel: k, Agent: agent, Initrd: initrd,
+				Platform: p, Kernel: k, Initrd: initrd,
 				Plan: qemu.DummySendPlan([]int{64, 1024}, 1000, 100), Timeout: bootTimeout,
 			}, b.Cache)
 			if err != nil {
