@@ -120,7 +120,10 @@ var tcpContextSpecs = []contextSpec{
 		c.set("dst_mtu", 1400)
 		c.set("tp->mss_clamp", 1000)
 	}, 0, false},
-	{"tcp-pmtu-tiny", "the route's MTU fell to 68: the MSS floor", func(c ctxValues) { c.set("dst_mtu", 68) }, 0, false},
+	{"tcp-pmtu-tiny", "the route's MTU fell to 68: the MSS floor (36 bytes with timestamps), 41 skbs for one ADU of 1448", func(c ctxValues) {
+		c.set("dst_mtu", 68)
+		c.set("adu", tcpMSS)
+	}, 0, false},
 	{"tcp-no-route", "no cached route", func(c ctxValues) { c.set("dst_mtu", 0) }, 0, false},
 	{"tcp-nodelay", "TCP_NODELAY", func(c ctxValues) { c.set("tp->nonagle", tcpNagleOff) }, 0, false},
 	{"tcp-cork", "TCP_CORK", func(c ctxValues) { c.set("tp->nonagle", tcpNagleCork) }, 0, false},
