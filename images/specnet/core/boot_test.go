@@ -21,11 +21,13 @@ import (
 
 // The flow every boot customizes: dummy0 drops what it is given, so the
 // sends cost only the sender's work and no host traffic disturbs them.
-// dummy0 has a random Ethernet address, which its ARP-less neighbours
-// take as theirs; the static entry fixes the peer's, so that every boot
-// has the same context.
+// dummy0 draws a random Ethernet address at boot, which its ARP-less
+// neighbours take as theirs and the neighbour's cached header holds as
+// its source: the net step fixes dummy0's and the static entry the
+// peer's, so that every boot has the same context.
 var (
-	flowNet       = qemu.NetStep{Dev: "dummy0", Addr: "10.0.0.1", Prefix: 24, Neigh: "10.0.0.2", LLAddr: "02:00:00:00:00:02"}
+	flowNet = qemu.NetStep{Dev: "dummy0", Addr: "10.0.0.1", Prefix: 24, HWAddr: "02:00:00:00:00:01",
+		Neigh: "10.0.0.2", LLAddr: "02:00:00:00:00:02"}
 	flowCustomize = qemu.CustomizeStep{Dst: "10.0.0.2", Port: 9, SrcPort: 40000, ADU: 64}
 )
 
