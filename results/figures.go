@@ -205,7 +205,10 @@ func SizeFigures(sizes []CodeSize) ([]Figure, error) {
 		ID: FigSize, PaperFigure: "4(b)", Title: "Compiled size of the send path",
 		Caption: "Bytes of machine code per platform: the kernel's own send path (main and auxiliary functions, a " +
 			"fixed list, vmlinux symbol sizes), the generic path's functions in the core module and the specialized " +
-			"residual's .text (the flow of the largest payload measured), each compiled for that platform's kernel.",
+			"residual's .text (the 1 KB flow's, from the guest's own context), each compiled for that platform's kernel. " +
+			"TCP (i486 only: its path has no kernel side yet): the kernel's TCP send functions (specnet.KernelTCPSendPath), " +
+			"the generic TCP path and the residual of the host-side context tcp-typical, compiled with the i486 kernel's " +
+			"code generation flags outside a module build.",
 		Unit: "bytes", Kind: KindCount,
 		Columns: []string{"platform", "protocol", "code"}, Series: "code",
 	}

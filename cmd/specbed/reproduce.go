@@ -251,6 +251,11 @@ func measurePlatform(ctx context.Context, b *images.Builder, p *qemu.Platform, s
 	}
 	step.set(fmt.Sprintf("code sizes measured (the generic path's functions: %d of %d out of line in the core module)",
 		cs.GenericFunctions, cs.GenericDeclared))
+	tcp, err := env.MeasureTCPSizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs.Rows = append(cs.Rows, tcp...)
 	return &platformOutcome{p: p, env: env, costs: m.Costs(p.Name, p.IcountShift), sizes: cs}, nil
 }
 

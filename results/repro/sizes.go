@@ -14,6 +14,7 @@ import (
 	"specbed/images/specnet/paths"
 	"specbed/results"
 	"specbed/specializer"
+	"specbed/specializer/ctxschema"
 	"specbed/specializer/ir"
 )
 
@@ -129,4 +130,84 @@ func textBytes(obj []byte) (int, error) {
 		return 0, fmt.Errorf("no .text")
 	}
 	return total, nil
+}
+
+// TCPContext is the TCP test context whose residual figure 4(b) sizes:
+// two-MSS records on an established socket without GSO.
+const TCPContext = "tcp-typical"
+
+// tcpSizePlatform is the platform whose code generation flags
+// specnet.Toolchain compiles with.
+const tcpSizePlatform = "i486"
+
+// MeasureTCPSizes measures figure 4(b)'s TCP columns: the kernel's TCP
+// send functions (specnet.KernelTCPSendPath, vmlinux symbol sizes), the
+// generic TCP path and the residual of TCPContext, both compiled with the
+// i486 kernel's code generation flags (specnet.Toolchain.TextSize). The
+// TCP path has no kernel side yet (no core module, no guest context), so
+// this is the i486 alone, with a host-side context: other platforms get
+// no rows.
+func (e *Platform) MeasureTCPSizes(ctx context.Context) ([]results.CodeSize, error) {
+	if e.P.Name != tcpSizePlatform {
+		return nil, nil
+	}
+	tc := specnet.DefaultToolchain()
+	kernel, err := tc.KernelSizes(ctx, e.K.Vmlinux, specnet.KernelTCPSendPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: kernel TCP send path: %w", e.P.Name, err)
+	}
+	total := 0
+	for _, n := range kernel {
+		total += n
+	}
+	dir, err := os.MkdirTemp("", "specbed-tcp-size-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	genericDir := core.GenericDir(e.B)
+	var srcs []string
+	for _, f := range specnet.TCPGenericSources {
+		srcs = append(srcs, filepath.Join(genericDir, f))
+	}
+	generic, err := tc.TextSize(ctx, dir, nil, srcs...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: generic TCP path: %w", e.P.Name, err)
+	}
+	residual, err := tcpResidualSize(ctx, tc, dir, genericDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: TCP residual: %w", e.P.Name, err)
+	}
+	row := func(code string, n int) results.CodeSize {
+		return results.CodeSize{Platform: e.P.Name, Protocol: "tcp", Code: code, Bytes: n}
+	}
+	return []results.CodeSize{row(results.CodeKernel, total), row(results.CodeGeneric, generic), row(results.CodeSpecialized, residual)}, nil
+}
+
+// tcpResidualSize specializes the generic TCP path for TCPContext and
+// returns the bytes of the residual's code.
+func tcpResidualSize(ctx context.Context, tc specnet.Toolchain, dir, genericDir string) (int, error) {
+	u, err := specializer.Load(filepath.Join(genericDir, "tcp.decl"))
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range specnet.TCPContexts() {
+		if c.Name != TCPContext {
+			continue
+		}
+		cx, err := ctxschema.Load(c.JSON)
+		if err != nil {
+			return 0, err
+		}
+		out, err := u.Specialize(cx)
+		if err != nil {
+			return 0, err
+		}
+		src := filepath.Join(dir, c.Name+"_residual.c")
+		if err := os.WriteFile(src, out.C, 0o644); err != nil {
+			return 0, err
+		}
+		return tc.TextSize(ctx, dir, []string{genericDir}, src)
+	}
+	return 0, fmt.Errorf("specnet has no TCP context %s", TCPContext)
 }
