@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"specbed/images/specnet/guards"
+	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 )
 
@@ -141,6 +142,11 @@ func eventOutcome(r *qemu.StepResult) (errno, sent int, err error) {
 		return r.Send.Errno, r.Send.Count + r.Send.Warmup - r.Send.Errors, nil
 	case r.Close != nil:
 		return r.Close.Errno, 0, nil
+	case r.Kind == "route":
+		errno, err := routeguard.Errno(*r)
+		return errno, 0, err
+	case r.Kind == "mtu":
+		return 0, 0, nil // a failing mtu step is an error line
 	case r.Kind == "closerace":
 		c, err := guards.CloseRace(*r)
 		if err != nil {
