@@ -23,9 +23,9 @@ const (
 	cachedModule    = "/tmp/cached.ko"
 	// overheadSrcPort is the flow socket's port (fixed: the context holds it).
 	overheadSrcPort = 5000
-	// overheadTimeout bounds the network-mode boot (host wall time): the
+	// networkTimeout bounds a network-mode boot (host wall time): the
 	// SA-1110's SLIP line takes seconds per module.
-	overheadTimeout = 5 * time.Minute
+	networkTimeout = 5 * time.Minute
 )
 
 // Phases of figure 4(c), in the order a request goes through them.
@@ -213,14 +213,15 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 	}
 	var console bytes.Buffer
 	cfg := qemu.Config{
-		Platform:  e.P,
-		Mode:      qemu.NetworkMode,
-		Boot:      qemu.Boot{Kernel: e.K.Image, Initrd: initrd},
-		Plan:      plan,
-		SystemMap: e.K.SystemMap,
-		RunRoot:   e.RunRoot,
-		Timeout:   overheadTimeout,
-		Echo:      &console,
+		Platform:       e.P,
+		Mode:           qemu.NetworkMode,
+		Boot:           qemu.Boot{Kernel: e.K.Image, Initrd: initrd},
+		Plan:           plan,
+		SystemMap:      e.K.SystemMap,
+		RunRoot:        e.RunRoot,
+		Timeout:        networkTimeout,
+		SilenceTimeout: bootSilence,
+		Echo:           &console,
 	}
 	for _, nic := range topo.Node(e.P.Name).NICs {
 		cfg.MACs = append(cfg.MACs, nic.MAC)
