@@ -339,7 +339,7 @@ func TestTCPGenericCoverage(t *testing.T) {
 			t.Logf("one way, on a dynamic condition: %s: %s", l, text)
 		}
 	}
-	t.Logf("tcp.c lines with branches: %d, all ways taken on %d; on a static condition: %d, all ways taken on %d",
+	t.Logf("TCP generic lines with branches: %d, all ways taken on %d; on a static condition: %d, all ways taken on %d",
 		len(lines), both, nstatic, staticBoth)
 }
 
