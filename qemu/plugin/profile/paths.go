@@ -51,7 +51,9 @@ func (l *LayerCounts) Deviation() float64 {
 }
 
 // PathsRun is one measurement boot of images/specnet/paths under the
-// plugin: the outcome of the paths checks and the per-layer counts.
+// plugin (a flow has two: the kernel's and /dev/specnet's paths, then the
+// customized_send system call's): the outcome of the paths checks and the
+// per-layer counts of the paths it timed.
 type PathsRun struct {
 	Measurement *paths.Measurement
 	Profile     *Profile
@@ -112,10 +114,8 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 	}
 	var runs []*PathsRun
 	for _, size := range sizes {
-		r, err := measureSize(ctx, b, p, k, corePath, coreName, spec, size, contexts[size], work)
-		if r != nil {
-			runs = append(runs, r)
-		}
+		rs, err := measureSize(ctx, b, p, k, corePath, coreName, spec, size, contexts[size], work)
+		runs = append(runs, rs...)
 		if err != nil {
 			return runs, fmt.Errorf("profile: %s %d-byte flow: %w", p.Name, size, err)
 		}
@@ -126,8 +126,26 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 // guestModules are where paths.Files puts the modules in the initramfs.
 var guestModules = struct{ core, residual string }{"/lib/modules/specnet.ko", "/lib/modules/residual.ko"}
 
+// pathsBoot is one of the measurement boots of a flow in
+// images/specnet/paths: its plan, its checks and the paths it times, in
+// plan order.
+type pathsBoot struct {
+	plan  func(size int, r *paths.Residual) []string
+	check func(r *qemu.Result, size int, want []byte) (*paths.Measurement, error)
+	paths []qemu.SendPath
+}
+
+// pathsBoots are the kernel's and /dev/specnet's paths, then the
+// customized_send system call's.
+var pathsBoots = []pathsBoot{
+	{paths.Plan, paths.Check, qemu.SendPaths()},
+	{paths.SyscallPlan, paths.CheckSyscall, qemu.CustomizedSendPaths()},
+}
+
+// measureSize specializes the flow of size bytes and profiles its
+// measurement boots.
 func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *images.Kernel, corePath, coreName string,
-	spec *paths.Specializer, size int, context []byte, work string) (*PathsRun, error) {
+	spec *paths.Specializer, size int, context []byte, work string) ([]*PathsRun, error) {
 	r, err := spec.Residual(ctx, context)
 	if err != nil {
 		return nil, err
@@ -146,29 +164,37 @@ func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *im
 	if err != nil {
 		return nil, err
 	}
-	plan := WithSections(paths.Plan(size, r), map[string]string{guestModules.core: coreName, guestModules.residual: r.Name})
-	prof, err := Execute(ctx, Run{
-		Platform: p, Kernel: k, Initrd: initrd, Plan: plan,
-		Modules: map[string]string{coreName: corePath, r.Name: residualPath},
-		Timeout: bootTimeout, Dir: dir,
-	}, b.Cache)
-	if err != nil {
-		return nil, err
-	}
-	m, err := paths.Check(WithoutSections(prof.Result), size, context)
-	if err != nil {
-		return &PathsRun{Measurement: m, Profile: prof}, fmt.Errorf("paths checks: %w", err)
-	}
-	run := &PathsRun{Measurement: m, Profile: prof}
-	// The first windows are the timed paths, in plan order; the
-	// wrong-length sends after them are not measurements.
-	for i, path := range qemu.SendPaths() {
-		if i >= len(prof.Windows) || prof.Windows[i].Path != path {
-			return run, fmt.Errorf("window %d is not the %s path's timed loop", i, path)
+	var runs []*PathsRun
+	for i, pb := range pathsBoots {
+		bootDir := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.MkdirAll(bootDir, 0o755); err != nil {
+			return runs, err
 		}
-		run.Layers = append(run.Layers, layerCounts(p, &prof.Windows[i]))
+		plan := WithSections(pb.plan(size, r), map[string]string{guestModules.core: coreName, guestModules.residual: r.Name})
+		prof, err := Execute(ctx, Run{
+			Platform: p, Kernel: k, Initrd: initrd, Plan: plan,
+			Modules: map[string]string{coreName: corePath, r.Name: residualPath},
+			Timeout: bootTimeout, Dir: bootDir,
+		}, b.Cache)
+		if err != nil {
+			return runs, err
+		}
+		m, err := pb.check(WithoutSections(prof.Result), size, context)
+		run := &PathsRun{Measurement: m, Profile: prof}
+		runs = append(runs, run)
+		if err != nil {
+			return runs, fmt.Errorf("paths checks: %w", err)
+		}
+		// The first windows are the timed paths, in plan order; the
+		// wrong-length sends after them are not measurements.
+		for i, path := range pb.paths {
+			if i >= len(prof.Windows) || prof.Windows[i].Path != path {
+				return runs, fmt.Errorf("window %d is not the %s path's timed loop", i, path)
+			}
+			run.Layers = append(run.Layers, layerCounts(p, &prof.Windows[i]))
+		}
 	}
-	return run, nil
+	return runs, nil
 }
 
 // bootTimeout bounds one boot under the plugin (host wall time): the

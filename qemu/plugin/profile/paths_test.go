@@ -35,9 +35,16 @@ func TestPathsLayers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			measured := map[qemu.SendPath]bool{}
 			for _, r := range runs {
 				for _, l := range r.Layers {
 					checkLayers(t, l)
+					measured[l.Path] = true
+				}
+			}
+			for _, path := range append(qemu.SendPaths(), qemu.CustomizedSendPaths()...) {
+				if !measured[path] {
+					t.Errorf("path %s not measured", path)
 				}
 			}
 		})
@@ -53,9 +60,9 @@ func checkLayers(t *testing.T, l LayerCounts) {
 	}
 	want := []string{attrib.LayerSocket, attrib.LayerMemory, attrib.LayerDevice}
 	switch l.Path {
-	case qemu.PathSendto, qemu.PathSend, qemu.PathGeneric:
+	case qemu.PathSendto, qemu.PathSend, qemu.PathGeneric, qemu.PathCustomizedGeneric:
 		want = append(want, attrib.LayerUDP, attrib.LayerIP)
-	case qemu.PathSpecial:
+	case qemu.PathSpecial, qemu.PathCustomized:
 		want = append(want, attrib.LayerResidual)
 	}
 	for _, layer := range want {
