@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,10 @@ type Residual struct {
 	C []byte
 	// Entry is the residual entry's name; the module main prints it on load.
 	Entry string
+	// Digest, when not 0, is ContextDigest of the context the residual was
+	// specialized for: the core's LOAD then fails with ESTALE unless the
+	// live socket and route still print that context.
+	Digest uint64
 }
 
 // Module is a signed kernel module.
@@ -187,6 +192,9 @@ const residualNamePrefix = "specnet_r_"
 func residualName(k *images.Kernel, res Residual) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", k.Key, res.Entry)
+	if res.Digest != 0 {
+		fmt.Fprintf(h, "digest %016x\x00", res.Digest)
+	}
 	h.Write(res.C)
 	return residualNamePrefix + hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -195,10 +203,32 @@ func residualName(k *images.Kernel, res Residual) string {
 // entry for the module main (kmod/main.c), which is compiled only once,
 // and gives the entry the fixed name main.c registers (an alias: no
 // extra call on the send path).
-func entryTail(entry string) string {
+func entryTail(entry string, digest uint64) string {
 	return fmt.Sprintf("\n/* Added by specbed's compile driver: the entry kmod/main.c registers. */\n"+
 		"const char specnet_residual_entry[] = %q;\n"+
-		"__typeof__(%s) specnet_residual_send __attribute__((alias(%q)));\n", entry, entry, entry)
+		"__typeof__(%s) specnet_residual_send __attribute__((alias(%q)));\n"+
+		"const unsigned long long specnet_residual_ctx_digest = 0x%016xULL;\n", entry, entry, entry, digest)
+}
+
+// ContextDigest is the 64-bit FNV-1a hash of a guest context's
+// environment part: its JSON (as the core module's CUSTOMIZE printed it)
+// from after the "send_flags" value to the end, without the application's
+// inputs fd, adu and send_flags, which the residual guards on every send.
+// The core module hashes the same bytes of the context it prints at LOAD
+// (images/specnet/core/kmod/ctx.c, sn_context_digest).
+func ContextDigest(ctx []byte) (uint64, error) {
+	const key = `"send_flags": {`
+	i := bytes.Index(ctx, []byte(key))
+	if i < 0 {
+		return 0, fmt.Errorf("context digest: no %s in the context", key)
+	}
+	end := bytes.IndexByte(ctx[i:], '}')
+	if end < 0 {
+		return 0, fmt.Errorf("context digest: %s is not closed", key)
+	}
+	h := fnv.New64a()
+	h.Write(ctx[i+end+1:])
+	return h.Sum64(), nil
 }
 
 func validEntry(s string) bool {

@@ -173,7 +173,7 @@ func (d *Driver) stage(dir string) error {
 	}
 	placeholder := "/* Placeholder residual: the recorded build compiles it like any residual. */\n#include \"generic.h\"\n" +
 		"int specnet_recipe(struct sn_inst *inst, const u8 __user *buf, u32 len, u32 flags) { return 0; }\n" +
-		entryTail("specnet_recipe")
+		entryTail("specnet_recipe", 0)
 	return os.WriteFile(filepath.Join(dir, "residual.c"), []byte(placeholder), 0o644)
 }
 
@@ -285,7 +285,7 @@ func rename(cmd, name string) (string, error) {
 // build runs the recorded commands on res in scratch and returns the
 // unsigned .ko's path; the module is called name.
 func (r *recipe) build(ctx context.Context, buildDir, scratch string, res Residual, name string) (string, error) {
-	src := append(append([]byte{}, res.C...), entryTail(res.Entry)...)
+	src := append(append([]byte{}, res.C...), entryTail(res.Entry, res.Digest)...)
 	if err := os.WriteFile(filepath.Join(scratch, "residual.c"), src, 0o644); err != nil {
 		return "", err
 	}

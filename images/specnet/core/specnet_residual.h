@@ -27,6 +27,9 @@ struct specnet_residual {
 	struct module *owner;		/* THIS_MODULE; its name is the key */
 	const char *entry;		/* the entry's C name, for the log */
 	specnet_send_fn send;
+	/* 64-bit FNV-1a of the context's environment part (see
+	 * specializer/compile.ContextDigest); 0: LOAD does not check. */
+	u64 ctx_digest;
 	/* The core's from here on. */
 	struct list_head list;
 	unsigned int users;		/* tokens bound to it */

@@ -97,6 +97,9 @@ struct specnet_customize {
  * Errors: ENOENT no such residual; EBADF fd is not a socket of the
  * caller; EPROTONOSUPPORT not a UDP/IPv4 socket; ENOSPC the memory budget
  * for loaded residual code (module parameter budget_bytes) is used up;
+ * ESTALE the residual carries a context digest and the socket, route or
+ * neighbour LOAD finds differ from that context (they changed since
+ * CUSTOMIZE: customize again);
  * EINVAL bad policy, guard or name; the route lookup's error
  * (ENETUNREACH ...) when dest has no route.
  * With token set (in), the new token takes that token's number once it

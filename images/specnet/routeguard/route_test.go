@@ -91,36 +91,49 @@ func boot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, f
 type phase struct {
 	counters   map[string]int64
 	dev0, dev1 routeguard.Ifstat
+	dev0Read   bool
 }
 
 func (p phase) c(name string) int64 { return p.counters[name] }
 
-// reading is a counters step and the two ifstat steps after it.
+// short is a send step without its default warmup=0.
+type short qemu.SendStep
+
+func (s short) String() string { return strings.TrimSuffix(qemu.SendStep(s).String(), ",warmup=0") }
+
+// reading is a counters step and the ifstat steps after it; dev0 is -1
+// when dummy0 was not read.
 type reading struct{ counters, dev0, dev1 int }
 
 func (p *plan) read() reading {
 	return reading{p.add(qemu.CountersStep{}), p.add(routeguard.IfstatStep{Dev: dev0.Dev}), p.add(routeguard.IfstatStep{Dev: dev1.Dev})}
 }
 
+// readDev1 is a reading without dummy0, where the flow no longer uses it.
+func (p *plan) readDev1() reading {
+	return reading{p.add(qemu.CountersStep{}), -1, p.add(routeguard.IfstatStep{Dev: dev1.Dev})}
+}
+
 func between(t *testing.T, steps []qemu.StepResult, from, to reading) phase {
 	t.Helper()
-	ph := phase{counters: map[string]int64{}}
+	ph := phase{counters: map[string]int64{}, dev0Read: from.dev0 >= 0 && to.dev0 >= 0}
 	for name, v := range steps[to.counters].Counters {
 		ph.counters[name] = v - steps[from.counters].Counters[name]
 	}
-	for _, d := range []struct {
-		out      *routeguard.Ifstat
-		from, to int
-	}{{&ph.dev0, from.dev0, to.dev0}, {&ph.dev1, from.dev1, to.dev1}} {
-		a, err := routeguard.ParseIfstat(steps[d.from])
+	delta := func(from, to int) routeguard.Ifstat {
+		a, err := routeguard.ParseIfstat(steps[from])
 		if err != nil {
 			t.Fatal(err)
 		}
-		z, err := routeguard.ParseIfstat(steps[d.to])
+		z, err := routeguard.ParseIfstat(steps[to])
 		if err != nil {
 			t.Fatal(err)
 		}
-		*d.out = z.Sub(a)
+		return z.Sub(a)
+	}
+	ph.dev1 = delta(from.dev1, to.dev1)
+	if ph.dev0Read {
+		ph.dev0 = delta(from.dev0, to.dev0)
 	}
 	return ph
 }
@@ -132,6 +145,9 @@ func (p phase) want(t *testing.T, what string, counters map[string]int64, dev0, 
 		if got := p.c(name); got != counters[name] {
 			t.Errorf("%s: %s changed by %d, want %d", what, name, got, counters[name])
 		}
+	}
+	if !p.dev0Read {
+		p.dev0.Packets = dev0 // not read: the flow left dummy0 before
 	}
 	if p.dev0.Packets != dev0 || p.dev1.Packets != dev1 {
 		t.Errorf("%s: dummy0 sent %d packets, dummy1 %d; want %d and %d", what, p.dev0.Packets, p.dev1.Packets, dev0, dev1)
@@ -243,7 +259,18 @@ func routeGuardOn(t *testing.T, b *images.Builder, u *specializer.Unit, generic,
 		if err != nil {
 			t.Fatalf("context on dummy%d does not specialize: %v", i, err)
 		}
-		m, err := compile.New(k, p, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
+		res := compile.Residual{C: out.C, Entry: out.Entry}
+		// The dummy0 residual carries its context's digest: LOAD checks
+		// it (ESTALE). The dummy1 one does not: by the time respecialize
+		// loads it the generic sends have filled dummy1's neighbour's
+		// header cache, which boot 1's context had empty (an application
+		// would customize again).
+		if i == 0 {
+			if res.Digest, err = compile.ContextDigest(steps[s].Customize.Context); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := compile.New(k, p, generic, t.TempDir()).Build(t.Context(), res)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,11 +281,42 @@ func routeGuardOn(t *testing.T, b *images.Builder, u *specializer.Unit, generic,
 		t.Fatalf("the contexts on dummy0 and dummy1 are the same (%s)", names[0])
 	}
 
+	staleBoot(t, b, p, k, coreFile, residuals[0], names[0])
 	var runs []policyRun
 	for _, policy := range []string{routeguard.Reinforce, routeguard.Fallback, routeguard.Respecialize, "control"} {
 		runs = append(runs, policyBoot(t, b, p, k, coreFile, residuals, names, policy))
 	}
 	return runs
+}
+
+// staleBoot loads the dummy0 residual on the context it was made for
+// (the digests match), then moves the route and loads it again: ESTALE.
+func staleBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, coreFile, residual images.File, name string) {
+	var pl plan
+	pl.add(qemu.InsmodStep{Path: coreModule})
+	pl.add(qemu.InsmodStep{Path: residualA})
+	pl.add(dev0)
+	pl.add(dev1)
+	pl.add(routeVia("add", dev0.Dev))
+	pl.add(flow)
+	fresh := pl.add(routeguard.LoadStep{Slot: 0, Name: name, Guard: routeguard.Fallback})
+	pl.add(qemu.ReleaseStep{Slot: 0})
+	pl.add(routeVia("replace", dev1.Dev))
+	stale := pl.add(routeguard.LoadStep{Slot: 0, Name: name, Guard: routeguard.Fallback})
+	end := pl.add(qemu.CountersStep{})
+	steps := boot(t, b, p, k, []images.File{coreFile, residual}, pl)
+	if l := steps[fresh].Load; l.Errno != 0 || l.Token <= 0 {
+		t.Errorf("load on the residual's own context: token %d errno %d", l.Token, l.Errno)
+	}
+	const errnoESTALE = 116
+	if l := steps[stale].Load; l.Errno != errnoESTALE {
+		t.Errorf("load after the route moved: token %d errno %d, want ESTALE", l.Token, l.Errno)
+	}
+	for _, c := range []string{"tokens_live", "refs_held", "sockets_marked", "residual_bytes"} {
+		if v := steps[end].Counters[c]; v != 0 {
+			t.Errorf("after the stale load: %s %d", c, v)
+		}
+	}
 }
 
 func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, coreFile images.File,
@@ -281,8 +339,16 @@ func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Ker
 	pl.add(routeVia("add", dev0.Dev))
 	pl.add(flow)
 	load := pl.add(routeguard.LoadStep{Slot: 0, Name: names[0], Guard: guard})
-	send := qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: adu, Count: sendsPer}
-	start := pl.read()
+	// The SA-1110's command line holds 1023 bytes: respecialize, with a
+	// second residual and a second load, reads the counters less often
+	// (its first phase is the others'), and sends say no warmup (0 is the
+	// agent's default).
+	respec := policy == routeguard.Respecialize
+	send := short(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: adu, Count: sendsPer})
+	var start reading
+	if !respec {
+		start = pl.read()
+	}
 	pl.add(send)
 	before := pl.read()
 	moved := pl.add(routeVia("replace", dev1.Dev))
@@ -292,12 +358,19 @@ func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Ker
 	if policy == routeguard.Respecialize {
 		replace = pl.add(routeguard.LoadStep{Slot: 0, Name: names[1], Guard: guard, Replace: true})
 		pl.add(send)
-		afterReplace = pl.read()
+		afterReplace = pl.readDev1()
 	}
-	pl.add(routeguard.MTUStep{Dev: dev0.Dev, MTU: lowMTU})
+	if !respec {
+		pl.add(routeguard.MTUStep{Dev: dev0.Dev, MTU: lowMTU})
+	}
 	pl.add(routeguard.MTUStep{Dev: dev1.Dev, MTU: lowMTU})
 	pl.add(send)
-	afterPMTU := pl.read()
+	var afterPMTU reading
+	if respec {
+		afterPMTU = pl.readDev1()
+	} else {
+		afterPMTU = pl.read()
+	}
 	release := pl.add(qemu.ReleaseStep{Slot: 0})
 	end := pl.add(qemu.CountersStep{})
 
@@ -315,8 +388,10 @@ func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Ker
 		}
 	}
 	n := int64(sendsPer)
-	between(t, steps, start, before).want(t, policy+", before the route change",
-		map[string]int64{"sends_specialized": n, "sends_generic": 0, "guard_route": 0}, n, 0)
+	if !respec {
+		between(t, steps, start, before).want(t, policy+", before the route change",
+			map[string]int64{"sends_specialized": n, "sends_generic": 0, "guard_route": 0}, n, 0)
+	}
 
 	route := between(t, steps, before, afterRoute)
 	run := policyRun{

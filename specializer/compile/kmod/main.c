@@ -17,6 +17,7 @@
 
 /* Defined after the residual by the compile driver (compile.go). */
 extern const char specnet_residual_entry[];
+extern const unsigned long long specnet_residual_ctx_digest;
 int specnet_residual_send(struct sn_inst *inst, const u8 __user *buf, u32 len,
 			  u32 flags);
 
@@ -30,6 +31,7 @@ static int __init specnet_residual_init(void)
 {
 	int err;
 
+	specnet_this_residual.ctx_digest = specnet_residual_ctx_digest;
 	err = specnet_register_residual(&specnet_this_residual);
 	if (err)
 		return err;

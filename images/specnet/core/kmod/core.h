@@ -62,6 +62,7 @@ int sn_binding_init_send(struct sn_binding *b, struct sn_ksock *ks, int fd,
 			 const struct specnet_sockaddr_in *dest);
 void sn_binding_destroy_send(struct sn_binding *b);
 int sn_binding_refs(const struct sn_binding *b);
+int sn_context_digest(const struct sn_binding *b, int fd, u64 *digest);
 u32 sn_sock_adu(const struct sn_ksock *ks);
 
 struct file;

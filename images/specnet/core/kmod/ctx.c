@@ -178,6 +178,7 @@ struct sn_json {
 	char *buf;
 	size_t len, size;
 	bool first;
+	size_t env;		/* where the environment's values start */
 };
 
 static __printf(2, 3) void sn_json_raw(struct sn_json *j, const char *fmt, ...)
@@ -380,6 +381,7 @@ static void sn_json_context(struct sn_json *j, const struct sn_binding *b,
 	sn_json_int(j, "", "fd", "s32", fd);
 	sn_json_int(j, "", "adu", "u32", adu);
 	sn_json_int(j, "", "send_flags", "u32", send_flags);
+	j->env = j->len;
 	sn_json_msg(j, &b->um);
 	sn_json_sock(j, b->inst.sock);
 	sn_json_int(j, "", "rt_genid", "s32", b->rt_genid);
@@ -392,6 +394,37 @@ static void sn_json_context(struct sn_json *j, const struct sn_binding *b,
 
 /* Room for a context with every optional part (about 9 KB). */
 #define SN_CONTEXT_MAX	16384
+
+/*
+ * sn_context_digest(): the 64-bit FNV-1a hash of b's context JSON from
+ * the first value after "send_flags" to the end: the environment the
+ * residual was specialized for (socket, route, neighbour), without the
+ * application's inputs fd, adu and send_flags, which the residual guards
+ * per send. specializer/compile.ContextDigest hashes the same bytes of
+ * the context CUSTOMIZE printed; LOAD compares the two (ESTALE).
+ */
+int sn_context_digest(const struct sn_binding *b, int fd, u64 *digest)
+{
+	struct sn_json j = { .size = SN_CONTEXT_MAX };
+	u64 h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	j.buf = kmalloc(j.size, GFP_KERNEL);
+	if (!j.buf)
+		return -ENOMEM;
+	sn_json_context(&j, b, fd, 0, 0);
+	if (j.len > j.size) {
+		kfree(j.buf);
+		return -ENOSPC;
+	}
+	for (i = j.env; i < j.len; i++) {
+		h ^= (u8)j.buf[i];
+		h *= 0x100000001b3ULL;
+	}
+	kfree(j.buf);
+	*digest = h;
+	return 0;
+}
 
 long sn_customize(struct specnet_customize __user *arg)
 {

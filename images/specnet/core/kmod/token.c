@@ -285,6 +285,21 @@ static int sn_load_mark(struct sn_token *t, int fd)
 	return 0;
 }
 
+/* ESTALE unless the live socket and route still are the context the
+ * residual was specialized for (its digest, when it carries one). */
+static int sn_load_check_context(struct sn_token *t, int fd)
+{
+	u64 digest;
+	int err;
+
+	if (!t->r->ctx_digest)
+		return 0;
+	err = sn_context_digest(&t->b, fd, &digest);
+	if (err)
+		return err;
+	return digest == t->r->ctx_digest ? 0 : -ESTALE;
+}
+
 /* What the token's residual assumes about its route (guard_route.c): the
  * route a send of b uses, the connected socket's cached one or the
  * looked-up one. */
@@ -357,6 +372,9 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	if (t->b.ks->file != t->file)
 		goto out_unbind;
 	err = t->b.route_err;
+	if (err)
+		goto out_unbind;
+	err = sn_load_check_context(t, l.fd);
 	if (err)
 		goto out_unbind;
 	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
