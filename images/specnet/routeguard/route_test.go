@@ -433,7 +433,9 @@ func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Ker
 	}
 
 	pmtu := between(t, steps, pmtuFrom, afterPMTU)
-	run.PMTUReactionNS = steps[afterPMTU.counters].Counters["guard_reaction_ns_last"]
+	if pmtu.c("guard_pmtu") > 0 {
+		run.PMTUReactionNS = steps[afterPMTU.counters].Counters["guard_reaction_ns_last"]
+	}
 	run.PMTUOld, run.PMTUNew = pmtu.dev0.Packets, pmtu.dev1.Packets
 	switch policy {
 	case routeguard.Reinforce, routeguard.Respecialize:
