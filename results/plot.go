@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -125,6 +127,12 @@ func newPlot(f *Figure) (*plot.Plot, error) {
 	}
 	p.Add(plotter.NewGrid())
 	p.NominalX(g.groups...)
+	if len(g.groups) > manyGroups {
+		// Upright labels: many groups side by side stay readable.
+		p.X.Tick.Label.Rotation = math.Pi / 2
+		p.X.Tick.Label.XAlign = text.XRight
+		p.X.Tick.Label.YAlign = text.YCenter
+	}
 	// Headroom above the tallest bar for the legend, which sits inside
 	// the plot's top right corner.
 	p.Y.Min = min(0, p.Y.Min)
@@ -151,6 +159,13 @@ const (
 // labelCharWidth is about the width of one character of a group label.
 const labelCharWidth = 6.5 * vg.Millimeter / 2
 
+// Past manyGroups groups the labels stand upright, each group
+// uprightGroupWidth wide.
+const (
+	manyGroups        = 12
+	uprightGroupWidth = vg.Inch / 3
+)
+
 // longest is the length of the longest name (characters).
 func longest(names []string) int {
 	n := 0
@@ -169,9 +184,15 @@ func writePlots(dir string, f *Figure) ([]byte, error) {
 	g := layout(f)
 	var svg []byte
 	for _, format := range []string{"png", "svg"} {
-		// Wider for many groups, so that their labels stay apart.
+		// Wider for many groups, so that their labels stay apart;
+		// upright labels take height instead.
 		width := max(plotWidth, vg.Length(len(g.groups)*(longest(g.groups)+2))*labelCharWidth)
-		w, err := p.WriterTo(width, plotHeight, format)
+		height := plotHeight
+		if len(g.groups) > manyGroups {
+			width = max(plotWidth, vg.Length(len(g.groups))*uprightGroupWidth)
+			height += vg.Length(longest(g.groups)) * labelCharWidth
+		}
+		w, err := p.WriterTo(width, height, format)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", format, err)
 		}
