@@ -222,3 +222,35 @@ func TestSpeedClaimFromLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSpecializedPreference: the figures compare sendto() with the
+// residual through customized_send when a run measured it, whatever the
+// order of the rows, and through the SEND ioctl otherwise.
+func TestSpecializedPreference(t *testing.T) {
+	costs := []PathCost{
+		{Platform: "i486", Protocol: "udp", SizeBytes: 64, Path: PathSendto, InstructionsPerSend: 4000},
+		{Platform: "i486", Protocol: "udp", SizeBytes: 64, Path: PathCustomized, InstructionsPerSend: 2000},
+		{Platform: "i486", Protocol: "udp", SizeBytes: 64, Path: PathSpecial, InstructionsPerSend: 2500},
+		{Platform: "p3", Protocol: "udp", SizeBytes: 64, Path: PathSpecial, InstructionsPerSend: 3000},
+		{Platform: "p3", Protocol: "udp", SizeBytes: 64, Path: PathSendto, InstructionsPerSend: 4000},
+	}
+	f, err := SpeedFigure(costs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]float64{"i486": 50, "p3": 25} {
+		if v := f.Value(key, "udp", "64"); v == nil || math.Abs(*v-want) > 1e-9 {
+			t.Errorf("%s: %v, want %g", key, v, want)
+		}
+	}
+	nic, err := UDPNICFigures([]StreamRate{
+		{Platform: "i486", Protocol: "udp", SizeBytes: 1024, Path: PathSendto, MbitPerS: 30},
+		{Platform: "i486", Protocol: "udp", SizeBytes: 1024, Path: PathCustomized, MbitPerS: 39},
+	}, 0.1, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := nic[1].Value("i486", "udp", "1024"); v == nil || math.Abs(*v-30) > 1e-9 {
+		t.Errorf("NIC gain %v, want 30%%", v)
+	}
+}

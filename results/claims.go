@@ -128,7 +128,10 @@ func speedClaim(platform, protocol, size string) func(*Bundle) (float64, string)
 			}
 			return total
 		}
-		sendto, special := sum(PathSendto), sum(PathSpecial)
+		sendto, special := sum(PathSendto), sum(PathCustomized)
+		if special == 0 {
+			special = sum(PathSpecial)
+		}
 		if sendto == 0 || special == 0 {
 			return whole(b)
 		}

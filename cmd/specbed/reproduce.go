@@ -344,7 +344,8 @@ func measureStreams(ctx context.Context, outcomes []*platformOutcome, sizes []in
 // streamCaption says how figure 5's UDP stream over a NIC is measured.
 func streamCaption(conf repro.Confidence) string {
 	return fmt.Sprintf("netperf's UDP_STREAM, sender side: per size, a network-mode boot on vnet's default topology "+
-		"sends the flow through the kernel's sendto() and the specialized residual in turn, from the guest's data NIC "+
+		"sends the flow through the kernel's sendto() and the specialized residual (the customized_send system call) "+
+		"in turn, from the guest's data NIC "+
 		"(i486: NE2000, p3: e1000) over the 1 Gbit/s data link to the sink, each round %d timed sends after %d "+
 		"warm-up sends; throughput is payload bits per second of the guest's clock, which runs at 2^shift ns per "+
 		"instruction while the guest sends. Rounds go on, %d to %d, until the %g%% confidence interval of the mean "+

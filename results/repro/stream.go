@@ -27,6 +27,9 @@ const (
 	streamSlot = 0
 	// residualGuestPath is where a measurement boot holds the residual.
 	residualGuestPath = "/lib/modules/residual.ko"
+	// streamSpecialized reaches the residual the paper's way: the
+	// customized_send system call on the token.
+	streamSpecialized = qemu.PathCustomized
 )
 
 // Confidence is netperf's -I rule: iterations go on, between Min and Max,
@@ -124,7 +127,7 @@ func (e *Platform) streamPlan(size int, r *paths.Residual, c Confidence) []strin
 		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: streamSrcPort, ADU: size}.String(),
 		qemu.LoadStep{Slot: streamSlot, Name: r.Name, Policy: "refuse"}.String())
 	for i := range c.Max {
-		for _, path := range []qemu.SendPath{qemu.PathSendto, qemu.PathSpecial} {
+		for _, path := range []qemu.SendPath{qemu.PathSendto, streamSpecialized} {
 			plan = append(plan, qemu.SendStep{Path: path, Slot: streamSlot, Size: size, Count: StreamCount,
 				Warmup: StreamWarmup, Seed: i}.String())
 		}
@@ -205,7 +208,7 @@ func streamResults(res *qemu.Result, size int, c Confidence) ([]StreamResult, in
 		byPath[s.Send.Path] = append(byPath[s.Send.Path], float64(size*8*s.Send.Count)/float64(s.Send.NS)*1000)
 	}
 	var out []StreamResult
-	for _, path := range []qemu.SendPath{qemu.PathSendto, qemu.PathSpecial} {
+	for _, path := range []qemu.SendPath{qemu.PathSendto, streamSpecialized} {
 		xs := byPath[path]
 		if len(xs) != c.Max {
 			return nil, 0, fmt.Errorf("%d iterations through %s, want %d (status %d)", len(xs), path, c.Max, res.Status)
