@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"reflect"
 	"testing"
 
 	"specbed/images"
@@ -59,6 +60,48 @@ func TestDummySendTotals(t *testing.T) {
 				if w.ByLayer[attrib.LayerResidual] != 0 {
 					t.Errorf("the kernel's sendto ran %d residual instructions", w.ByLayer[attrib.LayerResidual])
 				}
+			}
+		})
+	}
+}
+
+// TestProfileDeterministic profiles the same plan twice on every
+// platform: in count mode every window's counts, function by function,
+// must be the same (the plugin observes and does not perturb).
+func TestProfileDeterministic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots every platform twice under the TCG plugin; skipped only in short mode")
+	}
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range qemu.Names() {
+		t.Run(name, func(t *testing.T) {
+			p, err := qemu.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k, err := b.CachedKernel(t.Context(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			initrd, err := b.AgentInitramfs(t.Context(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := Run{Platform: p, Kernel: k, Initrd: initrd, Plan: qemu.DummySendPlan([]int{64}, 200, 20), Timeout: bootTimeout}
+			var got [2]*Profile
+			for i := range got {
+				if got[i], err = Execute(t.Context(), run, b.Cache); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(got[0].Windows, got[1].Windows) {
+				t.Errorf("two runs differ:\n%+v\n%+v", got[0].Windows[0].ByLayer, got[1].Windows[0].ByLayer)
+			}
+			if got[0].Total.Instructions != got[1].Total.Instructions {
+				t.Errorf("whole runs: %d and %d instructions", got[0].Total.Instructions, got[1].Total.Instructions)
 			}
 		})
 	}
