@@ -68,10 +68,6 @@ type CustomizeStep struct {
 	// SoADU, when not 0, is set with setsockopt(SO_ADU) on the socket
 	// before CUSTOMIZE (bytes): the kernel's context takes it over ADU.
 	SoADU int
-	// SndBuf, when not 0, is set with setsockopt(SO_SNDBUF) before
-	// CUSTOMIZE (bytes; the kernel doubles it and keeps at least 4608 on
-	// 32-bit): the context has the send buffer.
-	SndBuf int
 	// Out, when set, is a guest file the context is also written to, for
 	// a later fetch step's ctx.
 	Out string
@@ -81,9 +77,6 @@ func (s CustomizeStep) String() string {
 	b := fmt.Sprintf("customize,dst=%s,port=%d,sport=%d,adu=%d", s.Dst, s.Port, s.SrcPort, s.ADU)
 	if s.SoADU != 0 {
 		b += fmt.Sprintf(",so_adu=%d", s.SoADU)
-	}
-	if s.SndBuf != 0 {
-		b += fmt.Sprintf(",sndbuf=%d", s.SndBuf)
 	}
 	if s.Out != "" {
 		b += ",out=" + s.Out

@@ -28,7 +28,7 @@ static const char *const fetch_keys[] = {
 	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL
 };
 static const char *const customize_keys[] = {
-	"dst", "port", "sport", "adu", "so_adu", "sndbuf", "out", NULL
+	"dst", "port", "sport", "adu", "so_adu", "out", NULL
 };
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
@@ -49,7 +49,7 @@ static const char *const rmmod_keys[] = { "name", NULL };
 static const char *const sections_keys[] = { "name", NULL };
 static const char *const closerace_keys[] = {
 	"dst", "port", "sport", "name", "rounds", "size", "spread", "after",
-	"gap_ms", "sndbuf", NULL
+	"gap_ms", NULL
 };
 static const char *const fork_keys[] = { "close", NULL };
 static const char *const proc_keys[] = { "path", "prefix", NULL };

@@ -157,7 +157,7 @@ int step_customize(struct step *s)
 	struct specnet_customize c;
 	struct sb_sockaddr_in to;
 	unsigned char dst[4];
-	unsigned long long port, sport, adu, so_adu, sndbuf, t0, t1;
+	unsigned long long port, sport, adu, so_adu, t0, t1;
 	const char *out;
 	int committed;
 	long ret;
@@ -167,7 +167,6 @@ int step_customize(struct step *s)
 	    step_u64(s, "sport", &sport, 0, 65535, 1) < 0 ||
 	    step_u64(s, "adu", &adu, 0, UDP_MAX_SIZE, 1) < 0 ||
 	    step_u64(s, "so_adu", &so_adu, 0, UDP_MAX_SIZE, 0) < 0 ||
-	    step_u64(s, "sndbuf", &sndbuf, 0, SOCKOPT_MAX, 0) < 0 ||
 	    step_str(s, "out", &out, 0) < 0)
 		return -1;
 	if (!port || !sport) {
@@ -183,15 +182,6 @@ int step_customize(struct step *s)
 		ret = sb_setsockopt(flow.sock, SOL_SOCKET, SO_ADU, &committed, sizeof(committed));
 		if (ret < 0) {
 			out_error(s->index, "setsockopt(SO_ADU) failed", NULL, ret);
-			return -1;
-		}
-	}
-	/* The send buffer is part of the context (the residual's constant). */
-	if (sndbuf) {
-		committed = sndbuf;
-		ret = sb_setsockopt(flow.sock, SOL_SOCKET, SO_SNDBUF, &committed, sizeof(committed));
-		if (ret < 0) {
-			out_error(s->index, "setsockopt(SO_SNDBUF) failed", NULL, ret);
 			return -1;
 		}
 	}

@@ -176,6 +176,13 @@ func TestCloseGuard(t *testing.T) {
 				if a, b := procValue(t, r.steps[inuse0], "inuse"), procValue(t, r.steps[inuse1], "inuse"); a != b {
 					t.Errorf("UDP sockets in use: %d before the rounds, %d after", a, b)
 				}
+				// Whether a close found a send running on its token (on
+				// these uniprocessor kernels only a sleeping send could be).
+				waits, err := r.steps[after].Counter("guard_close_waits")
+				if err != nil {
+					t.Error(err)
+				}
+				t.Logf("closes that waited for a running send: %d", waits)
 				f0, f1 := procValue(t, r.steps[free0], "MemFree:"), procValue(t, r.steps[free1], "MemFree:")
 				t.Logf("MemFree %d kB before %d rounds, %d kB after (%+d kB)", f0, rounds, f1, f1-f0)
 				if f1 < f0-memFreeToleranceKB {

@@ -34,9 +34,6 @@ type CloseRaceStep struct {
 	// GapMS is the sleep between two sends and between two looks of the
 	// closer, in milliseconds; 0 yields instead (no pacing).
 	GapMS int
-	// SndBuf, when not 0, is each round's SO_SNDBUF (bytes), as the
-	// customize step that made the residual's context set it.
-	SndBuf int
 }
 
 func (s CloseRaceStep) String() string {
@@ -51,9 +48,6 @@ func (s CloseRaceStep) String() string {
 	if s.GapMS != 0 {
 		b += fmt.Sprintf(",gap_ms=%d", s.GapMS)
 	}
-	if s.SndBuf != 0 {
-		b += fmt.Sprintf(",sndbuf=%d", s.SndBuf)
-	}
 	return b
 }
 
@@ -61,10 +55,8 @@ func (s CloseRaceStep) String() string {
 type CloseRaceResult struct {
 	Rounds int64
 	// OK counts the sends that succeeded; OKAfterClose those of them that
-	// started after the close had returned (the guard allows none);
-	// Overlapped those that returned while a close was under way (the
-	// close began while the send slept in the kernel and waited for it).
-	OK, OKAfterClose, Overlapped int64
+	// started after the close had returned (the guard allows none).
+	OK, OKAfterClose int64
 	// EBADF counts the rounds whose first failed send failed with EBADF;
 	// Unfailed those whose sends never failed (the agent stopped them
 	// After sends past the close).
@@ -87,7 +79,7 @@ func CloseRace(r qemu.StepResult) (CloseRaceResult, error) {
 		name string
 		v    *int64
 	}{
-		{"rounds", &c.Rounds}, {"ok", &c.OK}, {"ok_after_close", &c.OKAfterClose}, {"overlapped", &c.Overlapped},
+		{"rounds", &c.Rounds}, {"ok", &c.OK}, {"ok_after_close", &c.OKAfterClose},
 		{"ebadf", &c.EBADF}, {"unfailed", &c.Unfailed}, {"other", &c.Other},
 		{"other_errno", &c.OtherErrno}, {"close_errors", &c.CloseErrors},
 		{"release_errors", &c.ReleaseErrors},
