@@ -69,9 +69,15 @@ const (
 
 // Errno values the checks expect (i386 and ARM alike).
 const (
+	errnoEBADF  = 9  // customized_send on a token that is not the caller's
 	errnoEAGAIN = 11 // delete_module(O_NONBLOCK) of a module in use
 	errnoEINVAL = 22 // a refused send under the refuse policy
+	errnoENOSYS = 38 // customized_send while no module owns it
 )
+
+// slotEmpty is a token slot no step loads: a send through it names token
+// 0, which no LOAD returns.
+const slotEmpty = 7
 
 // netStep brings dummy0 up with Src.
 func netStep() string { return qemu.NetStep{Dev: Dev, Addr: Src, Prefix: 24, HWAddr: HWAddr}.String() }
@@ -209,24 +215,50 @@ const (
 	roleReleased    = "counters after release"
 	roleRmmod       = "rmmod after release"
 	roleUnloaded    = "counters after rmmod"
+	roleUnowned     = "customized_send before the core is loaded"
+	roleNoToken     = "customized_send on an empty slot"
 )
+
+// measurementBoot is what tells a flow's two measurement boots apart.
+type measurementBoot struct {
+	// timed are the paths timed, in order.
+	timed []qemu.SendPath
+	// wrong is the token path of the wrong-length sends.
+	wrong qemu.SendPath
+	// unowned adds a customized_send before the core is loaded (ENOSYS)
+	// and one on an empty slot at the end (EBADF).
+	unowned bool
+}
+
+func ioctlBoot() measurementBoot {
+	return measurementBoot{timed: qemu.SendPaths(), wrong: qemu.PathSpecial}
+}
+
+func syscallBoot() measurementBoot {
+	return measurementBoot{timed: qemu.CustomizedSendPaths(), wrong: qemu.PathCustomized, unowned: true}
+}
 
 // Plan is the first measurement boot of one flow, which times
 // qemu.SendPaths (the kernel's and /dev/specnet's): size is its payload
 // (bytes) and ADU, r its residual. The steps' results are what Check
 // reads.
-func Plan(size int, r *Residual) []string { return plan(size, r, qemu.SendPaths()) }
+func Plan(size int, r *Residual) []string { return plan(size, r, ioctlBoot()) }
 
 // SyscallPlan is the second measurement boot of one flow, the same steps
-// with qemu.CustomizedSendPaths timed (the customized_send system call's);
-// CheckSyscall reads it. One plan with all paths does not fit the
-// SA-1110's 1023-byte kernel command line.
-func SyscallPlan(size int, r *Residual) []string {
-	return plan(size, r, qemu.CustomizedSendPaths())
-}
+// with qemu.CustomizedSendPaths timed (the customized_send system call's)
+// and the wrong-length sends through customized_send, after a
+// customized_send before the core is loaded and before one on an empty
+// slot at the end; CheckSyscall reads it. One plan with all paths does
+// not fit the SA-1110's 1023-byte kernel command line.
+func SyscallPlan(size int, r *Residual) []string { return plan(size, r, syscallBoot()) }
 
-func plan(size int, r *Residual, paths []qemu.SendPath) []string {
-	plan := []string{
+func plan(size int, r *Residual, b measurementBoot) []string {
+	unowned := qemu.SendStep{Path: qemu.PathCustomized, Slot: slotEmpty, Size: size, Count: 1}.String()
+	var plan []string
+	if b.unowned {
+		plan = append(plan, unowned)
+	}
+	plan = append(plan,
 		qemu.InsmodStep{Path: coreGuestPath}.String(),
 		qemu.InsmodStep{Path: residualGuestPath}.String(),
 		netStep(),
@@ -234,14 +266,14 @@ func plan(size int, r *Residual, paths []qemu.SendPath) []string {
 		qemu.LoadStep{Slot: slotFallback, Name: r.Name, Policy: "fallback"}.String(),
 		qemu.LoadStep{Slot: slotRefuse, Name: r.Name, Policy: "refuse"}.String(),
 		qemu.CountersStep{}.String(),
-	}
-	for _, path := range paths {
+	)
+	for _, path := range b.timed {
 		plan = append(plan, qemu.SendStep{Path: path, Slot: slotFallback, Size: size, Count: Count, Warmup: Warmup}.String())
 	}
 	wrong := func(slot int) string {
-		return qemu.SendStep{Path: qemu.PathSpecial, Slot: slot, Size: size + 1, Count: 1}.String()
+		return qemu.SendStep{Path: b.wrong, Slot: slot, Size: size + 1, Count: 1}.String()
 	}
-	return append(plan,
+	plan = append(plan,
 		qemu.CountersStep{}.String(),
 		qemu.RmmodStep{Name: r.Name}.String(),
 		wrong(slotFallback),
@@ -253,6 +285,10 @@ func plan(size int, r *Residual, paths []qemu.SendPath) []string {
 		qemu.RmmodStep{Name: r.Name}.String(),
 		qemu.CountersStep{}.String(),
 	)
+	if b.unowned {
+		plan = append(plan, unowned)
+	}
+	return plan
 }
 
 // PathCost is what one path costs per send.
@@ -372,17 +408,29 @@ var counterNames = []string{
 // be counted under its token's policy, the residual must refuse to unload
 // while tokens hold it and unload after release.
 func Check(r *qemu.Result, size int, want []byte) (*Measurement, error) {
-	return check(r, size, want, qemu.SendPaths())
+	return check(r, size, want, ioctlBoot())
 }
 
-// CheckSyscall is Check for a SyscallPlan run.
+// CheckSyscall is Check for a SyscallPlan run; the first customized_send
+// must fail with ENOSYS (no owner yet) and the last with EBADF (no token).
 func CheckSyscall(r *qemu.Result, size int, want []byte) (*Measurement, error) {
-	return check(r, size, want, qemu.CustomizedSendPaths())
+	return check(r, size, want, syscallBoot())
 }
 
-func check(r *qemu.Result, size int, want []byte, paths []qemu.SendPath) (*Measurement, error) {
+// failedSend checks that a one-send step failed with errno.
+func (c *checker) failedSend(role string, errno int) {
+	if s := c.take(role, "send"); s != nil && (s.Send.Errors != 1 || s.Send.Errno != errno) {
+		c.failf("%s: %d errors, errno %d; want 1 and %d", role, s.Send.Errors, s.Send.Errno, errno)
+	}
+}
+
+func check(r *qemu.Result, size int, want []byte, b measurementBoot) (*Measurement, error) {
 	c := &checker{steps: r.Steps}
 	m := &Measurement{Size: size}
+	paths := b.timed
+	if b.unowned {
+		c.failedSend(roleUnowned, errnoENOSYS)
+	}
 	c.skip(3) // two insmod, net: their errors end the plan
 	if cu := c.take(roleCustomize, "customize"); cu != nil && !bytes.Equal(cu.Customize.Context, want) {
 		c.failf("%s: the context differs from the first boot's:\n%s", roleCustomize, firstDiff(want, cu.Customize.Context))
@@ -459,6 +507,9 @@ func check(r *qemu.Result, size int, want []byte, paths []qemu.SendPath) (*Measu
 		if d := wrong["residuals_registered"] - gone["residuals_registered"]; d != 1 {
 			c.failf("%s: residuals_registered fell by %d, want 1", roleUnloaded, d)
 		}
+	}
+	if b.unowned {
+		c.failedSend(roleNoToken, errnoEBADF)
 	}
 	if r.Status != 0 {
 		c.failf("the agent's done status is %d", r.Status)

@@ -247,7 +247,8 @@ func joinPlan(plan []string) string {
 func TestCheck(t *testing.T) {
 	r := &Residual{Name: "specnet_r_ab"}
 	ctx := []byte(`{"schema":"specbed.context/v1","values":{}}`)
-	good := func(paths []qemu.SendPath) []qemu.StepResult {
+	good := func(b measurementBoot) []qemu.StepResult {
+		paths := b.timed
 		counters := func(spec, fall, refused, tokens, refs, regs int64) qemu.StepResult {
 			generic := int64(0)
 			if spec > 0 { // after the timed sends: the generic paths' and each fallback
@@ -257,22 +258,29 @@ func TestCheck(t *testing.T) {
 				"tokens_live": tokens, "residuals_registered": regs, "sends_specialized": spec,
 				"sends_generic": generic, "fallbacks": fall, "refused": refused, "refs_held": refs}}
 		}
-		steps := []qemu.StepResult{
+		failed := func(errno int) qemu.StepResult {
+			return qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathCustomized, Count: 1, Errors: 1, Errno: errno}}
+		}
+		var steps []qemu.StepResult
+		if b.unowned {
+			steps = append(steps, failed(errnoENOSYS))
+		}
+		steps = append(steps, []qemu.StepResult{
 			{Kind: "insmod", Insmod: &qemu.InsmodResult{}}, {Kind: "insmod", Insmod: &qemu.InsmodResult{}},
 			{Kind: "net", Net: &qemu.NetResult{}},
 			{Kind: "customize", Customize: &qemu.CustomizeResult{Context: slices.Clone(ctx)}},
 			{Kind: "load", Load: &qemu.LoadResult{Token: 1}}, {Kind: "load", Load: &qemu.LoadResult{Slot: 1, Token: 2}},
 			counters(0, 0, 0, 2, 8, 1),
-		}
+		}...)
 		for i, path := range paths {
 			steps = append(steps, qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: path, Count: Count,
 				InstructionsPerSend: float64(4000 - 500*i)}})
 		}
-		return append(steps,
+		steps = append(steps,
 			counters(timedSends(paths, "sends_specialized"), 0, 0, 2, 8, 1),
 			qemu.StepResult{Kind: "rmmod", Rmmod: &qemu.RmmodResult{Errno: errnoEAGAIN}},
-			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathSpecial, Count: 1}},
-			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: qemu.PathSpecial, Count: 1, Errors: 1, Errno: errnoEINVAL}},
+			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: b.wrong, Count: 1}},
+			qemu.StepResult{Kind: "send", Send: &qemu.SendResult{Path: b.wrong, Count: 1, Errors: 1, Errno: errnoEINVAL}},
 			counters(timedSends(paths, "sends_specialized"), 1, 1, 2, 8, 1),
 			qemu.StepResult{Kind: "release", Release: &qemu.ReleaseResult{}},
 			qemu.StepResult{Kind: "release", Release: &qemu.ReleaseResult{}},
@@ -280,26 +288,43 @@ func TestCheck(t *testing.T) {
 			qemu.StepResult{Kind: "rmmod", Rmmod: &qemu.RmmodResult{}},
 			counters(timedSends(paths, "sends_specialized"), 1, 1, 0, 0, 0),
 		)
+		if b.unowned {
+			steps = append(steps, failed(errnoEBADF))
+		}
+		return steps
 	}
-	if n := len(good(qemu.SendPaths())); n != len(Plan(64, r)) {
+	if n := len(good(ioctlBoot())); n != len(Plan(64, r)) {
 		t.Fatalf("test results have %d steps, the plan %d", n, len(Plan(64, r)))
 	}
-	m, err := Check(&qemu.Result{Steps: good(qemu.SendPaths())}, 64, ctx)
+	if n := len(good(syscallBoot())); n != len(SyscallPlan(64, r)) {
+		t.Fatalf("test results have %d steps, the customized_send plan %d", n, len(SyscallPlan(64, r)))
+	}
+	m, err := Check(&qemu.Result{Steps: good(ioctlBoot())}, 64, ctx)
 	if err != nil {
 		t.Fatalf("good run: %v", err)
 	}
 	if m.SpecializedSends != timedSends(qemu.SendPaths(), "sends_specialized") || m.Cost(qemu.PathSpecial) != 2500 {
 		t.Errorf("measurement %+v", m)
 	}
-	sm, err := CheckSyscall(&qemu.Result{Steps: good(qemu.CustomizedSendPaths())}, 64, ctx)
+	sm, err := CheckSyscall(&qemu.Result{Steps: good(syscallBoot())}, 64, ctx)
 	if err != nil {
 		t.Fatalf("good customized_send run: %v", err)
 	}
 	if m.Add(sm); m.SpecializedSends != 2*(Count+Warmup) || m.Cost(qemu.PathCustomized) != 3500 {
 		t.Errorf("measurement of both boots %+v", m)
 	}
-	if _, err := Check(&qemu.Result{Steps: good(qemu.CustomizedSendPaths())}, 64, ctx); err == nil {
+	if _, err := Check(&qemu.Result{Steps: good(syscallBoot())}, 64, ctx); err == nil {
 		t.Errorf("Check passed a customized_send run")
+	}
+	for name, i := range map[string]int{"customized_send without its owner": 0, "customized_send without a token": -1} {
+		steps := good(syscallBoot())
+		if i < 0 {
+			i += len(steps)
+		}
+		steps[i].Send.Errno = 0
+		if _, err := CheckSyscall(&qemu.Result{Steps: steps}, 64, ctx); err == nil {
+			t.Errorf("%s succeeded: CheckSyscall passed", name)
+		}
 	}
 	byKind := func(steps []qemu.StepResult, kind string, n int) *qemu.StepResult {
 		for i := range steps {
@@ -349,7 +374,7 @@ func TestCheck(t *testing.T) {
 		},
 		"plan stopped": func(s []qemu.StepResult) []qemu.StepResult { return s[:10] },
 	} {
-		if _, err := Check(&qemu.Result{Steps: edit(good(qemu.SendPaths()))}, 64, ctx); err == nil {
+		if _, err := Check(&qemu.Result{Steps: edit(good(ioctlBoot()))}, 64, ctx); err == nil {
 			t.Errorf("%s: Check passed", name)
 		} else {
 			t.Logf("%s: %v", name, err)
