@@ -204,7 +204,8 @@ struct specnet_release {
  *   sends_generic), sends_rerouted (datagrams a reinforce rule moved to
  *   a new route), guard_reaction_ns_last and guard_reaction_ns_max
  *   (kernel ktime ns from a route or device event to the firing of the
- *   guard that reviewed it),
+ *   guard that reviewed it), guard_close_waits (closes whose guard
+ *   found a send running on the token and waited for it),
  * then one line per registered residual:
  *   residual <name> <text bytes> <tokens using it>
  */

@@ -37,6 +37,7 @@ static const char *const sn_counter_names[SN_C_COUNT] = {
 	[SN_C_SENDS_REROUTED] = "sends_rerouted",
 	[SN_C_GUARD_REACTION_NS_LAST] = "guard_reaction_ns_last",
 	[SN_C_GUARD_REACTION_NS_MAX] = "guard_reaction_ns_max",
+	[SN_C_GUARD_CLOSE_WAITS] = "guard_close_waits",
 };
 
 /* An iPAQ-sized guest has 32 MB: 256 KB is room for a few dozen residuals

@@ -249,7 +249,11 @@ static bool sn_slot_closed(const struct sn_token *t)
 /* The close guard's verdict on t: wait for its sends, kill it. */
 static void sn_token_close(struct sn_token *t)
 {
-	down_write(&t->guard);
+	/* A reader is a send inside the residual, perhaps asleep. */
+	if (!down_write_trylock(&t->guard)) {
+		sn_count(SN_C_GUARD_CLOSE_WAITS, 1);
+		down_write(&t->guard);
+	}
 	if (t->live) {
 		sn_token_drop(t);
 		sn_count(SN_C_GUARD_CLOSE, 1);
