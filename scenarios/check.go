@@ -121,6 +121,14 @@ func (d *decoder) checkEvent(s *Scenario, i int) {
 	if d.decoded(path+".rounds") && e.Which != "thread" {
 		d.failAt(path+".rounds", "rounds belong to which: thread")
 	}
+	if e.Event == EventRespecialize {
+		if s.Specialization.GuardPolicy != PolicyRespecialize {
+			d.failAt(path+".event", "respecialize replaces a token loaded with guard_policy respecialize")
+		}
+		if !slices.ContainsFunc(s.Timeline[:i], func(r Event) bool { return r.Event == EventRouteChange && r.AfterPackets <= e.AfterPackets }) {
+			d.failAt(path+".event", "respecialize follows a route-change earlier in the timeline (its residual is for the new route)")
+		}
+	}
 	if e.Event == EventWrongLengthSend {
 		for _, size := range s.Workload.SizesBytes {
 			if e.SizeBytes == s.Workload.ADU(size) {

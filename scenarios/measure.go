@@ -142,6 +142,8 @@ func eventOutcome(r *qemu.StepResult) (errno, sent int, err error) {
 		return r.Send.Errno, r.Send.Count + r.Send.Warmup - r.Send.Errors, nil
 	case r.Close != nil:
 		return r.Close.Errno, 0, nil
+	case r.Load != nil:
+		return r.Load.Errno, 0, nil
 	case r.Kind == "route":
 		errno, err := routeguard.Errno(*r)
 		return errno, 0, err

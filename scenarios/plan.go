@@ -15,6 +15,9 @@ import (
 const (
 	coreGuestPath     = "/lib/modules/specnet.ko"
 	residualGuestPath = "/lib/modules/residual.ko"
+	// secondResidualGuestPath holds the residual for the route after a
+	// route change (respecialize).
+	secondResidualGuestPath = "/lib/modules/residual-new-route.ko"
 )
 
 // tokenSlot holds the flow's token.
@@ -117,7 +120,7 @@ func serverUnavailable(s *Scenario) bool {
 func unavailablePlan(s *Scenario, size int, open []fmt.Stringer) *flowPlan {
 	fallback := *s
 	fallback.Workload.Path = PathGeneric
-	p := flowSteps(&fallback, size, "", open)
+	p := flowSteps(&fallback, size, residualNames{}, open)
 	for i, st := range p.steps {
 		if strings.HasPrefix(st.step, "fetch,") {
 			p.steps[i].role = roleFetch
@@ -141,13 +144,13 @@ func runnable(s *Scenario) error {
 			return no("disable_guards pmtu", "the core's route_guard switch turns the route and PMTU guards off together: disable route")
 		}
 	}
-	if s.Specialization.GuardPolicy == PolicyRespecialize {
-		return no("guard policy respecialize", "it needs the respecialize event: a second residual for the new route, collected after the change")
+	if s.Specialization.GuardPolicy == PolicyRespecialize && s.Specialization.Mode != ModeLocal {
+		return no("guard policy respecialize", "the residual for the new route is specialized locally only")
 	}
 	for i, e := range s.Timeline {
 		switch e.Event {
 		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable:
-		case EventRouteChange, EventMTUChange:
+		case EventRouteChange, EventMTUChange, EventRespecialize:
 			if s.Clock != ClockCount {
 				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the route moves between two dummy devices: count clock only")
 			}
@@ -200,20 +203,28 @@ func contextSteps(adu int) []fmt.Stringer {
 // the workload's timed sends, cut at each mark by a counters step and
 // the events placed there.
 func countPlan(s *Scenario, size int, residual string) *flowPlan {
-	return flowSteps(s, size, residual, contextSteps(s.Workload.ADU(size)))
+	return flowSteps(s, size, residualNames{first: residual}, contextSteps(s.Workload.ADU(size)))
 }
+
+// residualNames are the module names of a flow's residuals: first for
+// the start, second for the route after a route change ("" for none).
+type residualNames struct{ first, second string }
 
 // flowSteps is the measurement boot of one size's flow whose interfaces
 // and flow socket the steps open brings up (count or network clock).
 //
 // Locally specialized, the residual module is in the initramfs; fetched
 // (remote mode), open fetches and loads it.
-func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flowPlan {
+func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) *flowPlan {
 	w := &s.Workload
+	residual := names.first
 	p := &flowPlan{}
 	p.steps = append(p.steps, plannedStep{step: coreInsmod(s.Specialization.DisableGuards), role: roleSetup})
 	if residual != "" && s.Specialization.Mode == ModeLocal {
 		p.add(qemu.InsmodStep{Path: residualGuestPath}, roleSetup)
+	}
+	if names.second != "" {
+		p.add(qemu.InsmodStep{Path: secondResidualGuestPath}, roleSetup)
 	}
 	for _, step := range open {
 		p.add(step, roleSetup)
@@ -246,7 +257,7 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 		events := false
 		for i, e := range s.Timeline {
 			if e.AfterPackets == mark && slices.Contains(guestEvents, e.Event) {
-				step := eventStep(e, path, flow, residual, size, routeDevAt(s, i))
+				step := eventStep(e, path, flow, names, size, routeDevAt(s, i))
 				p.steps = append(p.steps, plannedStep{step: step.String(), role: roleEvent, event: i})
 				events = true
 			}
@@ -264,8 +275,11 @@ func flowSteps(s *Scenario, size int, residual string, open []fmt.Stringer) *flo
 // policy=; the route guard falls back), reinforce what the token does
 // when its route changes (guard=; refused sends fall back).
 func loadStep(residual, policy string) fmt.Stringer {
-	if policy == PolicyReinforce {
+	switch policy {
+	case PolicyReinforce:
 		return routeguard.LoadStep{Slot: tokenSlot, Name: residual, Guard: routeguard.Reinforce}
+	case PolicyRespecialize:
+		return routeguard.LoadStep{Slot: tokenSlot, Name: residual, Guard: routeguard.Respecialize}
 	}
 	return qemu.LoadStep{Slot: tokenSlot, Name: residual, Policy: policy}
 }
@@ -285,6 +299,15 @@ var (
 	routeDev0 = qemu.NetStep{Dev: "dummy0", Addr: paths.Src, Prefix: 24, HWAddr: paths.HWAddr}
 	routeDev1 = qemu.NetStep{Dev: "dummy1", Addr: "10.1.0.1", Prefix: 24, HWAddr: "02:00:00:00:01:01"}
 )
+
+// movedRoute is route-change's step: the route leaves through dummy1.
+var movedRoute = routeguard.RouteStep{Op: "replace", Dst: routedNet, Prefix: 24, Dev: routeDev1.Dev}
+
+// respecializes reports whether a scenario replaces its residual after a
+// route change.
+func respecializes(s *Scenario) bool {
+	return slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventRespecialize })
+}
 
 // routes reports whether a scenario moves its flow's route or changes
 // its path MTU, and so needs the routed flow.
@@ -336,10 +359,14 @@ const closeRaceSrcPort = paths.SrcPort + 1
 // eventStep is the agent step of an event that acts in the guest; flow
 // is the flow's customize step, residual the residual's name, size the
 // flow's payload (bytes), dev the device the flow's route uses then.
-func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, residual string, size int, dev string) fmt.Stringer {
+func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, names residualNames, size int, dev string) fmt.Stringer {
+	residual := names.first
 	switch e.Event {
 	case EventRouteChange:
-		return routeguard.RouteStep{Op: "replace", Dst: routedNet, Prefix: 24, Dev: routeDev1.Dev}
+		return movedRoute
+	case EventRespecialize:
+		// The residual for the new route takes the token's place.
+		return routeguard.LoadStep{Slot: tokenSlot, Name: names.second, Guard: routeguard.Respecialize, Replace: true}
 	case EventMTUChange:
 		return routeguard.MTUStep{Dev: dev, MTU: e.MTUBytes}
 	case EventSocketClose:

@@ -99,7 +99,7 @@ func TestNotRunnable(t *testing.T) {
 		{"tcp", strings.Replace(head, "udp", "tcp", 1), "protocol tcp"},
 		{"duration", head + "  duration: 5s\n", "workload duration"},
 		{"link event", head + "  duration: 5s\ntimeline:\n  - event: link-down\n    link: data\n    at: 1s\n", "workload duration"},
-		{"respecialize", head + "specialization:\n  mode: local\n  guard_policy: respecialize\n", "guard policy respecialize"},
+		{"respecialize", head + "specialization:\n  mode: remote\n  guard_policy: respecialize\n", "guard policy respecialize"},
 		{"route on the network", head + "timeline:\n  - event: route-change\n    after_packets: 1\n", "timeline[0] route-change"},
 		{"arrive-at", head + "timeline:\n  - event: socket-close\n    after_packets: 1\nexpect:\n  - check: arrive-at\n    event: 0\n    where: sink\n", "expect[0] arrive-at"},
 	}

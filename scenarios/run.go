@@ -266,7 +266,7 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 			return nil, platform, err
 		}
 	}
-	residuals := map[int]*paths.Residual{}
+	residuals := map[int]*flowResiduals{}
 	if s.Specialization.Mode != ModeNone && !down {
 		if residuals, err = pr.specializeLocally(ctx); err != nil {
 			return nil, platform, err
@@ -310,16 +310,29 @@ func (pr *platformRun) newServer(ctx context.Context) (*server.Server, error) {
 // guest fetches the module itself; the host's build of the same
 // residual tells the plan the module's name (a hash of the kernel and
 // the residual's source, the same on the server for the same context).
-func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Residual, error) {
+//
+// A scenario that respecializes after a route change also gets each
+// flow's residual for the new route: the context boot moves the route
+// and collects the contexts again.
+func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*flowResiduals, error) {
+	sizes := pr.s.Workload.SizesBytes
 	plan := []string{qemu.InsmodStep{Path: coreGuestPath}.String()}
-	for i, size := range pr.s.Workload.SizesBytes {
-		steps := pr.open(size)
-		if i > 0 {
-			steps = steps[len(steps)-1:] // the links are up: customize only
+	customizeAll := func() {
+		for _, size := range sizes {
+			open := pr.open(size)
+			plan = append(plan, open[len(open)-1].String())
 		}
-		for _, st := range steps {
-			plan = append(plan, st.String())
-		}
+	}
+	for _, st := range pr.open(sizes[0]) {
+		plan = append(plan, st.String()) // the links, the first flow
+	}
+	plan = plan[:len(plan)-1]
+	customizeAll()
+	routes := 1
+	if respecializes(pr.s) {
+		plan = append(plan, movedRoute.String())
+		customizeAll()
+		routes = 2
 	}
 	b, err := pr.boot(ctx, "context", nil, &flowPlan{steps: roleless(plan)})
 	if err != nil {
@@ -336,22 +349,45 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*paths.Re
 	if err != nil {
 		return nil, err
 	}
-	out := map[int]*paths.Residual{}
-	i := 0
+	var contexts [][]byte
 	for _, st := range res.Steps {
-		if st.Customize == nil {
-			continue
+		if st.Customize != nil {
+			contexts = append(contexts, st.Customize.Context)
 		}
-		size := pr.s.Workload.SizesBytes[i]
-		i++
-		if out[size], err = spec.Residual(ctx, st.Customize.Context); err != nil {
+	}
+	if len(contexts) != routes*len(sizes) {
+		return nil, fmt.Errorf("context boot: %d contexts for %d sizes on %d routes", len(contexts), len(sizes), routes)
+	}
+	out := map[int]*flowResiduals{}
+	for i, size := range sizes {
+		rs := &flowResiduals{}
+		if rs.first, err = spec.Residual(ctx, contexts[i]); err != nil {
 			return nil, fmt.Errorf("%d-byte flow: %w", size, err)
 		}
-	}
-	if i != len(pr.s.Workload.SizesBytes) {
-		return nil, fmt.Errorf("context boot: %d contexts for %d sizes", i, len(pr.s.Workload.SizesBytes))
+		if routes == 2 {
+			if rs.second, err = spec.Residual(ctx, contexts[len(sizes)+i]); err != nil {
+				return nil, fmt.Errorf("%d-byte flow on the new route: %w", size, err)
+			}
+		}
+		out[size] = rs
 	}
 	return out, nil
+}
+
+// flowResiduals are a flow's residuals: first for its route at the
+// start, second (respecialize) for the route after route-change.
+type flowResiduals struct{ first, second *paths.Residual }
+
+// names are the residuals' module names ("" for none).
+func (rs *flowResiduals) names() residualNames {
+	var n residualNames
+	if rs != nil && rs.first != nil {
+		n.first = rs.first.Name
+	}
+	if rs != nil && rs.second != nil {
+		n.second = rs.second.Name
+	}
+	return n
 }
 
 // open brings up the guest's interfaces and opens the flow of one size:
@@ -368,21 +404,18 @@ func (pr *platformRun) open(size int) []fmt.Stringer {
 }
 
 // flow runs one size's measurement boot and reads it.
-func (pr *platformRun) flow(ctx context.Context, size int, residual *paths.Residual) (*FlowResult, error) {
-	name := ""
-	if residual != nil {
-		name = residual.Name
-	}
+func (pr *platformRun) flow(ctx context.Context, size int, residuals *flowResiduals) (*FlowResult, error) {
+	names := residuals.names()
 	open := pr.open(size)
 	if pr.s.Specialization.Mode == ModeRemote {
 		open = fetchOpen(pr.p, pr.k, pr.s.Workload.ADU(size))
-		residual = nil // the guest fetches it
+		residuals = nil // the guest fetches it
 	}
-	plan := flowSteps(pr.s, size, name, open)
+	plan := flowSteps(pr.s, size, names, open)
 	if serverUnavailable(pr.s) {
 		plan = unavailablePlan(pr.s, size, open[:len(open)-1]) // no module to load
 	}
-	b, err := pr.boot(ctx, fmt.Sprint(size), residual, plan)
+	b, err := pr.boot(ctx, fmt.Sprint(size), residuals, plan)
 	var agentErr *qemu.AgentError
 	if err != nil && !(errors.As(err, &agentErr) && b.res != nil) {
 		return nil, err
@@ -408,14 +441,17 @@ type bootResult struct {
 	delivered *int64
 }
 
-// boot runs plan with the core (and residual r) in the initramfs, in the
+// boot runs plan with the core (and the residuals rs) in the initramfs, in the
 // scenario's clock mode (network: on the scenario's topology with a
 // sink), keeping the console in the bundle as console-<tag>.log.
-func (pr *platformRun) boot(ctx context.Context, tag string, r *paths.Residual, fp *flowPlan) (out bootResult, err error) {
+func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, fp *flowPlan) (out bootResult, err error) {
 	plan := fp.Steps()
 	files := []images.File{{Path: coreGuestPath, Source: pr.corePath}}
-	if r != nil {
-		files = append(files, images.File{Path: residualGuestPath, Data: r.Module.Ko})
+	if rs != nil && rs.first != nil {
+		files = append(files, images.File{Path: residualGuestPath, Data: rs.first.Module.Ko})
+	}
+	if rs != nil && rs.second != nil {
+		files = append(files, images.File{Path: secondResidualGuestPath, Data: rs.second.Module.Ko})
 	}
 	initrd, err := pr.r.Builder.Initramfs(ctx, pr.p, files)
 	if err != nil {
