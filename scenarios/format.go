@@ -30,7 +30,8 @@ type Scenario struct {
 	// instruction counts, no network) or "network" (real-time guest on
 	// vnet's topology). Default count.
 	Clock string `yaml:"clock" enum:"clock"`
-	// Slow marks scenarios that make test runs on one platform only.
+	// Slow marks scenarios that make test runs on i486 only (make
+	// scenarios runs them on every platform).
 	Slow bool `yaml:"slow"`
 	// Topology edits vnet's default topology (network clock only).
 	Topology Topology `yaml:"topology"`
@@ -112,11 +113,12 @@ type Specialization struct {
 // other keys depend on the event (eventKeys in enums.go).
 type Event struct {
 	Event string `yaml:"event" required:"true" enum:"event"`
-	// At is the event's time after the first timed send (network clock:
-	// host time, within the workload's duration).
+	// At is the event's time after the first timed send, for events on
+	// vnet's links (network clock: host time, within the workload's
+	// duration).
 	At Duration `yaml:"at"`
-	// AfterPackets places the event after this many timed sends of the
-	// first size's flow (count clock; within the workload's count).
+	// AfterPackets places the event after this many timed sends of each
+	// flow (within the workload's count).
 	AfterPackets int `yaml:"after_packets" min:"0"`
 	// Link names the link of link-down, link-up and link-rate.
 	Link string `yaml:"link" enum:"link"`
