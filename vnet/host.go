@@ -69,6 +69,14 @@ func (e *nicEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Erro
 func (e *nicEndpoint) inject(f Framing) receiver {
 	return func(frame []byte) bool {
 		proto := tcpip.NetworkProtocolNumber(0) // the Ethernet layer reads it
+		// A NIC takes unicast frames for its own address only (gVisor's
+		// Ethernet layer takes any): a switch floods frames for addresses
+		// it has not learnt, and a router that forwarded those too would
+		// duplicate them.
+		if f == FramingEthernet && len(frame) >= header.EthernetMinimumSize &&
+			frame[0]&1 == 0 && tcpip.LinkAddress(frame[:6]) != e.LinkAddress() {
+			return true
+		}
 		if f == FramingSLIP {
 			if len(frame) == 0 || header.IPVersion(frame) != header.IPv4Version {
 				return true // not IPv4: a real interface drops it too
