@@ -1,0 +1,231 @@
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"specbed/qemu"
+	"specbed/results"
+	"specbed/vnet"
+)
+
+// Figures of a bundle that calibration reads.
+const (
+	pathsFigure    = "udp-send-paths"
+	overheadFigure = "fig4c-overhead"
+)
+
+// DefaultFitSizes are the payload sizes (bytes) calibrate fits on; the
+// bundle's other sizes stay held out.
+var defaultFitSizes = []int{64, 1024}
+
+// DefaultFitSizes returns the sizes calibrate fits on by default (bytes).
+func DefaultFitSizes() []int { return append([]int(nil), defaultFitSizes...) }
+
+// Calibrate fits a model to the bundle at path (a bundle directory or its
+// bundle.json), using only the rows of the given payload sizes (bytes).
+func Calibrate(path string, fitSizes []int) (*Model, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, results.BundleFile)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sim: calibrate: %w", err)
+	}
+	b, err := results.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("sim: calibrate: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	m := &Model{
+		Schema:   Schema,
+		Source:   Source{Path: path, Commit: b.Run.Commit, Dirty: b.Run.Dirty, SHA256: hex.EncodeToString(sum[:])},
+		FitSizes: append([]int(nil), fitSizes...),
+	}
+	if len(fitSizes) < 2 {
+		return nil, fmt.Errorf("sim: calibrate: need two fit sizes for a line, have %v", fitSizes)
+	}
+	paths := b.Figure(pathsFigure)
+	if paths == nil {
+		return nil, fmt.Errorf("sim: calibrate %s: no figure %s", path, pathsFigure)
+	}
+	costs, err := fitPaths(paths, fitSizes)
+	if err != nil {
+		return nil, fmt.Errorf("sim: calibrate %s: %w", path, err)
+	}
+	overhead := b.Figure(overheadFigure)
+	for _, bp := range b.Platforms {
+		p := Platform{Name: bp.Name, InstructionsPerSecond: 1e9 / float64(int64(1)<<bp.IcountShift), Paths: costs[bp.Name]}
+		if len(p.Paths) == 0 {
+			return nil, fmt.Errorf("sim: calibrate %s: figure %s has no row of platform %s", path, pathsFigure, bp.Name)
+		}
+		m.Platforms = append(m.Platforms, p)
+	}
+	if overhead != nil {
+		if err := fitSpec(m, overhead); err != nil {
+			return nil, fmt.Errorf("sim: calibrate %s: %w", path, err)
+		}
+	}
+	return m, nil
+}
+
+// fitPaths fits a least-squares line per platform and path of the UDP rows
+// at the fit sizes.
+func fitPaths(f *results.Figure, fitSizes []int) (map[string]map[string]Linear, error) {
+	col := columns(f)
+	fit := map[int]bool{}
+	for _, s := range fitSizes {
+		fit[s] = true
+	}
+	type series struct{ xs, ys []float64 }
+	points := map[[2]string]*series{}
+	for _, r := range f.Ours() {
+		if r.Key[col["protocol"]] != "udp" {
+			continue
+		}
+		size, err := strconv.Atoi(r.Key[col["size_bytes"]])
+		if err != nil {
+			return nil, fmt.Errorf("figure %s row %s: %w", f.ID, r.KeyString(), err)
+		}
+		if !fit[size] {
+			continue
+		}
+		k := [2]string{r.Key[col["platform"]], r.Key[col["path"]]}
+		if points[k] == nil {
+			points[k] = &series{}
+		}
+		points[k].xs = append(points[k].xs, float64(size))
+		points[k].ys = append(points[k].ys, r.Value)
+	}
+	out := map[string]map[string]Linear{}
+	for k, s := range points {
+		l, err := leastSquares(s.xs, s.ys)
+		if err != nil {
+			return nil, fmt.Errorf("platform %s path %s: %w", k[0], k[1], err)
+		}
+		if out[k[0]] == nil {
+			out[k[0]] = map[string]Linear{}
+		}
+		out[k[0]][k[1]] = l
+	}
+	return out, nil
+}
+
+func columns(f *results.Figure) map[string]int {
+	col := map[string]int{}
+	for i, c := range f.Columns {
+		col[c] = i
+	}
+	return col
+}
+
+// leastSquares fits y = a + b*x.
+func leastSquares(xs, ys []float64) (Linear, error) {
+	n := float64(len(xs))
+	var sx, sy, sxx, sxy float64
+	for i := range xs {
+		sx += xs[i]
+		sy += ys[i]
+		sxx += xs[i] * xs[i]
+		sxy += xs[i] * ys[i]
+	}
+	d := n*sxx - sx*sx
+	if len(xs) < 2 || d == 0 {
+		return Linear{}, fmt.Errorf("%d points at %v: need two distinct sizes", len(xs), xs)
+	}
+	b := (n*sxy - sx*sy) / d
+	return Linear{A: (sy - b*sx) / n, B: b}, nil
+}
+
+// fitSpec reads figure 4(c)'s phases (ms) into each platform's SpecCost. A
+// platform the figure lacks borrows the first platform's that has one.
+func fitSpec(m *Model, f *results.Figure) error {
+	col := columns(f)
+	phases := map[string]map[string]float64{} // platform -> fetch/phase -> ms
+	for _, r := range f.Ours() {
+		p := r.Key[col["platform"]]
+		if phases[p] == nil {
+			phases[p] = map[string]float64{}
+		}
+		phases[p][r.Key[col["fetch"]]+"/"+r.Key[col["phase"]]] = r.Value
+	}
+	var measured []string
+	for p := range phases {
+		measured = append(measured, p)
+	}
+	sort.Strings(measured)
+	for i := range m.Platforms {
+		p := &m.Platforms[i]
+		from, note := p.Name, ""
+		if phases[from] == nil {
+			if len(measured) == 0 {
+				return nil
+			}
+			from = measured[0]
+			note = fmt.Sprintf("the bundle has no figure 4(c) for %s: device phases are %s's instruction counts, transfers and server times %s's", p.Name, from, from)
+		}
+		link, err := calibrationLink(from)
+		if err != nil {
+			return err
+		}
+		from4c := phases[from]
+		fromIPS := m.instructionsPerSecond(from)
+		ms := func(k string) float64 { return from4c[k] / 1e3 }
+		c := &SpecCost{
+			From: from, Note: note, CalibrationLink: link,
+			CollectInstructions: ms("cold/collect context") * fromIPS,
+			LoadInstructions:    ms("cold/load") * fromIPS,
+			RequestBytes:        transferBytes((ms("cold/upload")+ms("cached/upload"))/2-link.DelaySeconds, link),
+			ModuleBytes:         transferBytes((ms("cold/download")+ms("cached/download"))/2, link),
+			ColdSeconds:         ms("cold/analysis") + ms("cold/specialization") + ms("cold/compile") + ms("cold/sign"),
+			CachedSeconds:       ms("cached/analysis") + ms("cached/specialization") + ms("cached/compile") + ms("cached/sign"),
+		}
+		p.Spec = c
+	}
+	return nil
+}
+
+func (m *Model) instructionsPerSecond(name string) float64 {
+	p, err := m.Platform(name)
+	if err != nil {
+		return 0
+	}
+	return p.InstructionsPerSecond
+}
+
+// transferBytes is how many bytes the link carries in seconds.
+func transferBytes(seconds float64, l Link) float64 {
+	if seconds < 0 {
+		seconds = 0
+	}
+	return seconds * l.RateBps / 8
+}
+
+// calibrationLink is the path from a platform's guest to the server in
+// vnet's default topology: its slowest link's rate and the delays' sum.
+func calibrationLink(platform string) (Link, error) {
+	p, err := qemu.Lookup(platform)
+	if err != nil {
+		return Link{}, fmt.Errorf("calibration link: %w", err)
+	}
+	t, err := vnet.DefaultTopology(platform, p.Link)
+	if err != nil {
+		return Link{}, fmt.Errorf("calibration link: %w", err)
+	}
+	var l Link
+	for _, ls := range t.Links {
+		if ls.Name == vnet.DataLink {
+			continue
+		}
+		if r := float64(ls.Rate); ls.Rate > 0 && (l.RateBps == 0 || r < l.RateBps) {
+			l.RateBps = r
+		}
+		l.DelaySeconds += ls.Delay.Seconds()
+	}
+	return l, nil
+}

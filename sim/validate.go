@@ -1,0 +1,98 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"specbed/results"
+)
+
+// throughputFigure is the bundle's sender throughput in virtual time.
+const throughputFigure = "fig5-udp-throughput"
+
+// SendsPerSecond is how many sends of size payload bytes the device makes
+// per second of its own time on a path, at cpuScale times the calibrated
+// instruction rate.
+func (p *Platform) SendsPerSecond(path string, size int, cpuScale float64) (float64, error) {
+	l, err := p.Path(path)
+	if err != nil {
+		return 0, err
+	}
+	return p.InstructionsPerSecond * cpuScale / l.At(size), nil
+}
+
+// Check is one held-out point: the model's prediction beside the
+// emulator's measurement.
+type Check struct {
+	Platform string
+	Path     string
+	// SizeBytes is the payload (bytes); Quantity says which figure:
+	// "instructions per send" or "Mbit/s (virtual time)".
+	SizeBytes int
+	Quantity  string
+	Model     float64
+	Emulator  float64
+}
+
+// RelErr is |model - emulator| / emulator.
+func (c Check) RelErr() float64 { return math.Abs(c.Model-c.Emulator) / c.Emulator }
+
+func (c Check) String() string {
+	return fmt.Sprintf("%s %s %d B %s: model %.1f emulator %.1f (%.2f%%)", c.Platform, c.Path, c.SizeBytes, c.Quantity, c.Model, c.Emulator, 100*c.RelErr())
+}
+
+// Validate predicts every row of the bundle's UDP per-send and throughput
+// figures at a size the model was not fitted on.
+func Validate(m *Model, b *results.Bundle) ([]Check, error) {
+	fit := map[int]bool{}
+	for _, s := range m.FitSizes {
+		fit[s] = true
+	}
+	var out []Check
+	for _, fig := range []struct {
+		id       string
+		quantity string
+		predict  func(p *Platform, path string, size int) (float64, error)
+	}{
+		{pathsFigure, "instructions per send", func(p *Platform, path string, size int) (float64, error) {
+			l, err := p.Path(path)
+			return l.At(size), err
+		}},
+		{throughputFigure, "Mbit/s (virtual time)", func(p *Platform, path string, size int) (float64, error) {
+			r, err := p.SendsPerSecond(path, size, 1)
+			return r * float64(size) * 8 / 1e6, err
+		}},
+	} {
+		f := b.Figure(fig.id)
+		if f == nil {
+			continue
+		}
+		col := columns(f)
+		for _, r := range f.Ours() {
+			if r.Key[col["protocol"]] != "udp" {
+				continue
+			}
+			size, err := strconv.Atoi(r.Key[col["size_bytes"]])
+			if err != nil {
+				return nil, fmt.Errorf("sim: validate: figure %s: %w", f.ID, err)
+			}
+			if fit[size] {
+				continue
+			}
+			p, err := m.Platform(r.Key[col["platform"]])
+			if err != nil {
+				return nil, fmt.Errorf("sim: validate: %w", err)
+			}
+			path := r.Key[col["path"]]
+			v, err := fig.predict(p, path, size)
+			if err != nil {
+				return nil, fmt.Errorf("sim: validate: %w", err)
+			}
+			out = append(out, Check{Platform: p.Name, Path: path, SizeBytes: size, Quantity: fig.quantity, Model: v, Emulator: r.Value})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].RelErr() > out[j].RelErr() })
+	return out, nil
+}
