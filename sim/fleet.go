@@ -1,0 +1,247 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Config is one simulated point: a fleet of devices of one platform, each
+// running one session of Sends sends of one size, fetching its residual
+// from a shared server over its own link.
+type Config struct {
+	Platform string
+	// CPUScale multiplies the platform's calibrated instruction rate
+	// (1: the emulated CPU; instruction counts per send do not change).
+	CPUScale float64
+	// Link is each device's path to the server.
+	Link Link
+	// SizeBytes is the payload per send (bytes); Sends the session's
+	// length (sends).
+	SizeBytes int
+	Sends     int
+	// Devices start their sessions uniformly at random within
+	// ArrivalSeconds (seconds of simulated time).
+	Devices        int
+	ArrivalSeconds float64
+	// Workers serve the server's FIFO queue; Contexts is how many distinct
+	// flow contexts (module cache keys) the fleet's flows fall into, each
+	// device's drawn uniformly.
+	Workers  int
+	Contexts int
+	// GuardAt is the send after which a guard finds the residual's
+	// assumptions broken (0: never); the rest of the session takes the
+	// generic path (fallback policy) after GuardInstructions of reaction.
+	GuardAt           int
+	GuardInstructions float64
+	// Seed drives arrivals, context draws and link losses.
+	Seed uint64
+}
+
+// Result is what the fleet saw. Times are seconds of simulated time.
+type Result struct {
+	Config Config
+	// FetchSeconds is the mean time from a session's start to its residual
+	// loaded; MaxFetchSeconds the longest.
+	FetchSeconds    float64
+	MaxFetchSeconds float64
+	// CacheHitRate is the share of requests the module cache served
+	// (0..1); Utilisation the workers' busy share of the run (0..1).
+	CacheHitRate float64
+	Utilisation  float64
+	// Gain is the sessions' mean throughput gain (kernel-path session
+	// time over the specializing session's, 1: no gain).
+	Gain float64
+	// BreakEvenSends is the session length (sends) at which the mean
+	// device's specialization pays for itself.
+	BreakEvenSends float64
+	// Events is how many events the run processed.
+	Events int
+}
+
+// costs are one config's per-device times (seconds).
+type costs struct {
+	kernelSend, specialSend, genericSend float64
+	collect, load                        float64
+	guard                                float64
+	upload, download                     float64 // one attempt, link delay included
+	cold, cached                         float64
+}
+
+func (m *Model) costs(c Config) (*Platform, costs, error) {
+	p, err := m.Platform(c.Platform)
+	if err != nil {
+		return nil, costs{}, err
+	}
+	if p.Spec == nil {
+		return nil, costs{}, fmt.Errorf("sim: platform %s has no specialization cost (bundle without figure 4(c))", p.Name)
+	}
+	if c.CPUScale <= 0 || c.Link.RateBps <= 0 {
+		return nil, costs{}, fmt.Errorf("sim: config %+v: want CPUScale > 0 and a link rate", c)
+	}
+	ips := p.InstructionsPerSecond * c.CPUScale
+	var k costs
+	for _, pc := range []struct {
+		path string
+		dst  *float64
+	}{{"sendto", &k.kernelSend}, {"special", &k.specialSend}, {"generic", &k.genericSend}} {
+		l, err := p.Path(pc.path)
+		if err != nil {
+			return nil, costs{}, err
+		}
+		*pc.dst = l.At(c.SizeBytes) / ips
+	}
+	s := p.Spec
+	k.collect, k.load, k.guard = s.CollectInstructions/ips, s.LoadInstructions/ips, c.GuardInstructions/ips
+	k.upload = c.Link.DelaySeconds + s.RequestBytes*8/c.Link.RateBps
+	k.download = c.Link.DelaySeconds + s.ModuleBytes*8/c.Link.RateBps
+	k.cold, k.cached = s.ColdSeconds, s.CachedSeconds
+	return p, k, nil
+}
+
+// device is one device's progress through its fetch.
+type device struct {
+	start    float64
+	context  int
+	readyAt  float64 // residual loaded
+	enqueued float64
+}
+
+// server is the FIFO queue and workers with the module cache.
+type server struct {
+	free   int
+	queue  []int
+	cache  map[int]bool
+	hits   int
+	served int
+	busy   float64 // worker-seconds
+	last   float64
+}
+
+// Run simulates the fleet.
+func (m *Model) Run(c Config) (*Result, error) {
+	_, k, err := m.costs(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Devices < 1 || c.Workers < 1 || c.Contexts < 1 {
+		return nil, fmt.Errorf("sim: config: want at least one device, worker and context, have %d, %d, %d", c.Devices, c.Workers, c.Contexts)
+	}
+	rng := rand.New(rand.NewPCG(c.Seed, 0x5eed))
+	devs := make([]device, c.Devices)
+	var s scheduler
+	for i := range devs {
+		devs[i] = device{start: rng.Float64() * c.ArrivalSeconds, context: rng.IntN(c.Contexts)}
+		s.at(devs[i].start+k.collect, collected, i)
+	}
+	srv := &server{free: c.Workers, cache: map[int]bool{}}
+	startService := func(now float64, d int) {
+		srv.free--
+		t := k.cold
+		if srv.cache[devs[d].context] {
+			t = k.cached
+			srv.hits++
+		}
+		srv.busy += t
+		s.at(now+t, served, d)
+	}
+	res := &Result{Config: c}
+	for {
+		e, ok := s.next()
+		if !ok {
+			break
+		}
+		res.Events++
+		d := &devs[e.device]
+		switch e.kind {
+		case collected:
+			s.at(e.at+transfer(rng, k.upload, c.Link), arrived, e.device)
+		case arrived:
+			if srv.free > 0 {
+				startService(e.at, e.device)
+			} else {
+				srv.queue = append(srv.queue, e.device)
+			}
+		case served:
+			srv.served++
+			srv.cache[d.context] = true
+			srv.free++
+			srv.last = math.Max(srv.last, e.at)
+			if len(srv.queue) > 0 {
+				next := srv.queue[0]
+				srv.queue = srv.queue[1:]
+				startService(e.at, next)
+			}
+			s.at(e.at+transfer(rng, k.download, c.Link), downloaded, e.device)
+		case downloaded:
+			d.readyAt = e.at + k.load
+		}
+	}
+	var gain, wait float64
+	for _, d := range devs {
+		f := d.readyAt - d.start
+		res.FetchSeconds += f
+		res.MaxFetchSeconds = math.Max(res.MaxFetchSeconds, f)
+		w := f - k.collect - k.load
+		wait += w
+		gain += float64(c.Sends) * k.kernelSend / sessionSeconds(k, c, w)
+	}
+	n := float64(c.Devices)
+	res.FetchSeconds /= n
+	res.Gain = gain / n
+	res.BreakEvenSends = breakEven(k, wait/n)
+	res.CacheHitRate = float64(srv.hits) / float64(srv.served)
+	if srv.last > 0 {
+		res.Utilisation = srv.busy / (srv.last * float64(c.Workers))
+	}
+	return res, nil
+}
+
+// transfer is one message's time over the link: each attempt is lost with
+// the link's loss per frame (the message's frames, 1500 bytes each, must all
+// pass), and a lost attempt waits a retransmission timeout (one second or
+// four round trips, the larger, like TCP's minimum) before the next.
+func transfer(rng *rand.Rand, once float64, l Link) float64 {
+	if l.Loss <= 0 {
+		return once
+	}
+	frames := math.Max(1, math.Ceil((once-l.DelaySeconds)*l.RateBps/8/1500))
+	pass := math.Pow(1-l.Loss, frames)
+	rto := math.Max(1, 8*l.DelaySeconds)
+	t := once
+	for rng.Float64() >= pass {
+		t += rto
+	}
+	return t
+}
+
+// sessionSeconds is the session's time when the device specializes: it
+// collects the context, sends through the kernel's path while the request
+// is away (wait seconds), loads the module and sends the rest through the
+// residual, or through the generic path past a guard's firing.
+func sessionSeconds(k costs, c Config, wait float64) float64 {
+	early := math.Floor(wait / k.kernelSend)
+	if early >= float64(c.Sends) {
+		return k.collect + float64(c.Sends)*k.kernelSend // done before the module came
+	}
+	t := k.collect + early*k.kernelSend + k.load
+	rest := float64(c.Sends) - early
+	if c.GuardAt > 0 && float64(c.GuardAt) < float64(c.Sends) {
+		special := math.Max(0, float64(c.GuardAt)-early)
+		return t + special*k.specialSend + k.guard + (rest-special)*k.genericSend
+	}
+	return t + rest*k.specialSend
+}
+
+// breakEven is the session length (sends) past which specializing is
+// faster than the kernel's path alone: the sends made during the wait are
+// at the kernel's speed, and each later one saves kernelSend - specialSend
+// until collect and load are paid back. +Inf when the residual is not
+// faster.
+func breakEven(k costs, wait float64) float64 {
+	saving := k.kernelSend - k.specialSend
+	if saving <= 0 {
+		return math.Inf(1)
+	}
+	return math.Floor(wait/k.kernelSend) + (k.collect+k.load)/saving
+}

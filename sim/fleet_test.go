@@ -1,0 +1,110 @@
+package sim
+
+import (
+	"math"
+	"testing"
+)
+
+func testModel(t *testing.T) *Model {
+	t.Helper()
+	m, err := Calibrate(testBundle, DefaultFitSizes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func baseConfig(platform string) Config {
+	return Config{Platform: platform, CPUScale: 1, Link: Link{RateBps: 10e6, DelaySeconds: 0.002},
+		SizeBytes: 1024, Sends: 100000, Devices: 1, ArrivalSeconds: 1, Workers: 1, Contexts: 1, Seed: 1}
+}
+
+func TestFleet(t *testing.T) {
+	m := testModel(t)
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		check func(t *testing.T, r *Result)
+	}{
+		{"one device misses the cache", func(c *Config) {}, func(t *testing.T, r *Result) {
+			if r.CacheHitRate != 0 || r.Events != 4 {
+				t.Errorf("hit rate %v, %d events: want 0 and 4", r.CacheHitRate, r.Events)
+			}
+		}},
+		{"a fleet of one context hits the cache", func(c *Config) { c.Devices, c.ArrivalSeconds = 1000, 3600 }, func(t *testing.T, r *Result) {
+			if r.CacheHitRate < 0.99 {
+				t.Errorf("hit rate %v: want all but the first", r.CacheHitRate)
+			}
+		}},
+		{"a burst queues at one worker", func(c *Config) { c.Devices, c.Contexts, c.ArrivalSeconds = 100, 100, 0.001 }, func(t *testing.T, r *Result) {
+			if r.Utilisation < 0.95 || r.MaxFetchSeconds < 50*r.FetchSeconds/100 {
+				t.Errorf("utilisation %v, fetch mean %v max %v: want a saturated server", r.Utilisation, r.FetchSeconds, r.MaxFetchSeconds)
+			}
+		}},
+		{"a short session does not break even", func(c *Config) { c.Sends = 10 }, func(t *testing.T, r *Result) {
+			if r.Gain >= 1 || float64(r.Config.Sends) >= r.BreakEvenSends {
+				t.Errorf("gain %v break-even %v: want a loss below break-even", r.Gain, r.BreakEvenSends)
+			}
+		}},
+		{"a guard sends the rest through the generic path", func(c *Config) { c.GuardAt = 1000 }, func(t *testing.T, r *Result) {
+			if r.Gain >= 1 {
+				t.Errorf("gain %v: the generic path is slower than sendto(), want < 1", r.Gain)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, p := range []string{"i486", "p3", "sa1100"} {
+				c := baseConfig(p)
+				tc.edit(&c)
+				r, err := m.Run(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+// TestBreakEvenIsBreakEven: a session at the break-even length gains
+// nothing, twice as long gains.
+func TestBreakEvenIsBreakEven(t *testing.T) {
+	m := testModel(t)
+	for _, p := range []string{"i486", "p3", "sa1100"} {
+		c := baseConfig(p)
+		r, err := m.Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sends = int(math.Ceil(r.BreakEvenSends))
+		at, err := m.Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Sends *= 2
+		twice, err := m.Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(at.Gain-1) > 0.01 || twice.Gain <= 1 {
+			t.Errorf("%s: break-even %v sends: gain there %v (want 1), at twice %v (want > 1)", p, r.BreakEvenSends, at.Gain, twice.Gain)
+		}
+	}
+}
+
+func TestRunRepeats(t *testing.T) {
+	m := testModel(t)
+	c := baseConfig("sa1100")
+	c.Devices, c.Contexts, c.ArrivalSeconds, c.Link.Loss = 500, 20, 60, 0.01
+	a, err := m.Run(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Run(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *a != *b {
+		t.Errorf("same seed, different results:\n%+v\n%+v", a, b)
+	}
+}
