@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"testing"
+
+	"specbed/results"
 )
 
 func testModel(t *testing.T) *Model {
@@ -106,5 +108,41 @@ func TestRunRepeats(t *testing.T) {
 	}
 	if *a != *b {
 		t.Errorf("same seed, different results:\n%+v\n%+v", a, b)
+	}
+}
+
+func TestSweepFigures(t *testing.T) {
+	m := testModel(t)
+	g := DefaultGrid()
+	g.FleetSizes = []int{1, 1000}
+	s, err := m.Sweep(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 * 10 * 5 * 5 * 14; len(s.Points) != want {
+		t.Errorf("%d points, want %d", len(s.Points), want)
+	}
+	b := &results.Bundle{Figures: s.Figures()}
+	if err := b.Write(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range b.Figures {
+		if len(f.Rows) == 0 {
+			t.Errorf("figure %s: no rows", f.ID)
+		}
+	}
+}
+
+// BenchmarkSweep is the default grid: 10,500 single-device points and
+// fleets of up to 100,000 devices on three platforms.
+func BenchmarkSweep(b *testing.B) {
+	m, err := Calibrate(testBundle, DefaultFitSizes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := m.Sweep(DefaultGrid()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
