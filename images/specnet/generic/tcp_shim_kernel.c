@@ -20,6 +20,7 @@
 /* The views first: kernel headers #define some of their field names. */
 #include "tcp_shim_kernel.h"
 
+#include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
@@ -388,9 +389,27 @@ void shim_tcp_set_nospace(struct sn_tcp_sock *v)
 	set_bit(SOCK_NOSPACE, &ksk(v)->sk_socket->flags);
 }
 
+/*
+ * The socket lock is released while the send sleeps, and so is the
+ * token's guard: a close that waits for the guard would otherwise wait
+ * for the peer's ACKs. A token the close killed meanwhile ends the send
+ * as a closed socket does (EPIPE); the caller holds its own reference
+ * on the socket.
+ */
 int shim_sk_stream_wait_memory(struct sn_tcp_sock *v, long *timeo)
 {
-	return sk_stream_wait_memory(ksk(v), timeo);
+	struct sn_tcp_ksock *ks = container_of(v, struct sn_tcp_ksock, v);
+	int err;
+
+	if (ks->guard)
+		up_read(ks->guard);
+	err = sk_stream_wait_memory(ks->sk, timeo);
+	if (ks->guard) {
+		down_read(ks->guard);
+		if (!err && !READ_ONCE(*ks->live))
+			err = -EPIPE;
+	}
+	return err;
 }
 
 void shim_tcp_autocork_throttle(struct sn_tcp_sock *v)

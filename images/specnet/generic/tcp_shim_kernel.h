@@ -9,12 +9,21 @@
 #include "tcp.h"
 
 struct sock;
+struct rw_semaphore;
 
 /* A TCP socket's view and the socket behind it. */
 struct sn_tcp_ksock {
 	struct sock *sk;		/* holds a reference (sock_hold) */
 	struct sn_tcp_net net;
 	struct sn_tcp_sock v;
+	/*
+	 * The core's token guard (read side) the send holds, or NULL, and
+	 * whether the token is still live: shim_sk_stream_wait_memory()
+	 * drops the guard while it sleeps, so that a close of the socket's
+	 * descriptor (the guard's write side) need not wait for the peer.
+	 */
+	struct rw_semaphore *guard;
+	const bool *live;
 };
 
 /* The view fields whose names are kernel macros (tcp_shim_views.c). */

@@ -11,6 +11,8 @@
  * against that file (ctxschema.Check).
  */
 #include "core.h"
+#include "tcp_shim_kernel.h"
+#include "tcp_token.h"
 
 #include <linux/errno.h>
 #include <linux/slab.h>
@@ -403,27 +405,143 @@ static void sn_json_context(struct sn_json *j, const struct sn_binding *b,
  * per send. specializer/compile.ContextDigest hashes the same bytes of
  * the context CUSTOMIZE printed; LOAD compares the two (ESTALE).
  */
+static int sn_json_digest(const struct sn_json *j, u64 *digest)
+{
+	u64 h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	if (j->len > j->size)
+		return -ENOSPC;
+	for (i = j->env; i < j->len; i++) {
+		h ^= (u8)j->buf[i];
+		h *= 0x100000001b3ULL;
+	}
+	*digest = h;
+	return 0;
+}
+
 int sn_context_digest(const struct sn_binding *b, int fd, u64 *digest)
 {
 	struct sn_json j = { .size = SN_CONTEXT_MAX };
-	u64 h = 0xcbf29ce484222325ULL;
-	size_t i;
+	int err;
 
 	j.buf = kmalloc(j.size, GFP_KERNEL);
 	if (!j.buf)
 		return -ENOMEM;
 	sn_json_context(&j, b, fd, 0, 0);
-	if (j.len > j.size) {
-		kfree(j.buf);
-		return -ENOSPC;
-	}
-	for (i = j.env; i < j.len; i++) {
-		h ^= (u8)j.buf[i];
-		h *= 0x100000001b3ULL;
-	}
+	err = sn_json_digest(&j, digest);
 	kfree(j.buf);
-	*digest = h;
-	return 0;
+	return err;
+}
+
+/*
+ * The context of a TCP socket's view, in tcp.decl's terms: the values
+ * (adu, send_flags first, as in every context), the guards' values, the
+ * route's MTU and the configuration tcp.decl calls static.
+ */
+static void sn_tcp_json_context(struct sn_json *j, const struct sn_tcp_sock *v,
+				u32 dst_mtu, u32 adu, u32 send_flags)
+{
+	const struct sn_tcp_net *n = v->sk_net;
+	const char *p = "tp->";
+
+	j->first = true;
+	sn_json_raw(j, "{\n\t\"schema\": \"specbed.context/v1\",\n"
+		    "\t\"label\": \"guest\",\n\t\"values\": {");
+	sn_json_int(j, "", "adu", "u32", adu);
+	sn_json_int(j, "", "send_flags", "u32", send_flags);
+	j->env = j->len;
+	sn_json_int(j, "", "gso_segs", "u32", v->gso_segs);
+	sn_json_int(j, "", "max_window", "u32", v->max_window);
+	sn_json_int(j, "", "dst_mtu", "u32", dst_mtu);
+	sn_json_ptr(j, p, "sk_net", n);
+	sn_json_int(j, p, "sk_net->sysctl_tcp_autocorking", "u8",
+		    n->sysctl_tcp_autocorking);
+	sn_json_int(j, p, "sk_net->sysctl_tcp_notsent_lowat", "u32",
+		    n->sysctl_tcp_notsent_lowat);
+	sn_json_int(j, p, "sk_net->sysctl_max_skb_frags", "u32",
+		    n->sysctl_max_skb_frags);
+	sn_json_int(j, p, "sk_net->sysctl_tcp_min_snd_mss", "s32",
+		    n->sysctl_tcp_min_snd_mss);
+	sn_json_int(j, p, "sk_sndbuf", "s32", v->sk_sndbuf);
+	/* long is 32 bits on the guests */
+	sn_json_int(j, p, "sk_sndtimeo", "s32", (s32)v->sk_sndtimeo);
+	sn_json_int(j, p, "sk_tsflags", "u32", v->sk_tsflags);
+	sn_json_int(j, p, "sk_gso_max_size", "u32", v->sk_gso_max_size);
+	sn_json_int(j, p, "sk_gso_max_segs", "u16", v->sk_gso_max_segs);
+	sn_json_int(j, p, "icsk_pmtu_cookie", "u32", v->icsk_pmtu_cookie);
+	sn_json_int(j, p, "mss_cache", "u32", v->mss_cache);
+	sn_json_int(j, p, "mss_clamp", "u16", v->mss_clamp);
+	sn_json_int(j, p, "icsk_ext_hdr_len", "u16", v->icsk_ext_hdr_len);
+	sn_json_int(j, p, "mtup_enabled", "u8", v->mtup_enabled);
+	sn_json_int(j, p, "mtup_search_low", "s32", v->mtup_search_low);
+	sn_json_int(j, p, "tcp_header_len", "u16", v->tcp_header_len);
+	sn_json_int(j, p, "tstamp_ok", "u8", v->tstamp_ok);
+	sn_json_int(j, p, "nonagle", "u8", v->nonagle);
+	sn_json_int(j, p, "notsent_lowat", "u32", v->notsent_lowat);
+	sn_json_raw(j, "\n\t}\n}\n");
+}
+
+int sn_tcp_context_digest(const struct sn_tcp_token *tt, u64 *digest)
+{
+	struct sn_json j = { .size = SN_CONTEXT_MAX };
+	const struct sn_tcp_sock *v;
+	u32 dst_mtu;
+	int err;
+
+	j.buf = kmalloc(j.size, GFP_KERNEL);
+	if (!j.buf)
+		return -ENOMEM;
+	v = sn_tcp_token_view(tt, &dst_mtu);
+	sn_tcp_json_context(&j, v, dst_mtu, 0, 0);
+	err = sn_json_digest(&j, digest);
+	kfree(j.buf);
+	return err;
+}
+
+/* Hand the context in j to the caller: ENOSPC with the size it needs. */
+static long sn_context_out(struct specnet_customize __user *arg,
+			   const struct specnet_customize *c,
+			   const struct sn_json *j)
+{
+	long err = -ENOSPC;
+
+	if (j->len <= j->size && j->len <= c->ctx_size) {
+		err = 0;
+		if (copy_to_user(u64_to_user_ptr(c->ctx_buf), j->buf, j->len))
+			return -EFAULT;
+	}
+	if (put_user((u32)j->len, &arg->ctx_len))
+		err = -EFAULT;
+	return err;
+}
+
+/* CUSTOMIZE of a TCP socket: its view, read under the socket lock. */
+long sn_tcp_customize(struct specnet_customize __user *arg,
+		      const struct specnet_customize *c)
+{
+	struct sn_json j = { .size = SN_CONTEXT_MAX };
+	const struct sn_tcp_sock *v;
+	struct sn_tcp_token *tt;
+	u32 adu, dst_mtu;
+	int err;
+
+	tt = sn_tcp_token_bind(c->fd, &err);
+	if (!tt)
+		return err;
+	err = -ENOMEM;
+	j.buf = kmalloc(j.size, GFP_KERNEL);
+	if (!j.buf)
+		goto out;
+	adu = sn_tcp_token_adu(tt);
+	v = sn_tcp_token_view(tt, &dst_mtu);
+	sn_tcp_json_context(&j, v, dst_mtu, adu ? adu : c->adu, c->send_flags);
+	err = sn_context_out(arg, c, &j);
+	kfree(j.buf);
+out:
+	sn_tcp_token_destroy(tt);
+	kfree(tt);
+	return err;
 }
 
 long sn_customize(struct specnet_customize __user *arg)
@@ -439,6 +557,8 @@ long sn_customize(struct specnet_customize __user *arg)
 	if (c.reserved || c.adu > 65535)
 		return -EINVAL;
 	err = sn_binding_init(&b, c.fd, &c.dest, c.send_flags, true);
+	if (err == -EPROTONOSUPPORT)
+		return sn_tcp_customize(arg, &c);	/* perhaps TCP */
 	if (err)
 		return err;
 	/* Without a route the context has no route to describe. */
@@ -453,18 +573,7 @@ long sn_customize(struct specnet_customize __user *arg)
 	 * gets that size specialized in, whatever the request says. */
 	adu = sn_sock_adu(b.ks);
 	sn_json_context(&j, &b, c.fd, adu ? adu : c.adu, c.send_flags);
-	c.ctx_len = j.len;
-	err = -ENOSPC;
-	if (j.len > j.size || j.len > c.ctx_size)
-		goto out_len;
-	err = -EFAULT;
-	if (copy_to_user(u64_to_user_ptr(c.ctx_buf), j.buf, j.len))
-		goto out_free;
-	err = 0;
-out_len:
-	if (put_user(c.ctx_len, &arg->ctx_len))
-		err = -EFAULT;
-out_free:
+	err = sn_context_out(arg, &c, &j);
 	kfree(j.buf);
 out_unbind:
 	sn_binding_destroy(&b);

@@ -15,6 +15,7 @@
  */
 #include "core.h"
 #include "specnet_residual.h"
+#include "tcp_token.h"
 
 #include <linux/errno.h>
 #include <linux/fdtable.h>
@@ -62,6 +63,7 @@ struct sn_token {
 	int refs;			/* counted in refs_held */
 	struct specnet_residual *r;
 	struct sn_binding b;
+	struct sn_tcp_token *tcp;	/* a TCP socket's view, instead of b */
 	struct sn_route_guard rg;	/* guard_route.c */
 };
 
@@ -177,7 +179,11 @@ static void sn_release_token(struct sn_token *t);
 
 static void sn_token_free(struct kref *ref)
 {
-	kfree(container_of(ref, struct sn_token, ref));
+	struct sn_token *t = container_of(ref, struct sn_token, ref);
+
+	/* After the last send: a TCP send that slept may still read it. */
+	kfree(t->tcp);
+	kfree(t);
 }
 
 static void sn_token_put(struct sn_token *t)
@@ -230,6 +236,8 @@ static void sn_token_drop(struct sn_token *t)
 	WRITE_ONCE(t->live, false);
 	sn_route_guard_destroy(&t->rg);
 	sn_unmark(t);
+	if (t->tcp)
+		sn_tcp_token_destroy(t->tcp);
 	sn_binding_destroy(&t->b);
 	sn_residual_put(t->r);
 	sn_count(SN_C_REFS_HELD, -t->refs);
@@ -340,6 +348,37 @@ static struct sn_token *sn_token_replace(struct file *owner, u32 id,
 	return old;
 }
 
+/*
+ * LOAD's binding of a TCP socket (tcp_token.c): its view instead of the
+ * UDP binding, the context check on that view, the references counted.
+ * The descriptor must still hold the file sn_load_mark found.
+ */
+static int sn_load_tcp(struct sn_token *t, const struct specnet_load *l)
+{
+	u64 digest;
+	int err;
+
+	t->tcp = sn_tcp_token_bind(l->fd, &err);
+	if (!t->tcp)
+		return err;
+	err = sn_tcp_token_arm(t->tcp, t->file, l->guard, &t->guard, &t->live,
+			       &t->rg);
+	if (err)
+		return err;
+	if (sn_slot_closed(t))
+		return -EBADF;
+	if (t->r->ctx_digest) {
+		err = sn_tcp_context_digest(t->tcp, &digest);
+		if (err)
+			return err;
+		if (digest != t->r->ctx_digest)
+			return -ESTALE;
+	}
+	t->refs = 3;	/* the file, the socket and the module */
+	sn_count(SN_C_REFS_HELD, t->refs);
+	return 0;
+}
+
 long sn_load(struct file *owner, struct specnet_load __user *arg)
 {
 	struct specnet_load l;
@@ -366,6 +405,16 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	err = sn_load_mark(t, l.fd);
 	if (err)
 		goto out_put;
+	/* A residual runs only on its own protocol's view. */
+	err = -EPROTOTYPE;
+	if (sn_residual_is_tcp(t->r) != sn_sock_is_tcp(t->sk))
+		goto out_unmark;
+	if (sn_sock_is_tcp(t->sk)) {
+		err = sn_load_tcp(t, &l);
+		if (err)
+			goto out_unbind;
+		goto bound;
+	}
 	/* The flags only steer the route's TOS (MSG_DONTROUTE); the
 	 * residual guards the send flags it was specialized for. */
 	err = sn_binding_init(&t->b, l.fd, &l.dest, 0, true);
@@ -384,6 +433,7 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	t->refs = sn_binding_refs(&t->b) + 1;	/* + the module */
 	sn_count(SN_C_REFS_HELD, t->refs);
 	sn_load_route_guard(t, l.guard);
+bound:
 	/* Live under the tokens' lock: the close guard looks for live
 	 * tokens under it (sn_token_closed). */
 	idr_preload(GFP_KERNEL);
@@ -423,6 +473,10 @@ long sn_load(struct file *owner, struct specnet_load __user *arg)
 	return 0;
 
 out_unbind:
+	if (t->tcp) {
+		sn_tcp_token_destroy(t->tcp);
+		kfree(t->tcp);
+	}
 	sn_binding_destroy(&t->b);
 out_unmark:
 	sn_unmark(t);
@@ -505,6 +559,11 @@ static int sn_generic(int fd, const struct specnet_sockaddr_in *dest,
 	if (!ks)
 		return -ENOMEM;
 	ret = sn_binding_init_send(&b, ks, fd, dest);
+	if (ret == -EPROTONOSUPPORT) {
+		/* Not UDP: perhaps a TCP socket (tcp_token.c). */
+		ret = sn_tcp_generic(fd, buf, len, flags, want);
+		goto out_give;
+	}
 	if (ret)
 		goto out_give;
 	ret = -EBADF;
@@ -548,6 +607,12 @@ static long sn_send_request(const struct file *owner, struct specnet_send s)
 	ret = -EBADF;
 	if (!t->live)
 		goto out;
+	if (t->tcp) {
+		ret = sn_tcp_token_send(t->tcp, t->r, t->policy,
+					sn_route_diverts(&t->rg), buf, s.len,
+					s.flags);
+		goto out;
+	}
 	if (unlikely(sn_route_diverts(&t->rg))) {
 		sn_count(SN_C_SENDS_GUARDED, 1);
 		goto generic;
