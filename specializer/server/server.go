@@ -100,9 +100,14 @@ const (
 	busyTimeout  = time.Second
 )
 
-// DefaultDecls are the declarations of a specbed checkout at repo.
+// DefaultDecls are the declarations of a specbed checkout at repo: the UDP
+// and the TCP send path (the core module runs both kinds of residual).
 func DefaultDecls(repo string) map[string]string {
-	return map[string]string{"udp": filepath.Join(repo, "images", "specnet", "generic", "udp.decl")}
+	generic := filepath.Join(repo, "images", "specnet", "generic")
+	return map[string]string{
+		"udp": filepath.Join(generic, "udp.decl"),
+		"tcp": filepath.Join(generic, "tcp.decl"),
+	}
 }
 
 // KernelID is a kernel's build id on the wire.
