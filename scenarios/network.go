@@ -92,6 +92,10 @@ func topology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) {
 	return topo, nil
 }
 
+// NetworkTopology is the scenario's network on platform p: vnet's default
+// topology with the scenario's link edits (the sim backend models it).
+func NetworkTopology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) { return topology(s, p) }
+
 // guestNetwork is one network-mode boot's virtual network and sink.
 type guestNetwork struct {
 	n    *vnet.Network

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -180,8 +181,8 @@ func fitSpec(m *Model, f *results.Figure) error {
 			From: from, Note: note, CalibrationLink: link,
 			CollectInstructions: ms("cold/collect context") * fromIPS,
 			LoadInstructions:    ms("cold/load") * fromIPS,
-			RequestBytes:        transferBytes((ms("cold/upload")+ms("cached/upload"))/2-link.DelaySeconds, link),
-			ModuleBytes:         transferBytes((ms("cold/download")+ms("cached/download"))/2, link),
+			RequestBytes:        transferBytes(math.Min(ms("cold/upload"), ms("cached/upload"))-link.DelaySeconds, link),
+			ModuleBytes:         transferBytes(math.Min(ms("cold/download"), ms("cached/download")), link),
 			ColdSeconds:         ms("cold/analysis") + ms("cold/specialization") + ms("cold/compile") + ms("cold/sign"),
 			CachedSeconds:       ms("cached/analysis") + ms("cached/specialization") + ms("cached/compile") + ms("cached/sign"),
 		}
@@ -207,17 +208,29 @@ func transferBytes(seconds float64, l Link) float64 {
 }
 
 // calibrationLink is the path from a platform's guest to the server in
-// vnet's default topology: its slowest link's rate and the delays' sum.
+// vnet's default topology.
 func calibrationLink(platform string) (Link, error) {
+	t, err := defaultTopology(platform)
+	if err != nil {
+		return Link{}, fmt.Errorf("calibration link: %w", err)
+	}
+	return serverPath(t), nil
+}
+
+func defaultTopology(platform string) (vnet.Topology, error) {
 	p, err := qemu.Lookup(platform)
 	if err != nil {
-		return Link{}, fmt.Errorf("calibration link: %w", err)
+		return vnet.Topology{}, err
 	}
-	t, err := vnet.DefaultTopology(platform, p.Link)
-	if err != nil {
-		return Link{}, fmt.Errorf("calibration link: %w", err)
-	}
+	return vnet.DefaultTopology(platform, p.Link)
+}
+
+// serverPath is the guest's path to the server in a topology (every link
+// but the data link): its slowest link's rate, the delays' sum and the
+// share of frames lost on any of them.
+func serverPath(t vnet.Topology) Link {
 	var l Link
+	pass := 1.0
 	for _, ls := range t.Links {
 		if ls.Name == vnet.DataLink {
 			continue
@@ -226,6 +239,8 @@ func calibrationLink(platform string) (Link, error) {
 			l.RateBps = r
 		}
 		l.DelaySeconds += ls.Delay.Seconds()
+		pass *= 1 - ls.Loss
 	}
-	return l, nil
+	l.Loss = 1 - pass
+	return l
 }

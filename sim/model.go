@@ -74,8 +74,10 @@ type SpecCost struct {
 	CollectInstructions float64 `json:"collect_instructions"`
 	LoadInstructions    float64 `json:"load_instructions"`
 	// RequestBytes and ModuleBytes are the upload and download as bytes
-	// on the calibration link (transfer time x rate / 8, less its
-	// propagation delay): effective sizes that include protocol overhead.
+	// on the calibration link: the shorter of the cold and cached fetch's
+	// transfer (host time, so the longer one holds more of the host's
+	// load) x rate / 8, less the upload's propagation delay. Effective
+	// sizes: protocol overhead is in them.
 	RequestBytes float64 `json:"request_bytes"`
 	ModuleBytes  float64 `json:"module_bytes"`
 	// ColdSeconds is a worker's time for a cache miss (analysis,

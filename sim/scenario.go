@@ -1,0 +1,147 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"specbed/qemu"
+	"specbed/results"
+	"specbed/scenarios"
+)
+
+// bundlePaths maps a scenario's send path to the bundle's name of it.
+var bundlePaths = map[string]string{
+	scenarios.PathKernel:      "sendto",
+	scenarios.PathGeneric:     "generic",
+	scenarios.PathSpecialized: "special",
+}
+
+// guardEvents are the timeline events whose guard moves a specialized
+// flow to the generic path under the fallback policy.
+var guardEvents = map[string]bool{
+	scenarios.EventRouteChange: true,
+	scenarios.EventMTUChange:   true,
+	scenarios.EventSetsockopt:  true,
+	scenarios.EventSocketClose: true,
+}
+
+// ScenarioFigures models scenario s on the given platforms (the
+// scenario's own, or every platform of the model, when empty) and returns
+// the figures of its bundle: "sends", the figure the emulator's runner
+// writes (same id, columns and unit), and for a remote specialization the
+// fetch time and break-even session length over the scenario's spec link.
+func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]results.Figure, error) {
+	if len(platforms) == 0 {
+		platforms = s.Platforms
+	}
+	if len(platforms) == 0 {
+		platforms = m.names()
+	}
+	network := s.Clock == scenarios.ClockNetwork
+	sends := results.Figure{ID: "sends", Title: s.Name + ": cost per send (sim)", Columns: []string{"platform", "size_bytes", "path"},
+		Series: "path", Kind: results.KindCount, Unit: "instructions per send",
+		Caption: fmt.Sprintf("Scenario %s through the sim model (%s clock): instructions per send of the workload's %s path and the kernel's, "+
+			"from the model's cost lines; a guard event under the fallback policy moves the sends after it to the generic path, "+
+			"and the row is the mean over the %d timed sends.", s.Name, clockName(s), s.Workload.Path, s.Workload.Count)}
+	if network {
+		sends.Unit = "virtual ns per send"
+		sends.Caption += " Network clock: the count-mode cost in the guest's ns; the model has no NIC, so the data NIC's own work is not in it."
+	}
+	fetch := results.Figure{ID: "sim-fetch", Title: s.Name + ": time to the residual (sim)", Columns: []string{"platform", "size_bytes"},
+		Kind: results.KindCount, Unit: "seconds",
+		Caption: "From the session's start to the residual loaded, over the scenario's spec link (one device, cold server)."}
+	breakEven := results.Figure{ID: "sim-break-even", Title: s.Name + ": break-even session length (sim)", Columns: []string{"platform", "size_bytes"},
+		Kind: results.KindCount, Unit: "sends", Caption: "The session length past which fetching the residual pays, on the scenario's spec link."}
+	guardAt := guardSend(s)
+	for _, name := range platforms {
+		p, err := m.Platform(name)
+		if err != nil {
+			return nil, err
+		}
+		qp, err := qemu.Lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
+		}
+		topo, err := scenarios.NetworkTopology(s, qp)
+		if err != nil {
+			return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
+		}
+		link := serverPath(topo)
+		for _, size := range s.Workload.SizesBytes {
+			key := []string{name, strconv.Itoa(size)}
+			paths := []string{s.Workload.Path}
+			if s.Workload.Path != scenarios.PathKernel {
+				paths = append(paths, scenarios.PathKernel)
+			}
+			for _, path := range paths {
+				v, err := meanPerSend(p, path, size, s.Workload.Count, guardAt)
+				if err != nil {
+					return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
+				}
+				if network {
+					v *= 1e9 / p.InstructionsPerSecond
+				}
+				sends.Rows = append(sends.Rows, results.Row{Key: append(key[:2:2], path), Value: v})
+			}
+			if s.Specialization.Mode != scenarios.ModeRemote || p.Spec == nil {
+				continue
+			}
+			r, err := m.Run(Config{Platform: name, CPUScale: 1, Link: link, SizeBytes: size, Sends: max(1, s.Workload.Count),
+				Devices: 1, ArrivalSeconds: 0, Workers: 1, Contexts: 1, GuardAt: guardAt, Seed: 1})
+			if err != nil {
+				return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
+			}
+			fetch.Rows = append(fetch.Rows, results.Row{Key: key, Value: r.FetchSeconds})
+			if !math.IsInf(r.BreakEvenSends, 0) {
+				breakEven.Rows = append(breakEven.Rows, results.Row{Key: key, Value: r.BreakEvenSends})
+			}
+		}
+	}
+	out := []results.Figure{sends}
+	for _, f := range []results.Figure{fetch, breakEven} {
+		if len(f.Rows) > 0 {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func clockName(s *scenarios.Scenario) string {
+	if s.Clock == "" {
+		return scenarios.ClockCount
+	}
+	return s.Clock
+}
+
+// guardSend is the timed send after which the scenario's first guard
+// event moves the flow to the generic path (0: none does).
+func guardSend(s *scenarios.Scenario) int {
+	if s.Workload.Path != scenarios.PathSpecialized || s.Specialization.GuardPolicy != scenarios.PolicyFallback {
+		return 0
+	}
+	for _, e := range s.Timeline {
+		if guardEvents[e.Event] && e.AfterPackets > 0 {
+			return e.AfterPackets
+		}
+	}
+	return 0
+}
+
+// meanPerSend is the mean instructions per send of count sends on a path,
+// the specialized path's after guardAt taking the generic path.
+func meanPerSend(p *Platform, path string, size, count, guardAt int) (float64, error) {
+	l, err := p.Path(bundlePaths[path])
+	if err != nil {
+		return 0, err
+	}
+	if path != scenarios.PathSpecialized || guardAt == 0 || guardAt >= count {
+		return l.At(size), nil
+	}
+	g, err := p.Path(bundlePaths[scenarios.PathGeneric])
+	if err != nil {
+		return 0, err
+	}
+	n := float64(count)
+	return (float64(guardAt)*l.At(size) + (n-float64(guardAt))*g.At(size)) / n, nil
+}
