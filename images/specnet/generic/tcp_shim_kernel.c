@@ -49,7 +49,9 @@ void sn_tcp_kernel_bind(struct sn_tcp_ksock *ks, struct sock *sk)
 	v->sk_sndbuf = READ_ONCE(sk->sk_sndbuf);
 	v->sk_sndtimeo = sk->sk_sndtimeo;
 	v->sk_tsflags = sk->sk_tsflags;
-	v->sk_gso_max_size = sk->sk_gso_max_size;
+	/* tcp_sendmsg_locked() sizes for GSO only if sk_can_gso(): the
+	 * view says "no GSO" with a zero limit (tcp.h). */
+	v->sk_gso_max_size = sk_can_gso(sk) ? sk->sk_gso_max_size : 0;
 	v->sk_gso_max_segs = sk->sk_gso_max_segs;
 	v->icsk_pmtu_cookie = icsk->icsk_pmtu_cookie;
 	v->mss_cache = tp->mss_cache;

@@ -59,6 +59,22 @@ static u32 sn_tcp_dst_mtu(struct sock *sk)
 }
 
 /*
+ * A socket CUSTOMIZE or LOAD binds sends without GSO from then on, as
+ * Linux 2.4 did in the paper: one MSS per skb, so that the size goal is
+ * the MSS and the residual's segment loop unrolls per MSS. With GSO the
+ * size goal follows half the peer's largest window, which grows early in
+ * a connection, and tp->gso_segs caches it: both are guards of tcp.decl
+ * and would make the residual fall back until they settle. gso_segs is
+ * only that cache (tcp_xmit_size_goal() alone reads it): cleared, it
+ * stays 0 without GSO, the same in every connection.
+ */
+static void sn_tcp_gso_off(struct sock *sk)
+{
+	sk_gso_disable(sk);
+	tcp_sk(sk)->gso_segs = 0;
+}
+
+/*
  * The view of the established TCP socket on fd, its configuration and
  * state read under the socket lock (CUSTOMIZE, LOAD). ENOTCONN: not
  * established; EPROTONOSUPPORT: not TCP over IPv4.
@@ -82,6 +98,7 @@ struct sn_tcp_token *sn_tcp_token_bind(int fd, int *err)
 		goto out;
 	sock_hold(sk);
 	lock_sock(sk);
+	sn_tcp_gso_off(sk);
 	sn_tcp_kernel_bind(&tt->ks, sk);
 	tt->dst_mtu = sn_tcp_dst_mtu(sk);
 	*err = sk->sk_state == TCP_ESTABLISHED ? 0 : -ENOTCONN;
