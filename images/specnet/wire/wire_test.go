@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -293,7 +292,10 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 	for _, nic := range topo.Node(p.Name).NICs {
 		cfg.MACs = append(cfg.MACs, nic.MAC)
 	}
-	guestEnds := attachLinks(t, n, p, &cfg)
+	guestEnds, err := vnet.AttachQEMU(n, p, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := qemu.Start(ctx, cfg)
 	for _, f := range guestEnds {
 		f.Close() // QEMU holds its own copies
@@ -420,38 +422,6 @@ func residualName(lines []string) string {
 		}
 	}
 	return ""
-}
-
-// attachLinks makes one socket pair per guest link, gives the host ends
-// to the network and the guest ends to cfg; it returns the guest ends,
-// which the caller closes once QEMU runs.
-func attachLinks(t *testing.T, n *vnet.Network, p *qemu.Platform, cfg *qemu.Config) []*os.File {
-	t.Helper()
-	pair := func(name string) (host, guest *os.File) {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest")
-	}
-	if p.Link == qemu.LinkSLIP {
-		host, guest := pair("slip")
-		if err := n.AttachSLIP(p.Name, host); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Link = guest
-		return []*os.File{guest}
-	}
-	var guests []*os.File
-	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
-		host, guest := pair(fmt.Sprintf("nic%d", nic))
-		if err := n.AttachEthernet(p.Name, nic, host); err != nil {
-			t.Fatal(err)
-		}
-		guests = append(guests, guest)
-	}
-	cfg.Link, cfg.DataLink = guests[0], guests[1]
-	return guests
 }
 
 // kernelHZ reads CONFIG_HZ (timer ticks per second) from k's .config.
