@@ -28,5 +28,6 @@ between runs.`,
 	root.AddCommand(newScenarioCmd())
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newProfileCmd())
+	root.AddCommand(newSimCmd())
 	return root
 }

@@ -23,6 +23,9 @@ type runOptions struct {
 	// allowNotRunnable: scenarios the runner cannot run yet are listed
 	// (and skipped in JUnit) without failing the run.
 	allowNotRunnable bool
+	// backend is qemu (guests) or sim (the calibrated model, sim/).
+	backend  string
+	simModel string
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,6 +55,8 @@ Kernels come from the cache ('specbed images build'); a scenario never builds on
 	f.StringVar(&opts.outDir, "out", "", "bundle folder (default: out/scenarios in the checkout)")
 	f.StringSliceVar(&opts.platforms, "platform", nil, "run only on these platforms ("+strings.Join(qemu.Names(), ", ")+")")
 	f.BoolVar(&opts.quiet, "quiet", false, "no line per boot")
+	f.StringVar(&opts.backend, "backend", "qemu", "qemu (boot guests) or sim (the calibrated model: 'specbed sim run')")
+	f.StringVar(&opts.simModel, "model", "", "the sim backend's model file (default out/sim/model.json)")
 	f.BoolVar(&opts.allowNotRunnable, "allow-not-runnable", false, "do not fail for scenarios the runner cannot run yet (they are listed with the reason, skipped in JUnit)")
 	return cmd
 }
@@ -59,6 +64,13 @@ Kernels come from the cache ('specbed images build'); a scenario never builds on
 func runScenarios(cmd *cobra.Command, opts runOptions, files []string) error {
 	if err := validateScenarios(cmd.ErrOrStderr(), files, false); err != nil {
 		return err
+	}
+	switch opts.backend {
+	case "qemu":
+	case "sim":
+		return simRun(cmd, simRunOptions{model: opts.simModel, outDir: opts.outDir, platforms: opts.platforms}, files)
+	default:
+		return fmt.Errorf("run: backend %q: want qemu or sim", opts.backend)
 	}
 	var jobs []scenarios.Job
 	for _, f := range files {
