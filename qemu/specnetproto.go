@@ -71,6 +71,15 @@ type CustomizeStep struct {
 	// Out, when set, is a guest file the context is also written to, for
 	// a later fetch step's ctx.
 	Out string
+	// Proto is "udp" (empty: the default) or "tcp": a TCP flow connects
+	// to Dst:Port before CUSTOMIZE, and ADU is then bytes per send().
+	Proto string
+	// Flags are the MSG_* flags every send of the flow uses, as the
+	// context records them (tcp.decl guards them: MSG_EOR for records).
+	Flags int
+	// Warmup is bytes a TCP flow sends through send() before CUSTOMIZE,
+	// so that the peer's window has opened (tcp.decl guards its largest).
+	Warmup int
 }
 
 func (s CustomizeStep) String() string {
@@ -80,6 +89,15 @@ func (s CustomizeStep) String() string {
 	}
 	if s.Out != "" {
 		b += ",out=" + s.Out
+	}
+	if s.Proto != "" {
+		b += ",proto=" + s.Proto
+	}
+	if s.Flags != 0 {
+		b += fmt.Sprintf(",flags=%d", s.Flags)
+	}
+	if s.Warmup != 0 {
+		b += fmt.Sprintf(",warmup=%d", s.Warmup)
 	}
 	return b
 }

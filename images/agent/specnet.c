@@ -3,9 +3,9 @@
  * The specnet steps: the agent's side of /dev/specnet, the core module's
  * customized send (images/specnet/core/specnet_uapi.h).
  *
- * A boot has one flow: the UDP socket a customize step opens, bound to a
- * fixed source port so that its context is the same in every boot, and
- * its destination. load binds a residual to the flow and keeps the token
+ * A boot has one flow: the UDP socket (or TCP connection, proto=tcp) a
+ * customize step opens, bound to a fixed source port so that its context
+ * is the same in every boot, and its destination. load binds a residual to the flow and keeps the token
  * in one of a few slots; send times sends through the kernel's sendto()
  * and send(), the module's generic path, or a token (by ioctl or by the
  * customized_send system call); counters reports
@@ -31,6 +31,7 @@ static struct {
 	long dev;			/* /dev/specnet */
 	long sock;			/* the flow socket */
 	long dup;			/* a dup() of it (the dup step) */
+	int tcp;			/* the flow socket is a TCP connection */
 	struct specnet_sockaddr_in dest;
 	uint32_t tokens[TOKEN_SLOTS];	/* 0: empty */
 } flow = { .dev = -1, .sock = -1, .dup = -1 };
@@ -73,7 +74,7 @@ static int open_dev(struct step *s)
 }
 
 /* open_flow replaces the flow socket (and its dup) by one bound to *:sport. */
-static int open_flow(struct step *s, unsigned int sport)
+static int open_flow(struct step *s, unsigned int sport, int type)
 {
 	static const unsigned char any[4];
 	struct sb_sockaddr_in local;
@@ -84,9 +85,10 @@ static int open_flow(struct step *s, unsigned int sport)
 	flow.dup = -1;
 	if (flow.sock >= 0)
 		sys_close(flow.sock);
-	flow.sock = sb_socket(AF_INET, SOCK_DGRAM, 0);
+	flow.tcp = type == SOCK_STREAM;
+	flow.sock = sb_socket(AF_INET, type, 0);
 	if (flow.sock < 0) {
-		out_error(s->index, "socket(AF_INET, SOCK_DGRAM) failed", NULL, flow.sock);
+		out_error(s->index, "socket(AF_INET) for the flow failed", NULL, flow.sock);
 		flow.sock = -1;
 		return -1;
 	}
@@ -148,6 +150,37 @@ static int save_context(struct step *s, const char *out, unsigned long n)
 }
 
 /*
+ * connect_tcp_flow connects the TCP flow and sends warmup bytes through
+ * the kernel's send() in pieces of adu (at least one byte), so that the
+ * peer's window has opened before the context is read (tcp.decl guards
+ * the peer's largest window).
+ */
+static int connect_tcp_flow(struct step *s, unsigned long adu,
+			    unsigned long long warmup, unsigned int flags)
+{
+	unsigned long piece = adu ? adu : 1;
+	long ret;
+
+	ret = sb_connect(flow.sock, &flow.dest, sizeof(flow.dest));
+	if (ret < 0) {
+		out_error(s->index, "connect of the TCP flow failed", NULL, ret);
+		return -1;
+	}
+	fill_payload(piece);
+	while (warmup) {
+		if (piece > warmup)
+			piece = warmup;
+		ret = sb_sendto(flow.sock, udp_payload, piece, flags, NULL, 0);
+		if (ret <= 0) {
+			out_error(s->index, "warmup send on the TCP flow failed", NULL, ret);
+			return -1;
+		}
+		warmup -= ret;
+	}
+	return 0;
+}
+
+/*
  * customize opens the flow and asks the kernel for its context. The
  * context goes to the console (data lines, then the result line): the
  * host specializes it; with out, also to that file.
@@ -157,8 +190,8 @@ int step_customize(struct step *s)
 	struct specnet_customize c;
 	struct sb_sockaddr_in to;
 	unsigned char dst[4];
-	unsigned long long port, sport, adu, so_adu, t0, t1;
-	const char *out;
+	unsigned long long port, sport, adu, so_adu, flags, warmup, t0, t1;
+	const char *out, *proto;
 	int committed;
 	long ret;
 
@@ -167,13 +200,25 @@ int step_customize(struct step *s)
 	    step_u64(s, "sport", &sport, 0, 65535, 1) < 0 ||
 	    step_u64(s, "adu", &adu, 0, UDP_MAX_SIZE, 1) < 0 ||
 	    step_u64(s, "so_adu", &so_adu, 0, UDP_MAX_SIZE, 0) < 0 ||
-	    step_str(s, "out", &out, 0) < 0)
+	    step_str(s, "out", &out, 0) < 0 ||
+	    step_str(s, "proto", &proto, 0) < 0 ||
+	    step_u64(s, "flags", &flags, 0, 0x7fffffffULL, 0) < 0 ||
+	    step_u64(s, "warmup", &warmup, 0, 0xffffffffULL, 0) < 0)
 		return -1;
+	if (proto && strcmp(proto, "udp") && strcmp(proto, "tcp")) {
+		out_error(s->index, "proto must be udp or tcp: ", proto, 0);
+		return -1;
+	}
+	if (warmup && !(proto && !strcmp(proto, "tcp"))) {
+		out_error(s->index, "warmup is for proto=tcp only", NULL, 0);
+		return -1;
+	}
 	if (!port || !sport) {
 		out_error(s->index, "port and sport must not be 0", NULL, 0);
 		return -1;
 	}
-	if (open_dev(s) < 0 || open_flow(s, sport) < 0)
+	if (open_dev(s) < 0 ||
+	    open_flow(s, sport, proto && !strcmp(proto, "tcp") ? SOCK_STREAM : SOCK_DGRAM) < 0)
 		return -1;
 	/* The application commits to its data unit size on the socket;
 	 * CUSTOMIZE takes it over the request's adu. */
@@ -187,11 +232,13 @@ int step_customize(struct step *s)
 	}
 	set_sockaddr(&to, dst, port);
 	memcpy(&flow.dest, &to, sizeof(flow.dest));
+	if (flow.tcp && connect_tcp_flow(s, adu, warmup, flags) < 0)
+		return -1;
 
 	memset(&c, 0, sizeof(c));
 	c.fd = flow.sock;
 	c.adu = adu;
-	c.send_flags = MSG_FLAGS;
+	c.send_flags = flags;
 	c.dest = flow.dest;
 	c.ctx_buf = (uint64_t)(unsigned long)context;
 	c.ctx_size = sizeof(context);
@@ -390,6 +437,9 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 	if (!strcmp(path, "sendto")) {
 		sd->send = send_sendto;
 		sd->fd = flow.sock;
+	} else if (!strcmp(path, "send") && flow.tcp) {
+		sd->send = send_connected;	/* the TCP flow is connected */
+		sd->fd = flow.sock;
 	} else if (!strcmp(path, "send")) {
 		sd->send = send_connected;
 		sd->fd = connect_flow(s);
@@ -457,7 +507,7 @@ int step_send(struct step *s)
 	for (i = 0; seed && i < t.size; i++)
 		udp_payload[i] += seed;
 	ret = time_sends(&t, sd.send, &sd);
-	if (sd.send == send_connected)
+	if (sd.send == send_connected && sd.fd != flow.sock)
 		sys_close(sd.fd);
 	if (ret < 0) {
 		out_error(s->index, "clock_gettime64(CLOCK_MONOTONIC) failed", NULL, ret);
