@@ -123,8 +123,12 @@ func TestSweepFigures(t *testing.T) {
 		t.Errorf("%d points, want %d", len(s.Points), want)
 	}
 	b := &results.Bundle{Figures: s.Figures()}
-	if err := b.Write(t.TempDir()); err != nil {
+	dir := t.TempDir()
+	if err := b.Write(dir); err != nil {
 		t.Fatal(err)
+	}
+	if stems, err := s.WriteHeatmaps(dir); err != nil || len(stems) != len(g.Platforms) {
+		t.Errorf("heat maps %v: %v", stems, err)
 	}
 	for _, f := range b.Figures {
 		if len(f.Rows) == 0 {

@@ -199,10 +199,11 @@ func newSimSweepCmd() *cobra.Command {
 		Short: "Sweep link rate, CPU speed, size, session length and fleet size",
 		Long: `sweep runs the default grid (3 platforms x 10 link rates x 5 CPU speeds x 5 sizes x 14
 session lengths = 10,500 single-device points, and fleets of 1 to 100,000 devices per
-platform) and writes a bundle: points.csv with every point, and figures (CSV, PNG, SVG,
+platform) and writes a bundle: points.csv with every point; figures (CSV, PNG, SVG, in
 report.html) of the break-even session length against link rate and CPU speed with its
 explanation, the throughput gain over link rate and session length, and the server's
-utilisation, cache hit rate and fetch time against fleet size.`,
+utilisation, cache hit rate and fetch time against fleet size; and per platform a heat
+map of the gain over link rate and session length (sim-gain-heatmap-PLATFORM.png, .svg).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := loadModel(model)
@@ -231,6 +232,9 @@ utilisation, cache hit rate and fetch time against fleet size.`,
 			b.Run.Start, b.Run.End = start, time.Now()
 			b.Run.Seeds["fleet"] = int64(g.Base.Seed)
 			if err := b.Write(out); err != nil {
+				return err
+			}
+			if _, err := s.WriteHeatmaps(out); err != nil {
 				return err
 			}
 			f, err := os.Create(filepath.Join(out, "points.csv"))
