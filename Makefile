@@ -6,7 +6,7 @@ BIN := bin/specbed
 # Test timeout covers a cold kernel build of all three platforms.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build setup images contexts test stress bench reproduce scenarios clean
+.PHONY: all build setup images contexts test stress bench reproduce scenarios sim sim-testdata clean
 
 all: build
 
@@ -43,6 +43,16 @@ reproduce: images
 scenarios: images
 	$(BIN) run scenarios/paper/*.yaml scenarios/guards/*.yaml scenarios/faults/*.yaml scenarios/pending/*.yaml \
 		--parallel 2 --allow-not-runnable --junit out/scenarios/junit.xml
+
+# The sim model calibrated on its stored bundle, and its sweep (sim/README.md).
+sim: build
+	$(BIN) sim calibrate sim/testdata/bundle.json
+	$(BIN) sim sweep
+
+# sim's stored bundle: a fresh full reproduce run, copied unchanged.
+sim-testdata: images
+	$(BIN) reproduce --out out/sim/reproduce
+	cp out/sim/reproduce/bundle.json sim/testdata/bundle.json
 
 clean:
 	rm -rf bin

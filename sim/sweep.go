@@ -125,8 +125,10 @@ func (s *Sweep) Figures() []results.Figure {
 		"that only ever uses the kernel's sendto(). The device sends through sendto() while its request travels, queues " +
 		"and comes back, so waiting costs no throughput, only time at the old speed; what it pays is the CPU work of " +
 		"collecting the context and loading the module (instructions, measured in figure 4(c) and scaled by CPU speed), " +
-		"recovered at (sendto() - residual) instructions per send. A slow link pushes the break-even out by the sends " +
-		"made while waiting; a faster CPU does not move it in sends (both sides scale) but shortens it in seconds."
+		"recovered at (sendto() - residual) instructions per send. So the break-even is (sends made while waiting) + " +
+		"(collect + load instructions) / (instructions saved per send). The first term grows as the link slows and as the " +
+		"CPU speeds up (more sends fit in the same wait, which the server's compile dominates); the second does not depend " +
+		"on either. Past the break-even the gain tends to sendto()/residual - 1 (figure 5's gain)."
 	be := results.Figure{ID: "sim-break-even-link", Title: "Break-even session length vs link rate", Unit: "sends",
 		Kind: results.KindCount, Columns: []string{"link_bps", "platform"}, Series: "platform",
 		Caption: breakEvenWhy + fmt.Sprintf(" Model points: %d-byte sends, CPU x%g, %g s one-way delay, one device, cold server.", b.SizeBytes, b.CPUScale, b.Link.DelaySeconds)}
