@@ -19,7 +19,14 @@ import (
 const (
 	pathsFigure    = "udp-send-paths"
 	overheadFigure = "fig4c-overhead"
+	// nicFigure is the sender's throughput through the data NIC in
+	// network mode (Mbit/s of the guest clock).
+	nicFigure = "fig5-udp-nic"
 )
+
+// nicPrefix marks a path's cost through the data NIC (network mode) rather
+// than onto dummy0: "nic-sendto", "nic-special".
+const nicPrefix = "nic-"
 
 // DefaultFitSizes are the payload sizes (bytes) calibrate fits on; the
 // bundle's other sizes stay held out.
@@ -58,6 +65,21 @@ func Calibrate(path string, fitSizes []int) (*Model, error) {
 	costs, err := fitPaths(paths, fitSizes)
 	if err != nil {
 		return nil, fmt.Errorf("sim: calibrate %s: %w", path, err)
+	}
+	if nic := b.Figure(nicFigure); nic != nil {
+		perSend, err := nicInstructions(nic, b.Platforms)
+		if err != nil {
+			return nil, fmt.Errorf("sim: calibrate %s: %w", path, err)
+		}
+		nicCosts, err := fitPaths(perSend, fitSizes)
+		if err != nil {
+			return nil, fmt.Errorf("sim: calibrate %s: %w", path, err)
+		}
+		for platform, lines := range nicCosts {
+			for name, l := range lines {
+				costs[platform][nicPrefix+name] = l
+			}
+		}
 	}
 	overhead := b.Figure(overheadFigure)
 	for _, bp := range b.Platforms {
@@ -113,6 +135,27 @@ func fitPaths(f *results.Figure, fitSizes []int) (map[string]map[string]Linear, 
 			out[k[0]] = map[string]Linear{}
 		}
 		out[k[0]][k[1]] = l
+	}
+	return out, nil
+}
+
+// nicInstructions turns the NIC throughput figure (payload Mbit/s of the
+// guest clock) into guest instructions per send: size x 8 / rate is a
+// send's guest ns, 2^shift ns each instruction.
+func nicInstructions(f *results.Figure, platforms []results.Platform) (*results.Figure, error) {
+	shift := map[string]int{}
+	for _, p := range platforms {
+		shift[p.Name] = p.IcountShift
+	}
+	col := columns(f)
+	out := &results.Figure{ID: f.ID, Columns: f.Columns}
+	for _, r := range f.Ours() {
+		size, err := strconv.Atoi(r.Key[col["size_bytes"]])
+		if err != nil || r.Value <= 0 {
+			return nil, fmt.Errorf("figure %s row %s: want a size and a positive rate", f.ID, r.KeyString())
+		}
+		ns := float64(size) * 8 / (r.Value * 1e6) * 1e9
+		out.Rows = append(out.Rows, results.Row{Key: r.Key, Value: ns / float64(int64(1)<<shift[r.Key[col["platform"]]])})
 	}
 	return out, nil
 }

@@ -7,35 +7,45 @@ import (
 	"specbed/scenarios"
 )
 
-// TestScenarioMatchesRunner models a paper scenario and compares its sends
-// figure with the emulator runner's bundle of the same file (another
-// run than the calibration's: testdata/README.md).
+// TestScenarioMatchesRunner models scenarios and compares their sends
+// figure with the emulator runner's bundles of the same files (other runs
+// than the calibration's, testdata/README.md): every row the runner
+// measured within 10%.
 func TestScenarioMatchesRunner(t *testing.T) {
 	m := testModel(t)
-	s, err := scenarios.Load("../scenarios/paper/udp-specialized-gain.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emu, err := results.Read("testdata/run-udp-specialized-gain-p3.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	figs, err := m.ScenarioFigures(s, []string{"p3"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := emu.Figure("sends")
-	if len(figs) != 1 || figs[0].ID != want.ID || figs[0].Unit != want.Unit || len(figs[0].Rows) != len(want.Rows) {
-		t.Fatalf("sim figures %+v: want one %q figure in %q with %d rows", figs, want.ID, want.Unit, len(want.Rows))
-	}
-	for _, r := range figs[0].Rows {
-		e := want.Value(r.Key...)
-		if e == nil {
-			t.Errorf("row %s: the runner has none", r.KeyString())
-			continue
+	for _, tc := range []struct {
+		file, bundle, platform string
+	}{
+		{"../scenarios/paper/udp-specialized-gain.yaml", "testdata/run-udp-specialized-gain-p3.json", "p3"},
+		{"../scenarios/faults/data-link-loss.yaml", "testdata/run-data-link-loss-i486.json", "i486"},
+	} {
+		s, err := scenarios.Load(tc.file)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if c := (Check{Model: r.Value, Emulator: *e}); c.RelErr() > 0.10 {
-			t.Errorf("row %s: sim %.0f runner %.0f instructions per send", r.KeyString(), r.Value, *e)
+		emu, err := results.Read(tc.bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		figs, err := m.ScenarioFigures(s, []string{tc.platform})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := emu.Figure("sends")
+		if figs[0].ID != want.ID || figs[0].Unit != want.Unit {
+			t.Fatalf("%s: sim figure %s in %q, want %s in %q", s.Name, figs[0].ID, figs[0].Unit, want.ID, want.Unit)
+		}
+		for _, r := range want.Ours() {
+			v := figs[0].Value(r.Key...)
+			if v == nil {
+				t.Errorf("%s: row %s: the sim has none", s.Name, r.KeyString())
+				continue
+			}
+			c := Check{Model: *v, Emulator: r.Value}
+			if c.RelErr() > 0.10 {
+				t.Errorf("%s: row %s: sim %.0f runner %.0f %s", s.Name, r.KeyString(), *v, r.Value, want.Unit)
+			}
+			t.Logf("%s %s: sim %.0f runner %.0f %s (%.2f%%)", s.Name, r.KeyString(), *v, r.Value, want.Unit, 100*c.RelErr())
 		}
 	}
 }
@@ -76,9 +86,9 @@ func TestGuardFallbackMean(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	special, _ := meanPerSend(p, scenarios.PathSpecialized, 1024, 1000, 0)
-	half, _ := meanPerSend(p, scenarios.PathSpecialized, 1024, 1000, 500)
-	generic, _ := meanPerSend(p, scenarios.PathGeneric, 1024, 1000, 0)
+	special, _ := meanPerSend(p, "", scenarios.PathSpecialized, 1024, 1000, 0)
+	half, _ := meanPerSend(p, "", scenarios.PathSpecialized, 1024, 1000, 500)
+	generic, _ := meanPerSend(p, "", scenarios.PathGeneric, 1024, 1000, 0)
 	if want := (special + generic) / 2; half < want-1e-6 || half > want+1e-6 {
 		t.Errorf("guard at half the sends: mean %v, want %v", half, want)
 	}
