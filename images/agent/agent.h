@@ -94,6 +94,7 @@ int step_mtu(struct step *s);
 int step_ifstat(struct step *s);
 int step_closerace(struct step *s);
 int step_fork(struct step *s);
+int step_tcpsink(struct step *s);
 int step_proc(struct step *s);
 int step_sections(struct step *s);
 

@@ -28,7 +28,8 @@ static const char *const fetch_keys[] = {
 	"server", "port", "build", "decl", "ctx", "out", "timeout_ms", NULL
 };
 static const char *const customize_keys[] = {
-	"dst", "port", "sport", "adu", "so_adu", "out", NULL
+	"dst", "port", "sport", "adu", "so_adu", "out", "proto", "flags",
+	"warmup", NULL
 };
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
@@ -52,6 +53,7 @@ static const char *const closerace_keys[] = {
 	"gap_ms", NULL
 };
 static const char *const fork_keys[] = { "close", NULL };
+static const char *const tcpsink_keys[] = { "port", NULL };
 static const char *const proc_keys[] = { "path", "prefix", NULL };
 static const char *const no_keys[] = { NULL };
 
@@ -77,6 +79,7 @@ static const struct kind kinds[] = {
 	{ "sections", step_sections, sections_keys },
 	{ "closerace", step_closerace, closerace_keys },
 	{ "fork", step_fork, fork_keys },
+	{ "tcpsink", step_tcpsink, tcpsink_keys },
 	{ "proc", step_proc, proc_keys },
 	{ "route", step_route, route_keys },
 	{ "mtu", step_mtu, mtu_keys },

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tcpsink step: a TCP receiver inside the guest that discards what
+ * it reads, so that a TCP flow over loopback needs no ACK from the host
+ * (a count-mode boot stays deterministic: every packet of the flow is the
+ * guest's own). The agent listens on 127.0.0.1:port; the second task
+ * (thread.c) accepts one connection and reads until it ends. The task
+ * is not joined: it reads until the virtual machine ends.
+ */
+#include "net.h"
+
+#define SINK_BUF	(16 << 10)	/* bytes per read */
+
+static unsigned char sink_buf[SINK_BUF];
+
+static long sb_bind4(int fd, const void *addr, int addrlen)
+{
+	return my_syscall3(__NR_bind, fd, addr, addrlen);
+}
+
+static long sb_listen(int fd, int backlog)
+{
+	return my_syscall2(__NR_listen, fd, backlog);
+}
+
+/* i386 has accept4 only (no accept) as a direct system call. */
+static long sb_accept(int fd)
+{
+	return my_syscall4(__NR_accept4, fd, NULL, NULL, 0);
+}
+
+static int sink_drain(void *arg)
+{
+	long lfd = (long)arg, fd, n;
+
+	fd = sb_accept(lfd);
+	if (fd < 0)
+		return 1;
+	do
+		n = sys_read(fd, sink_buf, sizeof(sink_buf));
+	while (n > 0 || n == -EINTR);
+	return 0;
+}
+
+int step_tcpsink(struct step *s)
+{
+	static const unsigned char loopback[4] = { 127, 0, 0, 1 };
+	struct sb_sockaddr_in addr;
+	unsigned long long port;
+	long fd, ret;
+
+	if (step_u64(s, "port", &port, 1, 65535, 1) < 0)
+		return -1;
+	fd = sb_socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0) {
+		out_error(s->index, "socket(AF_INET, SOCK_STREAM) failed", NULL, fd);
+		return -1;
+	}
+	set_sockaddr(&addr, loopback, port);
+	ret = sb_bind4(fd, &addr, sizeof(addr));
+	if (ret >= 0)
+		ret = sb_listen(fd, 1);
+	if (ret >= 0)
+		ret = thread_start(sink_drain, (void *)fd);
+	if (ret < 0) {
+		out_error(s->index, "the TCP sink did not start", NULL, ret);
+		sys_close(fd);
+		return -1;
+	}
+	out_result(s->index, "tcpsink");
+	out_u64("port", port);
+	out_end();
+	return 0;
+}
