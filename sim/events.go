@@ -10,7 +10,10 @@ const (
 	collected eventKind = iota
 	// arrived: the request reached the server's queue.
 	arrived
-	// served: a worker finished the device's module.
+	// built: a compile slot finished the device's module (a miss).
+	built
+	// served: the server answered from its cache (a hit, or a request
+	// that waited for another's build of the same key).
 	served
 	// downloaded: the module's last byte reached the device.
 	downloaded

@@ -24,7 +24,8 @@ type Config struct {
 	// ArrivalSeconds (seconds of simulated time).
 	Devices        int
 	ArrivalSeconds float64
-	// Workers serve the server's FIFO queue; Contexts is how many distinct
+	// Workers are the server's compile slots (a FIFO queue of misses waits
+	// for them); Contexts (0: one per device, nothing to share) is how many distinct
 	// flow contexts (module cache keys) the fleet's flows fall into, each
 	// device's drawn uniformly.
 	Workers  int
@@ -45,8 +46,11 @@ type Result struct {
 	// loaded; MaxFetchSeconds the longest.
 	FetchSeconds    float64
 	MaxFetchSeconds float64
-	// CacheHitRate is the share of requests the module cache served
-	// (0..1); Utilisation the workers' busy share of the run (0..1).
+	// CacheHitRate is the share of requests answered from the module
+	// cache (0..1), those that waited for another's build of their key
+	// included, as the server reports them; Utilisation the compile
+	// slots' busy share until the server's last answer (0..1; cached
+	// answers, a few ms of analysis each, take no slot and are not in it).
 	CacheHitRate float64
 	Utilisation  float64
 	// Gain is the sessions' mean throughput gain (kernel-path session
@@ -107,15 +111,19 @@ type device struct {
 	enqueued float64
 }
 
-// server is the FIFO queue and workers with the module cache.
+// server is specializer/server's request handling: a hit is answered at
+// once (analysis only); a miss takes one of Workers compile slots, in FIFO
+// order; a miss for a key already being built waits for that build and is
+// then answered from the cache ("one build per key").
 type server struct {
-	free   int
-	queue  []int
-	cache  map[int]bool
-	hits   int
-	served int
-	busy   float64 // worker-seconds
-	last   float64
+	free     int
+	queue    []int         // devices whose build waits for a slot
+	cache    map[int]bool  // built keys
+	building map[int][]int // key -> devices waiting for its build
+	hits     int
+	requests int
+	busy     float64 // compile slot seconds
+	last     float64
 }
 
 // Run simulates the fleet.
@@ -124,26 +132,28 @@ func (m *Model) Run(c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Devices < 1 || c.Workers < 1 || c.Contexts < 1 {
-		return nil, fmt.Errorf("sim: config: want at least one device, worker and context, have %d, %d, %d", c.Devices, c.Workers, c.Contexts)
+	if c.Devices < 1 || c.Workers < 1 || c.Contexts < 0 {
+		return nil, fmt.Errorf("sim: config: want at least one device and worker and no negative contexts, have %d, %d, %d", c.Devices, c.Workers, c.Contexts)
 	}
 	rng := rand.New(rand.NewPCG(c.Seed, 0x5eed))
 	devs := make([]device, c.Devices)
 	var s scheduler
 	for i := range devs {
-		devs[i] = device{start: rng.Float64() * c.ArrivalSeconds, context: rng.IntN(c.Contexts)}
+		devs[i] = device{start: rng.Float64() * c.ArrivalSeconds, context: i}
+		if c.Contexts > 0 {
+			devs[i].context = rng.IntN(c.Contexts)
+		}
 		s.at(devs[i].start+k.collect, collected, i)
 	}
-	srv := &server{free: c.Workers, cache: map[int]bool{}}
-	startService := func(now float64, d int) {
+	srv := &server{free: c.Workers, cache: map[int]bool{}, building: map[int][]int{}}
+	build := func(now float64, d int) {
 		srv.free--
-		t := k.cold
-		if srv.cache[devs[d].context] {
-			t = k.cached
-			srv.hits++
-		}
-		srv.busy += t
-		s.at(now+t, served, d)
+		srv.busy += k.cold
+		s.at(now+k.cold, built, d)
+	}
+	hit := func(now float64, d int) {
+		srv.hits++
+		s.at(now+k.cached, served, d)
 	}
 	res := &Result{Config: c}
 	for {
@@ -157,21 +167,35 @@ func (m *Model) Run(c Config) (*Result, error) {
 		case collected:
 			s.at(e.at+transfer(rng, k.upload, c.Link), arrived, e.device)
 		case arrived:
-			if srv.free > 0 {
-				startService(e.at, e.device)
-			} else {
+			srv.requests++
+			switch waiting, inFlight := srv.building[d.context]; {
+			case srv.cache[d.context]:
+				hit(e.at, e.device)
+			case inFlight:
+				srv.building[d.context] = append(waiting, e.device)
+			case srv.free > 0:
+				srv.building[d.context] = nil
+				build(e.at, e.device)
+			default:
+				srv.building[d.context] = nil
 				srv.queue = append(srv.queue, e.device)
 			}
-		case served:
-			srv.served++
+		case built:
 			srv.cache[d.context] = true
 			srv.free++
 			srv.last = math.Max(srv.last, e.at)
+			for _, w := range srv.building[d.context] {
+				hit(e.at, w)
+			}
+			delete(srv.building, d.context)
 			if len(srv.queue) > 0 {
 				next := srv.queue[0]
 				srv.queue = srv.queue[1:]
-				startService(e.at, next)
+				build(e.at, next)
 			}
+			s.at(e.at+transfer(rng, k.download, c.Link), downloaded, e.device)
+		case served:
+			srv.last = math.Max(srv.last, e.at)
 			s.at(e.at+transfer(rng, k.download, c.Link), downloaded, e.device)
 		case downloaded:
 			d.readyAt = e.at + k.load
@@ -190,7 +214,7 @@ func (m *Model) Run(c Config) (*Result, error) {
 	res.FetchSeconds /= n
 	res.Gain = gain / n
 	res.BreakEvenSends = breakEven(k, wait/n)
-	res.CacheHitRate = float64(srv.hits) / float64(srv.served)
+	res.CacheHitRate = float64(srv.hits) / float64(srv.requests)
 	if srv.last > 0 {
 		res.Utilisation = srv.busy / (srv.last * float64(c.Workers))
 	}

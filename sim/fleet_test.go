@@ -38,6 +38,16 @@ func TestFleet(t *testing.T) {
 				t.Errorf("hit rate %v: want all but the first", r.CacheHitRate)
 			}
 		}},
+		{"one context per device never hits", func(c *Config) { c.Devices, c.Contexts, c.ArrivalSeconds = 1000, 0, 3600 }, func(t *testing.T, r *Result) {
+			if r.CacheHitRate != 0 {
+				t.Errorf("hit rate %v: want 0", r.CacheHitRate)
+			}
+		}},
+		{"a burst of one key builds once", func(c *Config) { c.Devices, c.Workers, c.ArrivalSeconds = 50, 4, 0.001 }, func(t *testing.T, r *Result) {
+			if r.CacheHitRate != 49.0/50 || r.MaxFetchSeconds > 2*r.FetchSeconds {
+				t.Errorf("hit rate %v, fetch mean %v max %v: want one build the others wait for", r.CacheHitRate, r.FetchSeconds, r.MaxFetchSeconds)
+			}
+		}},
 		{"a burst queues at one worker", func(c *Config) { c.Devices, c.Contexts, c.ArrivalSeconds = 100, 100, 0.001 }, func(t *testing.T, r *Result) {
 			if r.Utilisation < 0.95 || r.MaxFetchSeconds < 50*r.FetchSeconds/100 {
 				t.Errorf("utilisation %v, fetch mean %v max %v: want a saturated server", r.Utilisation, r.FetchSeconds, r.MaxFetchSeconds)

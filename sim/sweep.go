@@ -21,6 +21,9 @@ type Grid struct {
 	SizesBytes   []int
 	SessionSends []int
 	FleetSizes   []int
+	// FleetContexts are the fleets' numbers of distinct flow contexts
+	// (cache keys); 0 stands for one per device (nothing to share).
+	FleetContexts []int
 	// Base holds the values of the axes a figure does not vary, and the
 	// fleet's workers, contexts, arrival window, delay, loss and seed.
 	Base Config
@@ -30,12 +33,13 @@ type Grid struct {
 // session lengths = 10,500 points, and fleets of 1 to 100,000 devices.
 func DefaultGrid() Grid {
 	return Grid{
-		Platforms:    []string{"i486", "p3", "sa1100"},
-		LinkRatesBps: []float64{9600, 19200, 57600, 230400, 1e6, 2e6, 10e6, 54e6, 100e6, 1e9},
-		CPUScales:    []float64{0.25, 0.5, 1, 2, 4},
-		SizesBytes:   []int{64, 256, 512, 1024, 1472},
-		SessionSends: []int{10, 30, 100, 300, 1000, 3000, 10000, 30000, 1e5, 3e5, 1e6, 3e6, 1e7, 3e7},
-		FleetSizes:   []int{1, 10, 100, 1000, 10000, 100000},
+		Platforms:     []string{"i486", "p3", "sa1100"},
+		LinkRatesBps:  []float64{9600, 19200, 57600, 230400, 1e6, 2e6, 10e6, 54e6, 100e6, 1e9},
+		CPUScales:     []float64{0.25, 0.5, 1, 2, 4},
+		SizesBytes:    []int{64, 256, 512, 1024, 1472},
+		SessionSends:  []int{10, 30, 100, 300, 1000, 3000, 10000, 30000, 1e5, 3e5, 1e6, 3e6, 1e7, 3e7},
+		FleetSizes:    []int{1, 10, 100, 1000, 10000, 100000},
+		FleetContexts: []int{100, 0},
 		Base: Config{CPUScale: 1, Link: Link{RateBps: 10e6, DelaySeconds: 0.002}, SizeBytes: 1024, Sends: 100000,
 			Devices: 1, ArrivalSeconds: 3600, Workers: 2, Contexts: 100, Seed: 1},
 	}
@@ -83,14 +87,16 @@ func (m *Model) Sweep(g Grid) (*Sweep, error) {
 		}
 	}
 	for _, p := range g.Platforms {
-		for _, n := range g.FleetSizes {
-			c := g.Base
-			c.Platform, c.Devices = p, n
-			r, err := m.Run(c)
-			if err != nil {
-				return nil, fmt.Errorf("sim: sweep: fleet of %d: %w", n, err)
+		for _, contexts := range g.FleetContexts {
+			for _, n := range g.FleetSizes {
+				c := g.Base
+				c.Platform, c.Devices, c.Contexts = p, n, contexts
+				r, err := m.Run(c)
+				if err != nil {
+					return nil, fmt.Errorf("sim: sweep: fleet of %d: %w", n, err)
+				}
+				out.Fleets = append(out.Fleets, r)
 			}
-			out.Fleets = append(out.Fleets, r)
 		}
 	}
 	return out, nil
@@ -154,11 +160,16 @@ func (s *Sweep) Figures() []results.Figure {
 		}
 	}
 	fleet := func(id, title, unit, what string, v func(*Result) float64) results.Figure {
-		f := results.Figure{ID: id, Title: title, Unit: unit, Kind: results.KindCount, Columns: []string{"devices", "platform"}, Series: "platform",
-			Caption: fmt.Sprintf("%s, fleets starting their sessions uniformly within %g s, %d workers, %d distinct flow contexts (cache keys), %g bit/s links, seed %d.",
-				what, b.ArrivalSeconds, b.Workers, b.Contexts, b.Link.RateBps, b.Seed)}
+		f := results.Figure{ID: id, Title: title, Unit: unit, Kind: results.KindCount, Columns: []string{"contexts", "devices", "platform"}, Series: "platform",
+			Caption: fmt.Sprintf("%s, fleets starting their sessions uniformly within %g s, %d compile slots, %g bit/s links, seed %d; "+
+				"contexts is how many distinct flow contexts (cache keys) the fleet's flows fall into, or \"each\" for one per device.",
+				what, b.ArrivalSeconds, b.Workers, b.Link.RateBps, b.Seed)}
 		for _, r := range s.Fleets {
-			f.Rows = append(f.Rows, results.Row{Key: []string{strconv.Itoa(r.Config.Devices), r.Config.Platform}, Value: v(r)})
+			contexts := strconv.Itoa(r.Config.Contexts)
+			if r.Config.Contexts == 0 {
+				contexts = "each"
+			}
+			f.Rows = append(f.Rows, results.Row{Key: []string{contexts, strconv.Itoa(r.Config.Devices), r.Config.Platform}, Value: v(r)})
 		}
 		return f
 	}
