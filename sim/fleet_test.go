@@ -160,3 +160,19 @@ func BenchmarkSweep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSweepPoints is the default grid's 10,500 single-device points
+// without the fleets (the "10,000 points in under 10 s").
+func BenchmarkSweepPoints(b *testing.B) {
+	m, err := Calibrate(testBundle, DefaultFitSizes())
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := DefaultGrid()
+	g.FleetSizes = nil
+	for b.Loop() {
+		if _, err := m.Sweep(g); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
