@@ -83,7 +83,7 @@ func Calibrate(path string, fitSizes []int) (*Model, error) {
 	}
 	overhead := b.Figure(overheadFigure)
 	for _, bp := range b.Platforms {
-		p := Platform{Name: bp.Name, InstructionsPerSecond: 1e9 / float64(int64(1)<<bp.IcountShift), Paths: costs[bp.Name]}
+		p := Platform{Name: bp.Name, InstructionsPerSecond: 1e9 / float64(int64(1)<<bp.IcountShift), Paths: costs[bp.Name], Measured: bp}
 		if len(p.Paths) == 0 {
 			return nil, fmt.Errorf("sim: calibrate %s: figure %s has no row of platform %s", path, pathsFigure, bp.Name)
 		}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"specbed/results"
 )
 
 // Schema names the version of a model file.
@@ -49,6 +51,25 @@ type Platform struct {
 	// Spec is the cost of fetching one residual (nil when the bundle has
 	// no figure 4(c) for this platform or a stand-in).
 	Spec *SpecCost `json:"spec,omitempty"`
+	// Measured is the platform as the source bundle describes it (QEMU,
+	// kernel key, .config hash): what the costs were measured on.
+	Measured results.Platform `json:"measured"`
+}
+
+// BundlePlatforms are the platforms of a bundle the model makes: the
+// measured ones, their clock mode saying that a model stands in.
+func (m *Model) BundlePlatforms(names []string) ([]results.Platform, error) {
+	var out []results.Platform
+	for _, n := range names {
+		p, err := m.Platform(n)
+		if err != nil {
+			return nil, err
+		}
+		bp := p.Measured
+		bp.ClockMode = "sim (calibrated on " + bp.ClockMode + " mode)"
+		out = append(out, bp)
+	}
+	return out, nil
 }
 
 // Linear is A + B*size instructions per send, size in payload bytes.

@@ -32,12 +32,7 @@ var guardEvents = map[string]bool{
 // writes (same id, columns and unit), and for a remote specialization the
 // fetch time and break-even session length over the scenario's spec link.
 func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]results.Figure, error) {
-	if len(platforms) == 0 {
-		platforms = s.Platforms
-	}
-	if len(platforms) == 0 {
-		platforms = m.names()
-	}
+	platforms = m.ScenarioPlatforms(s, platforms)
 	network := s.Clock == scenarios.ClockNetwork
 	sends := results.Figure{ID: "sends", Title: s.Name + ": cost per send (sim)", Columns: []string{"platform", "size_bytes", "path"},
 		Series: "path", Kind: results.KindCount, Unit: "instructions per send",
@@ -110,6 +105,18 @@ func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]re
 		}
 	}
 	return out, nil
+}
+
+// ScenarioPlatforms are the platforms a scenario runs on: those asked
+// for, else the scenario's own, else every platform of the model.
+func (m *Model) ScenarioPlatforms(s *scenarios.Scenario, asked []string) []string {
+	switch {
+	case len(asked) > 0:
+		return asked
+	case len(s.Platforms) > 0:
+		return s.Platforms
+	}
+	return m.names()
 }
 
 func clockName(s *scenarios.Scenario) string {

@@ -172,7 +172,11 @@ func simRun(cmd *cobra.Command, opts simRunOptions, files []string) error {
 		if err != nil {
 			return err
 		}
-		b := &results.Bundle{Run: run, Figures: figs}
+		platforms, err := m.BundlePlatforms(m.ScenarioPlatforms(s, opts.platforms))
+		if err != nil {
+			return err
+		}
+		b := &results.Bundle{Run: run, Platforms: platforms, Figures: figs}
 		b.Run.Start, b.Run.End = start, time.Now()
 		b.Run.Seeds["sim"] = 1
 		dir := filepath.Join(opts.outDir, s.Name)
@@ -228,7 +232,11 @@ map of the gain over link rate and session length (sim-gain-heatmap-PLATFORM.png
 				return err
 			}
 			took := time.Since(start)
-			b := &results.Bundle{Run: run, Figures: s.Figures()}
+			platforms, err := m.BundlePlatforms(g.Platforms)
+			if err != nil {
+				return err
+			}
+			b := &results.Bundle{Run: run, Platforms: platforms, Figures: s.Figures()}
 			b.Run.Start, b.Run.End = start, time.Now()
 			b.Run.Seeds["fleet"] = int64(g.Base.Seed)
 			if err := b.Write(out); err != nil {
