@@ -28,12 +28,9 @@ const (
 // than onto dummy0: "nic-sendto", "nic-special".
 const nicPrefix = "nic-"
 
-// DefaultFitSizes are the payload sizes (bytes) calibrate fits on; the
-// bundle's other sizes stay held out.
-var defaultFitSizes = []int{64, 1024}
-
-// DefaultFitSizes returns the sizes calibrate fits on by default (bytes).
-func DefaultFitSizes() []int { return append([]int(nil), defaultFitSizes...) }
+// DefaultFitSizes are the payload sizes (bytes) calibrate fits on by
+// default; the bundle's other sizes stay held out.
+func DefaultFitSizes() []int { return []int{64, 1024} }
 
 // Calibrate fits a model to the bundle at path (a bundle directory or its
 // bundle.json), using only the rows of the given payload sizes (bytes).

@@ -10,20 +10,25 @@ import (
 	"specbed/scenarios"
 )
 
-// bundlePaths maps a scenario's send path to the bundle's name of it.
-var bundlePaths = map[string]string{
-	scenarios.PathKernel:      "sendto",
-	scenarios.PathGeneric:     "generic",
-	scenarios.PathSpecialized: "special",
+// bundlePath is the bundle's name of a scenario's send path.
+func bundlePath(path string) string {
+	switch path {
+	case scenarios.PathKernel:
+		return "sendto"
+	case scenarios.PathSpecialized:
+		return "special"
+	}
+	return path // generic is generic in both
 }
 
-// guardEvents are the timeline events whose guard moves a specialized
+// guardEvent reports whether a timeline event's guard moves a specialized
 // flow to the generic path under the fallback policy.
-var guardEvents = map[string]bool{
-	scenarios.EventRouteChange: true,
-	scenarios.EventMTUChange:   true,
-	scenarios.EventSetsockopt:  true,
-	scenarios.EventSocketClose: true,
+func guardEvent(event string) bool {
+	switch event {
+	case scenarios.EventRouteChange, scenarios.EventMTUChange, scenarios.EventSetsockopt, scenarios.EventSocketClose:
+		return true
+	}
+	return false
 }
 
 // ScenarioFigures models scenario s on the given platforms (the
@@ -133,7 +138,7 @@ func guardSend(s *scenarios.Scenario) int {
 		return 0
 	}
 	for _, e := range s.Timeline {
-		if guardEvents[e.Event] && e.AfterPackets > 0 {
+		if guardEvent(e.Event) && e.AfterPackets > 0 {
 			return e.AfterPackets
 		}
 	}
@@ -142,7 +147,7 @@ func guardSend(s *scenarios.Scenario) int {
 
 // hasNIC reports whether the platform has costs through its data NIC.
 func (p *Platform) hasNIC() bool {
-	_, ok := p.Paths[nicPrefix+bundlePaths[scenarios.PathKernel]]
+	_, ok := p.Paths[nicPrefix+bundlePath(scenarios.PathKernel)]
 	return ok
 }
 
@@ -151,14 +156,14 @@ func (p *Platform) hasNIC() bool {
 // guardAt taking the generic path (which the NIC figure does not have: its
 // dummy0 cost plus the NIC's share of sendto()).
 func meanPerSend(p *Platform, prefix, path string, size, count, guardAt int) (float64, error) {
-	l, err := p.Path(prefix + bundlePaths[path])
+	l, err := p.Path(prefix + bundlePath(path))
 	if err != nil {
 		return 0, err
 	}
 	if path != scenarios.PathSpecialized || guardAt == 0 || guardAt >= count {
 		return l.At(size), nil
 	}
-	g, err := p.Path(bundlePaths[scenarios.PathGeneric])
+	g, err := p.Path(bundlePath(scenarios.PathGeneric))
 	if err != nil {
 		return 0, err
 	}
@@ -176,7 +181,7 @@ func meanPerSend(p *Platform, prefix, path string, size, count, guardAt int) (fl
 // nicShare is what the data NIC adds to a send of size bytes
 // (instructions): sendto() through the NIC less sendto() onto dummy0.
 func nicShare(p *Platform, size int) (float64, error) {
-	k := bundlePaths[scenarios.PathKernel]
+	k := bundlePath(scenarios.PathKernel)
 	viaNIC, err := p.Path(nicPrefix + k)
 	if err != nil {
 		return 0, err
