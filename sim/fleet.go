@@ -105,10 +105,9 @@ func (m *Model) costs(c Config) (*Platform, costs, error) {
 
 // device is one device's progress through its fetch.
 type device struct {
-	start    float64
-	context  int
-	readyAt  float64 // residual loaded
-	enqueued float64
+	start   float64
+	context int
+	readyAt float64 // residual loaded
 }
 
 // server is specializer/server's request handling: a hit is answered at
