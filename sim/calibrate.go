@@ -215,7 +215,11 @@ func fitSpec(m *Model, f *results.Figure) error {
 			return err
 		}
 		from4c := phases[from]
-		fromIPS := m.instructionsPerSecond(from)
+		source, err := m.Platform(from)
+		if err != nil {
+			return fmt.Errorf("figure %s: %w", f.ID, err)
+		}
+		fromIPS := source.InstructionsPerSecond
 		ms := func(k string) float64 { return from4c[k] / 1e3 }
 		c := &SpecCost{
 			From: from, Note: note, CalibrationLink: link,
@@ -229,14 +233,6 @@ func fitSpec(m *Model, f *results.Figure) error {
 		p.Spec = c
 	}
 	return nil
-}
-
-func (m *Model) instructionsPerSecond(name string) float64 {
-	p, err := m.Platform(name)
-	if err != nil {
-		return 0
-	}
-	return p.InstructionsPerSecond
 }
 
 // transferBytes is how many bytes the link carries in seconds.
