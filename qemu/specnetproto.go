@@ -80,6 +80,10 @@ type CustomizeStep struct {
 	// Warmup is bytes a TCP flow sends through send() before CUSTOMIZE,
 	// so that the peer's window has opened (tcp.decl guards its largest).
 	Warmup int
+	// SndBuf, when not 0, is SO_SNDBUF of a TCP flow (bytes, doubled by
+	// the kernel), set before the connect: tcp.decl folds the send buffer
+	// in, which the kernel would otherwise grow differently in every run.
+	SndBuf int
 }
 
 func (s CustomizeStep) String() string {
@@ -98,6 +102,9 @@ func (s CustomizeStep) String() string {
 	}
 	if s.Warmup != 0 {
 		b += fmt.Sprintf(",warmup=%d", s.Warmup)
+	}
+	if s.SndBuf != 0 {
+		b += fmt.Sprintf(",sndbuf=%d", s.SndBuf)
 	}
 	return b
 }

@@ -29,7 +29,7 @@ static const char *const fetch_keys[] = {
 };
 static const char *const customize_keys[] = {
 	"dst", "port", "sport", "adu", "so_adu", "out", "proto", "flags",
-	"warmup", NULL
+	"warmup", "sndbuf", NULL
 };
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
@@ -53,7 +53,7 @@ static const char *const closerace_keys[] = {
 	"gap_ms", NULL
 };
 static const char *const fork_keys[] = { "close", NULL };
-static const char *const tcpsink_keys[] = { "port", NULL };
+static const char *const tcpsink_keys[] = { "port", "rcvbuf", NULL };
 static const char *const proc_keys[] = { "path", "prefix", NULL };
 static const char *const no_keys[] = { NULL };
 

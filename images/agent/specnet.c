@@ -156,11 +156,21 @@ static int save_context(struct step *s, const char *out, unsigned long n)
  * the peer's largest window).
  */
 static int connect_tcp_flow(struct step *s, unsigned long adu,
-			    unsigned long long warmup, unsigned int flags)
+			    unsigned long long warmup, unsigned int flags,
+			    int sndbuf)
 {
 	unsigned long piece = adu ? adu : 1;
 	long ret;
 
+	/* A fixed send buffer: tcp.decl folds it in, and the kernel would
+	 * grow it with the congestion window, differently in every run. */
+	if (sndbuf) {
+		ret = sb_setsockopt(flow.sock, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		if (ret < 0) {
+			out_error(s->index, "setsockopt(SO_SNDBUF) failed", NULL, ret);
+			return -1;
+		}
+	}
 	ret = sb_connect(flow.sock, &flow.dest, sizeof(flow.dest));
 	if (ret < 0) {
 		out_error(s->index, "connect of the TCP flow failed", NULL, ret);
@@ -190,7 +200,7 @@ int step_customize(struct step *s)
 	struct specnet_customize c;
 	struct sb_sockaddr_in to;
 	unsigned char dst[4];
-	unsigned long long port, sport, adu, so_adu, flags, warmup, t0, t1;
+	unsigned long long port, sport, adu, so_adu, flags, warmup, sndbuf, t0, t1;
 	const char *out, *proto;
 	int committed;
 	long ret;
@@ -203,14 +213,15 @@ int step_customize(struct step *s)
 	    step_str(s, "out", &out, 0) < 0 ||
 	    step_str(s, "proto", &proto, 0) < 0 ||
 	    step_u64(s, "flags", &flags, 0, 0x7fffffffULL, 0) < 0 ||
-	    step_u64(s, "warmup", &warmup, 0, 0xffffffffULL, 0) < 0)
+	    step_u64(s, "warmup", &warmup, 0, 0xffffffffULL, 0) < 0 ||
+	    step_u64(s, "sndbuf", &sndbuf, 0, 0x3fffffffULL, 0) < 0)
 		return -1;
 	if (proto && strcmp(proto, "udp") && strcmp(proto, "tcp")) {
 		out_error(s->index, "proto must be udp or tcp: ", proto, 0);
 		return -1;
 	}
-	if (warmup && !(proto && !strcmp(proto, "tcp"))) {
-		out_error(s->index, "warmup is for proto=tcp only", NULL, 0);
+	if ((warmup || sndbuf) && !(proto && !strcmp(proto, "tcp"))) {
+		out_error(s->index, "warmup and sndbuf are for proto=tcp only", NULL, 0);
 		return -1;
 	}
 	if (!port || !sport) {
@@ -232,7 +243,7 @@ int step_customize(struct step *s)
 	}
 	set_sockaddr(&to, dst, port);
 	memcpy(&flow.dest, &to, sizeof(flow.dest));
-	if (flow.tcp && connect_tcp_flow(s, adu, warmup, flags) < 0)
+	if (flow.tcp && connect_tcp_flow(s, adu, warmup, flags, sndbuf) < 0)
 		return -1;
 
 	memset(&c, 0, sizeof(c));

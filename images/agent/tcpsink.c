@@ -8,6 +8,7 @@
  * is not joined: it reads until the virtual machine ends.
  */
 #include "net.h"
+#include <asm/socket.h>
 
 #define SINK_BUF	(16 << 10)	/* bytes per read */
 
@@ -46,10 +47,12 @@ int step_tcpsink(struct step *s)
 {
 	static const unsigned char loopback[4] = { 127, 0, 0, 1 };
 	struct sb_sockaddr_in addr;
-	unsigned long long port;
+	unsigned long long port, rcvbuf;
+	int val;
 	long fd, ret;
 
-	if (step_u64(s, "port", &port, 1, 65535, 1) < 0)
+	if (step_u64(s, "port", &port, 1, 65535, 1) < 0 ||
+	    step_u64(s, "rcvbuf", &rcvbuf, 0, 0x3fffffffULL, 0) < 0)
 		return -1;
 	fd = sb_socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0) {
@@ -57,7 +60,13 @@ int step_tcpsink(struct step *s)
 		return -1;
 	}
 	set_sockaddr(&addr, loopback, port);
-	ret = sb_bind4(fd, &addr, sizeof(addr));
+	/* A fixed receive buffer (inherited by the accepted socket) keeps
+	 * the window at its size once open: the sender's largest window is
+	 * a guard of a specialized TCP send. */
+	val = rcvbuf;
+	ret = rcvbuf ? sb_setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val)) : 0;
+	if (ret >= 0)
+		ret = sb_bind4(fd, &addr, sizeof(addr));
 	if (ret >= 0)
 		ret = sb_listen(fd, 1);
 	if (ret >= 0)

@@ -57,7 +57,9 @@ struct specnet_sockaddr_in {
  * a route.
  */
 struct specnet_customize {
-	int32_t fd;			/* in: a UDP socket of the caller */
+	int32_t fd;			/* in: a UDP socket of the caller, or
+					 * an established TCP one (tcp.decl's
+					 * context; dest is not used) */
 	uint32_t adu;			/* in: bytes per send, 0..65535, unless
 				 * the socket has SO_ADU set: that wins */
 	uint32_t send_flags;		/* in: MSG_* flags every send uses */
@@ -86,6 +88,13 @@ struct specnet_customize {
 					 * generic while the MTU is too low */
 #define SPECNET_GUARD_RESPECIALIZE 2	/* the generic path until a LOAD with
 					 * replace set puts new code in its place */
+/*
+ * A TCP token's guard is its MSS guard (kmod/tcp_token.c): the MSS, the
+ * PMTU it was sized for or the route's MTU moved since LOAD. FALLBACK
+ * (and RESPECIALIZE): the generic path from then on; REINFORCE: the
+ * generic path, which cuts segments at the new MSS, while the MSS
+ * differs. A TCP token's route change always falls back.
+ */
 
 /*
  * SPECNET_LOAD: bind the residual registered under name (a residual
@@ -95,7 +104,9 @@ struct specnet_customize {
  * on the socket's file, its route and neighbour, and the residual module.
  * Several tokens per socket are allowed.
  * Errors: ENOENT no such residual; EBADF fd is not a socket of the
- * caller; EPROTONOSUPPORT not a UDP/IPv4 socket; ENOSPC the memory budget
+ * caller; EPROTONOSUPPORT not a UDP/IPv4 or TCP/IPv4 socket; EPROTOTYPE
+ * a TCP residual (entry specnet_tcp_send_*) for a UDP socket or the
+ * reverse; ENOTCONN a TCP socket not established; ENOSPC the memory budget
  * for loaded residual code (module parameter budget_bytes) is used up;
  * ESTALE the residual carries a context digest and the socket, route or
  * neighbour LOAD finds differ from that context (they changed since

@@ -23,10 +23,18 @@ const (
 	residualModule = "/lib/modules/residual.ko"
 )
 
+// adu is the application's bytes per send: two MSS of a 1500-byte MTU
+// with timestamps (1448 bytes each), the paper's "multiple of the MSS".
+const adu = 2 * 1448
+
 // sendFlags are the flow's MSG_* flags: records (MSG_EOR, which tcp.decl's
 // write-queue guard needs) and MSG_NOSIGNAL, so that a reset peer fails a
 // send instead of killing the agent.
 const sendFlags = 0x80 | 0x4000
+
+// sndBuf is the flow's SO_SNDBUF (bytes; the kernel doubles it): fixed,
+// so that the context is the same in every boot.
+const sndBuf = 64 << 10
 
 type plan []string
 
@@ -35,19 +43,17 @@ func (p *plan) add(s fmt.Stringer) int {
 	return len(*p) - 1
 }
 
-// buildResidual specializes tcp.decl for the guest's context with an ADU
-// of segs times the connection's MSS (the ADU is the application's input,
-// outside the environment the residual's digest covers) and builds the
-// module; it returns the module and the MSS (bytes).
-func buildResidual(t *testing.T, u *specializer.Unit, k *images.Kernel, p *qemu.Platform, generic string, guestCtx []byte, segs int) (*compile.Module, int) {
+// buildResidual specializes tcp.decl for the guest's context (ADU adu)
+// and builds the module; the connection's MSS must be half the ADU.
+func buildResidual(t *testing.T, u *specializer.Unit, k *images.Kernel, p *qemu.Platform, generic string, guestCtx []byte) *compile.Module {
 	t.Helper()
 	c, err := ctxschema.Load(guestCtx)
 	if err != nil {
 		t.Fatalf("guest context rejected: %v\n%s", err, guestCtx)
 	}
-	mss := int(c.Values["tp->mss_cache"].Bits)
-	c.Values["adu"] = ctxschema.Value{Kind: "u32", Bits: uint64(segs * mss)}
-	c.Hash = ctxschema.Rehash(c)
+	if mss := c.Values["tp->mss_cache"].Bits; 2*mss != adu {
+		t.Fatalf("the connection's MSS is %d bytes, not half the ADU (%d bytes)", mss, adu)
+	}
 	out, err := u.Specialize(c)
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +67,28 @@ func buildResidual(t *testing.T, u *specializer.Unit, k *images.Kernel, p *qemu.
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: MSS %d, ADU %d bytes, residual %s (%d bytes of module)", p.Name, mss, segs*mss, m.Name, len(m.Ko))
-	return m, mss
+	t.Logf("%s: ADU %d bytes, residual %s (%d bytes of module)", p.Name, adu, m.Name, len(m.Ko))
+	return m
+}
+
+// contextDiff lists the keys whose values differ between two guest
+// contexts (adu and send_flags too): why a LOAD failed with ESTALE.
+func contextDiff(a, b []byte) string {
+	ca, err := ctxschema.Load(a)
+	if err != nil {
+		return err.Error()
+	}
+	cb, err := ctxschema.Load(b)
+	if err != nil {
+		return err.Error()
+	}
+	var out string
+	for k, va := range ca.Values {
+		if vb, ok := cb.Values[k]; !ok || vb.Bits != va.Bits {
+			out += fmt.Sprintf(" %s: %d vs %d;", k, va.Bits, vb.Bits)
+		}
+	}
+	return out
 }
 
 // coreFile is the core module built for k, at coreModule.

@@ -20,8 +20,8 @@ import (
 const (
 	sinkPort = 5001
 	srcPort  = 40000
-	// warmup is about the bytes sent before CUSTOMIZE, a whole number
-	// of ADUs (warmupFor): the peer's window opens.
+	// warmup is about the bytes sent before CUSTOMIZE (whole ADUs): the
+	// peer's window opens.
 	warmup = 256 << 10
 	// streamBytes is what the specialized path sends (at least 10 MB).
 	streamBytes = 10 << 20
@@ -29,10 +29,6 @@ const (
 
 var netData = qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen,
 	Neigh: vnet.SinkIP, LLAddr: vnet.SinkMAC}
-
-// warmupFor is the warmup in whole sends of adu bytes, so that every
-// send starts the payload's ramp at a multiple of adu in the stream.
-func warmupFor(adu int) int { return warmup / adu * adu }
 
 // streamCheck accepts one connection and checks every byte against the
 // agent's payload: each send of adu bytes is bytes 0, 1, 2, ... mod 256
@@ -196,24 +192,22 @@ func tcpStream(t *testing.T, b *images.Builder, u *specializer.Unit, generic str
 	// The context boot: the MSS is the connection's, so the ADU (two
 	// MSS) is known only from it; the ADU is the application's input
 	// and not part of the environment the residual's digest covers.
-	flow := qemu.CustomizeStep{Dst: vnet.SinkIP, Port: sinkPort, SrcPort: srcPort, ADU: 1448,
-		Proto: "tcp", Flags: sendFlags, Warmup: warmupFor(1448)}
+	flow := qemu.CustomizeStep{Dst: vnet.SinkIP, Port: sinkPort, SrcPort: srcPort, ADU: adu,
+		Proto: "tcp", Flags: sendFlags, Warmup: warmup / adu * adu, SndBuf: sndBuf}
 	var ctxPlan plan
 	ctxPlan.add(qemu.InsmodStep{Path: coreModule})
 	ctxPlan.add(netData)
 	customize := ctxPlan.add(flow)
 	steps, _ := netBoot(t, b, p, k, []images.File{coreFile}, ctxPlan, flow.ADU, int64(flow.Warmup))
-	m, mss := buildResidual(t, u, k, p, generic, steps[customize].Customize.Context, 2)
-	adu := 2 * mss
+	guestCtx := steps[customize].Customize.Context
+	m := buildResidual(t, u, k, p, generic, guestCtx)
 
 	count := (streamBytes + adu - 1) / adu
-	flow.ADU = adu
-	flow.Warmup = warmupFor(adu)
 	var pl plan
 	pl.add(qemu.InsmodStep{Path: coreModule})
-	pl.add(qemu.InsmodStep{Path: residualModule})
 	pl.add(netData)
-	pl.add(flow)
+	customize = pl.add(flow)
+	pl.add(qemu.InsmodStep{Path: residualModule})
 	load := pl.add(qemu.LoadStep{Slot: 0, Name: m.Name, Policy: "fallback"})
 	send := pl.add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: adu, Count: count, Flags: sendFlags})
 	counters := pl.add(qemu.CountersStep{})
@@ -223,7 +217,8 @@ func tcpStream(t *testing.T, b *images.Builder, u *specializer.Unit, generic str
 	want := int64(flow.Warmup + count*adu)
 	steps, check := netBoot(t, b, p, k, []images.File{coreFile, {Path: residualModule, Data: m.Ko}}, pl, adu, want)
 	if l := steps[load].Load; l.Errno != 0 || l.Token <= 0 {
-		t.Fatalf("%s: token %d errno %d", pl[load], l.Token, l.Errno)
+		t.Fatalf("%s: token %d errno %d; contexts differ in%s", pl[load], l.Token, l.Errno,
+			contextDiff(guestCtx, steps[customize].Customize.Context))
 	}
 	s := steps[send].Send
 	if s.Errors != 0 {

@@ -59,7 +59,8 @@ static u32 sn_tcp_dst_mtu(struct sock *sk)
 }
 
 /*
- * A socket CUSTOMIZE or LOAD binds sends without GSO from then on, as
+ * Fix what the kernel would otherwise retune under a specialized socket.
+ * GSO: a socket CUSTOMIZE or LOAD binds sends without it from then on, as
  * Linux 2.4 did in the paper: one MSS per skb, so that the size goal is
  * the MSS and the residual's segment loop unrolls per MSS. With GSO the
  * size goal follows half the peer's largest window, which grows early in
@@ -67,11 +68,15 @@ static u32 sn_tcp_dst_mtu(struct sock *sk)
  * and would make the residual fall back until they settle. gso_segs is
  * only that cache (tcp_xmit_size_goal() alone reads it): cleared, it
  * stays 0 without GSO, the same in every connection.
+ * The send buffer: tcp.decl folds sk_sndbuf in, and the kernel grows it
+ * with the congestion window (tcp_sndbuf_expand) unless the user locked
+ * it, as setsockopt(SO_SNDBUF) does; lock it at its size now.
  */
-static void sn_tcp_gso_off(struct sock *sk)
+static void sn_tcp_freeze(struct sock *sk)
 {
 	sk_gso_disable(sk);
 	tcp_sk(sk)->gso_segs = 0;
+	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
 }
 
 /*
@@ -98,7 +103,7 @@ struct sn_tcp_token *sn_tcp_token_bind(int fd, int *err)
 		goto out;
 	sock_hold(sk);
 	lock_sock(sk);
-	sn_tcp_gso_off(sk);
+	sn_tcp_freeze(sk);
 	sn_tcp_kernel_bind(&tt->ks, sk);
 	tt->dst_mtu = sn_tcp_dst_mtu(sk);
 	*err = sk->sk_state == TCP_ESTABLISHED ? 0 : -ENOTCONN;
