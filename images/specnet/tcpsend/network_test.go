@@ -13,6 +13,9 @@ import (
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/vnet"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
 // The flow: a TCP connection from the x86 guest's data NIC to a stream
@@ -41,7 +44,30 @@ type streamCheck struct {
 	bad  atomic.Int64 // offset of the first bad byte, -1 if none
 }
 
+// sinkRcvBuf is the checker's TCP receive buffer (bytes), fixed.
+const sinkRcvBuf = 256 << 10
+
+// fixWindow turns the receive buffer autotuning of h's netstack off: the
+// window it advertises then tops out at the same size in every boot, and
+// so does the guest's largest window, a guard of tcp.decl (autotuned, it
+// differed by one MSS between two boots of the p3).
+func fixWindow(h *vnet.Host) error {
+	st := h.Stack()
+	moderate := tcpip.TCPModerateReceiveBufferOption(false)
+	if err := st.SetTransportProtocolOption(tcp.ProtocolNumber, &moderate); err != nil {
+		return fmt.Errorf("host %s: receive buffer autotuning: %s", h.Name(), err)
+	}
+	size := tcpip.TCPReceiveBufferSizeRangeOption{Min: 4096, Default: sinkRcvBuf, Max: sinkRcvBuf}
+	if err := st.SetTransportProtocolOption(tcp.ProtocolNumber, &size); err != nil {
+		return fmt.Errorf("host %s: receive buffer size: %s", h.Name(), err)
+	}
+	return nil
+}
+
 func startCheck(ctx context.Context, h *vnet.Host, adu int) (*streamCheck, error) {
+	if err := fixWindow(h); err != nil {
+		return nil, err
+	}
 	l, err := h.Listen(ctx, "tcp", fmt.Sprintf(":%d", sinkPort))
 	if err != nil {
 		return nil, err
