@@ -49,9 +49,9 @@ void sn_tcp_kernel_bind(struct sn_tcp_ksock *ks, struct sock *sk)
 	v->sk_sndbuf = READ_ONCE(sk->sk_sndbuf);
 	v->sk_sndtimeo = sk->sk_sndtimeo;
 	v->sk_tsflags = sk->sk_tsflags;
-	/* tcp_sendmsg_locked() sizes for GSO only if sk_can_gso(): the
-	 * view says "no GSO" with a zero limit (tcp.h). */
-	v->sk_gso_max_size = sk_can_gso(sk) ? sk->sk_gso_max_size : 0;
+	/* 6.1's tcp_xmit_size_goal() reads the limit whatever
+	 * sk_can_gso() says: a zero limit is what makes one MSS per skb. */
+	v->sk_gso_max_size = sk->sk_gso_max_size;
 	v->sk_gso_max_segs = sk->sk_gso_max_segs;
 	v->icsk_pmtu_cookie = icsk->icsk_pmtu_cookie;
 	v->mss_cache = tp->mss_cache;

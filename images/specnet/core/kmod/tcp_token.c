@@ -74,7 +74,13 @@ static u32 sn_tcp_dst_mtu(struct sock *sk)
  */
 static void sn_tcp_freeze(struct sock *sk)
 {
+	/* 6.1's size goal reads sk_gso_max_size even without GSO (large
+	 * packets then go out whole on a device that takes them, as
+	 * loopback does): a zero limit makes it the MSS. sk_setup_caps()
+	 * leaves both alone once GSO is disabled. */
 	sk_gso_disable(sk);
+	sk->sk_gso_max_size = 0;
+	sk->sk_gso_max_segs = 1;
 	tcp_sk(sk)->gso_segs = 0;
 	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
 }
