@@ -50,7 +50,7 @@ static const char *const rmmod_keys[] = { "name", NULL };
 static const char *const sections_keys[] = { "name", NULL };
 static const char *const closerace_keys[] = {
 	"dst", "port", "sport", "name", "rounds", "size", "spread", "after",
-	"gap_ms", NULL
+	"gap_ms", "in_send", NULL
 };
 static const char *const fork_keys[] = { "close", NULL };
 static const char *const tcpsink_keys[] = { "port", "rcvbuf", NULL };

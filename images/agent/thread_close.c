@@ -23,14 +23,21 @@
  * or later (the scheduler may let the sender go on after a yield), and
  * always between two sends: without kernel preemption the closer runs
  * inside a send only if that send sleeps, which the guests' links never
- * make it do (the core's guard_close_waits stays 0).
+ * make it do (the core's guard_close_waits stays 0). With in_send set the
+ * closer also waits until the sender is inside a SEND and looks with a
+ * yield: the core's test-only send_hold_us makes every SEND sleep inside
+ * its token's guard, so the closer runs, and closes, while that send is
+ * asleep in it.
  */
 struct race {
 	long fd;
 	unsigned long close_after;
 	unsigned long gap_ms;
+	int in_send;			/* close only while the sender is in a SEND */
 	volatile int stop;		/* the sender is done: close now */
 	volatile unsigned long sent;
+	volatile int sending;		/* the sender is inside SPECNET_SEND */
+	volatile int closing;		/* the closer is about to call close */
 	volatile int closed;
 	volatile long close_ret;
 };
@@ -49,8 +56,10 @@ static int closer(void *arg)
 {
 	struct race *r = arg;
 
-	while (r->sent < r->close_after && !r->stop)
-		pause_turn(r->gap_ms);
+	while ((r->sent < r->close_after || (r->in_send && !r->sending)) && !r->stop)
+		pause_turn(r->in_send ? 0 : r->gap_ms);
+	r->closing = 1;
+	__asm__ volatile ("" ::: "memory");
 	r->close_ret = sys_close(r->fd);
 	__asm__ volatile ("" ::: "memory");
 	r->closed = 1;
@@ -61,6 +70,9 @@ static int closer(void *arg)
 struct race_totals {
 	unsigned long long rounds, ok, ok_after_close, ebadf, unfailed;
 	unsigned long long other, other_errno, close_errors, release_errors;
+	/* Sends the close started during; of them, those that succeeded and
+	 * those that returned after the close had returned. */
+	unsigned long long in_send, in_send_ok, close_first;
 };
 
 static long sb_bind(int fd, const void *addr, int addrlen)
@@ -104,13 +116,22 @@ static void race_sends(long dev, struct race *r, uint32_t token, unsigned long s
 	req.buf = (uint64_t)(unsigned long)udp_payload;
 	req.len = size;
 	for (n = 0; n < CLOSERACE_ROUND_MAX; n++) {
-		int was_closed = r->closed;
+		int was_closed = r->closed, was_closing = r->closing;
 
 		if (was_closed && past >= after) {
 			tot->unfailed++;
 			return;
 		}
+		r->sending = 1;
+		__asm__ volatile ("" ::: "memory");
 		ret = sys_ioctl(dev, SPECNET_SEND, &req);
+		__asm__ volatile ("" ::: "memory");
+		r->sending = 0;
+		if (r->closing && !was_closing) {
+			tot->in_send++;
+			tot->in_send_ok += ret >= 0;
+			tot->close_first += r->closed;
+		}
 		if (ret < 0) {
 			if (ret == -EBADF_ERRNO) {
 				tot->ebadf++;
@@ -159,6 +180,8 @@ static int race_round(struct step *s, long dev, const struct specnet_load *proto
 	r->fd = fd;
 	r->sent = 0;
 	r->stop = 0;
+	r->sending = 0;
+	r->closing = 0;
 	r->closed = 0;
 	r->close_ret = 0;
 	pid = thread_start(closer, r);
@@ -194,7 +217,7 @@ static int race_round(struct step *s, long dev, const struct specnet_load *proto
  */
 int step_closerace(struct step *s)
 {
-	unsigned long long rounds, sport, port, size, spread, after, gap_ms, i;
+	unsigned long long rounds, sport, port, size, spread, after, gap_ms, in_send, i;
 	static struct race r;
 	struct race_totals tot;
 	struct specnet_load l;
@@ -212,7 +235,8 @@ int step_closerace(struct step *s)
 	    step_u64(s, "size", &size, 0, UDP_MAX_SIZE, 1) < 0 ||
 	    step_u64(s, "spread", &spread, CLOSERACE_SPREAD, 1000, 0) < 0 ||
 	    step_u64(s, "after", &after, CLOSERACE_AFTER, 1000, 0) < 0 ||
-	    step_u64(s, "gap_ms", &gap_ms, 0, 1000, 0) < 0)
+	    step_u64(s, "gap_ms", &gap_ms, 0, 1000, 0) < 0 ||
+	    step_u64(s, "in_send", &in_send, 0, 1, 0) < 0)
 		return -1;
 	if (!port || !sport || !spread) {
 		out_error(s->index, "closerace: port, sport and spread must not be 0", NULL, 0);
@@ -235,6 +259,7 @@ int step_closerace(struct step *s)
 	fill_payload(size);
 	memset(&tot, 0, sizeof(tot));
 	r.gap_ms = gap_ms;
+	r.in_send = in_send;
 	for (i = 0; i < rounds && !err; i++) {
 		r.close_after = i % spread;
 		err = race_round(s, dev, &l, sport, size, after, &r, &tot);
@@ -252,6 +277,9 @@ int step_closerace(struct step *s)
 	out_u64("other_errno", tot.other_errno);
 	out_u64("close_errors", tot.close_errors);
 	out_u64("release_errors", tot.release_errors);
+	out_u64("in_send", tot.in_send);
+	out_u64("in_send_ok", tot.in_send_ok);
+	out_u64("close_first", tot.close_first);
 	out_end();
 	return 0;
 }

@@ -29,6 +29,17 @@ const closeSpread = 16
 // file, dentry and inode) is 150 kB over 100 rounds and 1.5 MB over 1000.
 const memFreeToleranceKB = 96
 
+// sendHoldUS is the core's test-only send_hold_us for the held rounds
+// (us): every SEND sleeps that long inside its token's guard. Long
+// against what the closer does between the sender falling asleep and its
+// close (a few hundred us of guest time), so that a loaded host in
+// network mode (real time) does not let the hold end first.
+const sendHoldUS = 20000
+
+// heldRounds and heldSpread: the held rounds (round i closes in the send
+// after i mod heldSpread good sends), kept few since every send sleeps.
+const heldRounds, heldSpread = 20, 4
+
 const (
 	errnoEBADF      = 9
 	errnoEOPNOTSUPP = 95
@@ -193,6 +204,68 @@ func TestCloseGuard(t *testing.T) {
 				}
 			})
 
+			// The close inside a running send: every SEND sleeps
+			// sendHoldUS inside its token's guard (after the live check,
+			// before the residual runs) and the closer closes while one
+			// does. The close must wait for that send (guard_close_waits
+			// counts it), which then completes on the state the guard
+			// kept alive and its datagram reaches the sink; the next SEND
+			// fails with EBADF.
+			t.Run("held", func(t *testing.T) {
+				p := plan(slices.Clone(prefix))
+				p[0] += ",params=send_hold_us=" + strconv.Itoa(sendHoldUS)
+				held := func(rounds int) guards.CloseRaceStep {
+					s := race(rounds, 0)
+					s.Spread, s.InSend = heldSpread, true
+					return s
+				}
+				warm := p.add(held(heldSpread))
+				inuse0, free0 := p.add(guards.SockstatUDP), p.add(guards.MemFree)
+				main := p.add(held(heldRounds))
+				after := p.add(qemu.CountersStep{})
+				inuse1, free1 := p.add(guards.SockstatUDP), p.add(guards.MemFree)
+				r := g.boot(t, files, slubDebug, p, timeout)
+
+				w, m := closeRace(t, r.steps[warm]), closeRace(t, r.steps[main])
+				for _, c := range []struct {
+					what   string
+					res    guards.CloseRaceResult
+					rounds int
+				}{{"held warm-up", w, heldSpread}, {"held rounds", m, heldRounds}} {
+					n := int64(c.rounds)
+					if c.res.Rounds != n || c.res.EBADF != n || c.res.OKAfterClose != 0 || c.res.Unfailed != 0 ||
+						c.res.Other != 0 || c.res.CloseErrors != 0 || c.res.ReleaseErrors != 0 {
+						t.Errorf("%s: %+v; want %d rounds each ending in EBADF, no send after the close, no other error", c.what, c.res, n)
+					}
+					if c.res.InSend != n || c.res.InSendOK != n {
+						t.Errorf("%s: the close started during %d sends, %d of them succeeded; want %d each", c.what, c.res.InSend, c.res.InSendOK, n)
+					}
+					// Whether the close(2) or the held send returns first
+					// once the send releases the guard is the scheduler's
+					// choice (the woken closer may preempt the sender on
+					// its way back to user space): logged only.
+					t.Logf("%s: held sends that returned after the close had returned: %d of %d", c.what, c.res.CloseFirst, c.res.InSend)
+				}
+				// Every close found its send running and waited for it.
+				counters(t, "after the held rounds", r.steps[after], map[string]int64{
+					"tokens_live": 0, "refs_held": 0, "sockets_marked": 0, "residual_bytes": 0,
+					"guard_close": int64(heldSpread + heldRounds), "guard_close_waits": int64(heldSpread + heldRounds),
+					"fallbacks": 0, "sends_specialized": w.OK + m.OK,
+				})
+				if a, b := procValue(t, r.steps[inuse0], "inuse"), procValue(t, r.steps[inuse1], "inuse"); a != b {
+					t.Errorf("UDP sockets in use: %d before the held rounds, %d after", a, b)
+				}
+				f0, f1 := procValue(t, r.steps[free0], "MemFree:"), procValue(t, r.steps[free1], "MemFree:")
+				t.Logf("MemFree %d kB before %d held rounds, %d kB after (%+d kB)", f0, heldRounds, f1, f1-f0)
+				if f1 < f0-memFreeToleranceKB {
+					t.Errorf("MemFree %d kB after %d held rounds, %d kB before: more than %d kB gone", f1, heldRounds, f0, memFreeToleranceKB)
+				}
+				// The held sends' datagrams among them.
+				if r.drops != 0 || r.sunk != w.OK+m.OK {
+					t.Errorf("the sink got %d datagrams of %d good sends (links dropped %d frames)", r.sunk, w.OK+m.OK, r.drops)
+				}
+			})
+
 			// A forked child's copy of the descriptor, closed or at the
 			// child's exit, is not the descriptor the token is bound
 			// to: the token lives; the parent's close kills it. Then
@@ -272,26 +345,34 @@ func TestCloseGuard(t *testing.T) {
 				t.Logf("the sink got %d of %d datagrams", r.sunk, 2*n)
 			})
 
-			// The negative control: the same rounds with the guard off.
-			// The token pins the socket's file, so its sends go on after
-			// the close and reach the sink: datagrams of a socket the
-			// application closed. (No SLUB report: the pinned file keeps
-			// the socket's memory alive; the guard is what stops the
-			// sends.)
+			// The negative control: the held rounds with the guard off
+			// (close_guard=0 and the same send_hold_us). The close does
+			// not wait: it returns while the send sleeps, which then
+			// completes after the descriptor is gone, and the token
+			// pins the socket's file, so its sends go on after the close
+			// and reach the sink: datagrams of a socket the application
+			// closed. (No SLUB report: the pinned file keeps the
+			// socket's memory alive; the guard is what stops the sends.)
 			t.Run("control", func(t *testing.T) {
 				const n, after = closeSpread, 4
 				p := plan(slices.Clone(prefix))
-				p[0] += ",params=close_guard=0"
-				ctl := p.add(race(n, after))
+				p[0] += ",params=close_guard=0%20send_hold_us=" + strconv.Itoa(sendHoldUS)
+				s := race(n, after)
+				s.InSend = true
+				ctl := p.add(s)
 				done := p.add(qemu.CountersStep{})
-				r := g.boot(t, files, slubDebug, p, 3*time.Minute)
+				r := g.boot(t, files, slubDebug, p, timeout)
 
 				c := closeRace(t, r.steps[ctl])
 				if c.Rounds != n || c.EBADF != 0 || c.Unfailed != n || c.OKAfterClose != n*after {
 					t.Errorf("without the guard: %+v; want %d rounds whose %d sends after the close all succeed", c, n, after)
 				}
+				if c.InSend != n || c.InSendOK != n || c.CloseFirst != n {
+					t.Errorf("without the guard: the close started during %d sends, %d succeeded, %d returned after the close; want %d each (the close does not wait)",
+						c.InSend, c.InSendOK, c.CloseFirst, n)
+				}
 				counters(t, "without the guard", r.steps[done], map[string]int64{
-					"guard_close": 0, "tokens_live": 0, "refs_held": 0, "sockets_marked": 0,
+					"guard_close": 0, "guard_close_waits": 0, "tokens_live": 0, "refs_held": 0, "sockets_marked": 0,
 				})
 				if r.drops != 0 || r.sunk != c.OK {
 					t.Errorf("the sink got %d datagrams of %d good sends (links dropped %d frames)", r.sunk, c.OK, r.drops)

@@ -34,6 +34,11 @@ type CloseRaceStep struct {
 	// GapMS is the sleep between two sends and between two looks of the
 	// closer, in milliseconds; 0 yields instead (no pacing).
 	GapMS int
+	// InSend makes the closer also wait until the agent is inside a SEND
+	// (looking with a yield), for a core loaded with send_hold_us, whose
+	// SENDs sleep inside their token's guard: the close then lands in a
+	// running send.
+	InSend bool
 }
 
 func (s CloseRaceStep) String() string {
@@ -47,6 +52,9 @@ func (s CloseRaceStep) String() string {
 	}
 	if s.GapMS != 0 {
 		b += fmt.Sprintf(",gap_ms=%d", s.GapMS)
+	}
+	if s.InSend {
+		b += ",in_send=1"
 	}
 	return b
 }
@@ -67,6 +75,10 @@ type CloseRaceResult struct {
 	// CloseErrors and ReleaseErrors count failed close(2) calls and
 	// RELEASEs (the dead token must still be released).
 	CloseErrors, ReleaseErrors int64
+	// InSend counts the sends the close started during; InSendOK those
+	// of them that succeeded; CloseFirst those that returned after the
+	// close had returned (a close that did not wait for the send).
+	InSend, InSendOK, CloseFirst int64
 }
 
 // CloseRace reads the result of a closerace step.
@@ -82,7 +94,8 @@ func CloseRace(r qemu.StepResult) (CloseRaceResult, error) {
 		{"rounds", &c.Rounds}, {"ok", &c.OK}, {"ok_after_close", &c.OKAfterClose},
 		{"ebadf", &c.EBADF}, {"unfailed", &c.Unfailed}, {"other", &c.Other},
 		{"other_errno", &c.OtherErrno}, {"close_errors", &c.CloseErrors},
-		{"release_errors", &c.ReleaseErrors},
+		{"release_errors", &c.ReleaseErrors}, {"in_send", &c.InSend},
+		{"in_send_ok", &c.InSendOK}, {"close_first", &c.CloseFirst},
 	} {
 		v, err := strconv.ParseInt(r.Fields[f.name], 10, 64)
 		if err != nil {

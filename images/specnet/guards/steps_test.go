@@ -15,6 +15,8 @@ func TestStepStrings(t *testing.T) {
 			"closerace,dst=10.2.0.1,port=9,sport=40000,name=specnet_r_00,rounds=100,size=64"},
 		{CloseRaceStep{Dst: "10.2.0.1", Port: 9, SrcPort: 40000, Name: "r", Rounds: 1, Size: 0, Spread: 3, After: 2, GapMS: 5},
 			"closerace,dst=10.2.0.1,port=9,sport=40000,name=r,rounds=1,size=0,spread=3,after=2,gap_ms=5"},
+		{CloseRaceStep{Dst: "10.2.0.1", Port: 9, SrcPort: 40000, Name: "r", Rounds: 20, Size: 64, InSend: true},
+			"closerace,dst=10.2.0.1,port=9,sport=40000,name=r,rounds=20,size=64,in_send=1"},
 		{ForkStep{}, "fork"},
 		{ForkStep{Close: true}, "fork,close=1"},
 		{SockstatUDP, "proc,path=/proc/net/sockstat,prefix=UDP:"},
@@ -27,9 +29,11 @@ func TestStepStrings(t *testing.T) {
 
 func TestCloseRaceResult(t *testing.T) {
 	fields := map[string]string{"rounds": "100", "ok": "963", "ok_after_close": "0", "ebadf": "100",
-		"unfailed": "0", "other": "1", "other_errno": "22", "close_errors": "0", "release_errors": "2"}
+		"unfailed": "0", "other": "1", "other_errno": "22", "close_errors": "0", "release_errors": "2",
+		"in_send": "3", "in_send_ok": "3", "close_first": "1"}
 	got, err := CloseRace(qemu.StepResult{Kind: "closerace", Fields: fields})
-	want := CloseRaceResult{Rounds: 100, OK: 963, EBADF: 100, Other: 1, OtherErrno: 22, ReleaseErrors: 2}
+	want := CloseRaceResult{Rounds: 100, OK: 963, EBADF: 100, Other: 1, OtherErrno: 22, ReleaseErrors: 2,
+		InSend: 3, InSendOK: 3, CloseFirst: 1}
 	if err != nil || got != want {
 		t.Errorf("CloseRace = %+v, %v; want %+v", got, err, want)
 	}

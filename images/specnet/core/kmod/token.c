@@ -17,6 +17,7 @@
 #include "specnet_residual.h"
 #include "tcp_token.h"
 
+#include <linux/delay.h>
 #include <linux/errno.h>
 #include <linux/fdtable.h>
 #include <linux/idr.h>
@@ -43,6 +44,22 @@
 static bool sn_close_guard = true;
 module_param_named(close_guard, sn_close_guard, bool, 0444);
 MODULE_PARM_DESC(close_guard, "test only: 0 disables the close guard");
+
+/*
+ * Test-only fault injection: a SEND sleeps send_hold_us (us) inside its
+ * token's guard (read side), after the live check and before the
+ * residual or the generic path runs. The guests' kernels are
+ * uniprocessor and not preemptible, and no send sleeps otherwise, so a
+ * close from a second task always lands between two sends; the hold lets
+ * it land inside one, while the send has committed to the token's
+ * binding (socket, route, neighbour, residual code) and not yet used it:
+ * the close guard must wait for it (guard_close_waits), and a guard that
+ * did not would free that state under the send (a SLUB report).
+ * images/specnet/guards boots it; 0, the default, is off.
+ */
+static uint sn_send_hold_us;
+module_param_named(send_hold_us, sn_send_hold_us, uint, 0444);
+MODULE_PARM_DESC(send_hold_us, "test only: sleep (us) in every SEND inside the token's guard");
 
 struct sn_token {
 	struct kref ref;
@@ -607,6 +624,8 @@ static long sn_send_request(const struct file *owner, struct specnet_send s)
 	ret = -EBADF;
 	if (!t->live)
 		goto out;
+	if (unlikely(sn_send_hold_us))
+		usleep_range(sn_send_hold_us, sn_send_hold_us);
 	if (t->tcp) {
 		ret = sn_tcp_token_send(t->tcp, t->r, t->policy,
 					sn_route_diverts(&t->rg), buf, s.len,
