@@ -134,6 +134,16 @@ func newHost(n NodeSpec, ends []*end, framing []Framing, mtu []int) (*Host, erro
 			linkMTU += header.EthernetMinimumSize
 		}
 		ep := &nicEndpoint{Endpoint: channel.New(0, linkMTU, mac), end: ends[i]}
+		if n.Kind == NodeRouter {
+			// Without TX checksum offload, gVisor's forwarding recomputes
+			// the transport checksum of every packet it forwards, over
+			// the packet alone: it overwrites bytes 6-7 of every IPv4
+			// fragment's payload (the sink then drops the datagram) and
+			// would repair a guest's bad checksum. A real router leaves
+			// both alone. The cost: a TCP or UDP socket opened on a
+			// router sends without checksums; routers open none.
+			ep.LinkEPCapabilities |= stack.CapabilityTXChecksumOffload
+		}
 		var link stack.LinkEndpoint = ep
 		if framing[i] == FramingEthernet {
 			link = ethernet.New(ep)

@@ -15,29 +15,9 @@ import (
 func TestTwoRouterTopology(t *testing.T) {
 	for _, tt := range []struct{ via, other string }{{Router1IP, Router2}, {Router2IP, Router1}} {
 		t.Run(tt.via, func(t *testing.T) {
-			topo, err := TwoRouterTopology("i486")
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := topo.Node("i486")
-			g.Kind = NodeHost
-			g.NICs = g.NICs[DataNIC:]
-			g.Routes = []RouteSpec{{Dest: netip.MustParsePrefix(FarNet + "/24"), Via: netip.MustParseAddr(tt.via)}}
-			// No spec link and no server: the host has the data NIC only.
-			topo.Links = topo.Links[1:]
-			for i, node := range topo.Nodes {
-				if node.Name == ServerHost {
-					topo.Nodes = append(topo.Nodes[:i], topo.Nodes[i+1:]...)
-					break
-				}
-			}
-			topo.Link(DataLink).A = Port{"i486", 0}
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
-			n, err := Start(ctx, topo)
-			if err != nil {
-				t.Fatal(err)
-			}
+			n := startHostBehindRouters(t, ctx, tt.via, nil)
 			defer n.Close()
 			sink, err := StartSink(ctx, n.Host(FarSinkHost), SinkPort)
 			if err != nil {
@@ -79,4 +59,36 @@ func TestTwoRouterTopology(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startHostBehindRouters starts TwoRouterTopology with a host in the
+// guest's place on the data segment, routing the far segment via the router
+// address via. edit, when set, changes the topology before the start.
+func startHostBehindRouters(t *testing.T, ctx context.Context, via string, edit func(*Topology)) *Network {
+	t.Helper()
+	topo, err := TwoRouterTopology("i486")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := topo.Node("i486")
+	g.Kind = NodeHost
+	g.NICs = g.NICs[DataNIC:]
+	g.Routes = []RouteSpec{{Dest: netip.MustParsePrefix(FarNet + "/24"), Via: netip.MustParseAddr(via)}}
+	// No spec link and no server: the host has the data NIC only.
+	topo.Links = topo.Links[1:]
+	for i, node := range topo.Nodes {
+		if node.Name == ServerHost {
+			topo.Nodes = append(topo.Nodes[:i], topo.Nodes[i+1:]...)
+			break
+		}
+	}
+	topo.Link(DataLink).A = Port{"i486", 0}
+	if edit != nil {
+		edit(&topo)
+	}
+	n, err := Start(ctx, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
