@@ -96,11 +96,15 @@ func percentAt(id string, key ...string) func(*Bundle) (float64, string) {
 		if v == nil {
 			return math.NaN(), "not measured (figure " + id + " has no " + strings.Join(key, "/") + ")"
 		}
+		// The range over the rows of the same protocol (the percent
+		// figures' second column).
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for _, r := range f.Ours() {
-			lo, hi = min(lo, r.Value), max(hi, r.Value)
+			if len(r.Key) > 1 && len(key) > 1 && r.Key[1] == key[1] {
+				lo, hi = min(lo, r.Value), max(hi, r.Value)
+			}
 		}
-		return *v, fmt.Sprintf("%.1f%% at %s (all platforms and sizes: %.1f to %.1f%%)", *v, strings.Join(key, " "), lo, hi)
+		return *v, fmt.Sprintf("%.1f%% at %s (all %s rows: %.1f to %.1f%%)", *v, strings.Join(key, " "), key[1], lo, hi)
 	}
 }
 
