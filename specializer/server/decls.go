@@ -120,8 +120,10 @@ func refThroughCasts(e ir.Expr) *ir.Var {
 
 // cacheKey is the hex SHA-256 of what a module depends on: the kernel,
 // the declaration's folder (declaration and generic sources), the
-// declaration id, and the context without its per-instance values.
-func (d *declaration) cacheKey(kernelKey string, ctx *ctxschema.Context) string {
+// declaration id, the context without its per-instance values, and the
+// context's digest the module embeds (compile.ContextDigest: the same for
+// contexts that differ only in per-instance values).
+func (d *declaration) cacheKey(kernelKey string, ctx *ctxschema.Context, digest uint64) string {
 	invariant := &ctxschema.Context{Values: map[string]ctxschema.Value{}}
 	for k, v := range ctx.Values {
 		if !d.instanceKeys[k] {
@@ -129,7 +131,7 @@ func (d *declaration) cacheKey(kernelKey string, ctx *ctxschema.Context) string 
 		}
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "specbed-server-cache/1\nkernel %s\ntree %s\ndecl %s\ncontext %s\n",
-		kernelKey, d.tree, d.id, ctxschema.Rehash(invariant))
+	fmt.Fprintf(h, "specbed-server-cache/2\nkernel %s\ntree %s\ndecl %s\ncontext %s\ndigest %016x\n",
+		kernelKey, d.tree, d.id, ctxschema.Rehash(invariant), digest)
 	return hex.EncodeToString(h.Sum(nil))
 }

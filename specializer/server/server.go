@@ -357,11 +357,17 @@ func (s *Server) handle(ctx context.Context, req *Request, ph *[NumPhases]time.D
 	if err == nil {
 		err = cx.Check(d.unit.Decl)
 	}
+	// The residual carries the context's digest: LOAD on a flow whose
+	// context has changed since fails with ESTALE instead of binding it.
+	var digest uint64
+	if err == nil {
+		digest, err = compile.ContextDigest(req.Context)
+	}
 	if err != nil {
 		ph[PhaseAnalysis] = time.Since(t)
 		return fail(StatusBadContext, "%v", err)
 	}
-	key := d.cacheKey(k.Key, cx)
+	key := d.cacheKey(k.Key, cx, digest)
 	ph[PhaseAnalysis] = time.Since(t)
 
 	if ko, err := s.cached(key); err == nil {
@@ -393,7 +399,7 @@ func (s *Server) handle(ctx context.Context, req *Request, ph *[NumPhases]time.D
 	if err != nil {
 		return fail(StatusCompileError, "%v", err)
 	}
-	m, err := drv.Build(ctx, compile.Residual{C: out.C, Entry: out.Entry})
+	m, err := drv.Build(ctx, compile.Residual{C: out.C, Entry: out.Entry, Digest: digest})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctxFail(ctx.Err())
