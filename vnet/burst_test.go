@@ -63,8 +63,8 @@ func TestSLIPBurstReachesSink(t *testing.T) {
 					return got
 				}
 				if !eventually(10*time.Second, func() bool { return counted() == int64(seq) }) {
-					t.Fatalf("burst %d: the sink counted %d of %d datagrams (slip %+v, data %+v)", b, counted(), seq,
-						n.Link(SLIPLink).Stats().AToB, n.Link(DataLink).Stats().BToA)
+					t.Fatalf("burst %d: the sink counted %d of %d datagrams, its netstack dropped %+v (slip %+v, data %+v)",
+						b, counted(), seq, sink.Report().Dropped, n.Link(SLIPLink).Stats().AToB, n.Link(DataLink).Stats())
 				}
 			}
 		})

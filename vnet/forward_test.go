@@ -56,6 +56,9 @@ func TestRouterForwardsFragmentsUnchanged(t *testing.T) {
 			if !eventually(10*time.Second, whole) {
 				t.Errorf("the sink got %+v, want one datagram of %d bytes", sink.Report().UDP, size)
 			}
+			if d := sink.Report().Dropped; d != (UDPDrops{}) {
+				t.Errorf("the sink's netstack dropped datagrams: %+v", d)
+			}
 			if err := n.Close(); err != nil { // flushes the captures
 				t.Fatal(err)
 			}

@@ -48,15 +48,33 @@ type FlowReport struct {
 // SinkReport is a snapshot of a Sink's flows, sorted by source.
 type SinkReport struct {
 	UDP, TCP []FlowReport
+	// Dropped counts the UDP datagrams the sink host's netstack dropped
+	// before any socket: they reached its NIC but no flow counts them.
+	Dropped UDPDrops
+}
+
+// UDPDrops counts UDP datagrams a netstack dropped, by reason. The counts
+// are the whole host's, for every port.
+type UDPDrops struct {
+	// Checksum counts datagrams with a bad UDP checksum.
+	Checksum uint64
+	// Malformed counts datagrams whose UDP header or length is invalid.
+	Malformed uint64
+	// ReceiveBuffer counts datagrams dropped because the socket's receive
+	// buffer was full.
+	ReceiveBuffer uint64
+	// UnknownPort counts datagrams to a port with no socket.
+	UnknownPort uint64
 }
 
 // Sink is the netperf-like benchmark receiver: on one port it counts UDP
 // datagrams (the first 4 payload bytes are a big-endian sequence number)
 // and discards TCP streams, recording bytes and arrival times.
 type Sink struct {
-	udp net.PacketConn
-	tcp net.Listener
-	wg  sync.WaitGroup
+	host *Host
+	udp  net.PacketConn
+	tcp  net.Listener
+	wg   sync.WaitGroup
 
 	// epoch anchors arrival times like a link's capture timestamps: the
 	// wall clock at StartSink plus monotonic time, so that arrival times
@@ -88,7 +106,7 @@ func StartSink(ctx context.Context, h *Host, port int) (*Sink, error) {
 		udp.Close()
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	s := &Sink{udp: udp, tcp: tcp, epoch: time.Now(), udpFlow: map[string]*flow{}, tcpFlow: map[string]*flow{},
+	s := &Sink{host: h, udp: udp, tcp: tcp, epoch: time.Now(), udpFlow: map[string]*flow{}, tcpFlow: map[string]*flow{},
 		conns: map[net.Conn]struct{}{}}
 	s.wg.Add(2)
 	go s.serveUDP()
@@ -198,7 +216,13 @@ func (f *flow) record(a Arrival) {
 func (s *Sink) Report() SinkReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return SinkReport{UDP: snapshot(s.udpFlow), TCP: snapshot(s.tcpFlow)}
+	u := s.host.stack.Stats().UDP
+	return SinkReport{UDP: snapshot(s.udpFlow), TCP: snapshot(s.tcpFlow), Dropped: UDPDrops{
+		Checksum:      u.ChecksumErrors.Value(),
+		Malformed:     u.MalformedPacketsReceived.Value(),
+		ReceiveBuffer: u.ReceiveBufferErrors.Value(),
+		UnknownPort:   u.UnknownPortErrors.Value(),
+	}}
 }
 
 func snapshot(m map[string]*flow) []FlowReport {
