@@ -84,6 +84,9 @@ type CustomizeStep struct {
 	// the kernel), set before the connect: tcp.decl folds the send buffer
 	// in, which the kernel would otherwise grow differently in every run.
 	SndBuf int
+	// Reuse customizes the open UDP flow socket again instead of opening
+	// one: the context of the socket a token is bound to, as it is now.
+	Reuse bool
 }
 
 func (s CustomizeStep) String() string {
@@ -105,6 +108,9 @@ func (s CustomizeStep) String() string {
 	}
 	if s.SndBuf != 0 {
 		b += fmt.Sprintf(",sndbuf=%d", s.SndBuf)
+	}
+	if s.Reuse {
+		b += ",reuse=1"
 	}
 	return b
 }

@@ -29,13 +29,13 @@ static const char *const fetch_keys[] = {
 };
 static const char *const customize_keys[] = {
 	"dst", "port", "sport", "adu", "so_adu", "out", "proto", "flags",
-	"warmup", "sndbuf", NULL
+	"warmup", "sndbuf", "reuse", NULL
 };
 static const char *const setsockopt_keys[] = { "level", "name", "value", NULL };
 static const char *const getsockopt_keys[] = { "level", "name", NULL };
 static const char *const close_keys[] = { "which", NULL };
 static const char *const load_keys[] = {
-	"slot", "name", "policy", "guard", "replace", NULL
+	"slot", "name", "ko", "policy", "guard", "replace", NULL
 };
 static const char *const route_keys[] = {
 	"op", "dst", "prefix", "gw", "dev", "mtu", NULL

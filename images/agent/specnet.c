@@ -200,7 +200,7 @@ int step_customize(struct step *s)
 	struct specnet_customize c;
 	struct sb_sockaddr_in to;
 	unsigned char dst[4];
-	unsigned long long port, sport, adu, so_adu, flags, warmup, sndbuf, t0, t1;
+	unsigned long long port, sport, adu, so_adu, flags, warmup, sndbuf, reuse, t0, t1;
 	const char *out, *proto;
 	int committed;
 	long ret;
@@ -214,7 +214,8 @@ int step_customize(struct step *s)
 	    step_str(s, "proto", &proto, 0) < 0 ||
 	    step_u64(s, "flags", &flags, 0, 0x7fffffffULL, 0) < 0 ||
 	    step_u64(s, "warmup", &warmup, 0, 0xffffffffULL, 0) < 0 ||
-	    step_u64(s, "sndbuf", &sndbuf, 0, 0x3fffffffULL, 0) < 0)
+	    step_u64(s, "sndbuf", &sndbuf, 0, 0x3fffffffULL, 0) < 0 ||
+	    step_u64(s, "reuse", &reuse, 0, 1, 0) < 0)
 		return -1;
 	if (proto && strcmp(proto, "udp") && strcmp(proto, "tcp")) {
 		out_error(s->index, "proto must be udp or tcp: ", proto, 0);
@@ -228,8 +229,14 @@ int step_customize(struct step *s)
 		out_error(s->index, "port and sport must not be 0", NULL, 0);
 		return -1;
 	}
+	/* reuse: the context of the socket the tokens are bound to, as it is
+	 * now (respecialize after a route change needs that socket's). */
+	if (reuse && (flow.sock < 0 || flow.tcp || (proto && !strcmp(proto, "tcp")))) {
+		out_error(s->index, "reuse needs an open UDP flow (customize)", NULL, 0);
+		return -1;
+	}
 	if (open_dev(s) < 0 ||
-	    open_flow(s, sport, proto && !strcmp(proto, "tcp") ? SOCK_STREAM : SOCK_DGRAM) < 0)
+	    (!reuse && open_flow(s, sport, proto && !strcmp(proto, "tcp") ? SOCK_STREAM : SOCK_DGRAM) < 0))
 		return -1;
 	/* The application commits to its data unit size on the socket;
 	 * CUSTOMIZE takes it over the request's adu. */
@@ -293,6 +300,64 @@ static int step_slot(struct step *s, unsigned long long *slot)
 }
 
 /*
+ * module_name reads the residual's name from its module file: the
+ * .modinfo string "name=specnet_r_<hash>" the kernel registers it under.
+ * A module the fetch step got from the server has a name the plan cannot
+ * know. The file is scanned in pieces; the tail of each piece that could
+ * hold a match cut by the piece's end is kept for the next read.
+ */
+static int module_name(struct step *s, const char *path, char *name, unsigned long size)
+{
+	static const char key[] = "\0name=specnet_r_";
+	static char buf[16384];
+	const unsigned long klen = sizeof(key) - 1, skip = 6, keep = klen + size;
+	unsigned long have = 0, i, j;
+	long fd, n;
+	int ret = -1;
+
+	fd = sys_open(path, O_RDONLY, 0);
+	if (fd < 0) {
+		out_error(s->index, "cannot open the module: ", path, fd);
+		return -1;
+	}
+	for (;;) {
+		n = sys_read(fd, buf + have, sizeof(buf) - have);
+		if (n < 0) {
+			out_error(s->index, "reading the module failed: ", path, n);
+			goto out;
+		}
+		have += n;
+		for (i = 0; i + klen <= have; i++) {
+			if (memcmp(buf + i, key, klen))
+				continue;
+			for (j = i + skip; j < have && j - (i + skip) < size && buf[j]; j++)
+				;
+			if (j < have && j - (i + skip) < size) {
+				memcpy(name, buf + i + skip, j - (i + skip) + 1);
+				ret = 0;
+				goto out;
+			}
+			if (j - (i + skip) >= size) {
+				out_error(s->index, "residual name too long in ", path, 0);
+				goto out;
+			}
+			break;	/* cut by the piece's end: read on */
+		}
+		if (!n) {
+			out_error(s->index, "no name=specnet_r_ in the module ", path, 0);
+			goto out;
+		}
+		if (have > keep) {
+			memmove(buf, buf + have - keep, keep);
+			have = keep;
+		}
+	}
+out:
+	sys_close(fd);
+	return ret;
+}
+
+/*
  * load binds a registered residual to the flow. The kernel's answer is
  * the result (ENOSPC past the memory budget is what some tests expect);
  * a failed load leaves the slot empty.
@@ -301,16 +366,27 @@ int step_load(struct step *s)
 {
 	struct specnet_load l;
 	unsigned long long slot;
-	const char *name, *policy, *guard;
+	const char *name, *ko, *policy, *guard;
+	static char ko_name[sizeof(((struct specnet_load *)0)->name)];
 	unsigned long long replace;
 	long ret;
 
 	if (step_slot(s, &slot) < 0 ||
-	    step_str(s, "name", &name, 1) < 0 ||
+	    step_str(s, "name", &name, 0) < 0 ||
+	    step_str(s, "ko", &ko, 0) < 0 ||
 	    step_str(s, "policy", &policy, 0) < 0 ||
 	    step_str(s, "guard", &guard, 0) < 0 ||
 	    step_u64(s, "replace", &replace, 0, 1, 0) < 0)
 		return -1;
+	if (!name == !ko) {
+		out_error(s->index, "load needs one of name and ko", NULL, 0);
+		return -1;
+	}
+	if (ko) {
+		if (module_name(s, ko, ko_name, sizeof(ko_name)) < 0)
+			return -1;
+		name = ko_name;
+	}
 	memset(&l, 0, sizeof(l));
 	if (!policy || !strcmp(policy, "fallback")) {
 		l.policy = SPECNET_POLICY_FALLBACK;

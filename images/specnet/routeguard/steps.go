@@ -60,16 +60,23 @@ func (s IfstatStep) String() string { return "ifstat,dev=" + s.Dev }
 
 // LoadStep binds residual Name to the flow with guard policy Guard, into
 // slot Slot; with Replace the new token takes the place of the slot's
-// token (SPECNET_LOAD with token set), which respecialize needs.
+// token (SPECNET_LOAD with token set), which respecialize needs. Instead
+// of Name, Ko is a guest module file whose .modinfo name the agent reads:
+// a module fetched from the server in the same boot.
 type LoadStep struct {
 	Slot    int
 	Name    string
+	Ko      string
 	Guard   string
 	Replace bool
 }
 
 func (s LoadStep) String() string {
-	b := fmt.Sprintf("load,slot=%d,name=%s,guard=%s", s.Slot, s.Name, s.Guard)
+	ref := "name=" + s.Name
+	if s.Ko != "" {
+		ref = "ko=" + s.Ko
+	}
+	b := fmt.Sprintf("load,slot=%d,%s,guard=%s", s.Slot, ref, s.Guard)
 	if s.Replace {
 		b += ",replace=1"
 	}
