@@ -24,10 +24,10 @@
  * always between two sends: without kernel preemption the closer runs
  * inside a send only if that send sleeps, which the guests' links never
  * make it do (the core's guard_close_waits stays 0). With in_send set the
- * closer also waits until the sender is inside a SEND and looks with a
- * yield: the core's test-only send_hold_us makes every SEND sleep inside
- * its token's guard, so the closer runs, and closes, while that send is
- * asleep in it.
+ * closer also waits until the sender is inside a SEND: the core's
+ * test-only send_hold_us makes every SEND sleep inside its token's guard
+ * (longer than gap_ms), so the closer runs, and closes, while that send
+ * is asleep in it.
  */
 struct race {
 	long fd;
@@ -57,7 +57,7 @@ static int closer(void *arg)
 	struct race *r = arg;
 
 	while ((r->sent < r->close_after || (r->in_send && !r->sending)) && !r->stop)
-		pause_turn(r->in_send ? 0 : r->gap_ms);
+		pause_turn(r->gap_ms);
 	r->closing = 1;
 	__asm__ volatile ("" ::: "memory");
 	r->close_ret = sys_close(r->fd);
