@@ -75,9 +75,12 @@ type CloseRaceResult struct {
 	// CloseErrors and ReleaseErrors count failed close(2) calls and
 	// RELEASEs (the dead token must still be released).
 	CloseErrors, ReleaseErrors int64
-	// InSend counts the sends the close started during; InSendOK those
-	// of them that succeeded; CloseFirst those that returned after the
-	// close had returned (a close that did not wait for the send).
+	// InSend counts the sends the close started during as user space
+	// sees it (between the agent's looks just before and after the SEND
+	// ioctl, so its entry and exit count too; the core's
+	// guard_close_waits says whether the send was running under the
+	// guard); InSendOK those of them that succeeded; CloseFirst those
+	// that returned after the close had returned.
 	InSend, InSendOK, CloseFirst int64
 }
 
