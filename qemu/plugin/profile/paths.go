@@ -185,16 +185,43 @@ func measureSize(ctx context.Context, b *images.Builder, p *qemu.Platform, k *im
 		if err != nil {
 			return runs, fmt.Errorf("paths checks: %w", err)
 		}
-		// The first windows are the timed paths, in plan order; the
-		// wrong-length sends after them are not measurements.
-		for i, path := range pb.paths {
-			if i >= len(prof.Windows) || prof.Windows[i].Path != path {
-				return runs, fmt.Errorf("window %d is not the %s path's timed loop", i, path)
-			}
-			run.Layers = append(run.Layers, layerCounts(p, &prof.Windows[i]))
+		timed, err := timedWindows(prof.Windows, m, pb.paths)
+		if err != nil {
+			return runs, err
+		}
+		for _, w := range timed {
+			run.Layers = append(run.Layers, layerCounts(p, w))
 		}
 	}
 	return runs, nil
+}
+
+// timedWindows picks the timed loops of a measurement boot out of its
+// windows: the loops of paths.Count sends, which must be want in plan
+// order, each with the guest figure the paths checks read for its path.
+// The plan's single sends (a customized_send before the core is loaded or
+// on an empty slot, the wrong-length sends) run through time_sends too,
+// before and after the timed loops, but are not measurements.
+func timedWindows(ws []Window, m *paths.Measurement, want []qemu.SendPath) ([]*Window, error) {
+	var timed []*Window
+	for i := range ws {
+		if ws[i].Kind == "send" && ws[i].Sends == paths.Count {
+			timed = append(timed, &ws[i])
+		}
+	}
+	if len(timed) != len(want) {
+		return nil, fmt.Errorf("%d timed loops of %d sends, want %d (%v)", len(timed), paths.Count, len(want), want)
+	}
+	for i, w := range timed {
+		if w.Path != want[i] {
+			return nil, fmt.Errorf("timed loop %d (step %d) is the %s path's, want %s", i, w.Step, w.Path, want[i])
+		}
+		if c := m.Cost(w.Path); w.GuestPerSend != c {
+			return nil, fmt.Errorf("timed loop %d (step %d, %s): the guest counted %.1f instructions per send, the paths checks %.1f",
+				i, w.Step, w.Path, w.GuestPerSend, c)
+		}
+	}
+	return timed, nil
 }
 
 // bootTimeout bounds one boot under the plugin (host wall time): the

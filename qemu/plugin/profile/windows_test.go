@@ -2,8 +2,10 @@ package profile
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
+	"specbed/images/specnet/paths"
 	"specbed/qemu"
 	"specbed/qemu/plugin"
 	"specbed/qemu/plugin/attrib"
@@ -65,5 +67,61 @@ func TestWindows(t *testing.T) {
 	res.Steps = append(res.Steps, res.Steps[1])
 	if _, err := windows(res, snaps, loop, clock, a); err == nil {
 		t.Error("two timed steps, one loop: no error")
+	}
+}
+
+// TestTimedWindows picks a measurement boot's timed loops out of its
+// windows: the single sends around them (customized_send before the core
+// is loaded, the wrong-length sends, one on an empty slot) are skipped,
+// and a loop that is not the expected path or not the figure the paths
+// checks read is an error.
+func TestTimedWindows(t *testing.T) {
+	single := func(step int) Window {
+		return Window{Step: step, Kind: "send", Path: qemu.PathCustomized, Sends: 1, GuestPerSend: 9000}
+	}
+	loop := func(step int, path qemu.SendPath, perSend float64) Window {
+		return Window{Step: step, Kind: "send", Path: path, Sends: paths.Count, GuestPerSend: perSend}
+	}
+	want := qemu.CustomizedSendPaths()
+	m := &paths.Measurement{}
+	for i, path := range want {
+		m.Costs = append(m.Costs, paths.PathCost{Path: path, InstructionsPerSend: float64(3000 - 100*i)})
+	}
+	good := []Window{single(0)}
+	for i, path := range want {
+		good = append(good, loop(10+i, path, float64(3000-100*i)))
+	}
+	good = append(good, single(20), single(21), single(30))
+	for _, tc := range []struct {
+		name string
+		edit func([]Window) []Window
+		ok   bool
+	}{
+		{"single sends around the loops", func(ws []Window) []Window { return ws }, true},
+		{"a loop missing", func(ws []Window) []Window { return append(ws[:1:1], ws[2:]...) }, false},
+		{"loops swapped", func(ws []Window) []Window { ws[1].Path, ws[2].Path = ws[2].Path, ws[1].Path; return ws }, false},
+		{"another figure than the checks read", func(ws []Window) []Window { ws[2].GuestPerSend++; return ws }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := tc.edit(slices.Clone(good))
+			got, err := timedWindows(ws, m, want)
+			if !tc.ok {
+				if err == nil {
+					t.Errorf("no error for %v", ws)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d timed loops, want %d", len(got), len(want))
+			}
+			for i, w := range got {
+				if w.Path != want[i] || w.Step != 10+i {
+					t.Errorf("timed loop %d: %+v", i, *w)
+				}
+			}
+		})
 	}
 }
