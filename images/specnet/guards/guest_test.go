@@ -195,7 +195,12 @@ func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []
 		t.Errorf("the kernel reported %q\nconsole:\n%s", m, console.String())
 	}
 	r := run{steps: res.Steps, console: console.String()}
-	r.drops = settle(t, n, g.guestLinks())
+	// A SLIP line at 230400 bit/s can be seconds behind the guest.
+	settleCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if r.drops, err = n.Settle(settleCtx, g.guestLinks()...); err != nil {
+		t.Fatal(err)
+	}
 	r.sunk = sunk(sink, g.source())
 	return r
 }
@@ -222,29 +227,6 @@ func sunk(sink *vnet.Sink, source string) int64 {
 		}
 	}
 	return last
-}
-
-// settle waits (at most a minute of host time) until every frame the
-// guest side offered to links has been delivered or dropped: a SLIP line
-// at 230400 bit/s can be seconds behind the guest. It returns the drops.
-func settle(t *testing.T, n *vnet.Network, links []string) int64 {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var pending, drops int64
-		for _, name := range links {
-			st := n.Link(name).Stats().AToB
-			drops += st.QueueDrops + st.LossDrops + st.NoReceiverDrops
-			pending += st.OfferedFrames - st.DeliveredFrames - st.QueueDrops - st.LossDrops - st.NoReceiverDrops
-		}
-		if pending == 0 {
-			return drops
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("links %v still hold %d frames a minute after the guest ended", links, pending)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // residual boots once to collect the flow's context in the guest kernel,
