@@ -284,9 +284,6 @@ func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, gen
 
 	var ctxPlan plan
 	ctxPlan.add(qemu.InsmodStep{Path: coreModule})
-	// Every boot configures the spec NIC too: its address's routes move
-	// the route generation (rt_genid) the context holds.
-	ctxPlan.add(netSpec)
 	ctxPlan.add(netData)
 	ctxPlan.add(routeVia2("add", vnet.Router1IP))
 	customize := ctxPlan.add(netFlow)
@@ -318,7 +315,6 @@ func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, gen
 			pl[0] += ",params=route_guard=0"
 		}
 		pl.add(qemu.InsmodStep{Path: residualA})
-		pl.add(netSpec)
 		pl.add(netData)
 		pl.add(routeVia2("add", vnet.Router1IP))
 		pl.add(netFlow)
@@ -368,15 +364,18 @@ func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, gen
 		t.Logf("%s: sink %d, router1 %d, router2 %d frames, reaction %d ns", policy, r.sunk, r.router1, r.router2,
 			r.steps[after].Counters["guard_reaction_ns_last"])
 	}
-	return respecialize(t, b, p, k, []images.File{coreFile, resFile}, m.Name)
+	return respecialize(t, b, p, k, coreFile)
 }
 
-// respecialize is the paper's flow after a route change: the token goes
-// generic, the agent customizes the same socket again, fetches the new
-// residual from the server over the spec link, loads it and swaps it in
-// under the same token; the sends after it are specialized again and go
-// through the new router.
-func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, files []images.File, first string) respecRun {
+// respecialize is the paper's flow in one boot: the agent customizes the
+// flow, fetches its residual from the server over the spec link and loads
+// it; after a route change the token goes generic, the agent customizes
+// the same socket again, fetches the new residual, loads it and swaps it
+// in under the same token; the sends after it are specialized again and
+// go through the new router. (The spec NIC's address moves the route
+// generation the context holds: both residuals come from contexts of this
+// boot.)
+func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, coreFile images.File) respecRun {
 	srv, err := server.New(server.Config{
 		Kernels: []*images.Kernel{k}, Decls: server.DefaultDecls(b.Repo), CacheDir: t.TempDir(),
 	})
@@ -387,18 +386,27 @@ func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.K
 		t.Fatal(err)
 	}
 	const (
-		n       = 50 // sends per phase
-		ctxFile = "/tmp/respecialize.json"
-		koFile  = "/tmp/respecialize.ko"
+		n        = 50 // sends per phase
+		firstCtx = "/tmp/first.json"
+		firstKo  = "/tmp/first.ko"
+		ctxFile  = "/tmp/respecialize.json"
+		koFile   = "/tmp/respecialize.ko"
 	)
+	fetchStep := func(ctxPath, out string) qemu.FetchStep {
+		return qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(k),
+			Decl: "udp", Context: ctxPath, Out: out}
+	}
 	var pl plan
 	pl.add(qemu.InsmodStep{Path: coreModule})
-	pl.add(qemu.InsmodStep{Path: residualA})
 	pl.add(netSpec)
 	pl.add(netData)
 	pl.add(routeVia2("add", vnet.Router1IP))
-	pl.add(netFlow)
-	load := pl.add(routeguard.LoadStep{Slot: 0, Name: first, Guard: routeguard.Respecialize})
+	flow := netFlow
+	flow.Out = firstCtx
+	pl.add(flow)
+	fetchFirst := pl.add(fetchStep(firstCtx, firstKo))
+	pl.add(qemu.InsmodStep{Path: firstKo})
+	load := pl.add(routeguard.LoadStep{Slot: 0, Ko: firstKo, Guard: routeguard.Respecialize})
 	send := short(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: netFlow.ADU, Count: n})
 	start := pl.add(qemu.CountersStep{})
 	pl.add(send)
@@ -409,15 +417,18 @@ func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.K
 	again := netFlow
 	again.Reuse, again.Out = true, ctxFile
 	pl.add(again)
-	fetch := pl.add(qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(k),
-		Decl: "udp", Context: ctxFile, Out: koFile})
+	fetch := pl.add(fetchStep(ctxFile, koFile))
 	insmod := pl.add(qemu.InsmodStep{Path: koFile})
 	swap := pl.add(routeguard.LoadStep{Slot: 0, Ko: koFile, Guard: routeguard.Respecialize, Replace: true})
 	pl.add(send)
 	after := pl.add(qemu.CountersStep{})
-	r := netBoot(t, b, p, k, files, pl, srv)
+	r := netBoot(t, b, p, k, []images.File{coreFile}, pl, srv)
 
+	if f := r.steps[fetchFirst].Fetch; f.Status != 0 {
+		t.Fatalf("respecialize: %s: status %d: %s", pl[fetchFirst], f.Status, f.Message)
+	}
 	l := r.steps[load].Load
+	first := l.Name
 	if l.Errno != 0 || l.Token <= 0 {
 		t.Fatalf("respecialize: %s: token %d errno %d", pl[load], l.Token, l.Errno)
 	}
