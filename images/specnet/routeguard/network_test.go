@@ -400,6 +400,14 @@ func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.K
 	pl.add(qemu.InsmodStep{Path: coreModule})
 	pl.add(netSpec)
 	pl.add(netData)
+	// A static entry for the second router too: the context taken after the
+	// route change must still be the live one when the fetched residual
+	// arrives, and a learnt entry may age from REACHABLE to STALE during
+	// the fetch (the neighbour's state is part of the context; the p3's
+	// clock runs ahead of host time, and its LOAD got ESTALE). The same
+	// step again only adds the entry: no route exists yet to be flushed.
+	pl.add(qemu.NetStep{Dev: netData.Dev, Addr: netData.Addr, Prefix: netData.Prefix,
+		Neigh: vnet.Router2IP, LLAddr: vnet.Router2MAC})
 	pl.add(routeVia2("add", vnet.Router1IP))
 	flow := netFlow
 	flow.Out = firstCtx
