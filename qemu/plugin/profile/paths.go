@@ -87,7 +87,12 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	defer os.RemoveAll(work)
-	spec, err := paths.NewSpecializer(b.Repo, k, p, filepath.Join(work, "specializer"))
+	// The specializer server's recipe folder, as results/repro uses: a
+	// recipe recorded in a fresh folder names that folder in the
+	// residual's line table, so its build-id and signature, and the
+	// guest's instruction counts around the timed loops, would differ
+	// from run to run and from the paths measurement's.
+	spec, err := paths.NewSpecializer(b.Repo, k, p, filepath.Join(b.Cache, "specializer"))
 	if err != nil {
 		return nil, err
 	}
