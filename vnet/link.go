@@ -2,6 +2,7 @@ package vnet
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,9 @@ type DirStats struct {
 	// attached at the far end, or that the far end failed to take (a guest
 	// that exited).
 	NoReceiverDrops int64
+	// DownDrops: frames offered, queued or on the wire while the link was
+	// down (SetDown).
+	DownDrops int64
 	// MaxQueueBytes is the queue's high-water mark in wire bytes.
 	MaxQueueBytes int64
 }
@@ -46,12 +50,38 @@ type Link struct {
 	ends    [2]*end
 	wire    *capture
 	ingress *capture
+	// down is set while the link is down (SetDown): it carries nothing.
+	down atomic.Bool
+}
+
+// SetDown takes the link down (true) or brings it back up (false) while
+// traffic flows. Down, both directions drop what is offered, what waits in
+// their queues and what is on the wire, as a cut cable would; the counters
+// record them as DownDrops.
+func (l *Link) SetDown(down bool) {
+	l.down.Store(down)
+	if !down {
+		return
+	}
+	for _, p := range l.pipes {
+		p.flush()
+	}
+}
+
+// SetRate changes both directions' rate (bit/s; 0 = no limit) while
+// traffic flows. A frame already being transmitted keeps its old rate;
+// the next one takes the new rate.
+func (l *Link) SetRate(bitsPerSecond int64) {
+	for _, p := range l.pipes {
+		p.setRate(bitsPerSecond)
+	}
 }
 
 // stamp converts t to a capture timestamp (see epoch).
 func (l *Link) stamp(t time.Time) time.Time { return l.epoch.Add(t.Sub(l.epoch)) }
 
-// Spec returns the link's specification.
+// Spec returns the link's specification at start (SetRate and SetDown
+// change the running link, not its spec).
 func (l *Link) Spec() LinkSpec { return l.spec }
 
 // Stats returns a snapshot of the link's counters.
@@ -98,12 +128,14 @@ const releaseGrain = time.Millisecond
 // pipe is one direction of a link: a byte-limited FIFO queue served at the
 // link's rate, then the propagation delay, loss and delivery.
 type pipe struct {
-	link     *Link
-	dir      Direction
-	to       *end
-	wireLen  func([]byte) int
-	limit    int
-	txNanos  float64 // ns per wire byte; 0 = no limit
+	link    *Link
+	dir     Direction
+	to      *end
+	wireLen func([]byte) int
+	limit   int
+	// txNanos is the float64 bits of ns per wire byte (0 = no limit):
+	// SetRate changes it while transmit reads it.
+	txNanos  atomic.Uint64
 	rng      *rand.Rand
 	wake     chan struct{}
 	inflight chan inflight
@@ -133,9 +165,7 @@ func newPipe(l *Link, dir Direction, to *end) *pipe {
 	if p.limit == 0 {
 		p.limit = DefaultQueueBytes
 	}
-	if s.Rate > 0 {
-		p.txNanos = 8e9 / float64(s.Rate)
-	}
+	p.setRate(s.Rate)
 	p.wireLen = func(f []byte) int { return len(f) }
 	if s.Framing == FramingSLIP {
 		p.wireLen = SLIPEncodedLen
@@ -160,6 +190,32 @@ func inflightCap(s LinkSpec) int {
 	return int(min(bdp/minFrame, 1<<16)) + 16
 }
 
+// setRate sets the pipe's rate (bit/s; 0 = no limit).
+func (p *pipe) setRate(bitsPerSecond int64) {
+	ns := 0.0
+	if bitsPerSecond > 0 {
+		ns = 8e9 / float64(bitsPerSecond)
+	}
+	p.txNanos.Store(math.Float64bits(ns))
+}
+
+// flush drops the frames waiting in the queue (the link went down). A
+// frame transmit already holds as the head is dropped when it would be
+// delivered.
+func (p *pipe) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.q) == 0 {
+		return
+	}
+	// Keep the head: transmit pops it; deliver drops it while down.
+	for _, f := range p.q[1:] {
+		p.qBytes -= f.wire
+	}
+	p.st.DownDrops += int64(len(p.q) - 1)
+	p.q = p.q[:1]
+}
+
 func (p *pipe) stats() DirStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -179,6 +235,10 @@ func (p *pipe) send(frame []byte) {
 	p.expire(now)
 	p.st.OfferedFrames++
 	p.st.OfferedBytes += int64(wire)
+	if p.link.down.Load() {
+		p.st.DownDrops++
+		return
+	}
 	if p.qBytes+wire > p.limit {
 		p.st.QueueDrops++
 		p.st.QueueDropBytes += int64(wire)
@@ -245,7 +305,8 @@ func (p *pipe) transmit(ctx context.Context) {
 		if f.at.After(start) {
 			start = f.at
 		}
-		done = start.Add(time.Duration(p.txNanos * float64(f.wire)))
+		txNanos := math.Float64frombits(p.txNanos.Load())
+		done = start.Add(time.Duration(txNanos * float64(f.wire)))
 		if !sleepUntil(ctx, done.Add(-releaseGrain)) {
 			return
 		}
@@ -288,6 +349,12 @@ func (p *pipe) propagate(ctx context.Context) {
 // its last bit; the capture records that time, so a pcap shows the link's
 // shaping exactly even when a goroutine wakes late.
 func (p *pipe) deliver(frame []byte, wire int, at time.Time) {
+	if p.link.down.Load() {
+		p.mu.Lock()
+		p.st.DownDrops++
+		p.mu.Unlock()
+		return
+	}
 	if t := p.link.spec.Tamper; t != nil {
 		if frame = t(p.link.spec.Framing, p.dir, frame); frame == nil {
 			p.mu.Lock()
