@@ -17,8 +17,11 @@ const (
 	FigSize      = "fig4b-size"
 	FigShare     = "fig4b-share"
 	FigOverhead  = "fig4c-overhead"
-	FigUDPGain   = "fig5-udp-gain"
-	FigUDPRate   = "fig5-udp-throughput"
+	// FigOverheadBytes is the bytes figure 4(c)'s upload and download
+	// moved: a transfer model needs sizes, not only times.
+	FigOverheadBytes = "fig4c-bytes"
+	FigUDPGain       = "fig5-udp-gain"
+	FigUDPRate       = "fig5-udp-throughput"
 )
 
 // Paths of the send-path figures (qemu.SendPath values): the kernel's
@@ -269,6 +272,10 @@ type PhaseTime struct {
 	Phase string
 	// Ms is host wall time in milliseconds.
 	Ms float64
+	// Bytes is the payload the phase moved over the specialization link
+	// (the request for the upload, the module for the download; 0 for
+	// the other phases).
+	Bytes int
 }
 
 // OverheadFigure is figure 4(c): the cost of a specialization by phase.
@@ -280,6 +287,25 @@ func OverheadFigure(phases []PhaseTime, caption string) Figure {
 	}
 	for _, p := range phases {
 		f.Rows = append(f.Rows, Row{Key: []string{p.Platform, p.Fetch, p.Phase}, Value: p.Ms})
+	}
+	return f
+}
+
+// OverheadBytesFigure is the payload bytes of figure 4(c)'s transfer
+// phases: the request (the fetch header and the context JSON, as the
+// guest's agent sent it) and the module (as it received it).
+func OverheadBytesFigure(phases []PhaseTime) Figure {
+	f := Figure{
+		ID: FigOverheadBytes, PaperFigure: "4(c)", Title: "Specialization request and module sizes",
+		Caption: "Bytes of TCP payload each transfer phase of figure 4(c) moved over the specialization link: " +
+			"upload = the request (header and flow context), download = the module, as the guest's agent counted them.",
+		Unit: "bytes", Kind: KindCount,
+		Columns: []string{"platform", "fetch", "phase"},
+	}
+	for _, p := range phases {
+		if p.Bytes > 0 {
+			f.Rows = append(f.Rows, Row{Key: []string{p.Platform, p.Fetch, p.Phase}, Value: float64(p.Bytes)})
+		}
 	}
 	return f
 }

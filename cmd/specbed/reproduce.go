@@ -437,7 +437,7 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 		b.Missing = append(b.Missing, results.Missing{PaperFigure: "5(a,b,c) over a NIC", Why: "no platform with a data NIC was measured (or its stream boots failed: see the run's errors)"})
 	}
 	if len(overhead) > 0 {
-		b.Figures = append(b.Figures, results.OverheadFigure(overhead, overheadCaption))
+		b.Figures = append(b.Figures, results.OverheadFigure(overhead, overheadCaption), results.OverheadBytesFigure(overhead))
 	} else {
 		b.Missing = append(b.Missing, results.Missing{PaperFigure: "4(c)", Why: "the overhead boots failed (see the run's errors)"})
 	}

@@ -149,22 +149,30 @@ func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.Ph
 	case len(served) != 2:
 		return nil, fmt.Errorf("%s: the server answered %d requests, want 2", e.P.Name, len(served))
 	}
+	// The guest's byte counts go into figure 4(c)'s sizes: the server's
+	// own count of the module must agree.
+	for i, f := range []*qemu.FetchResult{cold, cached} {
+		if f.ModuleBytes != served[i].ModuleBytes || f.RequestBytes <= 0 {
+			return nil, fmt.Errorf("%s: fetch %d: guest got %d module bytes, server sent %d; request %d bytes",
+				e.P.Name, i, f.ModuleBytes, served[i].ModuleBytes, f.RequestBytes)
+		}
+	}
 	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
 	var out []results.PhaseTime
 	for i, f := range []*qemu.FetchResult{cold, cached} {
 		fetch := []string{FetchCold, FetchCached}[i]
-		add := func(phase string, v float64) {
-			out = append(out, results.PhaseTime{Platform: e.P.Name, Fetch: fetch, Phase: phase, Ms: v})
+		add := func(phase string, v float64, bytes int) {
+			out = append(out, results.PhaseTime{Platform: e.P.Name, Fetch: fetch, Phase: phase, Ms: v, Bytes: bytes})
 		}
-		add(PhaseCollect, ms(collect.NS))
+		add(PhaseCollect, ms(collect.NS), 0)
 		sv := served[i]
-		add(PhaseUpload, ms(sv.Phases[server.PhaseReceive].Nanoseconds()))
+		add(PhaseUpload, ms(sv.Phases[server.PhaseReceive].Nanoseconds()), f.RequestBytes)
 		for _, p := range []server.Phase{server.PhaseAnalysis, server.PhaseSpecialization, server.PhaseCompile, server.PhaseSign} {
-			add(p.String(), ms(sv.Phases[p].Nanoseconds()))
+			add(p.String(), ms(sv.Phases[p].Nanoseconds()), 0)
 		}
-		add(PhaseDownload, ms(f.ReplyNS))
+		add(PhaseDownload, ms(f.ReplyNS), f.ModuleBytes)
 		// One load: the cached module is the cold one's bytes.
-		add(PhaseLoad, ms(load.NS))
+		add(PhaseLoad, ms(load.NS), 0)
 	}
 	return out, nil
 }
