@@ -100,8 +100,8 @@ func (d *decoder) checkEvent(s *Scenario, i int) {
 		d.failAt(path, "%s takes at or after_packets, not both", e.Event)
 	case slices.Contains(hostEvents, e.Event) && s.Clock != ClockNetwork:
 		d.failAt(path+".event", "%s acts on a vnet link: it needs clock: network", e.Event)
-	case slices.Contains(hostEvents, e.Event) && !at:
-		d.failAt(path, "%s happens at a host time: give at", e.Event)
+	case slices.Contains(hostEvents, e.Event) && !at && !after:
+		d.failAt(path, "%s happens at a host time or between sends: give at or after_packets", e.Event)
 	case slices.Contains(guestEvents, e.Event) && !after:
 		d.failAt(path, "%s acts in the guest between sends: give after_packets", e.Event)
 	}

@@ -144,5 +144,6 @@ var expectKeys = map[string]keySet{
 // by packets sent.
 var guestEvents = []string{EventRouteChange, EventSocketClose, EventMTUChange, EventSetsockopt, EventWrongLengthSend, EventRespecialize}
 
-// hostEvents act on vnet's links at a host time (network clock).
+// hostEvents act on vnet's links (network clock) at a host time, or
+// between two of the agent's steps when placed by packets sent.
 var hostEvents = []string{EventLinkDown, EventLinkUp, EventLinkRate}

@@ -118,7 +118,8 @@ type Event struct {
 	// duration).
 	At Duration `yaml:"at"`
 	// AfterPackets places the event after this many timed sends of each
-	// flow (within the workload's count).
+	// flow (within the workload's count); a link event placed so happens
+	// once the agent reported those sends, before the next ones.
 	AfterPackets int `yaml:"after_packets" min:"0"`
 	// Link names the link of link-down, link-up and link-rate.
 	Link string `yaml:"link" enum:"link"`

@@ -202,6 +202,33 @@ func (g *guestNetwork) delivered(src string) int64 {
 	return n
 }
 
+// linkEvent applies a link-down, link-up or link-rate event to the
+// running network's link.
+func (g *guestNetwork) linkEvent(e Event) error {
+	if g == nil {
+		return fmt.Errorf("%s needs the network clock", e.Event)
+	}
+	l := g.n.Link(e.Link)
+	if l == nil {
+		return fmt.Errorf("%s: the topology has no link %s", e.Event, e.Link)
+	}
+	switch e.Event {
+	case EventLinkDown:
+		l.SetDown(true)
+	case EventLinkUp:
+		l.SetDown(false)
+	case EventLinkRate:
+		l.SetRate(e.RateBps)
+		// Frames queued at the slower of the two rates drain last.
+		spec := l.Spec()
+		spec.Rate = min(spec.Rate, e.RateBps)
+		g.drain = max(g.drain, drainTime(vnet.Topology{Links: []vnet.LinkSpec{spec}}))
+	default:
+		return fmt.Errorf("%s is not a link event", e.Event)
+	}
+	return nil
+}
+
 // drainTime is how long the fullest queue of topo takes to empty: its
 // bytes at its link's rate, plus the link's delay and a margin for the
 // host's timers.

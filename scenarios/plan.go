@@ -78,6 +78,9 @@ type flowPlan struct {
 	// channel (the plan runs steps[:ctlFrom], then a ctl step): the
 	// plan stops at its first failing step, a control session does not.
 	ctlFrom int
+	// linkEvents are the timeline's link events by the plan step the
+	// control session sends after them (len(steps): after the last).
+	linkEvents map[int][]int
 }
 
 func (p *flowPlan) add(s fmt.Stringer, r role) {
@@ -155,7 +158,8 @@ func runnable(s *Scenario) error {
 				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the route moves between two dummy devices: count clock only")
 			}
 		case EventLinkDown, EventLinkUp, EventLinkRate:
-			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "vnet links take their rate and state at start only; no runtime control yet")
+			// Placed by after_packets: the control session acts on the
+			// link between two steps (at needs a workload duration).
 		default:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the runner has no step for it")
 		}
@@ -262,12 +266,37 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 				events = true
 			}
 		}
+		for i, e := range s.Timeline {
+			if e.AfterPackets == mark && slices.Contains(hostEvents, e.Event) {
+				p.addLinkEvent(i)
+			}
+		}
 		if events {
 			// What the events did before any send follows them.
 			p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark, afterEvents: true})
 		}
 	}
 	return p
+}
+
+// addLinkEvent places timeline event i before the next step. Link events
+// need the host between two steps, so the plan goes over the control
+// channel from its first workload send on.
+func (p *flowPlan) addLinkEvent(i int) {
+	if p.linkEvents == nil {
+		p.linkEvents = map[int][]int{}
+	}
+	p.linkEvents[len(p.steps)] = append(p.linkEvents[len(p.steps)], i)
+	if p.ctlFrom > 0 {
+		return
+	}
+	for j, st := range p.steps {
+		if st.role != roleSetup {
+			p.ctlFrom = j
+			return
+		}
+	}
+	p.ctlFrom = len(p.steps)
 }
 
 // loadStep binds the residual with the scenario's guard policy: fallback

@@ -130,3 +130,45 @@ func runnableFiles(t *testing.T) []string {
 	}
 	return out
 }
+
+// TestLinkEventPlan places a scenario's link events between the agent's
+// steps: the plan hands over to the control channel at the first send,
+// and each event comes before the step after its mark's counters.
+func TestLinkEventPlan(t *testing.T) {
+	s, err := Load("faults/data-link-down.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, netOpen(i486(t), 64))
+	var got []string
+	for i, st := range p.steps {
+		for _, e := range p.linkEvents[i] {
+			got = append(got, "host: "+s.Timeline[e].Event)
+		}
+		if i == p.ctlFrom {
+			got = append(got, "ctl")
+		}
+		got = append(got, st.step)
+	}
+	want := []string{
+		"insmod,path=/lib/modules/specnet.ko",
+		"insmod,path=/lib/modules/residual.ko",
+		"net,dev=eth0,addr=10.1.0.2,prefix=24",
+		"net,dev=eth1,addr=10.2.0.2,prefix=24,neigh=10.2.0.1,lladdr=52:54:00:ff:00:02",
+		"customize,dst=10.2.0.1,port=9,sport=5000,adu=64",
+		"load,slot=0,name=specnet_r_1,policy=fallback",
+		"ctl",
+		"counters",
+		"send,path=special,size=64,count=400,warmup=100,slot=0",
+		"counters",
+		"host: link-down",
+		"send,path=special,size=64,count=300,warmup=0,slot=0",
+		"counters",
+		"host: link-up",
+		"send,path=special,size=64,count=300,warmup=0,slot=0",
+		"counters",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

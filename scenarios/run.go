@@ -500,7 +500,8 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 	}
 	pr.r.logf("%s on %s: boot %s (%s clock, %d steps)", pr.s.Name, pr.p.Name, tag, cfg.Mode.Name, len(plan))
 	if fp.ctlFrom > 0 {
-		if err := controlSession(ctx, in, &console, fp); err != nil {
+		link := func(event int) error { return net.linkEvent(pr.s.Timeline[event]) }
+		if err := controlSession(ctx, in, &console, fp, link); err != nil {
 			in.Close()
 			in.Wait()
 			return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
