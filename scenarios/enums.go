@@ -45,6 +45,9 @@ const (
 	EventLinkRate          = "link-rate"
 	EventServerUnavailable = "server-unavailable"
 	EventRespecialize      = "respecialize"
+	// EventOops loads images/modules/oops, whose init dereferences NULL:
+	// the guest oopses, for the crash monitor's fault scenario.
+	EventOops = "oops"
 )
 
 // Expectation checks.
@@ -123,6 +126,7 @@ var eventKeys = map[string]keySet{
 	EventLinkRate:          {required: []string{"link", "rate_bps"}, optional: when},
 	EventServerUnavailable: {},
 	EventRespecialize:      {optional: when},
+	EventOops:              {optional: when},
 }
 
 // bounds are at_least, at_most and equals: a check takes at least one.
@@ -142,7 +146,7 @@ var expectKeys = map[string]keySet{
 
 // guestEvents act inside the guest: they become agent plan steps, placed
 // by packets sent.
-var guestEvents = []string{EventRouteChange, EventSocketClose, EventMTUChange, EventSetsockopt, EventWrongLengthSend, EventRespecialize}
+var guestEvents = []string{EventRouteChange, EventSocketClose, EventMTUChange, EventSetsockopt, EventWrongLengthSend, EventRespecialize, EventOops}
 
 // hostEvents act on vnet's links (network clock) at a host time, or
 // between two of the agent's steps when placed by packets sent.

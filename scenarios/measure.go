@@ -43,6 +43,11 @@ type FlowResult struct {
 	Fetch *qemu.FetchResult `json:"fetch,omitempty"`
 	// KernelLogProblems are console lines that show the kernel unwell.
 	KernelLogProblems []string `json:"kernel_log_problems,omitempty"`
+	// Crash is the console monitor's one-line report of a guest that
+	// oopsed or panicked and was killed (an oops event); CrashReport the
+	// crash's console lines, addresses annotated with their functions.
+	Crash       string   `json:"crash,omitempty"`
+	CrashReport []string `json:"crash_report,omitempty"`
 }
 
 // readFlow reads a countPlan run by the roles of its steps.
@@ -281,6 +286,9 @@ func evaluate(s *Scenario, f *FlowResult) []CheckResult {
 			c.Bound = "no kernel warnings or bugs on the console"
 			if !c.Pass {
 				c.Detail = "first: " + f.KernelLogProblems[0]
+			}
+			if f.Crash != "" {
+				c.Detail += "; the console monitor killed the guest: " + f.Crash
 			}
 		}
 		out = append(out, c)

@@ -18,6 +18,8 @@ const (
 	// secondResidualGuestPath holds the residual for the route after a
 	// route change (respecialize).
 	secondResidualGuestPath = "/lib/modules/residual-new-route.ko"
+	// oopsGuestPath holds images/modules/oops (the oops event).
+	oopsGuestPath = "/lib/modules/oops.ko"
 )
 
 // tokenSlot holds the flow's token.
@@ -152,7 +154,7 @@ func runnable(s *Scenario) error {
 	}
 	for i, e := range s.Timeline {
 		switch e.Event {
-		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable:
+		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable, EventOops:
 		case EventRouteChange, EventMTUChange, EventRespecialize:
 			if s.Clock != ClockCount {
 				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the route moves between two dummy devices: count clock only")
@@ -338,6 +340,11 @@ func respecializes(s *Scenario) bool {
 	return slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventRespecialize })
 }
 
+// oopses reports whether a scenario's guest loads the oops module.
+func oopses(s *Scenario) bool {
+	return slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventOops })
+}
+
 // routes reports whether a scenario moves its flow's route or changes
 // its path MTU, and so needs the routed flow.
 func routes(s *Scenario) bool {
@@ -408,6 +415,8 @@ func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, names resid
 		return qemu.SetsockoptStep{Level: e.Level, Name: e.Option, Value: e.Value}
 	case EventWrongLengthSend:
 		return qemu.SendStep{Path: path, Slot: tokenSlot, Size: e.SizeBytes, Count: 1}
+	case EventOops:
+		return qemu.InsmodStep{Path: oopsGuestPath}
 	}
 	panic("scenarios: no step for event " + e.Event) // runnable() let it through
 }

@@ -43,6 +43,19 @@ func TestCountPlan(t *testing.T) {
 			"send,path=generic,size=64,count=1000,warmup=100",
 			"counters",
 		}},
+		// The oops event loads images/modules/oops between two sends.
+		{"faults/guest-oops.yaml", "", []string{
+			"insmod,path=/lib/modules/specnet.ko",
+			"net,dev=dummy0,addr=10.0.0.1,prefix=24,hwaddr=02:00:00:00:00:01",
+			"customize,dst=10.0.0.2,port=9,sport=5000,adu=64",
+			"counters",
+			"send,path=sendto,size=64,count=100,warmup=0",
+			"counters",
+			"insmod,path=/lib/modules/oops.ko",
+			"counters",
+			"send,path=sendto,size=64,count=100,warmup=0",
+			"counters",
+		}},
 		// The server is down: the plan hands over to the control channel
 		// at the fetch, and the application sends through the generic
 		// path (no load, no residual).

@@ -416,6 +416,13 @@ func (pr *platformRun) flow(ctx context.Context, size int, residuals *flowResidu
 		plan = unavailablePlan(pr.s, size, open[:len(open)-1]) // no module to load
 	}
 	b, err := pr.boot(ctx, fmt.Sprint(size), residuals, plan)
+	var crash *qemu.CrashError
+	if oopses(pr.s) && errors.As(err, &crash) {
+		// The oops the scenario provoked: the monitor killed the guest;
+		// the checks read its console (kernel-log-clean fails).
+		return &FlowResult{SizeBytes: size, KernelLogProblems: kernelLogProblems(b.console),
+			Crash: err.Error(), CrashReport: crash.Report}, nil
+	}
 	var agentErr *qemu.AgentError
 	if err != nil && !(errors.As(err, &agentErr) && b.res != nil) {
 		return nil, err
@@ -452,6 +459,13 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 	}
 	if rs != nil && rs.second != nil {
 		files = append(files, images.File{Path: secondResidualGuestPath, Data: rs.second.Module.Ko})
+	}
+	if oopses(pr.s) {
+		ko, err := pr.r.Builder.Module(ctx, pr.k, filepath.Join(pr.r.Builder.Repo, "images", "modules", "oops"))
+		if err != nil {
+			return out, fmt.Errorf("oops module: %w", err)
+		}
+		files = append(files, images.File{Path: oopsGuestPath, Source: ko})
 	}
 	initrd, err := pr.r.Builder.Initramfs(ctx, pr.p, files)
 	if err != nil {
