@@ -168,7 +168,7 @@ func runnable(s *Scenario) error {
 	}
 	for i, x := range s.Expect {
 		if x.Check == CheckArriveAt {
-			return no(fmt.Sprintf("expect[%d] %s", i, x.Check), "where datagrams arrive after an event needs the route events")
+			return no(fmt.Sprintf("expect[%d] %s", i, x.Check), "where datagrams arrive after an event needs a route change on the network clock between two routers (vnet.TwoRouterTopology); route events run on the count clock only")
 		}
 	}
 	return nil
