@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"specbed/qemu"
 	"specbed/results"
@@ -17,8 +18,7 @@ import (
 
 // Figures of a bundle that calibration reads.
 const (
-	pathsFigure    = "udp-send-paths"
-	overheadFigure = "fig4c-overhead"
+	pathsFigure = "udp-send-paths"
 	// nicFigure is the sender's throughput through the data NIC in
 	// network mode (Mbit/s of the guest clock).
 	nicFigure = "fig5-udp-nic"
@@ -78,7 +78,7 @@ func Calibrate(path string, fitSizes []int) (*Model, error) {
 			}
 		}
 	}
-	overhead := b.Figure(overheadFigure)
+	overhead := b.Figure(results.FigOverhead)
 	for _, bp := range b.Platforms {
 		p := Platform{Name: bp.Name, InstructionsPerSecond: 1e9 / float64(int64(1)<<bp.IcountShift), Paths: costs[bp.Name], Measured: bp}
 		if len(p.Paths) == 0 {
@@ -87,7 +87,7 @@ func Calibrate(path string, fitSizes []int) (*Model, error) {
 		m.Platforms = append(m.Platforms, p)
 	}
 	if overhead != nil {
-		if err := fitSpec(m, overhead); err != nil {
+		if err := fitSpec(m, overhead, b.Figure(results.FigOverheadBytes)); err != nil {
 			return nil, fmt.Errorf("sim: calibrate %s: %w", path, err)
 		}
 	}
@@ -183,18 +183,29 @@ func leastSquares(xs, ys []float64) (Linear, error) {
 	return Linear{A: (sy - b*sx) / n, B: b}, nil
 }
 
-// fitSpec reads figure 4(c)'s phases (ms) into each platform's SpecCost. A
-// platform the figure lacks borrows the first platform's that has one.
-func fitSpec(m *Model, f *results.Figure) error {
+// byPhase reads a figure keyed by platform, fetch and phase: platform ->
+// "fetch/phase" -> value.
+func byPhase(f *results.Figure) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	if f == nil {
+		return out
+	}
 	col := columns(f)
-	phases := map[string]map[string]float64{} // platform -> fetch/phase -> ms
 	for _, r := range f.Ours() {
 		p := r.Key[col["platform"]]
-		if phases[p] == nil {
-			phases[p] = map[string]float64{}
+		if out[p] == nil {
+			out[p] = map[string]float64{}
 		}
-		phases[p][r.Key[col["fetch"]]+"/"+r.Key[col["phase"]]] = r.Value
+		out[p][r.Key[col["fetch"]]+"/"+r.Key[col["phase"]]] = r.Value
 	}
+	return out
+}
+
+// fitSpec reads figure 4(c)'s phases (ms) and, where the bundle has them,
+// their sizes (fig4c-bytes) into each platform's SpecCost. A platform the
+// figure lacks borrows the first platform's that has one.
+func fitSpec(m *Model, f, sizes *results.Figure) error {
+	phases, bytes := byPhase(f), byPhase(sizes)
 	var measured []string
 	for p := range phases {
 		measured = append(measured, p)
@@ -225,10 +236,19 @@ func fitSpec(m *Model, f *results.Figure) error {
 			From: from, Note: note, CalibrationLink: link,
 			CollectInstructions: ms("cold/collect context") * fromIPS,
 			LoadInstructions:    ms("cold/load") * fromIPS,
-			RequestBytes:        transferBytes(math.Min(ms("cold/upload"), ms("cached/upload"))-link.DelaySeconds, link),
-			ModuleBytes:         transferBytes(math.Min(ms("cold/download"), ms("cached/download")), link),
 			ColdSeconds:         ms("cold/analysis") + ms("cold/specialization") + ms("cold/compile") + ms("cold/sign"),
 			CachedSeconds:       ms("cached/analysis") + ms("cached/specialization") + ms("cached/compile") + ms("cached/sign"),
+		}
+		if b := bytes[from]; b["cold/upload"] > 0 && b["cold/download"] > 0 {
+			c.RequestBytes, c.ModuleBytes = b["cold/upload"], b["cold/download"]
+		} else {
+			// Older bundles: the shorter of the cold and cached transfer
+			// (host time: the longer holds more of the host's load) x
+			// rate / 8. On x86 the phases are not byte-bound, so these
+			// are lower bounds.
+			c.RequestBytes = transferBytes(math.Min(ms("cold/upload"), ms("cached/upload"))-link.DelaySeconds, link)
+			c.ModuleBytes = transferBytes(math.Min(ms("cold/download"), ms("cached/download")), link)
+			c.Note = strings.TrimPrefix(c.Note+"; request and module bytes fitted from transfer times (no figure "+results.FigOverheadBytes+"): lower bounds", "; ")
 		}
 		p.Spec = c
 	}

@@ -68,7 +68,7 @@ type costs struct {
 	kernelSend, specialSend, genericSend float64
 	collect, load                        float64
 	guard                                float64
-	upload, download                     float64 // one attempt, link delay included
+	upload, download                     float64 // one attempt: Link.Upload, Link.Download
 	cold, cached                         float64
 }
 
@@ -97,8 +97,7 @@ func (m *Model) costs(c Config) (*Platform, costs, error) {
 	}
 	s := p.Spec
 	k.collect, k.load, k.guard = s.CollectInstructions/ips, s.LoadInstructions/ips, c.GuardInstructions/ips
-	k.upload = c.Link.DelaySeconds + s.RequestBytes*8/c.Link.RateBps
-	k.download = c.Link.DelaySeconds + s.ModuleBytes*8/c.Link.RateBps
+	k.upload, k.download = c.Link.Upload(s), c.Link.Download(s)
 	k.cold, k.cached = s.ColdSeconds, s.CachedSeconds
 	return p, k, nil
 }

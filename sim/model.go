@@ -94,11 +94,11 @@ type SpecCost struct {
 	// context collection and the module load (instructions).
 	CollectInstructions float64 `json:"collect_instructions"`
 	LoadInstructions    float64 `json:"load_instructions"`
-	// RequestBytes and ModuleBytes are the upload and download as bytes
-	// on the calibration link: the shorter of the cold and cached fetch's
-	// transfer (host time, so the longer one holds more of the host's
-	// load) x rate / 8, less the upload's propagation delay. Effective
-	// sizes: protocol overhead is in them.
+	// RequestBytes and ModuleBytes are the TCP payload of the upload (the
+	// request: header and context) and of the download (the module; the
+	// response's header is added by Link.FetchRoundTrip), as the bundle's
+	// figure fig4c-bytes records them. A bundle without that figure gives
+	// lower bounds fitted from the transfer times (Note says so).
 	RequestBytes float64 `json:"request_bytes"`
 	ModuleBytes  float64 `json:"module_bytes"`
 	// ColdSeconds is a worker's time for a cache miss (analysis,

@@ -6,7 +6,9 @@ import (
 	"sort"
 	"strconv"
 
+	"specbed/qemu"
 	"specbed/results"
+	specserver "specbed/specializer/server"
 )
 
 // throughputFigure is the bundle's sender throughput in virtual time.
@@ -28,8 +30,9 @@ func (p *Platform) SendsPerSecond(path string, size int, cpuScale float64) (floa
 type Check struct {
 	Platform string
 	Path     string
-	// SizeBytes is the payload (bytes); Quantity says which figure:
-	// "instructions per send" or "Mbit/s (virtual time)".
+	// SizeBytes is the payload (bytes; 0 for a fetch); Quantity says
+	// which figure: "instructions per send", "Mbit/s (virtual time)", a
+	// fetch's bytes or its round trip.
 	SizeBytes int
 	Quantity  string
 	Model     float64
@@ -40,7 +43,11 @@ type Check struct {
 func (c Check) RelErr() float64 { return math.Abs(c.Model-c.Emulator) / c.Emulator }
 
 func (c Check) String() string {
-	return fmt.Sprintf("%s %s %d B %s: model %.1f emulator %.1f (%.2f%%)", c.Platform, c.Path, c.SizeBytes, c.Quantity, c.Model, c.Emulator, 100*c.RelErr())
+	size := ""
+	if c.SizeBytes > 0 {
+		size = fmt.Sprintf(" %d B", c.SizeBytes)
+	}
+	return fmt.Sprintf("%s %s%s %s: model %.4g emulator %.4g (%.2f%%)", c.Platform, c.Path, size, c.Quantity, c.Model, c.Emulator, 100*c.RelErr())
 }
 
 // Validate predicts every row of the bundle's UDP per-send and throughput
@@ -99,4 +106,38 @@ func Validate(m *Model, b *results.Bundle) ([]Check, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].RelErr() > out[j].RelErr() })
 	return out, nil
+}
+
+// FetchChecks compares the model's fetch on link l with one fetch the
+// emulator's agent measured there: the request and module bytes (the
+// model's come from its calibration bundle) and the round trip from
+// before connect() to the module's last byte (seconds). The server's work
+// is taken from the measured fetch (host wall time, which follows the
+// host's load, not the link), so the round trip checks the link's share.
+func FetchChecks(m *Model, platform string, l Link, f *qemu.FetchResult) ([]Check, error) {
+	p, err := m.Platform(platform)
+	if err != nil {
+		return nil, fmt.Errorf("sim: fetch check: %w", err)
+	}
+	if p.Spec == nil {
+		return nil, fmt.Errorf("sim: fetch check: platform %s has no specialization cost", platform)
+	}
+	if len(f.PhasesNS) != int(specserver.NumPhases) || f.RoundTripNS <= 0 {
+		return nil, fmt.Errorf("sim: fetch check: fetch %+v: want %d server phases and a round trip", f, specserver.NumPhases)
+	}
+	var serverNS int64
+	for ph, ns := range f.PhasesNS {
+		// The receive phase is the upload, which the link model covers.
+		if specserver.Phase(ph) != specserver.PhaseReceive {
+			serverNS += ns
+		}
+	}
+	fetch := func(quantity string, model, emulator float64) Check {
+		return Check{Platform: platform, Path: "fetch", Quantity: quantity, Model: model, Emulator: emulator}
+	}
+	return []Check{
+		fetch("request bytes", p.Spec.RequestBytes, float64(f.RequestBytes)),
+		fetch("module bytes", p.Spec.ModuleBytes, float64(f.ModuleBytes)),
+		fetch("fetch round trip (s)", l.FetchRoundTrip(p.Spec, float64(serverNS)/1e9), float64(f.RoundTripNS)/1e9),
+	}, nil
 }
