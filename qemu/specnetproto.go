@@ -120,13 +120,20 @@ func (s CustomizeStep) String() string {
 // is what SEND does when the residual refuses a send: "fallback" (the
 // generic path, counted) or "refuse" (EINVAL).
 type LoadStep struct {
-	Slot   int
-	Name   string
+	Slot int
+	Name string
+	// Ko, when set instead of Name, is a guest module file whose .modinfo
+	// name the agent reads: the name of a module fetched during the boot.
+	Ko     string
 	Policy string
 }
 
 func (s LoadStep) String() string {
-	return fmt.Sprintf("load,slot=%d,name=%s,policy=%s", s.Slot, s.Name, s.Policy)
+	ref := "name=" + s.Name
+	if s.Ko != "" {
+		ref = "ko=" + s.Ko
+	}
+	return fmt.Sprintf("load,slot=%d,%s,policy=%s", s.Slot, ref, s.Policy)
 }
 
 // SendStep times Count sends of Size payload bytes (after Warmup untimed

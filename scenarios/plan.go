@@ -239,7 +239,13 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 		p.add(qemu.DupStep{}, roleSetup)
 	}
 	if residual != "" {
-		p.add(loadStep(residual, s.Specialization.GuardPolicy), roleSetup)
+		ref := qemu.LoadStep{Slot: tokenSlot, Name: residual}
+		if s.Specialization.Mode == ModeRemote {
+			// The server's module embeds its context's digest: its name is
+			// not the host's local build's; the agent reads it from the file.
+			ref = qemu.LoadStep{Slot: tokenSlot, Ko: fetchedModule}
+		}
+		p.add(loadStep(ref, s.Specialization.GuardPolicy), roleSetup)
 	}
 	for _, x := range s.Expect {
 		if x.Check == CheckThroughputGain {
@@ -305,14 +311,15 @@ func (p *flowPlan) addLinkEvent(i int) {
 // and refuse are what a send the residual refuses does (the agent's
 // policy=; the route guard falls back), reinforce what the token does
 // when its route changes (guard=; refused sends fall back).
-func loadStep(residual, policy string) fmt.Stringer {
+func loadStep(ref qemu.LoadStep, policy string) fmt.Stringer {
 	switch policy {
 	case PolicyReinforce:
-		return routeguard.LoadStep{Slot: tokenSlot, Name: residual, Guard: routeguard.Reinforce}
+		return routeguard.LoadStep{Slot: ref.Slot, Name: ref.Name, Ko: ref.Ko, Guard: routeguard.Reinforce}
 	case PolicyRespecialize:
-		return routeguard.LoadStep{Slot: tokenSlot, Name: residual, Guard: routeguard.Respecialize}
+		return routeguard.LoadStep{Slot: ref.Slot, Name: ref.Name, Ko: ref.Ko, Guard: routeguard.Respecialize}
 	}
-	return qemu.LoadStep{Slot: tokenSlot, Name: residual, Policy: policy}
+	ref.Policy = policy
+	return ref
 }
 
 // The route scenarios' flow (as images/specnet/routeguard's test): the
