@@ -9,6 +9,7 @@ import (
 	"specbed/images"
 	"specbed/qemu"
 	"specbed/results"
+	"specbed/specializer"
 )
 
 // sizeContext is the context the size figures are for: the typical
@@ -38,34 +39,50 @@ func i486Vmlinux(t testing.TB, ctx context.Context) string {
 	return k.Vmlinux
 }
 
-// measureSizes specializes the named contexts and compiles each residual
-// and the generic path with the kernel's code generation flags; the report
-// is for sizeContext, which must be among them.
-func measureSizes(t testing.TB, ctx context.Context, names map[string]bool) *SizeReport {
+// sizedPath is what measureSizes needs of a send path: the kernel
+// functions its residual replaces, its generic sources, its declaration's
+// unit, its contexts and the context the report is for.
+type sizedPath struct {
+	kernelFunctions []string
+	genericSources  []string
+	unit            func(testing.TB) *specializer.Unit
+	contexts        func() []Context
+	reportContext   string
+}
+
+var (
+	udpSized = sizedPath{KernelSendPath, GenericSources, loadUnit, Contexts, sizeContext}
+	tcpSized = sizedPath{KernelTCPSendPath, TCPGenericSources, loadTCPUnit, TCPContexts, tcpSizeContext}
+)
+
+// measureSizes specializes the named contexts of path and compiles each
+// residual and the generic path with the kernel's code generation flags;
+// the report is for path.reportContext, which must be among them.
+func measureSizes(t testing.TB, ctx context.Context, path sizedPath, names map[string]bool) *SizeReport {
 	tc := needToolchain(t)
 	vmlinux := i486Vmlinux(t, ctx)
-	kernel, err := tc.KernelSizes(ctx, vmlinux, KernelSendPath)
+	kernel, err := tc.KernelSizes(ctx, vmlinux, path.kernelFunctions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &SizeReport{Context: sizeContext, Vmlinux: vmlinux, KernelFunctions: kernel, PerContext: map[string]int{}}
+	r := &SizeReport{Context: path.reportContext, Vmlinux: vmlinux, KernelFunctions: kernel, PerContext: map[string]int{}}
 	for _, n := range kernel {
 		r.KernelBytes += n
 	}
 	dir := t.TempDir()
-	gen := make([]string, len(GenericSources))
-	for i, f := range GenericSources {
+	gen := make([]string, len(path.genericSources))
+	for i, f := range path.genericSources {
 		gen[i] = filepath.Join("generic", f)
 	}
 	if r.GenericBytes, err = tc.TextSize(ctx, dir, nil, gen...); err != nil {
 		t.Fatal(err)
 	}
-	u := loadUnit(t)
+	u := path.unit(t)
 	generic, err := filepath.Abs("generic")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range Contexts() {
+	for _, c := range path.contexts() {
 		if !names[c.Name] {
 			continue
 		}
@@ -83,7 +100,7 @@ func measureSizes(t testing.TB, ctx context.Context, names map[string]bool) *Siz
 		}
 		r.PerContext[c.Name] = n
 	}
-	r.ResidualBytes = r.PerContext[sizeContext]
+	r.ResidualBytes = r.PerContext[path.reportContext]
 	r.KernelRatio = float64(r.ResidualBytes) / float64(r.KernelBytes)
 	r.GenericRatio = float64(r.ResidualBytes) / float64(r.GenericBytes)
 	return r
@@ -91,7 +108,7 @@ func measureSizes(t testing.TB, ctx context.Context, names map[string]bool) *Siz
 
 // TestSizeRatio checks the size claim on the typical context.
 func TestSizeRatio(t *testing.T) {
-	r := measureSizes(t, t.Context(), map[string]bool{sizeContext: true})
+	r := measureSizes(t, t.Context(), udpSized, map[string]bool{sizeContext: true})
 	t.Logf("residual %d bytes, kernel send path %d bytes (%d functions), generic path %d bytes: 1/%.1f of the kernel's, 1/%.1f of the generic",
 		r.ResidualBytes, r.KernelBytes, len(r.KernelFunctions), r.GenericBytes, 1/r.KernelRatio, 1/r.GenericRatio)
 	if r.KernelRatio > maxKernelRatio {
@@ -110,7 +127,7 @@ func BenchmarkResidualSize(b *testing.B) {
 	}
 	var r *SizeReport
 	for i := 0; i < b.N; i++ {
-		r = measureSizes(b, context.Background(), all)
+		r = measureSizes(b, context.Background(), udpSized, all)
 	}
 	b.ReportMetric(float64(r.ResidualBytes), "residual-bytes")
 	b.ReportMetric(float64(r.KernelBytes), "kernel-bytes")

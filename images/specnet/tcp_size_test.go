@@ -2,8 +2,6 @@ package specnet
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"specbed/images"
@@ -28,59 +26,10 @@ const tcpPaperRatio = 1.0 / 30
 // generic).
 const tcpMaxKernelRatio = 1.0 / 3
 
-// measureTCPSizes is measureSizes for the TCP path.
-func measureTCPSizes(t testing.TB, ctx context.Context, names map[string]bool) *SizeReport {
-	tc := needToolchain(t)
-	vmlinux := i486Vmlinux(t, ctx)
-	kernel, err := tc.KernelSizes(ctx, vmlinux, KernelTCPSendPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &SizeReport{Context: tcpSizeContext, Vmlinux: vmlinux, KernelFunctions: kernel, PerContext: map[string]int{}}
-	for _, n := range kernel {
-		r.KernelBytes += n
-	}
-	dir := t.TempDir()
-	gen := make([]string, len(TCPGenericSources))
-	for i, f := range TCPGenericSources {
-		gen[i] = filepath.Join("generic", f)
-	}
-	if r.GenericBytes, err = tc.TextSize(ctx, dir, nil, gen...); err != nil {
-		t.Fatal(err)
-	}
-	u := loadTCPUnit(t)
-	generic, err := filepath.Abs("generic")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range TCPContexts() {
-		if !names[c.Name] {
-			continue
-		}
-		out, err := u.Specialize(loadContext(t, c))
-		if err != nil {
-			t.Fatalf("context %s: %v", c.Name, err)
-		}
-		src := filepath.Join(dir, c.Name+"_residual.c")
-		if err := os.WriteFile(src, out.C, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		n, err := tc.TextSize(ctx, dir, []string{generic}, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.PerContext[c.Name] = n
-	}
-	r.ResidualBytes = r.PerContext[tcpSizeContext]
-	r.KernelRatio = float64(r.ResidualBytes) / float64(r.KernelBytes)
-	r.GenericRatio = float64(r.ResidualBytes) / float64(r.GenericBytes)
-	return r
-}
-
 // TestTCPSizeRatio measures the TCP residual against the kernel functions
 // it replaces and against the compiled generic path.
 func TestTCPSizeRatio(t *testing.T) {
-	r := measureTCPSizes(t, t.Context(), map[string]bool{tcpSizeContext: true, "tcp-one-mss": true, "tcp-8mss": true})
+	r := measureSizes(t, t.Context(), tcpSized, map[string]bool{tcpSizeContext: true, "tcp-one-mss": true, "tcp-8mss": true})
 	t.Logf("TCP residual %d bytes (one MSS %d, eight %d), kernel TCP send functions %d bytes (%d functions), generic %d bytes: 1/%.1f of the kernel's, 1/%.1f of the generic",
 		r.ResidualBytes, r.PerContext["tcp-one-mss"], r.PerContext["tcp-8mss"], r.KernelBytes, len(r.KernelFunctions), r.GenericBytes, 1/r.KernelRatio, 1/r.GenericRatio)
 	if r.KernelRatio > tcpMaxKernelRatio {
@@ -100,7 +49,7 @@ func BenchmarkTCPResidualSize(b *testing.B) {
 	}
 	var r *SizeReport
 	for i := 0; i < b.N; i++ {
-		r = measureTCPSizes(b, context.Background(), all)
+		r = measureSizes(b, context.Background(), tcpSized, all)
 	}
 	b.ReportMetric(float64(r.ResidualBytes), "residual-bytes")
 	b.ReportMetric(float64(r.KernelBytes), "kernel-bytes")
