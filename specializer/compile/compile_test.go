@@ -174,3 +174,27 @@ func TestBuildErrors(t *testing.T) {
 		t.Error("an entry name that is no C identifier was accepted")
 	}
 }
+
+// TestRecipeKeyStable: the recipe key names the folder whose path every
+// residual's debug info holds, so it must not move between drivers (it
+// once did with map order, and count-mode runs differed).
+func TestRecipeKeyStable(t *testing.T) {
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
+	k := &images.Kernel{Key: "0123456789abcdef", Platform: "i486"}
+	var first string
+	for i := range 32 {
+		key, err := New(k, nil, generic, t.TempDir()).key()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = key
+		} else if key != first {
+			t.Fatalf("driver %d's recipe key %s, the first's %s", i, key, first)
+		}
+	}
+}

@@ -73,9 +73,16 @@ func (d *Driver) key() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for name, data := range map[string][]byte{residualHeader: core.ResidualHeader, coreSymvers: symvers} {
-		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
-		h.Write(data)
+	// In a fixed order: the key names the recipe's folder, whose path
+	// is in every residual's debug info and so in its build ID and
+	// signature; a key that moved would change a module's bytes, and
+	// with them the count-mode instructions of the boot that loads it.
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{residualHeader, core.ResidualHeader}, {coreSymvers, symvers}} {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.data))
+		h.Write(f.data)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
