@@ -36,7 +36,6 @@ func tcpBaseContext() ctxValues {
 		"adu":        u32(2 * tcpMSS),
 		"send_flags": u32(msgEOR),
 		"gso_segs":   u32(0),
-		"max_window": u32(65535),
 		"dst_mtu":    u32(1500),
 
 		"tp->sk_net":                           ptr(true),
@@ -64,11 +63,11 @@ func tcpBaseContext() ctxValues {
 }
 
 // gso makes the route GSO-capable (64 KB, any segment count): the size
-// goal is then as many MSS as half the peer's window allows.
-func (c ctxValues) gso(maxWindow, segs int64) {
+// goal is then as many MSS as half the peer's window (tcpPeerWindow)
+// allows, and segs the cached segment count.
+func (c ctxValues) gso(segs int64) {
 	c.set("tp->sk_gso_max_size", 65536)
 	c.set("tp->sk_gso_max_segs", 65535)
-	c.set("max_window", maxWindow)
 	c.set("gso_segs", segs)
 }
 
@@ -84,15 +83,15 @@ var tcpContextSpecs = []contextSpec{
 	}, 0, false},
 	{"tcp-odd", "an ADU that is no multiple of the MSS: a short last skb", func(c ctxValues) { c.set("adu", 1000) }, 0, false},
 	{"tcp-gso", "GSO route, 64 KB window: 22-MSS skbs", func(c ctxValues) {
-		c.gso(65535, 22)
+		c.gso(22)
 		c.set("adu", 44*tcpMSS)
 		c.set("tp->sk_sndbuf", 262144)
 	}, 0, false},
-	{"tcp-gso-tiny-window", "GSO route, a peer window below the default MSS", func(c ctxValues) {
-		c.gso(500, 0)
+	{"tcp-gso-tiny-window", "GSO route, a peer window below the default MSS (tcpPeerWindow 500)", func(c ctxValues) {
+		c.gso(0)
 	}, 0, false},
 	{"tcp-gso-segs2", "GSO route limited to two segments per skb", func(c ctxValues) {
-		c.gso(65535, 2)
+		c.gso(2)
 		c.set("tp->sk_gso_max_segs", 2)
 		c.set("adu", 4*tcpMSS)
 	}, 0, false},
@@ -154,7 +153,7 @@ var tcpContextSpecs = []contextSpec{
 		c.set("tp->sk_sndtimeo", 2)
 		c.set("tp->sk_sndbuf", 4096)
 	}, 0, false},
-	{"tcp-zero-window", "a peer that never opened its window (max_window 0)", func(c ctxValues) { c.set("max_window", 0) }, 0, false},
+	{"tcp-zero-window", "a peer that never opened its window (tcpPeerWindow 0)", func(c ctxValues) {}, 0, false},
 	{"tcp-nosignal", "MSG_NOSIGNAL: a send on a reset connection raises no SIGPIPE", func(c ctxValues) {
 		c.set("send_flags", msgEOR|msgNosignal)
 	}, 0, false},

@@ -16,13 +16,12 @@ import (
 
 // tcpWorld is the TCP mock's (mock/tcp_mock.h): the socket view is "tp",
 // the route's MTU lookup "dst_mtu"; the guards' values the driver sets as
-// the connection's state (gso_segs, max_window) or takes per send (adu,
-// send_flags).
+// the connection's state (gso_segs) or takes per send (adu, send_flags).
 var tcpWorld = worldSpec{
 	header: "#include \"tcp_mock.h\"\n\nvoid tcp_mock_apply_context(struct tcp_mock_world *w)\n{\n" +
 		"\tstruct sn_tcp_sock *tp = &w->sk;\n\n\t(void)tp;\n",
 	roots:    map[string]string{"tp": "tp", "dst_mtu": "w->dst_mtu"},
-	driver:   map[string]bool{"adu": true, "send_flags": true, "gso_segs": true, "max_window": true},
+	driver:   map[string]bool{"adu": true, "send_flags": true, "gso_segs": true},
 	pointers: map[string]bool{"tp->sk_net": true},
 }
 
@@ -35,15 +34,27 @@ func TCPWorldC(c *ctxschema.Context) ([]byte, error) { return tcpWorld.c(c) }
 
 // TCPDriverArgs are a TCP context's driver arguments: the ADU (bytes), the
 // send flags, the cached GSO segment count and the peer's largest window
-// (bytes).
+// (bytes; the connection's state, not part of the context).
 type TCPDriverArgs struct {
 	ADU, Flags, GSOSegs, MaxWindow uint32
 }
 
+// tcpPeerWindow is the largest window the mock's peer advertises in a
+// test context (by label), 65535 bytes unless the context is about it.
+func tcpPeerWindow(label string) uint32 {
+	switch label {
+	case "tcp-gso-tiny-window":
+		return 500
+	case "tcp-zero-window":
+		return 0
+	}
+	return 65535
+}
+
 // TCPArgs reads a TCP context's driver arguments.
 func TCPArgs(c *ctxschema.Context) (TCPDriverArgs, error) {
-	var a TCPDriverArgs
-	for name, p := range map[string]*uint32{"adu": &a.ADU, "send_flags": &a.Flags, "gso_segs": &a.GSOSegs, "max_window": &a.MaxWindow} {
+	a := TCPDriverArgs{MaxWindow: tcpPeerWindow(c.Label)}
+	for name, p := range map[string]*uint32{"adu": &a.ADU, "send_flags": &a.Flags, "gso_segs": &a.GSOSegs} {
 		v, ok := c.Values[name]
 		if !ok {
 			return a, fmt.Errorf("context %s: %s is required", c.Label, name)

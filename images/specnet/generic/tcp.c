@@ -75,6 +75,12 @@ static int sn_tcp_bound_to_half_wnd(struct sn_tcp_sock *tp, int pktsize)
 {
 	int cutoff;
 
+	/* The cutoff is never negative, so a size of 0 (no GSO: the size
+	 * goal asks with sk_gso_max_size 0) passes as it is. Tested first,
+	 * it stays known when the peer's window is not (tcp.decl). */
+	if (pktsize <= 0)
+		return pktsize;
+
 	/* A peer with a tiny window gets sub-MSS packets; a big one gets
 	 * at most half its window per packet. */
 	if (tp->max_window > SN_TCP_MSS_DEFAULT)

@@ -61,7 +61,7 @@ static struct {
 	int npages;
 } k;
 
-static u32 ctx_max_window;		/* the context's, the peer's usual */
+static u32 ctx_max_window;		/* the driver's, the peer's usual */
 
 static u8 user_mem[TCP_MOCK_USER_MAX];
 static u32 user_len, user_avail;

@@ -452,7 +452,6 @@ static void sn_tcp_json_context(struct sn_json *j, const struct sn_tcp_sock *v,
 	sn_json_int(j, "", "send_flags", "u32", send_flags);
 	j->env = j->len;
 	sn_json_int(j, "", "gso_segs", "u32", v->gso_segs);
-	sn_json_int(j, "", "max_window", "u32", v->max_window);
 	sn_json_int(j, "", "dst_mtu", "u32", dst_mtu);
 	sn_json_ptr(j, p, "sk_net", n);
 	sn_json_int(j, p, "sk_net->sysctl_tcp_autocorking", "u8",
