@@ -42,6 +42,11 @@ func (s *Scenario) setDefaults() {
 			e.Rounds = DefaultCloseRounds
 		}
 	}
+	for i := range s.Expect {
+		if x := &s.Expect[i]; x.Check == CheckArriveAt && x.Phase == "" {
+			x.Phase = PhaseAfter
+		}
+	}
 }
 
 // ADU is the flow's committed payload for a send size (bytes).
@@ -66,6 +71,13 @@ func (d *decoder) check(s *Scenario) {
 		}
 		if s.Specialization.Mode == ModeRemote {
 			d.failAt("specialization.mode", "remote specialization fetches over the network: it needs clock: network")
+		}
+	}
+	if overRouters(s) {
+		for _, name := range s.Platforms {
+			if p, err := qemu.Lookup(name); err == nil && p.Link != qemu.LinkEthernet {
+				d.failAt("platforms", "a route-change on the network clock moves the flow between two routers on the data NIC's segment: %s has no data NIC (list the Ethernet platforms)", name)
+			}
 		}
 	}
 	if w.Path == PathSpecialized && s.Specialization.Mode == ModeNone {
@@ -155,6 +167,17 @@ func (d *decoder) checkExpectation(s *Scenario, i int) {
 		if e := s.Timeline[*x.Event].Event; !slices.Contains(guestEvents, e) {
 			d.failAt(path+".event", "event %d is %s, which acts outside the guest: %s reads a guest event (%s)",
 				*x.Event, e, x.Check, strings.Join(guestEvents, ", "))
+		}
+	}
+	if x.Check == CheckArriveAt {
+		if x.AtLeast == nil && x.AtMost == nil && x.Equals == nil {
+			d.failAt(path, "%s needs a bound: %s", x.Check, strings.Join(bounds, ", "))
+		}
+		if s.Clock != ClockNetwork {
+			d.failAt(path, "%s counts datagrams on vnet: it needs clock: network", x.Check)
+		}
+		if (x.Where == WhereRouter1 || x.Where == WhereRouter2) && !overRouters(s) {
+			d.failAt(path+".where", "%s: the flow goes through two routers only when a route-change moves it on the network clock", x.Where)
 		}
 	}
 	if x.Check == CheckSpecializedShare && (x.AtLeast != nil && *x.AtLeast > 1 || x.AtMost != nil && *x.AtMost > 1) {

@@ -21,31 +21,31 @@ const controlPoll = 20 * time.Millisecond
 // controlSession sends the steps of fp from fp.ctlFrom on over the
 // agent's control channel, one line each after the previous one's result
 // or error line, then ends the session. A failing line does not end it:
-// that is why the plan goes over the channel. Before each line, link
-// applies the link events placed there (fp.linkEvents).
-func controlSession(ctx context.Context, in *qemu.Instance, console *qemu.ConsoleCopy, fp *flowPlan, link func(event int) error) error {
+// that is why the plan goes over the channel. Before each line, act does
+// the host's part of the events placed there (fp.hostActs).
+func controlSession(ctx context.Context, in *qemu.Instance, console *qemu.ConsoleCopy, fp *flowPlan, act func(event int) error) error {
 	select {
 	case <-in.Listening():
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	applyLinkEvents := func(i int) error {
-		for _, e := range fp.linkEvents[i] {
-			if err := link(e); err != nil {
+	applyHostActs := func(i int) error {
+		for _, e := range fp.hostActs[i] {
+			if err := act(e); err != nil {
 				return fmt.Errorf("timeline[%d]: %w", e, err)
 			}
 		}
 		return nil
 	}
 	for i := fp.ctlFrom; i < len(fp.steps); i++ {
-		if err := applyLinkEvents(i); err != nil {
+		if err := applyHostActs(i); err != nil {
 			return err
 		}
 		if err := controlLine(ctx, in.Control(), console, fp.steps[i].step, fp.agentStep(i)); err != nil {
 			return err
 		}
 	}
-	if err := applyLinkEvents(len(fp.steps)); err != nil {
+	if err := applyHostActs(len(fp.steps)); err != nil {
 		return err
 	}
 	if _, err := io.WriteString(in.Control(), "end\n"); err != nil {

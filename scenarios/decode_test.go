@@ -78,6 +78,17 @@ func TestErrors(t *testing.T) {
 		{"expectation without bound", base + "expect:\n  - check: delivered\n", []placed{{8, 5, "delivered needs a bound"}}},
 		{"expectation on a missing event", base + "expect:\n  - check: errno\n    event: 3\n    errno: EBUSY\n", []placed{{9, 12, "3 is not an event of the timeline"}}},
 		{"specialized without residual", strings.Replace(base, "kernel", "specialized", 1) + "specialization:\n  mode: none\n", []placed{{8, 9, "needs a residual"}}},
+		{"arrive-at on the count clock", base + "timeline:\n  - event: socket-close\n    after_packets: 1\nexpect:\n  - check: arrive-at\n    event: 0\n    where: router1\n    equals: 1\n", []placed{
+			{11, 5, "arrive-at counts datagrams on vnet: it needs clock: network"},
+			{13, 12, "router1: the flow goes through two routers only when a route-change moves it on the network clock"},
+		}},
+		{"arrive-at without bound", base + "clock: network\nexpect:\n  - check: arrive-at\n    event: 0\n    where: sink\n", []placed{
+			{9, 5, "arrive-at needs a bound"},
+			{10, 12, "0 is not an event of the timeline"},
+		}},
+		{"routers without a data NIC", base + "clock: network\nplatforms: [sa1100]\ntimeline:\n  - event: route-change\n    after_packets: 1\n", []placed{
+			{8, 12, "sa1100 has no data NIC"},
+		}},
 		{"list for a mapping", "name: x\nworkload: [1]\n", []placed{{2, 11, "want a mapping with keys protocol, path"}}},
 	}
 	for _, tc := range tests {

@@ -62,6 +62,17 @@ const (
 	CheckErrno            = "errno"
 )
 
+// Places and phases of arrive-at.
+const (
+	WhereRouter1 = "router1"
+	WhereRouter2 = "router2"
+	WhereSink    = "sink"
+	WhereNowhere = "nowhere"
+
+	PhaseBefore = "before"
+	PhaseAfter  = "after"
+)
+
 // errnos are the errno names an errno check takes, with their numbers
 // on the guests (i386 and ARM share asm-generic's).
 var errnos = map[string]int{
@@ -98,7 +109,9 @@ func enumValues(name string) []string {
 	case "guard":
 		return []string{"close", "route", "pmtu"}
 	case "where":
-		return []string{"sink", "nowhere"}
+		return []string{WhereRouter1, WhereRouter2, WhereSink, WhereNowhere}
+	case "phase":
+		return []string{PhaseBefore, PhaseAfter}
 	}
 	panic("scenarios: no enum " + name)
 }
@@ -136,7 +149,7 @@ var bounds = []string{"at_least", "at_most", "equals"}
 var expectKeys = map[string]keySet{
 	CheckDelivered:        {optional: bounds},
 	CheckLost:             {optional: bounds},
-	CheckArriveAt:         {required: []string{"event", "where"}},
+	CheckArriveAt:         {required: []string{"event", "where"}, optional: append([]string{"phase"}, bounds...)},
 	CheckGuardFired:       {required: []string{"guard", "event", "within_packets"}},
 	CheckSpecializedShare: {optional: bounds},
 	CheckThroughputGain:   {required: []string{"over", "at_least"}},

@@ -162,8 +162,15 @@ type Expectation struct {
 	WithinPackets *int `yaml:"within_packets" min:"0"`
 	// Over is throughput-gain-at-least's baseline path.
 	Over string `yaml:"over" enum:"path"`
-	// Where is arrive-at's place: sink or nowhere.
+	// Where is arrive-at's place: router1 or router2 (the flow's
+	// datagrams that router forwarded: a route-change on the network
+	// clock puts the flow behind vnet's two routers), sink (those the
+	// sink got) or nowhere (those the guest sent that the sink did not
+	// get).
 	Where string `yaml:"where" enum:"where"`
+	// Phase is arrive-at's window: the datagrams sent after the event
+	// (default) or before it (from the boot's first send).
+	Phase string `yaml:"phase" enum:"phase"`
 }
 
 // Duration is a Go duration string in YAML ("250ms", "2s").

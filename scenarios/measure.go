@@ -39,6 +39,14 @@ type FlowResult struct {
 	// the sink got from the guest (network clock only).
 	Attempted int    `json:"attempted"`
 	Delivered *int64 `json:"delivered,omitempty"`
+	// AttemptedBefore is, per timeline event whose arrivals the host
+	// counted, the sends of Attempted before the event.
+	AttemptedBefore map[int]int `json:"attempted_before,omitempty"`
+	// ArrivalsAtEvent is, per timeline event, where the flow's datagrams
+	// sent before it had arrived; ArrivalsAtEnd where all had (network
+	// clock, arrive-at checks).
+	ArrivalsAtEvent map[int]Arrivals `json:"arrivals_at_event,omitempty"`
+	ArrivalsAtEnd   Arrivals         `json:"arrivals_at_end,omitempty"`
 	// Fetch is the guest's fetch of its residual (remote mode).
 	Fetch *qemu.FetchResult `json:"fetch,omitempty"`
 	// KernelLogProblems are console lines that show the kernel unwell.
@@ -61,6 +69,12 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 	var ns int64
 	inWindow := false
 	for i, ps := range p.steps {
+		for _, e := range p.hostActs[i] {
+			if f.AttemptedBefore == nil {
+				f.AttemptedBefore = map[int]int{}
+			}
+			f.AttemptedBefore[e] = f.Attempted
+		}
 		r := byStep[p.agentStep(i)]
 		if ps.role == roleFetch {
 			// The server is down: an error line and no result, or the
@@ -114,6 +128,12 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 				f.WindowSends += sent
 			}
 		}
+	}
+	for _, e := range p.hostActs[len(p.steps)] {
+		if f.AttemptedBefore == nil {
+			f.AttemptedBefore = map[int]int{}
+		}
+		f.AttemptedBefore[e] = f.Attempted
 	}
 	if f.Sends > 0 {
 		f.NsPerSend = float64(ns) / float64(f.Sends)
@@ -280,6 +300,9 @@ func evaluate(s *Scenario, f *FlowResult) []CheckResult {
 			c.Measured = float64(f.EventErrno[*x.Event])
 			c.Pass = int(c.Measured) == want
 			c.Bound = fmt.Sprintf("errno %s (%d) from event %d (%s)", x.Errno, want, *x.Event, s.Timeline[*x.Event].Event)
+		case CheckArriveAt:
+			c.Measured, c.Detail = arrivedAt(f, *x.Event, x.Where, x.Phase)
+			c.Pass, c.Bound = x.within(c.Measured, fmt.Sprintf("datagrams %s event %d (%s) at %s", x.Phase, *x.Event, s.Timeline[*x.Event].Event, x.Where))
 		case CheckKernelLogClean:
 			c.Measured = float64(len(f.KernelLogProblems))
 			c.Pass = len(f.KernelLogProblems) == 0
@@ -294,6 +317,31 @@ func evaluate(s *Scenario, f *FlowResult) []CheckResult {
 		out = append(out, c)
 	}
 	return out
+}
+
+// arrivedAt is the flow's datagrams sent in phase (before or after
+// event) that arrived at where, and what the count is made of.
+func arrivedAt(f *FlowResult, event int, where, phase string) (float64, string) {
+	at, ok := f.ArrivalsAtEvent[event]
+	if !ok || f.ArrivalsAtEnd == nil {
+		return 0, "the host did not count the arrivals at the event"
+	}
+	sent, got := f.AttemptedBefore[event], at
+	if phase == PhaseAfter {
+		sent = f.Attempted - sent
+		got = Arrivals{}
+		for k, v := range f.ArrivalsAtEnd {
+			got[k] = v - at[k]
+		}
+	}
+	detail := fmt.Sprintf("%d sent %s the event: %d at the sink", sent, phase, got[WhereSink])
+	if _, ok := got[WhereRouter1]; ok {
+		detail += fmt.Sprintf(", %d through router1, %d through router2", got[WhereRouter1], got[WhereRouter2])
+	}
+	if where == WhereNowhere {
+		return float64(int64(sent) - got[WhereSink]), detail
+	}
+	return float64(got[where]), detail
 }
 
 // within checks v against the expectation's bounds and says them.

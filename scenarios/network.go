@@ -5,15 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"specbed/images"
 	"specbed/images/specnet/paths"
+	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 	"specbed/specializer/server"
 	"specbed/vnet"
+
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
 // netOpen brings up the guest's links with the default topology's
@@ -32,6 +37,19 @@ func netOpen(p *qemu.Platform, adu int) []fmt.Stringer {
 		}
 	}
 	return append(up, qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: paths.SrcPort, ADU: adu})
+}
+
+// routerOpen brings up the data NIC with a static neighbour entry for
+// Router1 (the context holds it, the same in every boot), routes the far
+// segment through Router1 and opens the flow to the far sink. Router2 the
+// guest finds by ARP after the route change, as a rerouted datagram's
+// neighbour resolution does (images/specnet/routeguard's network test).
+func routerOpen(adu int) []fmt.Stringer {
+	return []fmt.Stringer{
+		qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen, Neigh: vnet.Router1IP, LLAddr: vnet.Router1MAC},
+		routeguard.RouteStep{Op: "add", Dst: vnet.FarNet, Prefix: 24, Gateway: vnet.Router1IP},
+		qemu.CustomizeStep{Dst: vnet.FarSinkIP, Port: vnet.SinkPort, SrcPort: paths.SrcPort, ADU: adu},
+	}
 }
 
 // Guest files of a fetch: the context customize writes, the module the
@@ -65,9 +83,17 @@ func flowSource(p *qemu.Platform) string {
 }
 
 // topology is the default topology of platform p with the scenario's
-// link edits.
+// link edits; a flow that changes its route runs over vnet's two routers.
 func topology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) {
-	topo, err := vnet.DefaultTopology(p.Name, p.Link)
+	var (
+		topo vnet.Topology
+		err  error
+	)
+	if overRouters(s) {
+		topo, err = vnet.TwoRouterTopology(p.Name)
+	} else {
+		topo, err = vnet.DefaultTopology(p.Name, p.Link)
+	}
 	if err != nil {
 		return topo, err
 	}
@@ -107,7 +133,22 @@ type guestNetwork struct {
 	// has sent its last.
 	drain  time.Duration
 	cancel context.CancelFunc
+	// src is the address the flow's datagrams come from.
+	src string
+	// links names the topology's links.
+	links []string
+	// routers counts the flow's datagrams each router forwarded to the
+	// far segment (flows over two routers only).
+	routers map[string]*atomic.Int64
+	// atEvent holds the arrivals when each timeline event happened
+	// (arrive-at checks).
+	atEvent map[int]Arrivals
 }
+
+// Arrivals counts where a flow's datagrams arrived (datagrams): at
+// WhereSink, and through WhereRouter1 and WhereRouter2 on the flow over
+// two routers.
+type Arrivals map[string]int64
 
 // startNetwork starts the scenario's topology for p with a sink on the
 // sink host and wires cfg's links to it. The caller closes the returned
@@ -120,12 +161,25 @@ func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.
 		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	g := &guestNetwork{cancel: cancel, drain: drainTime(topo)}
+	g := &guestNetwork{cancel: cancel, drain: drainTime(topo), src: flowSource(p), atEvent: map[int]Arrivals{}}
+	for _, l := range topo.Links {
+		g.links = append(g.links, l.Name)
+	}
+	sinkHost := vnet.SinkHost
+	if overRouters(s) {
+		sinkHost = vnet.FarSinkHost
+		g.routers = map[string]*atomic.Int64{}
+		for _, r := range []string{vnet.Router1, vnet.Router2} {
+			n := &atomic.Int64{}
+			g.routers[r] = n
+			topo.Link(vnet.RouterOutLink(r)).Tamper = countFlow(g.src, n)
+		}
+	}
 	if g.n, err = vnet.Start(ctx, topo); err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("vnet: %w", err)
 	}
-	if g.sink, err = vnet.StartSink(ctx, g.n.Host(vnet.SinkHost), vnet.SinkPort); err != nil {
+	if g.sink, err = vnet.StartSink(ctx, g.n.Host(sinkHost), vnet.SinkPort); err != nil {
 		g.close()
 		return nil, nil, fmt.Errorf("vnet sink: %w", err)
 	}
@@ -189,25 +243,101 @@ func (g *guestNetwork) attach(p *qemu.Platform, cfg *qemu.Config) ([]*os.File, e
 	return guests, nil
 }
 
-// delivered is the datagrams the sink got from src, after the frames
-// still on the links had time to arrive.
-func (g *guestNetwork) delivered(src string) int64 {
+// countFlow is a tap on a router's link to the far segment: it counts
+// the UDP datagrams from src the router forwarded (first fragments), and
+// lets every frame through unchanged.
+func countFlow(src string, n *atomic.Int64) vnet.Tamper {
+	return func(f vnet.Framing, dir vnet.Direction, frame []byte) []byte {
+		if dir != vnet.AToB {
+			return frame
+		}
+		ip := vnet.IPv4Packet(f, frame)
+		if ip != nil && ip.TransportProtocol() == header.UDPProtocolNumber && ip.FragmentOffset() == 0 &&
+			ip.SourceAddress().String() == src {
+			n.Add(1)
+		}
+		return frame
+	}
+}
+
+// delivered is the datagrams the sink got from the flow's source, after
+// the frames still on the links had time to arrive.
+func (g *guestNetwork) delivered() int64 {
 	time.Sleep(g.drain)
+	return g.sunk()
+}
+
+// sunk is the datagrams the sink got from the flow's source so far.
+func (g *guestNetwork) sunk() int64 {
 	var n int64
 	for _, f := range g.sink.Report().UDP {
-		if strings.HasPrefix(f.Source, src+":") {
+		if strings.HasPrefix(f.Source, g.src+":") {
 			n += f.Datagrams
 		}
 	}
 	return n
 }
 
+// arrivals is where the flow's datagrams arrived so far.
+func (g *guestNetwork) arrivals() Arrivals {
+	a := Arrivals{WhereSink: g.sunk()}
+	for r, n := range g.routers {
+		a[r] = n.Load()
+	}
+	return a
+}
+
+// settle waits until every link delivered or dropped what it was offered
+// away from the guest (down links included) and the sink's socket read
+// the last datagram: the guest's sends before it have all arrived.
+func (g *guestNetwork) settle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.drain+30*time.Second)
+	defer cancel()
+	for {
+		var pending int64
+		for _, name := range g.links {
+			st := g.n.Link(name).Stats().AToB
+			pending += st.OfferedFrames - st.DeliveredFrames - st.QueueDrops - st.LossDrops - st.NoReceiverDrops - st.DownDrops
+		}
+		if pending == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("links still hold %d frames: %w", pending, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	time.Sleep(sinkReadMargin)
+	return nil
+}
+
+// sinkReadMargin is how long the sink's socket takes to read a datagram
+// its netstack already has (host time, generous on a loaded host).
+const sinkReadMargin = 200 * time.Millisecond
+
+// hostAct does the host's part of timeline event i: with an arrive-at
+// check it first counts where the sends before the event arrived, and a
+// link event changes its link.
+func (g *guestNetwork) hostAct(ctx context.Context, s *Scenario, i int) error {
+	if g == nil {
+		return fmt.Errorf("%s needs the network clock", s.Timeline[i].Event)
+	}
+	if countsArrivals(s) {
+		if err := g.settle(ctx); err != nil {
+			return err
+		}
+		g.atEvent[i] = g.arrivals()
+	}
+	if slices.Contains(hostEvents, s.Timeline[i].Event) {
+		return g.linkEvent(s.Timeline[i])
+	}
+	return nil
+}
+
 // linkEvent applies a link-down, link-up or link-rate event to the
 // running network's link.
 func (g *guestNetwork) linkEvent(e Event) error {
-	if g == nil {
-		return fmt.Errorf("%s needs the network clock", e.Event)
-	}
 	l := g.n.Link(e.Link)
 	if l == nil {
 		return fmt.Errorf("%s: the topology has no link %s", e.Event, e.Link)

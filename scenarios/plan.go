@@ -9,6 +9,7 @@ import (
 	"specbed/images/specnet/paths"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
+	"specbed/vnet"
 )
 
 // Guest paths of the modules in the initramfs.
@@ -80,9 +81,11 @@ type flowPlan struct {
 	// channel (the plan runs steps[:ctlFrom], then a ctl step): the
 	// plan stops at its first failing step, a control session does not.
 	ctlFrom int
-	// linkEvents are the timeline's link events by the plan step the
-	// control session sends after them (len(steps): after the last).
-	linkEvents map[int][]int
+	// hostActs are the timeline events the host acts on, by the plan
+	// step the control session sends after them (len(steps): after the
+	// last): link events, and every event whose arrivals an arrive-at
+	// check counts (the host settles the links and counts first).
+	hostActs map[int][]int
 }
 
 func (p *flowPlan) add(s fmt.Stringer, r role) {
@@ -155,7 +158,11 @@ func runnable(s *Scenario) error {
 	for i, e := range s.Timeline {
 		switch e.Event {
 		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable, EventOops:
-		case EventRouteChange, EventMTUChange, EventRespecialize:
+		case EventRouteChange:
+			if s.Clock == ClockNetwork && s.Specialization.Mode == ModeRemote {
+				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the flow over two routers runs without the spec NIC (a locally specialized residual)")
+			}
+		case EventMTUChange, EventRespecialize:
 			if s.Clock != ClockCount {
 				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the route moves between two dummy devices: count clock only")
 			}
@@ -164,11 +171,6 @@ func runnable(s *Scenario) error {
 			// link between two steps (at needs a workload duration).
 		default:
 			return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the runner has no step for it")
-		}
-	}
-	for i, x := range s.Expect {
-		if x.Check == CheckArriveAt {
-			return no(fmt.Sprintf("expect[%d] %s", i, x.Check), "where datagrams arrive after an event needs a route change on the network clock between two routers (vnet.TwoRouterTopology); route events run on the count clock only")
 		}
 	}
 	return nil
@@ -269,14 +271,17 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 		events := false
 		for i, e := range s.Timeline {
 			if e.AfterPackets == mark && slices.Contains(guestEvents, e.Event) {
-				step := eventStep(e, path, flow, names, size, routeDevAt(s, i))
+				if countsArrivals(s) {
+					p.addHostAct(i) // where the sends before it went
+				}
+				step := eventStep(s, i, path, flow, names, size)
 				p.steps = append(p.steps, plannedStep{step: step.String(), role: roleEvent, event: i})
 				events = true
 			}
 		}
 		for i, e := range s.Timeline {
 			if e.AfterPackets == mark && slices.Contains(hostEvents, e.Event) {
-				p.addLinkEvent(i)
+				p.addHostAct(i)
 			}
 		}
 		if events {
@@ -287,14 +292,14 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 	return p
 }
 
-// addLinkEvent places timeline event i before the next step. Link events
-// need the host between two steps, so the plan goes over the control
-// channel from its first workload send on.
-func (p *flowPlan) addLinkEvent(i int) {
-	if p.linkEvents == nil {
-		p.linkEvents = map[int][]int{}
+// addHostAct places the host's part of timeline event i before the next
+// step. The host acts between two steps, so the plan goes over the
+// control channel from its first workload send on.
+func (p *flowPlan) addHostAct(i int) {
+	if p.hostActs == nil {
+		p.hostActs = map[int][]int{}
 	}
-	p.linkEvents[len(p.steps)] = append(p.linkEvents[len(p.steps)], i)
+	p.hostActs[len(p.steps)] = append(p.hostActs[len(p.steps)], i)
 	if p.ctlFrom > 0 {
 		return
 	}
@@ -353,11 +358,31 @@ func oopses(s *Scenario) bool {
 }
 
 // routes reports whether a scenario moves its flow's route or changes
-// its path MTU, and so needs the routed flow.
+// its path MTU on the count clock, and so needs the routed flow between
+// two dummies.
 func routes(s *Scenario) bool {
-	return slices.ContainsFunc(s.Timeline, func(e Event) bool {
+	return s.Clock == ClockCount && slices.ContainsFunc(s.Timeline, func(e Event) bool {
 		return e.Event == EventRouteChange || e.Event == EventMTUChange
 	})
+}
+
+// overRouters reports whether a scenario moves its flow's route on the
+// network clock: its flow goes to the far sink behind vnet's two routers
+// (vnet.TwoRouterTopology), through Router1 until route-change moves it
+// to Router2.
+func overRouters(s *Scenario) bool {
+	return s.Clock == ClockNetwork && slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventRouteChange })
+}
+
+// countsArrivals reports whether the host counts where the flow's
+// datagrams arrived at each event (an arrive-at check reads them).
+func countsArrivals(s *Scenario) bool {
+	return slices.ContainsFunc(s.Expect, func(x Expectation) bool { return x.Check == CheckArriveAt })
+}
+
+// routeVia is the route of the flow over the routers through gateway gw.
+func routeVia(gw string) routeguard.RouteStep {
+	return routeguard.RouteStep{Op: "replace", Dst: vnet.FarNet, Prefix: 24, Gateway: gw}
 }
 
 // routedSteps bring up both dummies, route routedNet through dummy0 and
@@ -399,19 +424,23 @@ func coreInsmod(disabled []string) string {
 // socket holds the flow's.
 const closeRaceSrcPort = paths.SrcPort + 1
 
-// eventStep is the agent step of an event that acts in the guest; flow
-// is the flow's customize step, residual the residual's name, size the
-// flow's payload (bytes), dev the device the flow's route uses then.
-func eventStep(e Event, path qemu.SendPath, flow qemu.CustomizeStep, names residualNames, size int, dev string) fmt.Stringer {
+// eventStep is the agent step of timeline event i, which acts in the
+// guest; flow is the flow's customize step, residual the residual's
+// name, size the flow's payload (bytes).
+func eventStep(s *Scenario, i int, path qemu.SendPath, flow qemu.CustomizeStep, names residualNames, size int) fmt.Stringer {
+	e := s.Timeline[i]
 	residual := names.first
 	switch e.Event {
 	case EventRouteChange:
+		if overRouters(s) {
+			return routeVia(vnet.Router2IP)
+		}
 		return movedRoute
 	case EventRespecialize:
 		// The residual for the new route takes the token's place.
 		return routeguard.LoadStep{Slot: tokenSlot, Name: names.second, Guard: routeguard.Respecialize, Replace: true}
 	case EventMTUChange:
-		return routeguard.MTUStep{Dev: dev, MTU: e.MTUBytes}
+		return routeguard.MTUStep{Dev: routeDevAt(s, i), MTU: e.MTUBytes}
 	case EventSocketClose:
 		if e.Which == "thread" {
 			return guards.CloseRaceStep{Dst: flow.Dst, Port: flow.Port, SrcPort: closeRaceSrcPort,

@@ -113,8 +113,8 @@ func TestNotRunnable(t *testing.T) {
 		{"duration", head + "  duration: 5s\n", "workload duration"},
 		{"link event", head + "  duration: 5s\ntimeline:\n  - event: link-down\n    link: data\n    at: 1s\n", "workload duration"},
 		{"respecialize", head + "specialization:\n  mode: remote\n  guard_policy: respecialize\n", "guard policy respecialize"},
-		{"route on the network", head + "timeline:\n  - event: route-change\n    after_packets: 1\n", "timeline[0] route-change"},
-		{"arrive-at", head + "timeline:\n  - event: socket-close\n    after_packets: 1\nexpect:\n  - check: arrive-at\n    event: 0\n    where: sink\n", "expect[0] arrive-at"},
+		{"route over routers, remote", strings.Replace(strings.Replace(head, "clock: network\n", "clock: network\nplatforms: [i486]\n", 1), "sizes_bytes: [64]\n", "sizes_bytes: [64]\nspecialization:\n  mode: remote\n", 1) + "timeline:\n  - event: route-change\n    after_packets: 1\n", "timeline[0] route-change"},
+		{"mtu on the network", head + "timeline:\n  - event: mtu-change\n    mtu_bytes: 576\n    after_packets: 1\n", "timeline[0] mtu-change"},
 	}
 	for _, tc := range tests {
 		s, err := Parse(tc.name, []byte(tc.yaml))
@@ -155,7 +155,7 @@ func TestLinkEventPlan(t *testing.T) {
 	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, netOpen(i486(t), 64))
 	var got []string
 	for i, st := range p.steps {
-		for _, e := range p.linkEvents[i] {
+		for _, e := range p.hostActs[i] {
 			got = append(got, "host: "+s.Timeline[e].Event)
 		}
 		if i == p.ctlFrom {
@@ -183,5 +183,79 @@ func TestLinkEventPlan(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestArriveAtPlan: a route change on the network clock opens the flow
+// to the far sink through router 1, and the host counts the arrivals
+// before the agent moves the route to router 2.
+func TestArriveAtPlan(t *testing.T) {
+	s, err := Load("guards/route-change-network.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, routerOpen(64))
+	var got []string
+	for i, st := range p.steps {
+		for _, e := range p.hostActs[i] {
+			got = append(got, "host: "+s.Timeline[e].Event)
+		}
+		if i == p.ctlFrom {
+			got = append(got, "ctl")
+		}
+		got = append(got, st.step)
+	}
+	want := []string{
+		"insmod,path=/lib/modules/specnet.ko",
+		"insmod,path=/lib/modules/residual.ko",
+		"net,dev=eth1,addr=10.2.0.2,prefix=24,neigh=10.2.0.1,lladdr=52:54:00:ff:02:01",
+		"route,op=add,dst=10.4.0.0,prefix=24,gw=10.2.0.1",
+		"customize,dst=10.4.0.9,port=9,sport=5000,adu=64",
+		"load,slot=0,name=specnet_r_1,guard=reinforce",
+		"ctl",
+		"counters",
+		"send,path=special,size=64,count=50,warmup=10,slot=0",
+		"counters",
+		"host: route-change",
+		"route,op=replace,dst=10.4.0.0,prefix=24,gw=10.2.0.3",
+		"counters",
+		"send,path=special,size=64,count=1,warmup=0,slot=0", // guard-fired-within's window
+		"counters",
+		"send,path=special,size=64,count=49,warmup=0,slot=0",
+		"counters",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestArrivedAt reads arrive-at's count from the arrivals the host took
+// at the event and at the end.
+func TestArrivedAt(t *testing.T) {
+	f := &FlowResult{
+		Attempted:       110,
+		AttemptedBefore: map[int]int{0: 60},
+		ArrivalsAtEvent: map[int]Arrivals{0: {WhereSink: 60, WhereRouter1: 60, WhereRouter2: 0}},
+		ArrivalsAtEnd:   Arrivals{WhereSink: 107, WhereRouter1: 60, WhereRouter2: 47},
+	}
+	tests := []struct {
+		where, phase string
+		want         float64
+	}{
+		{WhereRouter1, PhaseBefore, 60},
+		{WhereRouter2, PhaseBefore, 0},
+		{WhereRouter1, PhaseAfter, 0},
+		{WhereRouter2, PhaseAfter, 47},
+		{WhereSink, PhaseAfter, 47},
+		{WhereNowhere, PhaseAfter, 3},
+		{WhereNowhere, PhaseBefore, 0},
+	}
+	for _, tc := range tests {
+		if got, _ := arrivedAt(f, 0, tc.where, tc.phase); got != tc.want {
+			t.Errorf("%s %s: %g, want %g", tc.where, tc.phase, got, tc.want)
+		}
+	}
+	if got, detail := arrivedAt(&FlowResult{}, 0, WhereSink, PhaseAfter); got != 0 || !strings.Contains(detail, "did not count") {
+		t.Errorf("no arrivals: %g (%s), want 0 and why", got, detail)
 	}
 }

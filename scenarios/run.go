@@ -395,6 +395,8 @@ func (rs *flowResiduals) names() residualNames {
 func (pr *platformRun) open(size int) []fmt.Stringer {
 	adu := pr.s.Workload.ADU(size)
 	switch {
+	case overRouters(pr.s):
+		return routerOpen(adu)
 	case pr.s.Clock == ClockNetwork:
 		return netOpen(pr.p, adu)
 	case routes(pr.s):
@@ -432,6 +434,7 @@ func (pr *platformRun) flow(ctx context.Context, size int, residuals *flowResidu
 	}
 	f, readErr := readFlow(pr.s, size, plan, b.res, b.console)
 	f.Delivered = b.delivered
+	f.ArrivalsAtEvent, f.ArrivalsAtEnd = b.atEvent, b.atEnd
 	if readErr != nil {
 		// The plan stopped at a failing step: the agent's error says why.
 		return f, errors.Join(readErr, err)
@@ -446,6 +449,10 @@ type bootResult struct {
 	// delivered is the datagrams the sink got from the guest (network
 	// clock only).
 	delivered *int64
+	// atEvent and atEnd are where the flow's datagrams had arrived when
+	// each timeline event happened and at the end (arrive-at checks).
+	atEvent map[int]Arrivals
+	atEnd   Arrivals
 }
 
 // boot runs plan with the core (and the residuals rs) in the initramfs, in the
@@ -514,8 +521,8 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 	}
 	pr.r.logf("%s on %s: boot %s (%s clock, %d steps)", pr.s.Name, pr.p.Name, tag, cfg.Mode.Name, len(plan))
 	if fp.ctlFrom > 0 {
-		link := func(event int) error { return net.linkEvent(pr.s.Timeline[event]) }
-		if err := controlSession(ctx, in, &console, fp, link); err != nil {
+		act := func(event int) error { return net.hostAct(ctx, pr.s, event) }
+		if err := controlSession(ctx, in, &console, fp, act); err != nil {
 			in.Close()
 			in.Wait()
 			return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
@@ -524,8 +531,11 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 	out.res, err = in.Wait()
 	out.console = console.String()
 	if net != nil {
-		d := net.delivered(flowSource(pr.p))
+		d := net.delivered()
 		out.delivered = &d
+		if countsArrivals(pr.s) {
+			out.atEvent, out.atEnd = net.atEvent, net.arrivals()
+		}
 	}
 	if werr := os.WriteFile(filepath.Join(pr.dir, "console-"+tag+".log"), []byte(out.console), 0o644); werr != nil && err == nil {
 		err = fmt.Errorf("scenario bundle: %w", werr)
