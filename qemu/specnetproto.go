@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The agent's steps for the specnet core module (/dev/specnet, see
@@ -149,6 +150,11 @@ type SendStep struct {
 	// Flags are the MSG_* flags of every send (0 by default), e.g.
 	// MsgMore, which the generic path refuses (EOPNOTSUPP).
 	Flags int
+	// Duration, when not 0, bounds the timed sends by the guest's
+	// CLOCK_MONOTONIC (virtual time in count mode, real time in network
+	// mode; whole ms): the agent sends in rounds of 16 until it passed,
+	// Count at most, and reports the sends it made.
+	Duration time.Duration
 }
 
 // MsgMore is MSG_MORE, a flag of SendStep.Flags (the same on x86 and ARM).
@@ -164,6 +170,9 @@ func (s SendStep) String() string {
 	}
 	if s.Flags != 0 {
 		b += fmt.Sprintf(",flags=%d", s.Flags)
+	}
+	if s.Duration != 0 {
+		b += fmt.Sprintf(",ms=%d", s.Duration.Milliseconds())
 	}
 	return b
 }

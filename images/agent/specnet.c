@@ -564,15 +564,60 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 	return 0;
 }
 
+/* Sends per round of a send step bounded by time (ms=). */
+#define SEND_ROUND	16
+
+/*
+ * send_for makes t->warmup untimed sends, then rounds of SEND_ROUND timed
+ * sends through time_sends until ms of CLOCK_MONOTONIC passed since the
+ * first round began, or t->count sends were made. The clock is the
+ * guest's: virtual time in count mode, real time on the network clock.
+ * t->count becomes the sends made, t->ns the rounds' own ns: a send
+ * costs what it costs in a step bounded by count, the clock reads between
+ * rounds left out. Returns 0 or the clock's negative errno.
+ */
+static long send_for(struct timed_sends *t, unsigned long long ms, send_fn send, const void *arg)
+{
+	struct timed_sends r = *t;
+	unsigned long long max = t->count, start, now;
+	long ret;
+
+	r.count = 0;
+	ret = time_sends(&r, send, arg);	/* the warmup only */
+	if (ret < 0)
+		return ret;
+	ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &start);
+	if (ret < 0)
+		return ret;
+	t->count = t->ns = t->errors = t->first_errno = 0;
+	r.warmup = 0;
+	do {
+		r.count = max - t->count < SEND_ROUND ? max - t->count : SEND_ROUND;
+		ret = time_sends(&r, send, arg);
+		if (ret < 0)
+			return ret;
+		if (r.errors && !t->errors)
+			t->first_errno = r.first_errno;
+		t->errors += r.errors;
+		t->ns += r.ns;
+		t->count += r.count;
+		ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &now);
+		if (ret < 0)
+			return ret;
+	} while (t->count < max && now - start < ms * 1000000ULL);
+	return 0;
+}
+
 /*
  * send times count sends of size bytes through one path, after warmup
- * untimed ones, exactly as the udp step times sendto().
+ * untimed ones, exactly as the udp step times sendto(); with ms, it sends
+ * until that much time passed, count at most (send_for).
  */
 int step_send(struct step *s)
 {
 	struct sender sd;
 	struct timed_sends t;
-	unsigned long long seed, flags, i;
+	unsigned long long seed, flags, ms, i;
 	const char *path;
 	long ret;
 
@@ -581,7 +626,8 @@ int step_send(struct step *s)
 	    step_u64(s, "count", &t.count, 0, 0xffffffffULL, 1) < 0 ||
 	    step_u64(s, "warmup", &t.warmup, 0, 0xffffffffULL, 0) < 0 ||
 	    step_u64(s, "seed", &seed, 0, 255, 0) < 0 ||
-	    step_u64(s, "flags", &flags, MSG_FLAGS, 0x7fffffffULL, 0) < 0)
+	    step_u64(s, "flags", &flags, MSG_FLAGS, 0x7fffffffULL, 0) < 0 ||
+	    step_u64(s, "ms", &ms, 0, 0xffffffffULL, 0) < 0)
 		return -1;
 	if (!t.count) {
 		out_error(s->index, "count must not be 0", NULL, 0);
@@ -593,7 +639,10 @@ int step_send(struct step *s)
 	/* The seed shifts the ramp: a host tells rounds apart on the wire. */
 	for (i = 0; seed && i < t.size; i++)
 		udp_payload[i] += seed;
-	ret = time_sends(&t, sd.send, &sd);
+	if (ms)
+		ret = send_for(&t, ms, sd.send, &sd);
+	else
+		ret = time_sends(&t, sd.send, &sd);
 	if (sd.send == send_connected && sd.fd != flow.sock)
 		sys_close(sd.fd);
 	if (ret < 0) {
