@@ -282,8 +282,8 @@ func defaultTopology(platform string) (vnet.Topology, error) {
 }
 
 // serverPath is the guest's path to the server in a topology (every link
-// but the data link): its slowest link's rate, the delays' sum and the
-// share of frames lost on any of them.
+// but the data link): its slowest link's rate and framing, the smallest
+// MTU, the delays' sum and the share of frames lost on any of them.
 func serverPath(t vnet.Topology) Link {
 	var l Link
 	pass := 1.0
@@ -292,7 +292,14 @@ func serverPath(t vnet.Topology) Link {
 			continue
 		}
 		if r := float64(ls.Rate); ls.Rate > 0 && (l.RateBps == 0 || r < l.RateBps) {
-			l.RateBps = r
+			l.RateBps, l.SLIP = r, ls.Framing == vnet.FramingSLIP
+		}
+		mtu := ls.MTU
+		if mtu == 0 {
+			mtu = Link{SLIP: ls.Framing == vnet.FramingSLIP}.defaultMTU()
+		}
+		if l.MTU == 0 || mtu < l.MTU {
+			l.MTU = mtu
 		}
 		l.DelaySeconds += ls.Delay.Seconds()
 		pass *= 1 - ls.Loss

@@ -35,6 +35,12 @@ type Config struct {
 	// generic path (fallback policy) after GuardInstructions of reaction.
 	GuardAt           int
 	GuardInstructions float64
+	// Respecialize: the guard's event (a route change) is the respecialize
+	// policy's, not the fallback's: the device sends through the generic
+	// path while it collects the new route's context, fetches its residual
+	// (a new cache key: a build, unless another device of the same flow
+	// context asked first) and loads it, then through the new residual.
+	Respecialize bool
 	// Seed drives arrivals, context draws and link losses.
 	Seed uint64
 }
@@ -59,6 +65,13 @@ type Result struct {
 	// BreakEvenSends is the session length (sends) at which the mean
 	// device's specialization pays for itself.
 	BreakEvenSends float64
+	// RespecializeSeconds is the mean time from the guard's firing to the
+	// new residual loaded (Respecialize only): reaction, context, the
+	// fetch over the link with the server's work, the load.
+	// RespecializeGenericSends are the sends the device made through the
+	// generic path meanwhile (mean; capped by the session's length).
+	RespecializeSeconds      float64
+	RespecializeGenericSends float64
 	// Events is how many events the run processed.
 	Events int
 }
@@ -102,11 +115,23 @@ func (m *Model) costs(c Config) (*Platform, costs, error) {
 	return p, k, nil
 }
 
-// device is one device's progress through its fetch.
+// device is one device's progress through its fetches.
 type device struct {
 	start   float64
 	context int
 	readyAt float64 // residual loaded
+	// guardAt is when the guard fired (Respecialize: the second fetch
+	// follows), respecReady when the new residual was loaded; fetches
+	// counts the device's fetches so far.
+	guardAt, respecReady float64
+	fetches              int
+}
+
+// respecializeKey is the cache key of a flow context after the route
+// change: flows that shared a context share the new one too, and no new
+// one is a key of the first fetches (those are below contexts).
+func respecializeKey(context, contexts, devices int) int {
+	return max(contexts, devices) + context
 }
 
 // server is specializer/server's request handling: a hit is answered at
@@ -196,7 +221,17 @@ func (m *Model) Run(c Config) (*Result, error) {
 			srv.last = math.Max(srv.last, e.at)
 			s.at(e.at+transfer(rng, k.download, c.Link), downloaded, e.device)
 		case downloaded:
+			d.fetches++
+			if d.fetches > 1 {
+				d.respecReady = e.at + k.load
+				continue
+			}
 			d.readyAt = e.at + k.load
+			if at, ok := guardTime(k, c, d.readyAt, d.readyAt-d.start-k.collect-k.load); ok && c.Respecialize {
+				d.guardAt = at
+				d.context = respecializeKey(d.context, c.Contexts, c.Devices)
+				s.at(at+k.collect, collected, e.device)
+			}
 		}
 	}
 	var gain, wait float64
@@ -206,10 +241,18 @@ func (m *Model) Run(c Config) (*Result, error) {
 		res.MaxFetchSeconds = math.Max(res.MaxFetchSeconds, f)
 		w := f - k.collect - k.load
 		wait += w
-		gain += float64(c.Sends) * k.kernelSend / sessionSeconds(k, c, w)
+		var respecWait float64
+		if d.fetches > 1 {
+			res.RespecializeSeconds += d.respecReady - d.guardAt
+			respecWait = d.respecReady - d.guardAt - k.collect - k.load
+			res.RespecializeGenericSends += genericWhilePending(k, c, w, respecWait)
+		}
+		gain += float64(c.Sends) * k.kernelSend / sessionSeconds(k, c, w, respecWait)
 	}
 	n := float64(c.Devices)
 	res.FetchSeconds /= n
+	res.RespecializeSeconds /= n
+	res.RespecializeGenericSends /= n
 	res.Gain = gain / n
 	res.BreakEvenSends = breakEven(k, wait/n)
 	res.CacheHitRate = float64(srv.hits) / float64(srv.requests)
@@ -237,22 +280,57 @@ func transfer(rng *rand.Rand, once float64, l Link) float64 {
 	return t
 }
 
+// guardTime is when the guard fires in a session whose first fetch made
+// the device wait wait seconds and whose residual was loaded at ready:
+// after the residual's share of the first GuardAt sends and the guard's
+// reaction. ok is false when no guard fires within the session's sends,
+// or when the session ended before the residual came.
+func guardTime(k costs, c Config, ready, wait float64) (at float64, ok bool) {
+	early := math.Floor(wait / k.kernelSend)
+	if c.GuardAt <= 0 || c.GuardAt >= c.Sends || early >= float64(c.Sends) {
+		return 0, false
+	}
+	return ready + math.Max(0, float64(c.GuardAt)-early)*k.specialSend + k.guard, true
+}
+
+// genericWhilePending is how many sends go through the generic path
+// between the guard and the new residual (Respecialize): those that fit in
+// the respecialization's wait for the link and server (respecWait
+// seconds), within the sends the session has left.
+func genericWhilePending(k costs, c Config, wait, respecWait float64) float64 {
+	left := float64(c.Sends) - math.Max(float64(c.GuardAt), math.Floor(wait/k.kernelSend))
+	return math.Max(0, math.Min(left, math.Floor(respecWait/k.genericSend)))
+}
+
 // sessionSeconds is the session's time when the device specializes: it
 // collects the context, sends through the kernel's path while the request
 // is away (wait seconds), loads the module and sends the rest through the
-// residual, or through the generic path past a guard's firing.
-func sessionSeconds(k costs, c Config, wait float64) float64 {
+// residual, or through the generic path past a guard's firing: for the
+// rest under the fallback policy; under Respecialize until the new
+// residual is in (respecWait seconds of link and server, plus the new
+// context's collection and the load), then through it.
+func sessionSeconds(k costs, c Config, wait, respecWait float64) float64 {
 	early := math.Floor(wait / k.kernelSend)
 	if early >= float64(c.Sends) {
 		return k.collect + float64(c.Sends)*k.kernelSend // done before the module came
 	}
 	t := k.collect + early*k.kernelSend + k.load
 	rest := float64(c.Sends) - early
-	if c.GuardAt > 0 && float64(c.GuardAt) < float64(c.Sends) {
-		special := math.Max(0, float64(c.GuardAt)-early)
-		return t + special*k.specialSend + k.guard + (rest-special)*k.genericSend
+	if c.GuardAt <= 0 || float64(c.GuardAt) >= float64(c.Sends) {
+		return t + rest*k.specialSend
 	}
-	return t + rest*k.specialSend
+	special := math.Max(0, float64(c.GuardAt)-early)
+	t += special*k.specialSend + k.guard
+	rest -= special
+	if !c.Respecialize {
+		return t + rest*k.genericSend
+	}
+	generic := genericWhilePending(k, c, wait, respecWait)
+	t += k.collect + generic*k.genericSend
+	if rest -= generic; rest > 0 {
+		t += k.load + rest*k.specialSend
+	}
+	return t
 }
 
 // breakEven is the session length (sends) past which specializing is

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"encoding/json"
 	"math"
+	"os"
 	"testing"
 
 	"specbed/results"
@@ -173,6 +175,89 @@ func BenchmarkSweepPoints(b *testing.B) {
 	for b.Loop() {
 		if _, err := m.Sweep(g); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestRespecialize follows one device through a route change under the
+// respecialize policy: its time from the guard to the new residual is the
+// second fetch's parts, the generic sends fill the wait for the link and
+// the server, and the new residual makes a long session gain more than
+// the fallback's generic path does.
+func TestRespecialize(t *testing.T) {
+	m := testModel(t)
+	for _, platform := range []string{"i486", "p3", "sa1100"} {
+		c := baseConfig(platform)
+		c.GuardAt = 1000
+		fallback, err := m.Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Respecialize = true
+		r, err := m.Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, k, err := m.costs(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := k.collect + k.upload + p.Spec.ColdSeconds + k.download + k.load
+		if math.Abs(r.RespecializeSeconds-want) > 1e-9 {
+			t.Errorf("%s: respecialize %.6f s, want collect + upload + cold build + download + load = %.6f s", platform, r.RespecializeSeconds, want)
+		}
+		if g := math.Floor((want - k.collect - k.load) / k.genericSend); r.RespecializeGenericSends != g {
+			t.Errorf("%s: %v generic sends while pending, want %v", platform, r.RespecializeGenericSends, g)
+		}
+		if r.Gain <= fallback.Gain {
+			t.Errorf("%s: gain %.3f with respecialize, %.3f with fallback: want more", platform, r.Gain, fallback.Gain)
+		}
+		if r.CacheHitRate != 0 {
+			t.Errorf("%s: cache hit rate %v: the new route's context is a new key", platform, r.CacheHitRate)
+		}
+		t.Logf("%s: respecialize %.3f s, %v generic sends meanwhile; gain %.3f (fallback %.3f)", platform, r.RespecializeSeconds,
+			r.RespecializeGenericSends, r.Gain, fallback.Gain)
+	}
+}
+
+// TestRespecializeMeasured sets the model's respecialize time beside
+// routeguard's measured one (testdata/routeguard-respecialize.json: host
+// time from the route change to the swap in network mode over the default
+// spec link; TestRouteGuardNetwork writes it): the same order of
+// magnitude, within a factor of two either way. The server's cold build
+// is host wall time of the calibration run and follows the host's load.
+func TestRespecializeMeasured(t *testing.T) {
+	m := testModel(t)
+	raw, err := os.ReadFile("testdata/routeguard-respecialize.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []struct {
+		Platform      string `json:"platform"`
+		RouteToSwapNS int64  `json:"route_to_swap_host_ns"`
+	}
+	if err := json.Unmarshal(raw, &runs); err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) == 0 {
+		t.Fatal("no measured respecialization")
+	}
+	for _, run := range runs {
+		link, err := calibrationLink(run.Platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := baseConfig(run.Platform)
+		c.Link, c.GuardAt, c.Respecialize = link, 1000, true
+		r, err := m.Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		measured := float64(run.RouteToSwapNS) / 1e9
+		ratio := r.RespecializeSeconds / measured
+		t.Logf("%s: respecialize model %.3f s, measured %.3f s host time (model/measured %.2f)", run.Platform, r.RespecializeSeconds, measured, ratio)
+		if ratio < 0.5 || ratio > 2 {
+			t.Errorf("%s: respecialize model %.3f s vs measured %.3f s: not within a factor of two", run.Platform, r.RespecializeSeconds, measured)
 		}
 	}
 }

@@ -116,6 +116,12 @@ type Link struct {
 	RateBps      float64 `json:"rate_bps"`
 	DelaySeconds float64 `json:"delay_seconds"`
 	Loss         float64 `json:"loss"`
+	// SLIP says the bottleneck is a SLIP line (the SA-1110's serial line):
+	// its rate applies to SLIP-encoded bytes, not Ethernet frames.
+	SLIP bool `json:"slip,omitempty"`
+	// MTU is the path's smallest IP MTU (bytes; 0: the bottleneck's
+	// default, 1500 on Ethernet, 296 on SLIP).
+	MTU int `json:"mtu_bytes,omitempty"`
 }
 
 // Platform returns the named platform's model.

@@ -21,16 +21,6 @@ func bundlePath(path string) string {
 	return path // generic is generic in both
 }
 
-// guardEvent reports whether a timeline event's guard moves a specialized
-// flow to the generic path under the fallback policy.
-func guardEvent(event string) bool {
-	switch event {
-	case scenarios.EventRouteChange, scenarios.EventMTUChange, scenarios.EventSetsockopt, scenarios.EventSocketClose:
-		return true
-	}
-	return false
-}
-
 // ScenarioFigures models scenario s on the given platforms (the
 // scenario's own, or every platform of the model, when empty) and returns
 // the figures of its bundle: "sends", the figure the emulator's runner
@@ -54,7 +44,12 @@ func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]re
 		Caption: "From the session's start to the residual loaded, over the scenario's spec link (one device, cold server)."}
 	breakEven := results.Figure{ID: "sim-break-even", Title: s.Name + ": break-even session length (sim)", Columns: []string{"platform", "size_bytes"},
 		Kind: results.KindCount, Unit: "sends", Caption: "The session length past which fetching the residual pays, on the scenario's spec link."}
-	guardAt := guardSend(s)
+	respecialize := results.Figure{ID: "sim-respecialize", Title: s.Name + ": time to respecialize (sim)", Columns: []string{"platform", "size_bytes"},
+		Kind: results.KindCount, Unit: "seconds",
+		Caption: "From the route guard's firing to the new route's residual loaded, fetched from the server over the scenario's spec link " +
+			"(the paper's flow, whatever the scenario's specialization mode): the new context's collection, the upload, the server's cold build, " +
+			"the download and the load; the flow sends through the generic path meanwhile."}
+	ls := legs(s)
 	for _, name := range platforms {
 		p, err := m.Platform(name)
 		if err != nil {
@@ -80,7 +75,11 @@ func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]re
 				if network && p.hasNIC() {
 					prefix = nicPrefix
 				}
-				v, err := meanPerSend(p, prefix, path, size, s.Workload.Count, guardAt)
+				flow := ls
+				if path != s.Workload.Path {
+					flow = []leg{{s.Workload.Count, path}}
+				}
+				v, err := meanPerSend(p, prefix, flow, size)
 				if err != nil {
 					return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
 				}
@@ -89,13 +88,20 @@ func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]re
 				}
 				sends.Rows = append(sends.Rows, results.Row{Key: append(key[:2:2], path), Value: v})
 			}
-			if s.Specialization.Mode != scenarios.ModeRemote || p.Spec == nil {
+			respec := s.Specialization.GuardPolicy == scenarios.PolicyRespecialize && guardSend(ls) > 0
+			if s.Specialization.Mode != scenarios.ModeRemote && !respec || p.Spec == nil {
 				continue
 			}
 			r, err := m.Run(Config{Platform: name, CPUScale: 1, Link: link, SizeBytes: size, Sends: max(1, s.Workload.Count),
-				Devices: 1, ArrivalSeconds: 0, Workers: 1, Contexts: 1, GuardAt: guardAt, Seed: 1})
+				Devices: 1, ArrivalSeconds: 0, Workers: 1, Contexts: 1, GuardAt: guardSend(ls), Respecialize: respec, Seed: 1})
 			if err != nil {
 				return nil, fmt.Errorf("sim: scenario %s: %w", s.Name, err)
+			}
+			if respec {
+				respecialize.Rows = append(respecialize.Rows, results.Row{Key: key, Value: r.RespecializeSeconds})
+			}
+			if s.Specialization.Mode != scenarios.ModeRemote {
+				continue
 			}
 			fetch.Rows = append(fetch.Rows, results.Row{Key: key, Value: r.FetchSeconds})
 			if !math.IsInf(r.BreakEvenSends, 0) {
@@ -104,7 +110,7 @@ func (m *Model) ScenarioFigures(s *scenarios.Scenario, platforms []string) ([]re
 		}
 	}
 	out := []results.Figure{sends}
-	for _, f := range []results.Figure{fetch, breakEven} {
+	for _, f := range []results.Figure{fetch, breakEven, respecialize} {
 		if len(f.Rows) > 0 {
 			out = append(out, f)
 		}
@@ -131,62 +137,97 @@ func clockName(s *scenarios.Scenario) string {
 	return s.Clock
 }
 
-// guardSend is the timed send after which the scenario's first guard
-// event moves the flow to the generic path (0: none does).
-func guardSend(s *scenarios.Scenario) int {
-	if s.Workload.Path != scenarios.PathSpecialized || s.Specialization.GuardPolicy != scenarios.PolicyFallback {
-		return 0
-	}
-	for _, e := range s.Timeline {
-		if guardEvent(e.Event) && e.AfterPackets > 0 {
-			return e.AfterPackets
-		}
-	}
-	return 0
-}
-
 // hasNIC reports whether the platform has costs through its data NIC.
 func (p *Platform) hasNIC() bool {
 	_, ok := p.Paths[nicPrefix+bundlePath(scenarios.PathKernel)]
 	return ok
 }
 
-// meanPerSend is the mean instructions per send of count sends on a path
-// (prefix nicPrefix: through the data NIC), the specialized path's after
-// guardAt taking the generic path (which the NIC figure does not have: its
-// dummy0 cost plus the NIC's share of sendto()).
-func meanPerSend(p *Platform, prefix, path string, size, count, guardAt int) (float64, error) {
-	l, err := p.Path(prefix + bundlePath(path))
-	if _, measured := p.Paths[prefix+bundlePath(path)]; prefix != "" && !measured {
-		// The NIC figure measured the residual through customized_send,
-		// not the scenario's SEND ioctl: its dummy0 cost plus the NIC's
-		// share of sendto(), as for the generic path below.
-		l, err = p.Path(bundlePath(path))
-		if err == nil {
-			var nic float64
-			nic, err = nicShare(p, size)
-			l.A += nic
+// leg is a run of consecutive timed sends on one path.
+type leg struct {
+	sends int
+	path  string
+}
+
+// legs are the scenario's timed sends by path, in order: the workload's
+// path, except that a specialized flow takes the generic path when its
+// server is down (from the first send), or after a route change under the
+// fallback policy (for the rest) and the respecialize policy (until the
+// respecialize event swaps in the new route's residual). Under reinforce
+// the residual keeps sending. The caller has checked that the model
+// covers every event (unmodelled).
+func legs(s *scenarios.Scenario) []leg {
+	w := &s.Workload
+	if w.Path != scenarios.PathSpecialized {
+		return []leg{{w.Count, w.Path}}
+	}
+	pol := s.Specialization.GuardPolicy
+	moved, back := w.Count, w.Count
+	for _, e := range s.Timeline {
+		switch {
+		case e.Event == scenarios.EventServerUnavailable:
+			return []leg{{w.Count, scenarios.PathGeneric}}
+		case e.Event == scenarios.EventRouteChange && (pol == scenarios.PolicyFallback || pol == scenarios.PolicyRespecialize):
+			moved = min(moved, e.AfterPackets)
+		case e.Event == scenarios.EventRespecialize && e.AfterPackets >= moved:
+			back = min(back, e.AfterPackets)
 		}
 	}
-	if err != nil {
-		return 0, err
+	var out []leg
+	for _, l := range []leg{{moved, w.Path}, {back - moved, scenarios.PathGeneric}, {w.Count - back, w.Path}} {
+		if l.sends > 0 {
+			out = append(out, l)
+		}
 	}
-	if path != scenarios.PathSpecialized || guardAt == 0 || guardAt >= count {
-		return l.At(size), nil
+	return out
+}
+
+// guardSend is the timed send after which a guard moves the flow off its
+// residual (0: none does).
+func guardSend(ls []leg) int {
+	if len(ls) > 1 && ls[0].path == scenarios.PathSpecialized {
+		return ls[0].sends
 	}
-	g, err := p.Path(bundlePath(scenarios.PathGeneric))
-	if err != nil {
-		return 0, err
-	}
-	if prefix != "" {
-		nic, err := nicShare(p, size)
+	return 0
+}
+
+// meanPerSend is the mean instructions per send of a flow's legs of sends
+// of size payload bytes, through the data NIC with prefix nicPrefix.
+func meanPerSend(p *Platform, prefix string, ls []leg, size int) (float64, error) {
+	var sum float64
+	var n int
+	for _, l := range ls {
+		c, err := perSend(p, prefix, l.path, size)
 		if err != nil {
 			return 0, err
 		}
-		g.A += nic
+		sum += float64(l.sends) * c
+		n += l.sends
 	}
-	n := float64(count)
-	return (float64(guardAt)*l.At(size) + (n-float64(guardAt))*g.At(size)) / n, nil
+	if n == 0 {
+		return 0, fmt.Errorf("sim: a flow without sends")
+	}
+	return sum / float64(n), nil
+}
+
+// perSend is one send's instructions on a scenario path (prefix
+// nicPrefix: through the data NIC). The NIC figure measured sendto() and
+// the residual through customized_send, not the scenario's SEND ioctl or
+// the generic path: those cost their dummy0 figure plus the NIC's share
+// of sendto().
+func perSend(p *Platform, prefix, path string, size int) (float64, error) {
+	if l, ok := p.Paths[prefix+bundlePath(path)]; ok && (prefix == "" || path == scenarios.PathKernel) {
+		return l.At(size), nil
+	}
+	l, err := p.Path(bundlePath(path))
+	if err != nil || prefix == "" {
+		return l.At(size), err
+	}
+	nic, err := nicShare(p, size)
+	if err != nil {
+		return 0, err
+	}
+	return l.At(size) + nic, nil
 }
 
 // nicShare is what the data NIC adds to a send of size bytes

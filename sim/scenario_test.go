@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"testing"
 
 	"specbed/results"
@@ -83,16 +84,49 @@ func TestScenarioFigures(t *testing.T) {
 	}
 }
 
-func TestGuardFallbackMean(t *testing.T) {
+// TestLegs reads the library's guard and fault scenarios into the paths
+// their timed sends take.
+func TestLegs(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want []leg
+	}{
+		{"../scenarios/paper/udp-specialized-gain.yaml", []leg{{1000, scenarios.PathSpecialized}}},
+		{"../scenarios/guards/route-change-fallback.yaml", nil},
+		{"../scenarios/guards/route-change-reinforce.yaml", nil},
+		{"../scenarios/guards/route-change-respecialize.yaml", []leg{{20, scenarios.PathSpecialized}, {20, scenarios.PathGeneric}, {20, scenarios.PathSpecialized}}},
+		{"../scenarios/faults/server-down.yaml", []leg{{1000, scenarios.PathGeneric}}},
+	} {
+		s, err := scenarios.Load(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tc.want
+		if want == nil {
+			// Fallback: the rest after the route change goes generic;
+			// reinforce: the residual keeps sending.
+			at, n := s.Timeline[0].AfterPackets, s.Workload.Count
+			want = []leg{{at, scenarios.PathSpecialized}, {n - at, scenarios.PathGeneric}}
+			if s.Specialization.GuardPolicy == scenarios.PolicyReinforce {
+				want = []leg{{n, scenarios.PathSpecialized}}
+			}
+		}
+		if got := legs(s); !slices.Equal(got, want) {
+			t.Errorf("%s: legs %v, want %v", tc.file, got, want)
+		}
+	}
+}
+
+func TestMeanPerSend(t *testing.T) {
 	m := testModel(t)
 	p, err := m.Platform("i486")
 	if err != nil {
 		t.Fatal(err)
 	}
-	special, _ := meanPerSend(p, "", scenarios.PathSpecialized, 1024, 1000, 0)
-	half, _ := meanPerSend(p, "", scenarios.PathSpecialized, 1024, 1000, 500)
-	generic, _ := meanPerSend(p, "", scenarios.PathGeneric, 1024, 1000, 0)
+	special, _ := meanPerSend(p, "", []leg{{1000, scenarios.PathSpecialized}}, 1024)
+	half, _ := meanPerSend(p, "", []leg{{500, scenarios.PathSpecialized}, {500, scenarios.PathGeneric}}, 1024)
+	generic, _ := meanPerSend(p, "", []leg{{1000, scenarios.PathGeneric}}, 1024)
 	if want := (special + generic) / 2; half < want-1e-6 || half > want+1e-6 {
-		t.Errorf("guard at half the sends: mean %v, want %v", half, want)
+		t.Errorf("half the sends generic: mean %v, want %v", half, want)
 	}
 }

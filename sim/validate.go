@@ -141,3 +141,30 @@ func FetchChecks(m *Model, platform string, l Link, f *qemu.FetchResult) ([]Chec
 		fetch("fetch round trip (s)", l.FetchRoundTrip(p.Spec, float64(serverNS)/1e9), float64(f.RoundTripNS)/1e9),
 	}, nil
 }
+
+// UploadChecks compares the model's upload on link l with one fetch the
+// emulator measured there: the request's bytes and its time on the wire
+// against the server's receive phase (from accepting the connection to
+// the request's last byte, host wall time). The SA-1110's link is timed
+// this way: its guest clock in network mode does not follow host time
+// (testdata/README.md), so its agent's round trip and download do not
+// measure the line.
+func UploadChecks(m *Model, platform string, l Link, f *qemu.FetchResult) ([]Check, error) {
+	p, err := m.Platform(platform)
+	if err != nil {
+		return nil, fmt.Errorf("sim: upload check: %w", err)
+	}
+	if p.Spec == nil {
+		return nil, fmt.Errorf("sim: upload check: platform %s has no specialization cost", platform)
+	}
+	if len(f.PhasesNS) <= int(specserver.PhaseReceive) || f.PhasesNS[specserver.PhaseReceive] <= 0 {
+		return nil, fmt.Errorf("sim: upload check: fetch %+v has no receive phase", f)
+	}
+	upload := func(quantity string, model, emulator float64) Check {
+		return Check{Platform: platform, Path: "upload", Quantity: quantity, Model: model, Emulator: emulator}
+	}
+	return []Check{
+		upload("request bytes", p.Spec.RequestBytes, float64(f.RequestBytes)),
+		upload("server's receive (s)", l.Wire(p.Spec.RequestBytes, requestEscapeShare), float64(f.PhasesNS[specserver.PhaseReceive])/1e9),
+	}, nil
+}

@@ -68,7 +68,8 @@ func runScenarios(cmd *cobra.Command, opts runOptions, files []string) error {
 	switch opts.backend {
 	case "qemu":
 	case "sim":
-		return simRun(cmd, simRunOptions{model: opts.simModel, outDir: opts.outDir, platforms: opts.platforms}, files)
+		return simRun(cmd, simRunOptions{model: opts.simModel, outDir: opts.outDir, platforms: opts.platforms,
+			junit: opts.junit, allowNotRunnable: opts.allowNotRunnable}, files)
 	default:
 		return fmt.Errorf("run: backend %q: want qemu or sim", opts.backend)
 	}

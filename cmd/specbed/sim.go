@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -122,7 +123,14 @@ func newSimRunCmd() *cobra.Command {
 and writes one result bundle per scenario, with the figure the emulator's runner writes
 (sends: instructions per send of the workload's path and the kernel's) and, for a remote
 specialization, the fetch time and break-even session length over the scenario's spec
-link. It evaluates no expectations: the model has no guest to check.`,
+link. It checks the expectations the model answers (delivered, lost, specialized-share,
+throughput-gain-at-least) with the scenario runner's checks, leaves one outcome.json per
+platform, prints the runner's summary and writes JUnit (--junit); the checks that read a
+guest kernel (errno, guard-fired-within, kernel-log-clean, arrive-at) are named in the
+message, not checked. A scenario that needs what the model does not follow (events other
+than route-change, respecialize and server-unavailable, disabled guards, TCP) is
+not-runnable, with the reason. The exit status is non-zero when a scenario fails (or is
+not runnable, without --allow-not-runnable).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return simRun(cmd, opts, args)
@@ -136,12 +144,19 @@ type simRunOptions struct {
 	model     string
 	outDir    string
 	platforms []string
+	// junit, when set, receives the outcomes as JUnit XML;
+	// allowNotRunnable keeps scenarios the model does not follow from
+	// failing the run.
+	junit            string
+	allowNotRunnable bool
 }
 
 func (o *simRunOptions) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.model, "model", "", "model file (default out/sim/model.json in the checkout)")
 	cmd.Flags().StringVar(&o.outDir, "out", "", "bundle folder (default out/sim/scenarios in the checkout)")
 	cmd.Flags().StringSliceVar(&o.platforms, "platform", nil, "model only these platforms")
+	cmd.Flags().StringVar(&o.junit, "junit", "", "write JUnit XML here")
+	cmd.Flags().BoolVar(&o.allowNotRunnable, "allow-not-runnable", false, "do not fail for scenarios the model does not follow")
 }
 
 func simRun(cmd *cobra.Command, opts simRunOptions, files []string) error {
@@ -160,6 +175,7 @@ func simRun(cmd *cobra.Command, opts simRunOptions, files []string) error {
 	if err != nil {
 		return err
 	}
+	var outcomes []scenarios.Outcome
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "scenario\tfigure\tplatform/size/path\tvalue\tunit")
 	for _, f := range files {
@@ -168,18 +184,37 @@ func simRun(cmd *cobra.Command, opts simRunOptions, files []string) error {
 			return err
 		}
 		start := time.Now()
-		figs, err := m.ScenarioFigures(s, opts.platforms)
+		outs, err := m.Outcomes(s, f, opts.platforms)
 		if err != nil {
 			return err
 		}
-		platforms, err := m.BundlePlatforms(m.ScenarioPlatforms(s, opts.platforms))
+		dir := filepath.Join(opts.outDir, s.Name)
+		// Figures of the platforms the model follows the scenario on.
+		var modelled []string
+		for i := range outs {
+			outs[i].Seconds = time.Since(start).Seconds()
+			if err := writeOutcome(filepath.Join(dir, outs[i].Platform), &outs[i]); err != nil {
+				return err
+			}
+			if outs[i].Status != scenarios.NotRunnable {
+				modelled = append(modelled, outs[i].Platform)
+			}
+		}
+		outcomes = append(outcomes, outs...)
+		if len(modelled) == 0 {
+			continue
+		}
+		figs, err := m.ScenarioFigures(s, modelled)
+		if err != nil {
+			return err
+		}
+		platforms, err := m.BundlePlatforms(modelled)
 		if err != nil {
 			return err
 		}
 		b := &results.Bundle{Run: run, Platforms: platforms, Figures: figs}
 		b.Run.Start, b.Run.End = start, time.Now()
 		b.Run.Seeds["sim"] = 1
-		dir := filepath.Join(opts.outDir, s.Name)
 		if err := b.Write(dir); err != nil {
 			return err
 		}
@@ -192,8 +227,36 @@ func simRun(cmd *cobra.Command, opts simRunOptions, files []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	if err := scenarios.Summary(cmd.OutOrStdout(), outcomes); err != nil {
+		return err
+	}
+	if opts.junit != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.junit), 0o755); err != nil {
+			return err
+		}
+		if err := scenarios.WriteJUnit(opts.junit, outcomes); err != nil {
+			return err
+		}
+	}
+	if !scenarios.AllPassed(outcomes, opts.allowNotRunnable) {
+		return fmt.Errorf("scenarios failed on the sim backend (bundles in %s)", opts.outDir)
+	}
 	_, err = fmt.Fprintf(cmd.OutOrStdout(), "bundles in %s\n", opts.outDir)
 	return err
+}
+
+// writeOutcome leaves a platform's outcome.json as the emulator's runner
+// does (its checks, status and message; the model's flows).
+func writeOutcome(dir string, o *scenarios.Outcome) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(o, "", "  ")
+	if err != nil {
+		return fmt.Errorf("outcome: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "outcome.json"), append(data, '\n'), 0o644)
 }
 
 func newSimSweepCmd() *cobra.Command {
