@@ -31,9 +31,19 @@ const (
 // through /dev/specnet's SEND ioctl (special).
 const (
 	PathSendto     = "sendto"
+	PathSend       = "send"
 	PathSpecial    = "special"
 	PathCustomized = "customized"
 )
+
+// baselinePath is the kernel path a protocol's gains are over: UDP's
+// sendto() on an unconnected socket, TCP's send() on its connection.
+func baselinePath(protocol string) string {
+	if protocol == "tcp" {
+		return PathSend
+	}
+	return PathSendto
+}
 
 // specializedRank orders the paths that reach the residual: the lower,
 // the more the figures prefer it.
@@ -66,7 +76,10 @@ func SendPathsFigure(costs []PathCost, shifts string) Figure {
 		ID: FigSendPaths, Title: "Instructions per send through each path",
 		Caption: "Guest instructions per send on dummy0 in count mode (1000 timed sends after 100 warm-up sends): " +
 			"the kernel's sendto() on an unconnected socket, send() on a connected one, the core module's generic " +
-			"path and the specialized residual. icount shift per platform: " + shifts + ".",
+			"path (generic) and the specialized residual (special) through /dev/specnet's ioctls, and both through " +
+			"the customized_send system call, the paper's interface (customized_generic, customized; a second " +
+			"measurement boot of the same flow and residual, images/specnet/paths' SyscallPlan). icount shift per " +
+			"platform: " + shifts + ".",
 		Unit: "guest instructions per send", Kind: KindCount,
 		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path",
 	}
@@ -76,9 +89,10 @@ func SendPathsFigure(costs []PathCost, shifts string) Figure {
 	return f
 }
 
-// pathPairs returns, per (platform, protocol, size), the sendto() and
-// specialized costs of costs (the preferred specialized path, see
-// specializedRank), in first-seen order.
+// pathPairs returns, per (platform, protocol, size), the baseline
+// (baselinePath: sendto() for UDP, send() for TCP) and specialized costs
+// of costs (the preferred specialized path, see specializedRank), in
+// first-seen order.
 func pathPairs(costs []PathCost) (keys [][3]string, sendto, special map[[3]string]float64) {
 	sendto, special = map[[3]string]float64{}, map[[3]string]float64{}
 	rank := map[[3]string]int{}
@@ -89,7 +103,7 @@ func pathPairs(costs []PathCost) (keys [][3]string, sendto, special map[[3]strin
 			seen[k] = true
 			keys = append(keys, k)
 		}
-		if c.Path == PathSendto {
+		if c.Path == baselinePath(c.Protocol) {
 			sendto[k] = c.InstructionsPerSend
 			continue
 		}
@@ -356,19 +370,25 @@ func LayersFigures(costs []LayerCost, layers []string) []Figure {
 	return []Figure{split, check}
 }
 
-// Figure IDs of the UDP stream over a NIC (network mode).
+// Figure IDs of the UDP and TCP streams over a NIC (network mode).
 const (
 	FigUDPNIC         = "fig5-udp-nic"
 	FigUDPNICGain     = "fig5-udp-nic-gain"
 	FigUDPNICInterval = "fig5-udp-nic-interval"
+	FigTCPNIC         = "fig5-tcp-nic"
+	FigTCPNICGain     = "fig5-tcp-nic-gain"
+	FigTCPNICInterval = "fig5-tcp-nic-interval"
 )
 
-// StreamRate is one path's UDP stream over a NIC at one size.
+// StreamRate is one path's stream over a NIC at one size.
 type StreamRate struct {
 	Platform  string
 	Protocol  string
-	SizeBytes int
-	Path      string
+	SizeBytes int // payload per send (bytes; TCP: the ADU)
+	// MSSBytes is the TCP connection's MSS (0 for UDP): TCP's figures
+	// are keyed by it, as the paper's are.
+	MSSBytes int
+	Path     string
 	// MbitPerS is the mean sender throughput (payload, guest clock) of
 	// the iterations netperf's rule used; IntervalWidth the total width
 	// of their 99% confidence interval over the mean; Met whether it is
@@ -379,50 +399,82 @@ type StreamRate struct {
 	Met           bool
 }
 
+// nicFigures are the ids, paper figure, protocol and size column of one
+// protocol's stream figures.
+type nicFigures struct {
+	rate, gain, interval, paperFigure, protocol, name, sizeColumn string
+	// size is a rate's key in sizeColumn.
+	size func(StreamRate) int
+}
+
+var (
+	udpNIC = nicFigures{rate: FigUDPNIC, gain: FigUDPNICGain, interval: FigUDPNICInterval, paperFigure: "5(a,b,c)",
+		protocol: "udp", name: "UDP_STREAM", sizeColumn: "size_bytes", size: func(r StreamRate) int { return r.SizeBytes }}
+	tcpNIC = nicFigures{rate: FigTCPNIC, gain: FigTCPNICGain, interval: FigTCPNICInterval, paperFigure: "5(d,e)",
+		protocol: "tcp", name: "TCP_STREAM", sizeColumn: "mss_bytes", size: func(r StreamRate) int { return r.MSSBytes }}
+)
+
 // UDPNICFigures are figure 5's UDP part over the emulated data NIC:
-// throughput per path, the specialized path's gain beside the paper's,
-// and the confidence interval of every mean. ruleWidth is the rule's
-// total width (a fraction).
+// throughput per path, the specialized path's gain over sendto() beside
+// the paper's, and the confidence interval of every mean. ruleWidth is
+// the rule's total width (a fraction).
 func UDPNICFigures(rates []StreamRate, ruleWidth float64, caption string) ([]Figure, error) {
+	return udpNIC.figures(rates, ruleWidth, caption)
+}
+
+// TCPNICFigures are figure 5(d,e) over the emulated data NIC: TCP_STREAM
+// throughput per path keyed by the connection's MSS, the specialized
+// path's gain over send() beside the paper's, and each mean's interval.
+func TCPNICFigures(rates []StreamRate, ruleWidth float64, caption string) ([]Figure, error) {
+	return tcpNIC.figures(rates, ruleWidth, caption)
+}
+
+func (n nicFigures) figures(rates []StreamRate, ruleWidth float64, caption string) ([]Figure, error) {
+	columns := []string{"platform", "protocol", n.sizeColumn, "path"}
 	rate := Figure{
-		ID: FigUDPNIC, PaperFigure: "5(a,b,c)", Title: "UDP_STREAM over the data NIC, sender side",
+		ID: n.rate, PaperFigure: n.paperFigure, Title: n.name + " over the data NIC, sender side",
 		Caption: caption, Unit: "Mbit/s (guest clock)", Kind: KindTime,
-		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path",
+		Columns: columns, Series: "path",
 	}
 	ci := Figure{
-		ID: FigUDPNICInterval, PaperFigure: "5(a,b,c)", Title: "UDP_STREAM: 99% confidence interval of each mean",
+		ID: n.interval, PaperFigure: n.paperFigure, Title: n.name + ": 99% confidence interval of each mean",
 		Caption: fmt.Sprintf("Total width of the 99%% confidence interval of each mean throughput of figure %s, in percent "+
 			"of the mean; netperf's rule (the paper's +-%g%%) asks at most %g%%. Rows above it did not meet the rule "+
-			"within the iterations allowed.", FigUDPNIC, 50*ruleWidth, 100*ruleWidth),
-		Unit: "% of the mean", Kind: KindTime,
-		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path",
+			"within the iterations allowed.", n.rate, 50*ruleWidth, 100*ruleWidth),
+		Unit: "% of the mean (interval width)", Kind: KindTime,
+		Columns: slices.Clone(columns), Series: "path",
 	}
 	gain := Figure{
-		ID: FigUDPNICGain, PaperFigure: "5(a,b,c)", Title: "UDP_STREAM over the data NIC: throughput gain",
-		Caption: "100 x (specialized / sendto() throughput - 1) of figure " + FigUDPNIC + ".",
-		Unit:    "% throughput gain", Kind: KindTime,
-		Columns: []string{"platform", "protocol", "size_bytes"},
+		ID: n.gain, PaperFigure: n.paperFigure, Title: n.name + " over the data NIC: throughput gain",
+		Caption: "100 x (specialized / " + baselinePath(n.protocol) + "() throughput - 1) of figure " + n.rate +
+			"; the paper's number beside ours.",
+		Unit: "% throughput gain", Kind: KindTime,
+		Columns: slices.Clone(columns[:3]),
 	}
 	// The same pairing as the count-mode figures: throughput stands in
 	// for a cost, so the gain is the cost ratio's inverse.
 	var inverse []PathCost
 	for _, r := range rates {
-		k := []string{r.Platform, r.Protocol, strconv.Itoa(r.SizeBytes), r.Path}
+		if r.Protocol != n.protocol {
+			continue
+		}
+		size := n.size(r)
+		k := []string{r.Platform, r.Protocol, strconv.Itoa(size), r.Path}
 		rate.Rows = append(rate.Rows, Row{Key: k, Value: r.MbitPerS})
 		ci.Rows = append(ci.Rows, Row{Key: slices.Clone(k), Value: 100 * r.IntervalWidth})
 		if r.MbitPerS > 0 {
-			inverse = append(inverse, PathCost{Platform: r.Platform, Protocol: r.Protocol, SizeBytes: r.SizeBytes,
+			inverse = append(inverse, PathCost{Platform: r.Platform, Protocol: r.Protocol, SizeBytes: size,
 				Path: r.Path, InstructionsPerSend: 1 / r.MbitPerS})
 		}
 	}
-	keys, sendto, special := pathPairs(inverse)
+	keys, base, special := pathPairs(inverse)
 	for _, k := range keys {
-		if s, sp := sendto[k], special[k]; s > 0 && sp > 0 {
-			gain.Rows = append(gain.Rows, Row{Key: k[:], Value: 100 * (s/sp - 1)})
+		if b, sp := base[k], special[k]; b > 0 && sp > 0 {
+			gain.Rows = append(gain.Rows, Row{Key: k[:], Value: 100 * (b/sp - 1)})
 		}
 	}
 	rows, err := paperRows(paper.ThroughputGainPct, func(v paper.Value) []string {
-		if v.Protocol != "udp" || v.Platform == "" {
+		if v.Protocol != n.protocol || v.Platform == "" {
 			return nil
 		}
 		return []string{paper.Platforms[v.Platform], v.Protocol, strconv.Itoa(v.SizeBytes)}

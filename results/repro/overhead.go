@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"specbed/images"
@@ -129,7 +127,7 @@ const coreGuestPath = "/lib/modules/specnet.ko"
 // specialization, compile, sign; host wall time).
 func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.PhaseTime, error) {
 	e.step("specialization overhead (network mode)")
-	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), overheadPlan(e.P, e.K))
+	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), overheadPlan(e.P, e.K), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: overhead boot: %w", e.P.Name, err)
 	}
@@ -182,11 +180,19 @@ func (e *Platform) coreFiles() []images.File {
 	return []images.File{{Path: coreGuestPath, Source: e.Core}}
 }
 
+// sinkService runs on the sink host beside the sink (on another port) for
+// one network boot: start is called once the network is up, before the
+// guest starts; settle once the guest ended, before the network closes.
+type sinkService interface {
+	start(ctx context.Context, sinkHost *vnet.Host) error
+	settle()
+}
+
 // bootNetwork runs plan on the guest in network mode with files in its
 // initramfs, attached to a fresh default topology whose server host runs
-// r's server (none if r is nil) and whose sink host runs the sink; it
-// returns the sink's report too.
-func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.File, plan []string) (*qemu.Result, vnet.SinkReport, error) {
+// r's server (none if r is nil) and whose sink host runs the sink and svc
+// (if not nil); it returns the sink's report too.
+func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.File, plan []string, svc sinkService) (*qemu.Result, vnet.SinkReport, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	topo, err := vnet.DefaultTopology(e.P.Name, e.P.Link)
@@ -215,6 +221,11 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 		return nil, vnet.SinkReport{}, err
 	}
 	defer sink.Close()
+	if svc != nil {
+		if err := svc.start(ctx, n.Host(vnet.SinkHost)); err != nil {
+			return nil, vnet.SinkReport{}, err
+		}
+	}
 	initrd, err := e.B.Initramfs(ctx, e.P, files)
 	if err != nil {
 		return nil, vnet.SinkReport{}, err
@@ -234,7 +245,7 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 	for _, nic := range topo.Node(e.P.Name).NICs {
 		cfg.MACs = append(cfg.MACs, nic.MAC)
 	}
-	guestEnds, err := attachLinks(n, e.P, &cfg)
+	guestEnds, err := vnet.AttachQEMU(n, e.P, &cfg)
 	if err != nil {
 		return nil, vnet.SinkReport{}, err
 	}
@@ -246,6 +257,9 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 		return nil, vnet.SinkReport{}, err
 	}
 	res, err := in.Wait()
+	if svc != nil && err == nil {
+		svc.settle()
+	}
 	report := sink.Report()
 	cancel()
 	if serr := <-served; serr != nil && err == nil {
@@ -261,44 +275,3 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 
 // consoleTail is how much of the console a failed boot's error quotes (bytes).
 const consoleTail = 3000
-
-// attachLinks makes one socket pair per guest link, gives the host ends to
-// the network and the guest ends to cfg, and returns the guest ends, which
-// the caller closes once QEMU runs.
-func attachLinks(n *vnet.Network, p *qemu.Platform, cfg *qemu.Config) ([]*os.File, error) {
-	pair := func(name string) (host, guest *os.File, err error) {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return nil, nil, fmt.Errorf("socketpair: %w", err)
-		}
-		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest"), nil
-	}
-	if p.Link == qemu.LinkSLIP {
-		host, guest, err := pair("slip")
-		if err != nil {
-			return nil, err
-		}
-		if err := n.AttachSLIP(p.Name, host); err != nil {
-			guest.Close()
-			return nil, err
-		}
-		cfg.Link = guest
-		return []*os.File{guest}, nil
-	}
-	var guests []*os.File
-	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
-		host, guest, err := pair(fmt.Sprintf("nic%d", nic))
-		if err == nil {
-			err = n.AttachEthernet(p.Name, nic, host)
-		}
-		if err != nil {
-			for _, g := range guests {
-				g.Close()
-			}
-			return nil, err
-		}
-		guests = append(guests, guest)
-	}
-	cfg.Link, cfg.DataLink = guests[0], guests[1]
-	return guests, nil
-}

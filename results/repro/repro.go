@@ -125,9 +125,10 @@ func (r *Paths) Costs(platform string, shift int) []results.PathCost {
 }
 
 // MeasurePaths runs the paths measurement: one boot collects the context
-// of each size's flow, the host specializes and compiles each, and one
-// boot per size times the four paths and checks the core's counters
-// (paths.Check).
+// of each size's flow, the host specializes and compiles each, and two
+// boots per size time the paths and check the core's counters: the
+// kernel's and /dev/specnet's (paths.Check), then the customized_send
+// system call's (paths.CheckSyscall), the paper's interface.
 func (e *Platform) MeasurePaths(ctx context.Context, sizes []int) (*Paths, error) {
 	spec, err := paths.NewSpecializer(e.B.Repo, e.K, e.P, e.specializerCache())
 	if err != nil {
@@ -158,6 +159,16 @@ func (e *Platform) MeasurePaths(ctx context.Context, sizes []int) (*Paths, error
 		if err != nil {
 			return nil, fmt.Errorf("%s: %d-byte flow (residual %s): %w", e.P.Name, size, r.Name, err)
 		}
+		e.step(fmt.Sprintf("timing the customized_send paths at %d bytes", size))
+		res, err = e.boot(ctx, r, paths.SyscallPlan(size, r))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %d-byte flow, customized_send: %w", e.P.Name, size, err)
+		}
+		sys, err := paths.CheckSyscall(res, size, contexts[size])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %d-byte flow, customized_send (residual %s): %w", e.P.Name, size, r.Name, err)
+		}
+		m.Add(sys)
 		out.Measurements = append(out.Measurements, m)
 		out.Residuals[size] = r
 	}

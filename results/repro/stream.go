@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"specbed/images"
-	"specbed/images/specnet/paths"
 	"specbed/qemu"
 	"specbed/results"
+	"specbed/specializer/server"
 	"specbed/vnet"
 )
 
@@ -25,8 +24,6 @@ const (
 	// streamSlot holds the residual's token; its policy is refuse, so a
 	// send the residual declines fails instead of passing for it.
 	streamSlot = 0
-	// residualGuestPath is where a measurement boot holds the residual.
-	residualGuestPath = "/lib/modules/residual.ko"
 	// streamSpecialized reaches the residual the paper's way: the
 	// customized_send system call on the token.
 	streamSpecialized = qemu.PathCustomized
@@ -106,6 +103,8 @@ type StreamResult struct {
 	Iterations    int
 	IntervalWidth float64
 	Met           bool
+	// Samples are every iteration's throughput (Mbit/s), in order.
+	Samples []float64
 }
 
 // StreamRun is a platform's UDP stream at every size.
@@ -116,18 +115,19 @@ type StreamRun struct {
 	Sent, Delivered int64
 }
 
-// streamPlan is a measurement boot of the stream at size with residual r:
-// both paths Max times, interleaved, so that a change in the host's load
+// streamFlow is the UDP stream's flow at size, the CUSTOMIZE step.
+func streamFlow(size int) qemu.CustomizeStep {
+	return qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: streamSrcPort, ADU: size}
+}
+
+// streamPlan is a measurement boot of the stream at size: the flow's
+// context, its residual fetched from the server and loaded, then both
+// paths Max times, interleaved, so that a change in the host's load
 // falls on both.
-func (e *Platform) streamPlan(size int, r *paths.Residual, c Confidence) []string {
-	net := netPlan(e.P)
-	plan := []string{net[0], qemu.InsmodStep{Path: residualGuestPath}.String()}
-	plan = append(plan, net[1:]...)
-	plan = append(plan,
-		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: streamSrcPort, ADU: size}.String(),
-		qemu.LoadStep{Slot: streamSlot, Name: r.Name, Policy: "refuse"}.String())
+func (e *Platform) streamPlan(size int, c Confidence) []string {
+	plan := append(netPlan(e.P), e.fetchSteps(streamFlow(size), protocolUDP, streamSlot, "refuse")...)
 	for i := range c.Max {
-		for _, path := range []qemu.SendPath{qemu.PathSendto, streamSpecialized} {
+		for _, path := range udpStreamPaths {
 			plan = append(plan, qemu.SendStep{Path: path, Slot: streamSlot, Size: size, Count: StreamCount,
 				Warmup: StreamWarmup, Seed: i}.String())
 		}
@@ -136,44 +136,25 @@ func (e *Platform) streamPlan(size int, r *paths.Residual, c Confidence) []strin
 }
 
 // MeasureStream measures netperf's UDP_STREAM, sender side, over the data
-// NIC in network mode: one boot collects the flow's context at each size,
-// the host specializes each, and one boot per size sends through sendto()
-// and the residual in turn until the confidence rule is met or Max
-// iterations ran. Only Ethernet platforms have a data NIC.
-func (e *Platform) MeasureStream(ctx context.Context, sizes []int, c Confidence) (*StreamRun, error) {
+// NIC in network mode: one boot per size collects the flow's context,
+// fetches its residual from r's server and loads it, then sends through
+// sendto() and the residual in turn until the confidence rule is met or
+// Max iterations ran. Only Ethernet platforms have a data NIC.
+func (e *Platform) MeasureStream(ctx context.Context, r *Remote, sizes []int, c Confidence) (*StreamRun, error) {
 	if e.P.Link != qemu.LinkEthernet {
 		return nil, fmt.Errorf("%s: no data NIC (its only link is %s)", e.P.Name, e.P.Link)
 	}
-	e.step("UDP stream: collecting contexts (network mode)")
-	plan := netPlan(e.P)
-	for _, size := range sizes {
-		plan = append(plan, qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: streamSrcPort, ADU: size}.String())
-	}
-	res, _, err := e.bootNetwork(ctx, nil, e.coreFiles(), plan)
-	if err != nil {
-		return nil, fmt.Errorf("%s: stream context boot: %w", e.P.Name, err)
-	}
-	contexts, err := paths.Contexts(res, sizes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: stream context boot: %w", e.P.Name, err)
-	}
-	spec, err := paths.NewSpecializer(e.B.Repo, e.K, e.P, e.specializerCache())
-	if err != nil {
-		return nil, err
-	}
 	out := &StreamRun{}
 	for _, size := range sizes {
-		e.step(fmt.Sprintf("UDP stream: %d bytes", size))
-		r, err := spec.Residual(ctx, contexts[size])
+		e.step(fmt.Sprintf("UDP stream: %d bytes (network mode)", size))
+		res, sink, err := e.bootNetwork(ctx, r, e.coreFiles(), e.streamPlan(size, c), nil)
+		if err == nil {
+			_, err = checkFetched(res)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d B: %w", e.P.Name, size, err)
 		}
-		files := append(e.coreFiles(), images.File{Path: residualGuestPath, Data: r.Module.Ko})
-		res, sink, err := e.bootNetwork(ctx, nil, files, e.streamPlan(size, r, c))
-		if err != nil {
-			return nil, fmt.Errorf("%s: stream %d B: %w", e.P.Name, size, err)
-		}
-		results, sent, err := streamResults(res, size, c)
+		results, sent, err := streamResults(res, size, c, udpStreamPaths)
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d B: %w", e.P.Name, size, err)
 		}
@@ -188,9 +169,70 @@ func (e *Platform) MeasureStream(ctx context.Context, sizes []int, c Confidence)
 	return out, nil
 }
 
-// streamResults reads a measurement boot's send steps: every send must
-// have gone out; each path's iterations go through the rule.
-func streamResults(res *qemu.Result, size int, c Confidence) ([]StreamResult, int64, error) {
+// Guest files of a stream boot's fetched residual.
+const (
+	streamContext = "/tmp/flow.json"
+	streamModule  = "/tmp/residual.ko"
+)
+
+// fetchSteps collect flow's context, fetch its residual of declaration
+// decl from the server on the specialization link (the server compiles
+// it for this kernel with the context's digest and signs it), load the
+// module and take a token on it in slot with policy.
+func (e *Platform) fetchSteps(flow qemu.CustomizeStep, decl string, slot int, policy string) []string {
+	flow.Out = streamContext
+	return []string{
+		flow.String(),
+		qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(e.K), Decl: decl,
+			Context: streamContext, Out: streamModule}.String(),
+		qemu.InsmodStep{Path: streamModule}.String(),
+		qemu.LoadStep{Slot: slot, Ko: streamModule, Policy: policy}.String(),
+	}
+}
+
+// fetched is what fetchSteps gave.
+type fetched struct {
+	context     []byte
+	name        string
+	moduleBytes int
+}
+
+// checkFetched checks fetchSteps' results in a boot's steps.
+func checkFetched(res *qemu.Result) (*fetched, error) {
+	out := &fetched{}
+	for _, s := range res.Steps {
+		switch {
+		case s.Customize != nil:
+			out.context = s.Customize.Context
+		case s.Fetch != nil:
+			if s.Fetch.Status != 0 {
+				return nil, fmt.Errorf("fetching the residual: server status %d", s.Fetch.Status)
+			}
+			out.moduleBytes = s.Fetch.ModuleBytes
+		case s.Insmod != nil && s.Insmod.Path == streamModule:
+			if s.Insmod.Errno != 0 {
+				return nil, fmt.Errorf("loading the fetched residual: errno %d", s.Insmod.Errno)
+			}
+		case s.Load != nil:
+			if s.Load.Errno != 0 || s.Load.Token <= 0 {
+				return nil, fmt.Errorf("LOAD of %s: token %d, errno %d", s.Load.Name, s.Load.Token, s.Load.Errno)
+			}
+			out.name = s.Load.Name
+		}
+	}
+	if out.context == nil || out.moduleBytes == 0 || out.name == "" {
+		return nil, fmt.Errorf("the boot's results lack the context, fetch or load (status %d)", res.Status)
+	}
+	return out, nil
+}
+
+// udpStreamPaths are the UDP stream's paths, in the order of its plan.
+var udpStreamPaths = []qemu.SendPath{qemu.PathSendto, streamSpecialized}
+
+// streamResults reads a measurement boot's send steps through paths
+// (payload size bytes per send): every send must have gone out; each
+// path's iterations go through the rule.
+func streamResults(res *qemu.Result, size int, c Confidence, paths []qemu.SendPath) ([]StreamResult, int64, error) {
 	byPath := map[qemu.SendPath][]float64{}
 	var sent int64
 	for _, s := range res.Steps {
@@ -208,14 +250,14 @@ func streamResults(res *qemu.Result, size int, c Confidence) ([]StreamResult, in
 		byPath[s.Send.Path] = append(byPath[s.Send.Path], float64(size*8*s.Send.Count)/float64(s.Send.NS)*1000)
 	}
 	var out []StreamResult
-	for _, path := range []qemu.SendPath{qemu.PathSendto, streamSpecialized} {
+	for _, path := range paths {
 		xs := byPath[path]
 		if len(xs) != c.Max {
 			return nil, 0, fmt.Errorf("%d iterations through %s, want %d (status %d)", len(xs), path, c.Max, res.Status)
 		}
 		n, mean, width, met := c.apply(xs)
 		out = append(out, StreamResult{SizeBytes: size, Path: string(path), MbitPerS: mean, Iterations: n,
-			IntervalWidth: width, Met: met})
+			IntervalWidth: width, Met: met, Samples: xs})
 	}
 	return out, sent, nil
 }
