@@ -6,7 +6,7 @@ BIN := bin/specbed
 # Test timeout covers a cold kernel build of all three platforms.
 TEST_TIMEOUT ?= 45m
 
-.PHONY: all build setup images contexts test stress bench reproduce scenarios sim sim-testdata clean
+.PHONY: all build setup images contexts test stress bench reproduce scenarios sim sim-testdata sim-slip-testdata clean
 
 all: build
 
@@ -53,6 +53,16 @@ sim: build
 sim-testdata: images
 	$(BIN) reproduce --out out/sim/reproduce
 	cp out/sim/reproduce/bundle.json sim/testdata/bundle.json
+
+# One more run of each SA-1110 SLIP-rate scenario of sim's testdata (about 40 s
+# each): the outcome joins the stored runs as the next number of its rate.
+sim-slip-testdata: images
+	for f in sim/testdata/scenarios/slip-*.yaml; do \
+		r=$$(basename $$f .yaml | sed 's/slip-//'); \
+		$(BIN) run $$f --platform sa1100 --out out/sim/slip || exit 1; \
+		n=$$(ls sim/testdata/run-slip-$$r-sa1100-*-outcome.json 2>/dev/null | wc -l); \
+		cp out/sim/slip/sim-slip-$$r/sa1100/outcome.json sim/testdata/run-slip-$$r-sa1100-$$((n + 1))-outcome.json; \
+	done
 
 clean:
 	rm -rf bin
