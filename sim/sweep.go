@@ -68,11 +68,16 @@ type Sweep struct {
 func (m *Model) Sweep(g Grid) (*Sweep, error) {
 	out := &Sweep{Grid: g}
 	for _, p := range g.Platforms {
+		link, err := m.linkKind(p, g.Base.Link)
+		if err != nil {
+			return nil, fmt.Errorf("sim: sweep: %w", err)
+		}
 		for _, rate := range g.LinkRatesBps {
 			for _, cpu := range g.CPUScales {
 				for _, size := range g.SizesBytes {
 					for _, sends := range g.SessionSends {
 						c := g.Base
+						c.Link = link
 						c.Platform, c.Link.RateBps, c.CPUScale, c.SizeBytes, c.Sends = p, rate, cpu, size, sends
 						c.Devices, c.Workers, c.Contexts = 1, 1, 1
 						r, err := m.Run(c)
@@ -87,10 +92,14 @@ func (m *Model) Sweep(g Grid) (*Sweep, error) {
 		}
 	}
 	for _, p := range g.Platforms {
+		link, err := m.linkKind(p, g.Base.Link)
+		if err != nil {
+			return nil, fmt.Errorf("sim: sweep: %w", err)
+		}
 		for _, contexts := range g.FleetContexts {
 			for _, n := range g.FleetSizes {
 				c := g.Base
-				c.Platform, c.Devices, c.Contexts = p, n, contexts
+				c.Platform, c.Link, c.Devices, c.Contexts = p, link, n, contexts
 				r, err := m.Run(c)
 				if err != nil {
 					return nil, fmt.Errorf("sim: sweep: fleet of %d: %w", n, err)
@@ -181,4 +190,18 @@ func (s *Sweep) Figures() []results.Figure {
 		fleet("sim-fleet-fetch", "Mean time to the residual vs fleet size", "seconds", "The mean time from a session's start to its residual loaded (queueing included)",
 			func(r *Result) float64 { return r.FetchSeconds }),
 	}
+}
+
+// linkKind is link with the framing and MTU of the platform's own link to
+// the server (the SA-1110's SLIP line; Ethernet on x86): a sweep changes
+// the link's rate, not its technology.
+func (m *Model) linkKind(platform string, link Link) (Link, error) {
+	p, err := m.Platform(platform)
+	if err != nil {
+		return Link{}, err
+	}
+	if p.Spec != nil {
+		link.SLIP, link.MTU = p.Spec.CalibrationLink.SLIP, p.Spec.CalibrationLink.MTU
+	}
+	return link, nil
 }
