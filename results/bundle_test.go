@@ -177,11 +177,31 @@ func TestLayout(t *testing.T) {
 		{Key: []string{"i486", "1024"}, Value: 4},
 	}}
 	g := layout(f)
-	if !reflect.DeepEqual(g.groups, []string{"p3 64", "i486 1024"}) || !reflect.DeepEqual(g.series, []string{"ours", paperSeries}) {
+	if !reflect.DeepEqual(g.groups, []string{"p3 64 B", "i486 1024 B"}) || !reflect.DeepEqual(g.series, []string{"ours", paperSeries}) {
 		t.Fatalf("groups %q series %q", g.groups, g.series)
 	}
 	if g.values[1][0] != 1 || g.values[0][0] != 3 || g.values[0][1] != 4 || g.set[1][1] {
 		t.Errorf("values %v set %v", g.values, g.set)
+	}
+}
+
+// TestLayoutPaperBeside: a paper row that leaves a column empty is drawn
+// in every group of ours it matches, and gets a group of its own only
+// where none does; *_bytes columns carry their unit.
+func TestLayoutPaperBeside(t *testing.T) {
+	f := &Figure{Columns: []string{"platform", "protocol", "mss_bytes"}, Rows: []Row{
+		{Key: []string{"i486", "udp", "1448"}, Value: 1},
+		{Key: []string{"p3", "udp", "1448"}, Value: 2},
+		{Key: []string{"", "udp", ""}, Value: 5, Source: "paper"},
+		{Key: []string{"", "tcp", ""}, Value: 3, Source: "paper"},
+	}}
+	g := layout(f)
+	if !reflect.DeepEqual(g.groups, []string{"i486 udp MSS 1448 B", "p3 udp MSS 1448 B", "tcp"}) {
+		t.Fatalf("groups %q", g.groups)
+	}
+	want := [][]bool{{true, true, false}, {true, true, true}}
+	if !reflect.DeepEqual(g.set, want) || g.values[1][0] != 5 || g.values[1][1] != 5 || g.values[1][2] != 3 {
+		t.Errorf("values %v set %v, want set %v", g.values, g.set, want)
 	}
 }
 

@@ -30,27 +30,29 @@ type grouped struct {
 }
 
 // layout groups a figure's rows. Our series come in the order they first
-// appear; the paper's numbers are a series of their own, last.
+// appear; the paper's numbers are a series of their own, last. A paper
+// row whose key leaves columns empty (the paper does not say, e.g. the
+// size) is drawn beside ours in every group it matches; it gets a group
+// of its own only where none does.
 func layout(f *Figure) grouped {
 	seriesCol := slices.Index(f.Columns, f.Series)
 	var g grouped
 	type cell struct{ s, g int }
 	cells := map[cell]float64{}
-	for _, r := range f.Rows {
-		series := "ours"
-		var group []string
-		for i, k := range r.Key {
-			switch {
-			case i == seriesCol && !r.Paper():
-				series = k
-			case i != seriesCol && k != "":
-				group = append(group, k)
+	// groupKeys[i] are group i's key columns (seriesCol left empty).
+	var groupKeys [][]string
+	group := func(key []string) int {
+		k := slices.Clone(key)
+		if seriesCol >= 0 && seriesCol < len(k) {
+			k[seriesCol] = ""
+		}
+		var parts []string
+		for i, v := range k {
+			if v != "" {
+				parts = append(parts, columnLabel(f.Columns, i, v))
 			}
 		}
-		if r.Paper() {
-			series = paperSeries
-		}
-		name := strings.Join(group, " ")
+		name := strings.Join(parts, " ")
 		if name == "" {
 			name = "all"
 		}
@@ -58,26 +60,51 @@ func layout(f *Figure) grouped {
 		if gi < 0 {
 			gi = len(g.groups)
 			g.groups = append(g.groups, name)
+			groupKeys = append(groupKeys, k)
 		}
-		si := slices.Index(g.series, series)
+		return gi
+	}
+	seriesIndex := func(name string) int {
+		si := slices.Index(g.series, name)
 		if si < 0 {
 			si = len(g.series)
-			g.series = append(g.series, series)
+			g.series = append(g.series, name)
 		}
-		// The first number of a cell is drawn (the paper's text gives
-		// two readings of some claims; the table keeps both).
-		if _, dup := cells[cell{si, gi}]; !dup {
-			cells[cell{si, gi}] = r.Value
+		return si
+	}
+	// The first number of a cell is drawn (the paper's text gives two
+	// readings of some claims; the table keeps both).
+	set := func(c cell, v float64) {
+		if _, dup := cells[c]; !dup {
+			cells[c] = v
 		}
 	}
-	// The paper's series last, whatever order the rows came in.
-	if i := slices.Index(g.series, paperSeries); i >= 0 && i != len(g.series)-1 {
-		moved := map[cell]float64{}
-		order := append(slices.Delete(slices.Clone(g.series), i, i+1), paperSeries)
-		for c, v := range cells {
-			moved[cell{slices.Index(order, g.series[c.s]), c.g}] = v
+	for _, r := range f.Rows {
+		if r.Paper() {
+			continue
 		}
-		g.series, cells = order, moved
+		series := "ours"
+		if seriesCol >= 0 && seriesCol < len(r.Key) {
+			series = r.Key[seriesCol]
+		}
+		set(cell{seriesIndex(series), group(r.Key)}, r.Value)
+	}
+	ours := len(g.groups)
+	for _, r := range f.Rows {
+		if !r.Paper() {
+			continue
+		}
+		si := seriesIndex(paperSeries)
+		matched := false
+		for gi, k := range groupKeys[:ours] {
+			if keyMatches(r.Key, k, seriesCol) {
+				set(cell{si, gi}, r.Value)
+				matched = true
+			}
+		}
+		if !matched {
+			set(cell{si, group(r.Key)}, r.Value)
+		}
 	}
 	g.values = make([][]float64, len(g.series))
 	g.set = make([][]bool, len(g.series))
@@ -89,6 +116,32 @@ func layout(f *Figure) grouped {
 		g.values[c.s][c.g], g.set[c.s][c.g] = v, true
 	}
 	return g
+}
+
+// keyMatches tells whether a paper row's key matches a group's key: equal
+// in every column the paper row fills, the series column aside.
+func keyMatches(paperKey, groupKey []string, seriesCol int) bool {
+	for i, v := range paperKey {
+		if i == seriesCol || v == "" {
+			continue
+		}
+		if i >= len(groupKey) || groupKey[i] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// columnLabel is a key value as a group label shows it, with its unit:
+// a *_bytes column's value in bytes, the MSS named.
+func columnLabel(columns []string, i int, v string) string {
+	if i >= len(columns) || !strings.HasSuffix(columns[i], "_bytes") {
+		return v
+	}
+	if strings.HasPrefix(columns[i], "mss") {
+		return "MSS " + v + " B"
+	}
+	return v + " B"
 }
 
 // newPlot draws the figure as grouped bars, ours beside the paper's.
@@ -124,10 +177,19 @@ func newPlot(f *Figure) (*plot.Plot, error) {
 		}
 		p.Add(chart)
 		p.Legend.Add(name, chart)
+		if !f.Stacked && len(g.groups)*bars <= maxLabelledBars {
+			labels, err := valueLabels(g, s, chart.Offset)
+			if err != nil {
+				return nil, fmt.Errorf("series %s: %w", name, err)
+			}
+			if labels != nil {
+				p.Add(labels)
+			}
+		}
 	}
 	p.Add(plotter.NewGrid())
 	p.NominalX(g.groups...)
-	if len(g.groups) > manyGroups {
+	if upright(g) {
 		// Upright labels: many groups side by side stay readable.
 		p.X.Tick.Label.Rotation = math.Pi / 2
 		p.X.Tick.Label.XAlign = text.XRight
@@ -140,6 +202,51 @@ func newPlot(f *Figure) (*plot.Plot, error) {
 	p.X.Min, p.X.Max = -0.5, float64(len(g.groups))-0.5
 	p.Y.Max *= 1 + 0.08*float64(len(g.series)+1)
 	return p, nil
+}
+
+// maxLabelledBars is the most bars a figure writes its values above:
+// with more, the numbers would run into each other.
+const maxLabelledBars = 24
+
+// valueLabels writes series s's values above its bars (offset from the
+// group's centre): bars of very different heights stay readable.
+func valueLabels(g grouped, s int, offset vg.Length) (*plotter.Labels, error) {
+	var xy plotter.XYLabels
+	for gi, v := range g.values[s] {
+		if !g.set[s][gi] {
+			continue
+		}
+		xy.XYs = append(xy.XYs, plotter.XY{X: float64(gi), Y: v})
+		xy.Labels = append(xy.Labels, shortNumber(v))
+	}
+	if len(xy.XYs) == 0 {
+		return nil, nil
+	}
+	l, err := plotter.NewLabels(xy)
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font.Size = vg.Points(7)
+		l.TextStyle[i].XAlign = text.XCenter
+		if xy.XYs[i].Y < 0 {
+			l.TextStyle[i].YAlign = text.YTop
+		}
+	}
+	l.Offset = vg.Point{X: offset, Y: vg.Points(1)}
+	return l, nil
+}
+
+// shortNumber formats a bar's value with three or so significant digits.
+func shortNumber(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
 }
 
 // palette holds ten colours told apart easily (Tableau 10).
@@ -156,15 +263,28 @@ const (
 	plotHeight = 4 * vg.Inch
 )
 
-// labelCharWidth is about the width of one character of a group label.
-const labelCharWidth = 6.5 * vg.Millimeter / 2
+// labelCharWidth is about the width of one character of a group label
+// (gonum's default 10-point tick font).
+const labelCharWidth = 2 * vg.Millimeter
 
-// Past manyGroups groups the labels stand upright, each group
+// Past manyGroups groups, or where the labels side by side would need a
+// plot wider than maxWidth, the labels stand upright, each group
 // uprightGroupWidth wide.
 const (
 	manyGroups        = 12
+	maxWidth          = 12 * vg.Inch
 	uprightGroupWidth = vg.Inch / 3
 )
+
+// upright tells whether g's labels stand upright.
+func upright(g grouped) bool {
+	return len(g.groups) > manyGroups || flatWidth(g) > maxWidth
+}
+
+// flatWidth is the width g's labels need side by side.
+func flatWidth(g grouped) vg.Length {
+	return vg.Length(len(g.groups)*(longest(g.groups)+2)) * labelCharWidth
+}
 
 // longest is the length of the longest name (characters).
 func longest(names []string) int {
@@ -186,9 +306,9 @@ func writePlots(dir string, f *Figure) ([]byte, error) {
 	for _, format := range []string{"png", "svg"} {
 		// Wider for many groups, so that their labels stay apart;
 		// upright labels take height instead.
-		width := max(plotWidth, vg.Length(len(g.groups)*(longest(g.groups)+2))*labelCharWidth)
+		width := max(plotWidth, flatWidth(g))
 		height := plotHeight
-		if len(g.groups) > manyGroups {
+		if upright(g) {
 			width = max(plotWidth, vg.Length(len(g.groups))*uprightGroupWidth)
 			height += vg.Length(longest(g.groups)) * labelCharWidth
 		}

@@ -40,17 +40,22 @@ func newReproduceCmd() *cobra.Command {
 all platforms at once and in count mode:
 
   - the kernel's UDP send (the agent's udp step on dummy0);
-  - instructions per send through the four send paths (kernel sendto(), send(), the
-    core module's generic path, the specialized residual), with the core's counters
-    checked around the sends (images/specnet/paths);
+  - instructions per send through the send paths (kernel sendto(), send(), the core
+    module's generic path and the specialized residual through /dev/specnet, both
+    through the customized_send system call), with the core's counters checked
+    around the sends (images/specnet/paths);
   - the same paths under the instruction-counting TCG plugin, per layer (qemu/plugin);
   - the compiled size of the kernel's send path, the generic path and the residual;
 
-then, one platform after another and in network mode:
+then in network mode, as many guests at once as the host has CPUs:
 
   - the specialization overhead by phase (a fetch from a resident server, cold and
     cached);
-  - on the x86 platforms, a UDP stream over the data NIC with netperf's confidence rule.
+  - on the x86 platforms, a UDP stream and a TCP stream (two-MSS records, MSS 1448,
+    every byte checked at the sink) over the data NIC with netperf's confidence rule
+    (UDP +-5%, TCP +-2.5% at 99%; a mean that misses it is reported with a WARNING).
+
+Each phase's host wall time is printed as it ends and summed at the end.
 
 It writes a result bundle (results/): bundle.json (schema specbed.bundle/v1, every
 parameter), a CSV, PNG and SVG per figure with the paper's numbers beside ours, and
