@@ -17,45 +17,55 @@ import (
 // TestSpecLinkHeldOut predicts a fetch over scenario slow-spec-link's
 // 56 kbit/s + 50 ms specialization link with the model calibrated on the
 // default 10 Mbit/s + 2 ms one, and compares it with the emulator's
-// fetch there (testdata/README.md): bytes and round trip within 10%.
+// fetches there (testdata/run-slow-spec-link-PLATFORM-outcome.json,
+// testdata/README.md): bytes and round trip within 10%.
 func TestSpecLinkHeldOut(t *testing.T) {
 	m := testModel(t)
 	s, err := scenarios.Load("../scenarios/faults/slow-spec-link.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const platform = "i486"
-	qp, err := qemu.Lookup(platform)
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("testdata/run-slow-spec-link-*-outcome.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no stored slow-spec-link runs: %v", err)
 	}
-	topo, err := scenarios.NetworkTopology(s, qp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	link := serverPath(topo)
-	if cal := m.Platforms[0].Spec.CalibrationLink; link.RateBps >= cal.RateBps/10 {
-		t.Fatalf("scenario link %+v is not held out from the calibration link %+v", link, cal)
-	}
-	raw, err := os.ReadFile("testdata/run-slow-spec-link-i486-outcome.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out scenarios.Outcome
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Flows) == 0 || out.Flows[0].Fetch == nil {
-		t.Fatalf("outcome %s on %s has no fetch", out.Scenario, out.Platform)
-	}
-	checks, err := FetchChecks(m, platform, link, out.Flows[0].Fetch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range checks {
-		t.Log(c)
-		if c.RelErr() > 0.10 {
-			t.Errorf("held-out link %.0f bit/s + %.0f ms: %v", link.RateBps, 1e3*link.DelaySeconds, c)
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out scenarios.Outcome
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Flows) == 0 || out.Flows[0].Fetch == nil {
+			t.Fatalf("%s: outcome on %s has no fetch", file, out.Platform)
+		}
+		qp, err := qemu.Lookup(out.Platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		topo, err := scenarios.NetworkTopology(s, qp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := serverPath(topo)
+		p, err := m.Platform(out.Platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cal := p.Spec.CalibrationLink; link.RateBps >= cal.RateBps/10 {
+			t.Fatalf("scenario link %+v is not held out from the calibration link %+v", link, cal)
+		}
+		checks, err := FetchChecks(m, out.Platform, link, out.Flows[0].Fetch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range checks {
+			t.Log(c)
+			if c.RelErr() > 0.10 {
+				t.Errorf("held-out link %.0f bit/s + %.0f ms: %v", link.RateBps, 1e3*link.DelaySeconds, c)
+			}
 		}
 	}
 }
