@@ -32,8 +32,7 @@ func (m *Model) Outcomes(s *scenarios.Scenario, file string, platforms []string)
 		o := scenarios.Outcome{Scenario: s.Name, File: file, Platform: name, ExpectFailure: s.ExpectFailure}
 		err := m.unmodelled(s, name)
 		if err == nil {
-			o.Flows, err = m.flows(s, name)
-			if err != nil && !isNotRunnable(err) {
+			if o.Flows, err = m.flows(s, name); err != nil {
 				return nil, err
 			}
 		}
@@ -47,11 +46,6 @@ func (m *Model) Outcomes(s *scenarios.Scenario, file string, platforms []string)
 		out = append(out, o)
 	}
 	return out, nil
-}
-
-func isNotRunnable(err error) bool {
-	_, ok := err.(*scenarios.NotRunnableError)
-	return ok
 }
 
 // unanswered names the expectations the model does not evaluate.
