@@ -27,10 +27,10 @@ test: images
 	$(GO) vet ./...
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
-# The close guard's rounds (images/specnet/guards): make test runs 100 per
-# platform, stress 1000.
+# The close guard's rounds (images/specnet/guards, UDP and TCP): make test
+# runs 100 per platform, stress 1000.
 stress: images
-	SPECBED_CLOSE_ROUNDS=1000 $(GO) test -count=1 -run '^TestCloseGuard$$' -timeout $(TEST_TIMEOUT) ./images/specnet/guards/
+	SPECBED_CLOSE_ROUNDS=1000 $(GO) test -count=1 -run '^(TestCloseGuard|TestTCPCloseGuard)$$' -timeout $(TEST_TIMEOUT) ./images/specnet/guards/
 
 bench: images
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TEST_TIMEOUT) ./...

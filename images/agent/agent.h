@@ -93,6 +93,7 @@ int step_route(struct step *s);
 int step_mtu(struct step *s);
 int step_ifstat(struct step *s);
 int step_closerace(struct step *s);
+int step_tcpclose(struct step *s);
 int step_fork(struct step *s);
 int step_tcpsink(struct step *s);
 int step_proc(struct step *s);

@@ -52,6 +52,10 @@ static const char *const closerace_keys[] = {
 	"dst", "port", "sport", "name", "rounds", "size", "spread", "after",
 	"gap_ms", "in_send", NULL
 };
+static const char *const tcpclose_keys[] = {
+	"dst", "port", "name", "rounds", "size", "flags", "sndbuf", "spread",
+	"after", "gap_ms", "in_send", "memwait", "go_port", NULL
+};
 static const char *const fork_keys[] = { "close", NULL };
 static const char *const tcpsink_keys[] = { "port", "rcvbuf", NULL };
 static const char *const proc_keys[] = { "path", "prefix", NULL };
@@ -78,6 +82,7 @@ static const struct kind kinds[] = {
 	{ "close", step_close, close_keys },
 	{ "sections", step_sections, sections_keys },
 	{ "closerace", step_closerace, closerace_keys },
+	{ "tcpclose", step_tcpclose, tcpclose_keys },
 	{ "fork", step_fork, fork_keys },
 	{ "tcpsink", step_tcpsink, tcpsink_keys },
 	{ "proc", step_proc, proc_keys },

@@ -130,6 +130,15 @@ var slubReport = regexp.MustCompile(`(?m)^(\[\s*\d+\.\d+\]\s*)?(BUG [\w.-]+ \(|W
 // report or a WARNING fails the test.
 func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []string, timeout time.Duration) run {
 	t.Helper()
+	return g.bootWith(t, files, params, plan, timeout, nil)
+}
+
+// bootWith is boot with setup run on the network before the guest starts
+// (listeners of its own on the hosts); setup's cleanup runs after the
+// links settled, before the network closes.
+func (g *guest) bootWith(t *testing.T, files []images.File, params []string, plan []string, timeout time.Duration,
+	setup func(ctx context.Context, n *vnet.Network) (func(), error)) run {
+	t.Helper()
 	cmdline, err := g.p.Cmdline(append(slices.Clone(params), "sbplan="+strings.Join(plan, ";")))
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +162,13 @@ func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []
 		t.Fatal(err)
 	}
 	defer sink.Close()
+	if setup != nil {
+		done, err := setup(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer done()
+	}
 	initrd, err := g.b.Initramfs(ctx, g.p, append([]images.File{g.core}, files...))
 	if err != nil {
 		t.Fatal(err)

@@ -21,11 +21,22 @@
 #include "specnet_residual.h"
 
 #include <linux/file.h>
+#include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+
+/*
+ * Test-only switch: mss_guard=0 leaves the MSS guard idle, so a residual
+ * keeps sending segments sized for the MSS it folded in after the path's
+ * MTU fell. images/specnet/guards boots it as the negative control that
+ * shows what the guard prevents; nothing else may set it.
+ */
+static bool sn_mss_guard = true;
+module_param_named(mss_guard, sn_mss_guard, bool, 0444);
+MODULE_PARM_DESC(mss_guard, "test only: 0 disables the TCP MSS guard");
 
 struct sn_tcp_token {
 	struct sn_tcp_ksock ks;		/* holds a reference on ks.sk */
@@ -131,7 +142,7 @@ out:
 /*
  * Drop the references: the file (once armed) and the socket. The caller
  * frees tt: a send that slept while a close killed the token holds its
- * own socket reference and still reads tt, so token.c frees tt with the
+ * own file reference and still reads tt, so token.c frees tt with the
  * token, after its last send.
  */
 void sn_tcp_token_destroy(struct sn_tcp_token *tt)
@@ -199,6 +210,8 @@ static bool sn_tcp_mss_diverts(struct sn_tcp_token *tt)
 	struct sock *sk = tt->ks.sk;
 	bool moved;
 
+	if (!sn_mss_guard)
+		return false;
 	moved = tcp_sk(sk)->mss_cache != tt->mss_cache ||
 		inet_csk(sk)->icsk_pmtu_cookie != tt->pmtu_cookie ||
 		sn_tcp_dst_mtu(sk) != tt->dst_mtu;
@@ -224,12 +237,22 @@ long sn_tcp_token_send(struct sn_tcp_token *tt,
 		       u32 flags)
 {
 	struct sock *sk = tt->ks.sk;
+	struct file *file;
 	long ret;
 
-	if (tt->file->f_flags & O_NONBLOCK)
+	/*
+	 * Our own reference to the file, as the send system call's fdget()
+	 * takes one: a close while the send sleeps in the memory wait
+	 * (which releases the token's guard) kills the token and drops its
+	 * reference, and the last fput() would release the socket under
+	 * the sleeping send (tcp_close() orphans it: nothing would wake
+	 * the send any more, and its wait entry would stay on the freed
+	 * socket's queue). Held, the socket lives until this send returns
+	 * (EPIPE: shim_sk_stream_wait_memory() finds the token dead).
+	 */
+	file = get_file(tt->file);
+	if (file->f_flags & O_NONBLOCK)
 		flags |= MSG_DONTWAIT;
-	/* Our own: a close while the send sleeps drops the token's. */
-	sock_hold(sk);
 	lock_sock(sk);
 	sn_tcp_kernel_refresh(&tt->ks);
 	if (unlikely(diverted || sn_tcp_mss_diverts(tt))) {
@@ -252,7 +275,7 @@ generic:
 	ret = sn_tcp_sendmsg_locked(&tt->ks.v, buf, len, flags);
 out:
 	release_sock(sk);
-	sock_put(sk);
+	fput(file);
 	return ret;
 }
 
