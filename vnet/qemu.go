@@ -1,6 +1,7 @@
 package vnet
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"syscall"
@@ -45,6 +46,31 @@ func AttachQEMU(n *Network, p *qemu.Platform, cfg *qemu.Config) ([]*os.File, err
 	}
 	cfg.Link, cfg.DataLink = guests[0], guests[1]
 	return guests, nil
+}
+
+// StartQEMU starts the guest cfg describes on n, which topo started: the
+// NICs get the addresses topo gives the guest's node (unless cfg.MACs
+// has them), the links are attached (AttachQEMU), and the guest ends are
+// closed once QEMU holds its own copies.
+func StartQEMU(ctx context.Context, n *Network, topo *Topology, cfg qemu.Config) (*qemu.Instance, error) {
+	node := topo.Node(cfg.Platform.Name)
+	if node == nil {
+		return nil, fmt.Errorf("vnet: the topology has no node %s", cfg.Platform.Name)
+	}
+	if len(cfg.MACs) == 0 {
+		for _, nic := range node.NICs {
+			cfg.MACs = append(cfg.MACs, nic.MAC)
+		}
+	}
+	guestEnds, err := AttachQEMU(n, cfg.Platform, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	in, err := qemu.Start(ctx, cfg)
+	for _, f := range guestEnds {
+		f.Close()
+	}
+	return in, err
 }
 
 // socketPair is a connected pair of stream sockets named after name.

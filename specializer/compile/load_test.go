@@ -1,14 +1,13 @@
 package compile
 
 import (
-	"context"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet"
 	"specbed/images/specnet/core"
 	"specbed/qemu"
@@ -27,10 +26,7 @@ const (
 // and load the built one, whose init registers with the core and prints
 // the residual entry's name and its own.
 func TestModuleLoads(t *testing.T) {
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	for _, platform := range qemu.Names() {
 		t.Run(platform, func(t *testing.T) {
 			d, u := testDriver(t, platform)
@@ -41,40 +37,23 @@ func TestModuleLoads(t *testing.T) {
 			}
 			altered := slices.Clone(m.Ko)
 			altered[len(altered)/3] ^= 0x01
-			coreKo, err := core.Build(t.Context(), b, d.kernel)
+			coreFile, err := core.GuestFile(t.Context(), b, d.kernel)
 			if err != nil {
 				t.Fatal(err)
 			}
-			coreData, err := os.ReadFile(coreKo)
-			if err != nil {
-				t.Fatal(err)
-			}
-			initrd, err := b.Initramfs(context.Background(), d.platform, []images.File{
-				{Path: "/lib/modules/specnet.ko", Data: coreData},
+			g := &guesttest.Guest{B: b, P: d.platform, K: d.kernel}
+			initrd := g.Initrd(t, []images.File{
+				coreFile,
 				{Path: "/lib/modules/altered.ko", Data: altered},
 				{Path: "/lib/modules/residual.ko", Data: m.Ko},
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var console qemu.ConsoleCopy
-			in, err := qemu.Start(t.Context(), qemu.Config{
-				Platform: d.platform,
-				Boot:     qemu.Boot{Kernel: d.kernel.Image, Initrd: initrd},
-				Plan: []string{"insmod,path=/lib/modules/specnet.ko", "insmod,path=/lib/modules/altered.ko",
+			r := g.Boot(t, qemu.Config{
+				Boot: qemu.Boot{Kernel: d.kernel.Image, Initrd: initrd},
+				Plan: []string{qemu.InsmodStep{Path: core.GuestPath}.String(), "insmod,path=/lib/modules/altered.ko",
 					"insmod,path=/lib/modules/residual.ko"},
-				RunRoot: t.TempDir(),
 				Timeout: 2 * time.Minute,
-				Echo:    &console,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := in.Wait()
-			if err != nil {
-				t.Fatalf("%v\nconsole:\n%s", err, console.String())
-			}
-			if len(r.Steps) != 3 || r.Steps[0].Insmod == nil || r.Steps[1].Insmod == nil || r.Steps[2].Insmod == nil {
+			if r.Steps[0].Insmod == nil || r.Steps[1].Insmod == nil || r.Steps[2].Insmod == nil {
 				t.Fatalf("steps %+v, want three insmod results", r.Steps)
 			}
 			if e := r.Steps[0].Insmod.Errno; e != 0 {
@@ -87,8 +66,8 @@ func TestModuleLoads(t *testing.T) {
 				t.Errorf("built module: errno %d, want 0", e)
 			}
 			t.Logf("altered module refused with errno %d; built module (%d bytes) loaded", r.Steps[1].Insmod.Errno, len(m.Ko))
-			if want := "specnet residual " + res.Entry + " loaded as " + m.Name; !strings.Contains(console.String(), want) {
-				t.Errorf("console lacks %q:\n%s", want, console.String())
+			if want := "specnet residual " + res.Entry + " loaded as " + m.Name; !strings.Contains(r.Console, want) {
+				t.Errorf("console lacks %q:\n%s", want, r.Console)
 			}
 		})
 	}

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +44,7 @@ const (
 	guestContext = "/etc/specbed/context.json"
 	coldModule   = "/tmp/cold.ko"
 	cachedModule = "/tmp/cached.ko"
-	coreModule   = "/lib/modules/specnet.ko"
+	coreModule   = core.GuestPath
 	loadedMarker = "specnet residual "
 )
 
@@ -187,15 +186,11 @@ func (e *e2eEnv) bootResult(t *testing.T, p *qemu.Platform, plan []string, edit 
 	go func() { served <- e.srv.Serve(ctx, l) }()
 
 	k := e.kernels[p.Name]
-	coreKo, err := core.Build(ctx, e.b, k)
+	coreFile, err := core.GuestFile(ctx, e.b, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	coreData, err := os.ReadFile(coreKo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	initrd, err := e.b.Initramfs(ctx, p, []images.File{{Path: guestContext, Data: e.context}, {Path: coreModule, Data: coreData}})
+	initrd, err := e.b.Initramfs(ctx, p, []images.File{{Path: guestContext, Data: e.context}, coreFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,14 +207,7 @@ func (e *e2eEnv) bootResult(t *testing.T, p *qemu.Platform, plan []string, edit 
 	}
 	// The guest's NICs get the topology's addresses, so that the pcaps
 	// show the planned ones.
-	for _, nic := range topo.Node(p.Name).NICs {
-		cfg.MACs = append(cfg.MACs, nic.MAC)
-	}
-	guestEnds := attachLinks(t, n, p, &cfg)
-	in, err := qemu.Start(ctx, cfg)
-	for _, f := range guestEnds {
-		f.Close() // QEMU holds its own copies
-	}
+	in, err := vnet.StartQEMU(ctx, n, &topo, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,38 +225,6 @@ func (e *e2eEnv) bootResult(t *testing.T, p *qemu.Platform, plan []string, edit 
 		t.Errorf("vnet: %v", err)
 	}
 	return guestRun{res: res, console: console.String(), served: e.takeServed()}, waitErr
-}
-
-// attachLinks makes one socket pair per guest link, gives the host ends
-// to the network and the guest ends to cfg; it returns the guest ends,
-// which the caller closes once QEMU runs.
-func attachLinks(t *testing.T, n *vnet.Network, p *qemu.Platform, cfg *qemu.Config) []*os.File {
-	t.Helper()
-	pair := func(name string) (host, guest *os.File) {
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return os.NewFile(uintptr(fds[0]), name+"-host"), os.NewFile(uintptr(fds[1]), name+"-guest")
-	}
-	if p.Link == qemu.LinkSLIP {
-		host, guest := pair("slip")
-		if err := n.AttachSLIP(p.Name, host); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Link = guest
-		return []*os.File{guest}
-	}
-	var guests []*os.File
-	for _, nic := range []int{vnet.SpecNIC, vnet.DataNIC} {
-		host, guest := pair(fmt.Sprintf("nic%d", nic))
-		if err := n.AttachEthernet(p.Name, nic, host); err != nil {
-			t.Fatal(err)
-		}
-		guests = append(guests, guest)
-	}
-	cfg.Link, cfg.DataLink = guests[0], guests[1]
-	return guests
 }
 
 // step returns the result of the i-th step, which must be of kind.

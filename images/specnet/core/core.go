@@ -117,6 +117,19 @@ func GenericDir(b *images.Builder) string {
 	return filepath.Join(b.Repo, "images", "specnet", "generic")
 }
 
+// GuestPath is where a guest's initramfs holds the core module.
+const GuestPath = "/lib/modules/specnet.ko"
+
+// GuestFile builds the core module for kernel k (Build) and returns it as
+// the initramfs file at GuestPath.
+func GuestFile(ctx context.Context, b *images.Builder, k *images.Kernel) (images.File, error) {
+	ko, err := Build(ctx, b, k)
+	if err != nil {
+		return images.File{}, err
+	}
+	return images.File{Path: GuestPath, Source: ko}, nil
+}
+
 // Build builds the signed core module for kernel k (cached by kernel and
 // sources, see images.Builder.Module) and returns the .ko's path.
 func Build(ctx context.Context, b *images.Builder, k *images.Kernel) (string, error) {

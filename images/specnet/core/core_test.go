@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"specbed/images"
-	"specbed/qemu"
+	"specbed/images/guesttest"
 )
 
 // TestBuild builds the core module for every platform's cached kernel and
@@ -17,38 +16,24 @@ func TestBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds kernel modules; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range qemu.Names() {
-		t.Run(name, func(t *testing.T) {
-			p, err := qemu.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			k, err := b.CachedKernel(t.Context(), p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ko, err := Build(t.Context(), b, k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := exported(ko)
-			if err != nil {
-				t.Fatal(err)
-			}
-			syms, err := Exports(GenericDir(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := slices.Sorted(slices.Values(syms))
-			if !slices.Equal(got, want) {
-				t.Errorf("%s exports %v, want %v", ko, got, want)
-			}
-		})
-	}
+	guesttest.ForEach(t, guesttest.Builder(t), func(t *testing.T, g *guesttest.Guest) {
+		ko, err := Build(t.Context(), g.B, g.K)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := exported(ko)
+		if err != nil {
+			t.Fatal(err)
+		}
+		syms, err := Exports(GenericDir(g.B))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Sorted(slices.Values(syms))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s exports %v, want %v", ko, got, want)
+		}
+	})
 }
 
 // exported lists a module's exported symbols: the __ksymtab_<name>

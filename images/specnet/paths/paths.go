@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"specbed/images"
+	"specbed/images/specnet/core"
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/specializer/compile"
@@ -56,7 +57,7 @@ func Sizes() []int { return []int{64, 1024} }
 
 // Guest paths of the modules in the initramfs.
 const (
-	coreGuestPath     = "/lib/modules/specnet.ko"
+	coreGuestPath     = core.GuestPath
 	residualGuestPath = "/lib/modules/residual.ko"
 )
 

@@ -2,7 +2,6 @@ package paths
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/core"
 	"specbed/qemu"
 	"specbed/results"
@@ -44,55 +44,30 @@ type benchLine struct {
 
 // platformEnv is what the boots of one platform share.
 type platformEnv struct {
-	b        *images.Builder
-	p        *qemu.Platform
-	k        *images.Kernel
+	*guesttest.Guest
 	corePath string
 }
 
 func newPlatformEnv(t testing.TB, b *images.Builder, name string) *platformEnv {
 	t.Helper()
-	p, err := qemu.Lookup(name)
+	g := guesttest.Lookup(t, b, name)
+	corePath, err := core.Build(t.Context(), b, g.K)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := b.CachedKernel(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	corePath, err := core.Build(t.Context(), b, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &platformEnv{b: b, p: p, k: k, corePath: corePath}
+	return &platformEnv{Guest: g, corePath: corePath}
 }
 
 // boot runs plan in count mode with the core and residual r (nil: none)
 // in the initramfs.
 func (e *platformEnv) boot(t testing.TB, r *Residual, plan []string) *qemu.Result {
 	t.Helper()
-	initrd, err := e.b.Initramfs(context.Background(), e.p, Files(e.corePath, r))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console qemu.ConsoleCopy
-	in, err := qemu.Start(t.Context(), qemu.Config{
-		Platform: e.p,
-		Mode:     qemu.CountMode,
-		Boot:     qemu.Boot{Kernel: e.k.Image, Initrd: initrd},
-		Plan:     plan,
-		RunRoot:  t.TempDir(),
-		Timeout:  bootTimeout,
-		Echo:     &console,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := in.Wait()
-	if err != nil {
-		t.Fatalf("%v\nplan: %q\nconsole:\n%s", err, plan, console.String())
-	}
-	return res
+	return e.Boot(t, qemu.Config{
+		Mode:    qemu.CountMode,
+		Boot:    qemu.Boot{Kernel: e.K.Image, Initrd: e.Initrd(t, Files(e.corePath, r))},
+		Plan:    plan,
+		Timeout: bootTimeout,
+	}).Result
 }
 
 // TestPaths measures the send paths at every size on every platform
@@ -102,10 +77,7 @@ func TestPaths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots every platform five times; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	var report []benchLine
 	for _, name := range qemu.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -120,10 +92,7 @@ func TestPaths(t *testing.T) {
 // Count mode is deterministic, so one run per platform is the figure
 // whatever b.N is.
 func BenchmarkPaths(b *testing.B) {
-	builder, err := images.NewBuilder()
-	if err != nil {
-		b.Fatal(err)
-	}
+	builder := guesttest.Builder(b)
 	lines := map[string][]benchLine{}
 	for _, name := range qemu.Names() {
 		b.Run(name, func(b *testing.B) {
@@ -146,7 +115,7 @@ func BenchmarkPaths(b *testing.B) {
 // on the named platform and checks each; it returns the bench lines.
 func measurePlatform(t testing.TB, b *images.Builder, name string) []benchLine {
 	e := newPlatformEnv(t, b, name)
-	spec, err := NewSpecializer(b.Repo, e.k, e.p, t.TempDir())
+	spec, err := NewSpecializer(b.Repo, e.K, e.P, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +152,7 @@ func benchLines(e *platformEnv, m *Measurement) []benchLine {
 	sendto := m.Cost(qemu.PathSendto)
 	for _, c := range m.Costs {
 		l := benchLine{
-			Platform: e.p.Name, Kernel: e.k.Key[:16], Mode: qemu.CountMode.Name, IcountShift: e.p.IcountShift,
+			Platform: e.P.Name, Kernel: e.K.Key[:16], Mode: qemu.CountMode.Name, IcountShift: e.P.IcountShift,
 			Size: m.Size, Path: c.Path, InstructionsPerSend: c.InstructionsPerSend, Count: Count, Warmup: Warmup,
 		}
 		if sendto > 0 {

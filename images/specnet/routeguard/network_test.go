@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/core"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
@@ -58,7 +58,6 @@ type netRun struct {
 // result line arrives: network-mode guests run on host time, so the gap
 // between two result lines is what the steps between them took.
 type resultClock struct {
-	echo    *qemu.ConsoleCopy
 	mu      sync.Mutex
 	partial []byte
 	at      map[int]time.Time
@@ -66,7 +65,6 @@ type resultClock struct {
 
 func (c *resultClock) Write(b []byte) (int, error) {
 	now := time.Now()
-	c.echo.Write(b)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.partial = append(c.partial, b...)
@@ -96,11 +94,11 @@ func (c *resultClock) Write(b []byte) (int, error) {
 
 // netBoot runs pl on p's guest attached to vnet.TwoRouterTopology; with
 // srv, the server host serves srv's modules on vnet.ServerPort.
-func netBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, files []images.File, pl plan, srv *server.Server) netRun {
+func netBoot(t *testing.T, g *guesttest.Guest, files []images.File, pl plan, srv *server.Server) netRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	topo, err := vnet.TwoRouterTopology(p.Name)
+	topo, err := vnet.TwoRouterTopology(g.P.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,60 +126,23 @@ func netBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel
 			}
 		}()
 	}
-	initrd, err := b.Initramfs(ctx, p, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console qemu.ConsoleCopy
-	clock := &resultClock{echo: &console, at: map[int]time.Time{}}
-	cfg := qemu.Config{
-		Platform: p, Mode: qemu.NetworkMode,
-		Boot: qemu.Boot{Kernel: k.Image, Initrd: initrd}, Plan: pl,
-		RunRoot: t.TempDir(), Timeout: 3 * time.Minute, Echo: clock,
-	}
-	for _, nic := range topo.Node(p.Name).NICs {
-		cfg.MACs = append(cfg.MACs, nic.MAC)
-	}
-	guestEnds, err := vnet.AttachQEMU(n, p, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := qemu.Start(ctx, cfg)
-	for _, f := range guestEnds {
-		f.Close() // QEMU holds its own copies
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := in.Wait()
-	if err != nil {
-		t.Fatalf("%v\nconsole:\n%s", err, console.String())
-	}
-	if len(res.Steps) != len(pl) {
-		t.Fatalf("%d step results for %d steps\nconsole:\n%s", len(res.Steps), len(pl), console.String())
-	}
+	clock := &resultClock{at: map[int]time.Time{}}
+	run := g.BootOn(t, n, &topo, qemu.Config{
+		Mode: qemu.NetworkMode,
+		Boot: qemu.Boot{Kernel: g.K.Image, Initrd: g.Initrd(t, files)}, Plan: pl,
+		Timeout: 3 * time.Minute, Echo: clock,
+	})
 	clock.mu.Lock()
-	r := netRun{steps: res.Steps, resultAt: clock.at}
+	r := netRun{steps: run.Steps, resultAt: clock.at}
 	clock.mu.Unlock()
-	links := []string{vnet.DataLink, vnet.Router1 + "-in", vnet.Router2 + "-in",
-		vnet.RouterOutLink(vnet.Router1), vnet.RouterOutLink(vnet.Router2), "far-sink"}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var pending int64
-		r.drops = 0
-		for _, name := range links {
-			st := n.Link(name).Stats().AToB
-			r.drops += st.QueueDrops + st.LossDrops
-			pending += st.OfferedFrames - st.DeliveredFrames - st.QueueDrops - st.LossDrops - st.NoReceiverDrops
-		}
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("links still hold %d frames a minute after the guest ended", pending)
-		}
-		time.Sleep(50 * time.Millisecond)
+	settle, cancelSettle := context.WithTimeout(ctx, time.Minute)
+	defer cancelSettle()
+	drops, err := n.Settle(settle, vnet.DataLink, vnet.Router1+"-in", vnet.Router2+"-in",
+		vnet.RouterOutLink(vnet.Router1), vnet.RouterOutLink(vnet.Router2), "far-sink")
+	if err != nil {
+		t.Fatal(err)
 	}
+	r.drops = drops
 	time.Sleep(200 * time.Millisecond) // the sink's socket reads the last frame
 	src := fmt.Sprintf("%s:%d", vnet.GuestDataIP, netFlow.SrcPort)
 	for _, f := range sink.Report().UDP {
@@ -204,10 +165,7 @@ func TestRouteGuardNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots guests; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "udp.decl"))
 	if err != nil {
@@ -228,7 +186,7 @@ func TestRouteGuardNetwork(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				r := routeGuardNetwork(t, b, u, generic, p)
+				r := routeGuardNetwork(t, guesttest.Lookup(t, b, name), u, generic)
 				mu.Lock()
 				runs = append(runs, r)
 				mu.Unlock()
@@ -267,27 +225,19 @@ type respecRun struct {
 	Sent int64 `json:"sent"`
 }
 
-func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, generic string, p *qemu.Platform) respecRun {
-	k, err := b.CachedKernel(t.Context(), p)
+func routeGuardNetwork(t *testing.T, g *guesttest.Guest, u *specializer.Unit, generic string) respecRun {
+	b, p, k := g.B, g.P, g.K
+	coreFile, err := core.GuestFile(t.Context(), b, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	coreKo, err := core.Build(t.Context(), b, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreData, err := os.ReadFile(coreKo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreFile := images.File{Path: coreModule, Data: coreData}
 
 	var ctxPlan plan
 	ctxPlan.add(qemu.InsmodStep{Path: coreModule})
 	ctxPlan.add(netData)
 	ctxPlan.add(routeVia2("add", vnet.Router1IP))
 	customize := ctxPlan.add(netFlow)
-	r := netBoot(t, b, p, k, []images.File{coreFile}, ctxPlan, nil)
+	r := netBoot(t, g, []images.File{coreFile}, ctxPlan, nil)
 	guestCtx := r.steps[customize].Customize.Context
 	c, err := ctxschema.Load(guestCtx)
 	if err != nil {
@@ -325,7 +275,7 @@ func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, gen
 		moved := pl.add(routeVia2("replace", vnet.Router2IP))
 		pl.add(send)
 		after := pl.add(qemu.CountersStep{})
-		r := netBoot(t, b, p, k, []images.File{coreFile, resFile}, pl, nil)
+		r := netBoot(t, g, []images.File{coreFile, resFile}, pl, nil)
 		if l := r.steps[load].Load; l.Errno != 0 || l.Token <= 0 {
 			t.Fatalf("%s: %s: token %d errno %d", policy, pl[load], l.Token, l.Errno)
 		}
@@ -364,7 +314,7 @@ func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, gen
 		t.Logf("%s: sink %d, router1 %d, router2 %d frames, reaction %d ns", policy, r.sunk, r.router1, r.router2,
 			r.steps[after].Counters["guard_reaction_ns_last"])
 	}
-	return respecialize(t, b, p, k, coreFile)
+	return respecialize(t, g, coreFile)
 }
 
 // respecialize is the paper's flow in one boot: the agent customizes the
@@ -375,7 +325,8 @@ func routeGuardNetwork(t *testing.T, b *images.Builder, u *specializer.Unit, gen
 // go through the new router. (The spec NIC's address moves the route
 // generation the context holds: both residuals come from contexts of this
 // boot.)
-func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, coreFile images.File) respecRun {
+func respecialize(t *testing.T, g *guesttest.Guest, coreFile images.File) respecRun {
+	b, p, k := g.B, g.P, g.K
 	srv, err := server.New(server.Config{
 		Kernels: []*images.Kernel{k}, Decls: server.DefaultDecls(b.Repo), CacheDir: t.TempDir(),
 	})
@@ -430,7 +381,7 @@ func respecialize(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.K
 	swap := pl.add(routeguard.LoadStep{Slot: 0, Ko: koFile, Guard: routeguard.Respecialize, Replace: true})
 	pl.add(send)
 	after := pl.add(qemu.CountersStep{})
-	r := netBoot(t, b, p, k, []images.File{coreFile}, pl, srv)
+	r := netBoot(t, g, []images.File{coreFile}, pl, srv)
 
 	if f := r.steps[fetchFirst].Fetch; f.Status != 0 {
 		t.Fatalf("respecialize: %s: status %d: %s", pl[fetchFirst], f.Status, f.Message)

@@ -2,10 +2,8 @@ package routeguard_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/core"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
@@ -35,7 +34,7 @@ const (
 	adu         = 1000 // bytes per send: 1028-byte datagrams
 	lowMTU      = 576  // bytes: a 1028-byte datagram takes 2 fragments
 	sendsPer    = 20   // sends per phase
-	coreModule  = "/lib/modules/specnet.ko"
+	coreModule  = core.GuestPath
 	residualA   = "/lib/modules/a.ko"
 	residualB   = "/lib/modules/b.ko"
 	dummyParams = "dummy.numdummies=2"
@@ -59,32 +58,13 @@ func (p *plan) add(s fmt.Stringer) int {
 	return len(*p) - 1
 }
 
-func boot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, files []images.File, steps plan) []qemu.StepResult {
+func boot(t *testing.T, g *guesttest.Guest, files []images.File, steps plan) []qemu.StepResult {
 	t.Helper()
-	initrd, err := b.Initramfs(context.Background(), p, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console qemu.ConsoleCopy
-	in, err := qemu.Start(t.Context(), qemu.Config{
-		Platform: p,
-		Boot:     qemu.Boot{Kernel: k.Image, Initrd: initrd, Params: []string{dummyParams}},
-		Plan:     steps,
-		RunRoot:  t.TempDir(),
-		Timeout:  3 * time.Minute,
-		Echo:     &console,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := in.Wait()
-	if err != nil {
-		t.Fatalf("%v\nconsole:\n%s", err, console.String())
-	}
-	if len(r.Steps) != len(steps) {
-		t.Fatalf("%d step results for %d steps\nconsole:\n%s", len(r.Steps), len(steps), console.String())
-	}
-	return r.Steps
+	return g.Boot(t, qemu.Config{
+		Boot:    qemu.Boot{Kernel: g.K.Image, Initrd: g.Initrd(t, files), Params: []string{dummyParams}},
+		Plan:    steps,
+		Timeout: 3 * time.Minute,
+	}).Steps
 }
 
 // phase is what a stretch of sends did: counter and device deltas.
@@ -185,10 +165,7 @@ func TestRouteGuard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots guests; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "udp.decl"))
 	if err != nil {
@@ -223,23 +200,12 @@ func TestRouteGuard(t *testing.T) {
 }
 
 func routeGuardOn(t *testing.T, b *images.Builder, u *specializer.Unit, generic, name string) []policyRun {
-	p, err := qemu.Lookup(name)
+	g := guesttest.Lookup(t, b, name)
+	p, k := g.P, g.K
+	coreFile, err := core.GuestFile(t.Context(), b, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := b.CachedKernel(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreKo, err := core.Build(t.Context(), b, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreData, err := os.ReadFile(coreKo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreFile := images.File{Path: coreModule, Data: coreData}
 
 	// Boot 1: the flow's context on each route.
 	var ctxPlan plan
@@ -250,7 +216,7 @@ func routeGuardOn(t *testing.T, b *images.Builder, u *specializer.Unit, generic,
 	onDev0 := ctxPlan.add(flow)
 	ctxPlan.add(routeVia("replace", dev1.Dev))
 	onDev1 := ctxPlan.add(flow)
-	steps := boot(t, b, p, k, []images.File{coreFile}, ctxPlan)
+	steps := boot(t, g, []images.File{coreFile}, ctxPlan)
 	residuals := map[int]images.File{}
 	names := map[int]string{}
 	for i, s := range map[int]int{0: onDev0, 1: onDev1} {
@@ -284,17 +250,17 @@ func routeGuardOn(t *testing.T, b *images.Builder, u *specializer.Unit, generic,
 		t.Fatalf("the contexts on dummy0 and dummy1 are the same (%s)", names[0])
 	}
 
-	staleBoot(t, b, p, k, coreFile, residuals[0], names[0])
+	staleBoot(t, g, coreFile, residuals[0], names[0])
 	var runs []policyRun
 	for _, policy := range []string{routeguard.Reinforce, routeguard.Fallback, routeguard.Respecialize, "control"} {
-		runs = append(runs, policyBoot(t, b, p, k, coreFile, residuals, names, policy))
+		runs = append(runs, policyBoot(t, g, coreFile, residuals, names, policy))
 	}
 	return runs
 }
 
 // staleBoot loads the dummy0 residual on the context it was made for
 // (the digests match), then moves the route and loads it again: ESTALE.
-func staleBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, coreFile, residual images.File, name string) {
+func staleBoot(t *testing.T, g *guesttest.Guest, coreFile, residual images.File, name string) {
 	var pl plan
 	pl.add(qemu.InsmodStep{Path: coreModule})
 	pl.add(qemu.InsmodStep{Path: residualA})
@@ -307,7 +273,7 @@ func staleBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kern
 	pl.add(routeVia("replace", dev1.Dev))
 	stale := pl.add(routeguard.LoadStep{Slot: 0, Name: name, Guard: routeguard.Fallback})
 	end := pl.add(qemu.CountersStep{})
-	steps := boot(t, b, p, k, []images.File{coreFile, residual}, pl)
+	steps := boot(t, g, []images.File{coreFile, residual}, pl)
 	if l := steps[fresh].Load; l.Errno != 0 || l.Token <= 0 {
 		t.Errorf("load on the residual's own context: token %d errno %d", l.Token, l.Errno)
 	}
@@ -322,7 +288,7 @@ func staleBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kern
 	}
 }
 
-func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, coreFile images.File,
+func policyBoot(t *testing.T, g *guesttest.Guest, coreFile images.File,
 	residuals map[int]images.File, names map[int]string, policy string) policyRun {
 	guard := policy
 	var pl plan
@@ -377,7 +343,7 @@ func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Ker
 	release := pl.add(qemu.ReleaseStep{Slot: 0})
 	end := pl.add(qemu.CountersStep{})
 
-	steps := boot(t, b, p, k, files, pl)
+	steps := boot(t, g, files, pl)
 	t.Logf("%s: %d-byte plan", policy, len(strings.Join(pl, ";")))
 	if l := steps[load].Load; l.Errno != 0 || l.Token <= 0 {
 		t.Fatalf("%s: %s: token %d errno %d", policy, pl[load], l.Token, l.Errno)
@@ -398,7 +364,7 @@ func policyBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Ker
 
 	route := between(t, steps, before, afterRoute)
 	run := policyRun{
-		Platform: p.Name, Policy: policy,
+		Platform: g.P.Name, Policy: policy,
 		ReactionNS:  steps[afterRoute.counters].Counters["guard_reaction_ns_last"],
 		Specialized: route.c("sends_specialized"), Guarded: route.c("sends_guarded"), Rerouted: route.c("sends_rerouted"),
 		OldHop: route.dev0.Packets, NewHop: route.dev1.Packets,

@@ -61,7 +61,7 @@ const (
 	// flowSrcPort is the flow socket's source port (fixed, as in every
 	// specnet test, so that contexts repeat).
 	flowSrcPort = 5000
-	coreModule  = "/lib/modules/specnet.ko"
+	coreModule  = core.GuestPath
 	tokenSlot   = 0
 	// ethernetRounds and slipRounds: sends per path and size. The SLIP
 	// line carries 230400 bit/s, so it gets fewer.
@@ -269,11 +269,11 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 		t.Fatal(err)
 	}
 
-	coreKo, err := core.Build(ctx, e.b, k)
+	coreFile, err := core.GuestFile(ctx, e.b, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	initrd, err := e.b.Initramfs(ctx, p, []images.File{{Path: coreModule, Source: coreKo}})
+	initrd, err := e.b.Initramfs(ctx, p, []images.File{coreFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,17 +289,7 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 		SilenceTimeout: silenceTimeout,
 		Echo:           con,
 	}
-	for _, nic := range topo.Node(p.Name).NICs {
-		cfg.MACs = append(cfg.MACs, nic.MAC)
-	}
-	guestEnds, err := vnet.AttachQEMU(n, p, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := qemu.Start(ctx, cfg)
-	for _, f := range guestEnds {
-		f.Close() // QEMU holds its own copies
-	}
+	in, err := vnet.StartQEMU(ctx, n, &topo, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

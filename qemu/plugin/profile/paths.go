@@ -129,7 +129,7 @@ func MeasurePaths(ctx context.Context, b *images.Builder, p *qemu.Platform, size
 }
 
 // guestModules are where paths.Files puts the modules in the initramfs.
-var guestModules = struct{ core, residual string }{"/lib/modules/specnet.ko", "/lib/modules/residual.ko"}
+var guestModules = struct{ core, residual string }{core.GuestPath, "/lib/modules/residual.ko"}
 
 // pathsBoot is one of the measurement boots of a flow in
 // images/specnet/paths: its plan, its checks and the paths it times, in

@@ -3,7 +3,7 @@ package profile
 import (
 	"testing"
 
-	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/paths"
 	"specbed/qemu"
 	"specbed/qemu/plugin/attrib"
@@ -21,34 +21,25 @@ func TestPathsLayers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots every platform under the TCG plugin; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range qemu.Names() {
-		t.Run(name, func(t *testing.T) {
-			p, err := qemu.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
+	guesttest.ForEach(t, guesttest.Builder(t), func(t *testing.T, g *guesttest.Guest) {
+		p := g.P
+		runs, err := MeasurePaths(t.Context(), g.B, p, paths.Sizes()[:1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		measured := map[qemu.SendPath]bool{}
+		for _, r := range runs {
+			for _, l := range r.Layers {
+				checkLayers(t, l)
+				measured[l.Path] = true
 			}
-			runs, err := MeasurePaths(t.Context(), b, p, paths.Sizes()[:1])
-			if err != nil {
-				t.Fatal(err)
+		}
+		for _, path := range append(qemu.SendPaths(), qemu.CustomizedSendPaths()...) {
+			if !measured[path] {
+				t.Errorf("path %s not measured", path)
 			}
-			measured := map[qemu.SendPath]bool{}
-			for _, r := range runs {
-				for _, l := range r.Layers {
-					checkLayers(t, l)
-					measured[l.Path] = true
-				}
-			}
-			for _, path := range append(qemu.SendPaths(), qemu.CustomizedSendPaths()...) {
-				if !measured[path] {
-					t.Errorf("path %s not measured", path)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func checkLayers(t *testing.T, l LayerCounts) {
