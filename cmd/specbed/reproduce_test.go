@@ -48,7 +48,7 @@ func TestBootAllReportsEveryFailure(t *testing.T) {
 // mode figures, host wall time and guest clocks that follow it, may move).
 func TestReproduceDeterministic(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short mode: boots the i486 guest sixteen times (about two minutes)")
+		t.Skip("short mode: boots the i486 guest eighteen times (two to five minutes)")
 	}
 	b, err := images.NewBuilder()
 	if err != nil {
@@ -92,9 +92,16 @@ func TestReproduceDeterministic(t *testing.T) {
 			t.Errorf("count-mode figure %s differs at %s: %v then %v", d.Figure, d.Key, d.A, d.B)
 		}
 	}
-	for _, id := range []string{results.FigSendPaths, results.FigSize} {
+	for _, id := range []string{results.FigSendPaths, results.FigSize, results.FigOverhead, results.FigUDPNICGain, results.FigTCPNICGain} {
 		if f := bundles[0].Figure(id); f == nil || len(f.Ours()) == 0 {
 			t.Errorf("the quick bundle has no figure %s", id)
+		}
+	}
+	// Both measurement boots of the paths: the residual through the
+	// ioctl and through customized_send.
+	for _, path := range []string{results.PathSpecial, results.PathCustomized} {
+		if f := bundles[0].Figure(results.FigSendPaths); f != nil && f.Value("i486", "udp", "1024", path) == nil {
+			t.Errorf("figure %s has no %s row", results.FigSendPaths, path)
 		}
 	}
 }

@@ -19,8 +19,6 @@ const (
 	overheadContext = "/tmp/context.json"
 	coldModule      = "/tmp/cold.ko"
 	cachedModule    = "/tmp/cached.ko"
-	// overheadSrcPort is the flow socket's port (fixed: the context holds it).
-	overheadSrcPort = 5000
 	// networkTimeout bounds a network-mode boot (host wall time): the
 	// SA-1110's SLIP line takes seconds per module.
 	networkTimeout = 5 * time.Minute
@@ -83,20 +81,18 @@ func (r *Remote) take(kernel string) []server.Served {
 	return out
 }
 
-// overheadPlan loads the core, brings up the default topology's links,
-// collects the context of a flow to the sink, fetches its module (cold),
-// loads it and fetches it again (cached).
-func overheadPlan(p *qemu.Platform, k *images.Kernel) []string {
+// overheadSteps collect the context of the SizeFlow flow to the sink,
+// fetch its module (cold), load it and fetch it again (cached). The flow
+// is the UDP stream's at SizeFlow (streamFlow), so that an x86 guest's
+// stream boot at that size can begin with these steps.
+func overheadSteps(k *images.Kernel) []string {
 	fetch := func(out string) string {
 		return qemu.FetchStep{Server: vnet.ServerIP, Port: vnet.ServerPort, Build: server.KernelID(k),
-			Decl: "udp", Context: overheadContext, Out: out}.String()
+			Decl: protocolUDP, Context: overheadContext, Out: out}.String()
 	}
-	return append(netPlan(p),
-		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: vnet.SinkPort, SrcPort: overheadSrcPort, ADU: SizeFlow, Out: overheadContext}.String(),
-		fetch(coldModule),
-		qemu.InsmodStep{Path: coldModule}.String(),
-		fetch(cachedModule),
-	)
+	flow := streamFlow(SizeFlow)
+	flow.Out = overheadContext
+	return []string{flow.String(), fetch(coldModule), qemu.InsmodStep{Path: coldModule}.String(), fetch(cachedModule)}
 }
 
 // netPlan loads the core module and brings up the guest's links with the
@@ -122,21 +118,28 @@ const coreGuestPath = "/lib/modules/specnet.ko"
 // topology (the specialization link at 10 Mbit/s, or the SA-1110's SLIP
 // line), has it collect a context, fetch its module from r cold, load it
 // and fetch it again from r's cache, and returns the phases of both
-// fetches: the guest's (context collection, download, load; guest clock,
-// virtual ns) and the server's (upload = receiving the request, analysis,
-// specialization, compile, sign; host wall time).
+// fetches (overheadPhases). The x86 guests measure the same in their UDP
+// stream boot at SizeFlow (MeasureStream).
 func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.PhaseTime, error) {
 	e.step("specialization overhead (network mode)")
-	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), overheadPlan(e.P, e.K), nil)
+	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), append(netPlan(e.P), overheadSteps(e.K)...), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: overhead boot: %w", e.P.Name, err)
 	}
+	return e.overheadPhases(res, len(netPlan(e.P)), r)
+}
+
+// overheadPhases reads the results of overheadSteps, the first at step
+// index first, and r's reports of the two requests: the guest's phases
+// (context collection, download, load; guest clock, virtual ns) and the
+// server's (upload = receiving the request, analysis, specialization,
+// compile, sign; host wall time).
+func (e *Platform) overheadPhases(res *qemu.Result, first int, r *Remote) ([]results.PhaseTime, error) {
 	served := r.take(server.KernelID(e.K))
-	first := len(netPlan(e.P))
 	steps := res.Steps
-	if len(steps) != first+4 || steps[first].Customize == nil || steps[first+1].Fetch == nil ||
+	if len(steps) < first+4 || steps[first].Customize == nil || steps[first+1].Fetch == nil ||
 		steps[first+2].Insmod == nil || steps[first+3].Fetch == nil {
-		return nil, fmt.Errorf("%s: overhead boot: results %+v do not follow the plan", e.P.Name, steps)
+		return nil, fmt.Errorf("%s: overhead: results %+v do not follow the plan", e.P.Name, steps)
 	}
 	collect, cold, load, cached := steps[first].Customize, steps[first+1].Fetch, steps[first+2].Insmod, steps[first+3].Fetch
 	switch {

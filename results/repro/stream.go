@@ -113,6 +113,8 @@ type StreamRun struct {
 	// Sent counts the datagrams of the flow the guest sent (warm-up
 	// included), Delivered those the sink counted.
 	Sent, Delivered int64
+	// Overhead are figure 4(c)'s phases, when the run measured them.
+	Overhead []results.PhaseTime
 }
 
 // streamFlow is the UDP stream's flow at size, the CUSTOMIZE step.
@@ -121,11 +123,18 @@ func streamFlow(size int) qemu.CustomizeStep {
 }
 
 // streamPlan is a measurement boot of the stream at size: the flow's
-// context, its residual fetched from the server and loaded, then both
-// paths Max times, interleaved, so that a change in the host's load
+// context, its residual fetched from the server and loaded (with
+// overhead, figure 4(c)'s steps: fetched cold and again cached), then
+// both paths Max times, interleaved, so that a change in the host's load
 // falls on both.
-func (e *Platform) streamPlan(size int, c Confidence) []string {
-	plan := append(netPlan(e.P), e.fetchSteps(streamFlow(size), protocolUDP, streamSlot, "refuse")...)
+func (e *Platform) streamPlan(size int, c Confidence, overhead bool) []string {
+	plan := netPlan(e.P)
+	if overhead {
+		plan = append(plan, overheadSteps(e.K)...)
+		plan = append(plan, qemu.LoadStep{Slot: streamSlot, Ko: coldModule, Policy: "refuse"}.String())
+	} else {
+		plan = append(plan, e.fetchSteps(streamFlow(size), protocolUDP, streamSlot, "refuse")...)
+	}
 	for i := range c.Max {
 		for _, path := range udpStreamPaths {
 			plan = append(plan, qemu.SendStep{Path: path, Slot: streamSlot, Size: size, Count: StreamCount,
@@ -139,17 +148,29 @@ func (e *Platform) streamPlan(size int, c Confidence) []string {
 // NIC in network mode: one boot per size collects the flow's context,
 // fetches its residual from r's server and loads it, then sends through
 // sendto() and the residual in turn until the confidence rule is met or
-// Max iterations ran. Only Ethernet platforms have a data NIC.
-func (e *Platform) MeasureStream(ctx context.Context, r *Remote, sizes []int, c Confidence) (*StreamRun, error) {
+// Max iterations ran. With overhead (not nil), the boot at SizeFlow
+// fetches from overhead's server instead, cold and then cached, and also
+// gives figure 4(c)'s phases (MeasureOverhead's, without a boot of its
+// own). Only Ethernet platforms have a data NIC.
+func (e *Platform) MeasureStream(ctx context.Context, r, overhead *Remote, sizes []int, c Confidence) (*StreamRun, error) {
 	if e.P.Link != qemu.LinkEthernet {
 		return nil, fmt.Errorf("%s: no data NIC (its only link is %s)", e.P.Name, e.P.Link)
 	}
 	out := &StreamRun{}
 	for _, size := range sizes {
-		e.step(fmt.Sprintf("UDP stream: %d bytes (network mode)", size))
-		res, sink, err := e.bootNetwork(ctx, r, e.coreFiles(), e.streamPlan(size, c), nil)
+		server, withOverhead := r, overhead != nil && size == SizeFlow
+		what := fmt.Sprintf("UDP stream: %d bytes (network mode)", size)
+		if withOverhead {
+			server = overhead
+			what += ", after the specialization overhead's fetches"
+		}
+		e.step(what)
+		res, sink, err := e.bootNetwork(ctx, server, e.coreFiles(), e.streamPlan(size, c, withOverhead), nil)
 		if err == nil {
 			_, err = checkFetched(res)
+		}
+		if err == nil && withOverhead {
+			out.Overhead, err = e.overheadPhases(res, len(netPlan(e.P)), overhead)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d B: %w", e.P.Name, size, err)
@@ -209,9 +230,9 @@ func checkFetched(res *qemu.Result) (*fetched, error) {
 				return nil, fmt.Errorf("fetching the residual: server status %d", s.Fetch.Status)
 			}
 			out.moduleBytes = s.Fetch.ModuleBytes
-		case s.Insmod != nil && s.Insmod.Path == streamModule:
+		case s.Insmod != nil:
 			if s.Insmod.Errno != 0 {
-				return nil, fmt.Errorf("loading the fetched residual: errno %d", s.Insmod.Errno)
+				return nil, fmt.Errorf("loading %s: errno %d", s.Insmod.Path, s.Insmod.Errno)
 			}
 		case s.Load != nil:
 			if s.Load.Errno != 0 || s.Load.Token <= 0 {
