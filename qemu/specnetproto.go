@@ -151,10 +151,15 @@ type SendStep struct {
 	// MsgMore, which the generic path refuses (EOPNOTSUPP).
 	Flags int
 	// Duration, when not 0, bounds the timed sends by the guest's
-	// CLOCK_MONOTONIC (virtual time in count mode, real time in network
-	// mode; whole ms): the agent sends in rounds of 16 until it passed,
-	// Count at most, and reports the sends it made.
+	// CLOCK_MONOTONIC (whole ms; virtual time in count mode, in network
+	// mode a clock that strays from the host's): the agent sends in
+	// rounds of 16 until it passed, Count at most, and reports the sends
+	// it made.
 	Duration time.Duration
+	// Stop, in a control session, sends in rounds of 16 until the host
+	// writes a line ("stop") on the control channel, Count at most: sends
+	// bounded by host time.
+	Stop bool
 }
 
 // MsgMore is MSG_MORE, a flag of SendStep.Flags (the same on x86 and ARM).
@@ -173,6 +178,9 @@ func (s SendStep) String() string {
 	}
 	if s.Duration != 0 {
 		b += fmt.Sprintf(",ms=%d", s.Duration.Milliseconds())
+	}
+	if s.Stop {
+		b += ",stop=1"
 	}
 	return b
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"specbed/qemu"
 )
@@ -13,6 +14,9 @@ import (
 const (
 	// DefaultCount is the timed sends per size.
 	DefaultCount = 1000
+	// MaxDurationSends bounds a workload bounded by duration when it
+	// gives no count.
+	MaxDurationSends = 1000000
 	// DefaultCloseRounds is a closerace's rounds.
 	DefaultCloseRounds = 16
 )
@@ -27,6 +31,9 @@ func (s *Scenario) setDefaults() {
 	}
 	if s.Workload.Count == 0 {
 		s.Workload.Count = DefaultCount
+		if s.Workload.Duration.Duration != 0 {
+			s.Workload.Count = MaxDurationSends
+		}
 	}
 	if s.Specialization.Mode == "" {
 		s.Specialization.Mode = ModeNone
@@ -66,19 +73,29 @@ func (d *decoder) check(s *Scenario) {
 		if len(s.Topology.Links) > 0 {
 			d.failAt("topology", "the count clock runs on dummy0 without a network: topology needs clock: network")
 		}
-		if w.Duration.Duration != 0 {
-			d.failAt("workload.duration", "the count clock counts sends: give workload.count, not a duration")
-		}
 		if s.Specialization.Mode == ModeRemote {
 			d.failAt("specialization.mode", "remote specialization fetches over the network: it needs clock: network")
 		}
 	}
-	if overRouters(s) {
-		for _, name := range s.Platforms {
-			if p, err := qemu.Lookup(name); err == nil && p.Link != qemu.LinkEthernet {
-				d.failAt("platforms", "a route-change on the network clock moves the flow between two routers on the data NIC's segment: %s has no data NIC (list the Ethernet platforms)", name)
+	if isTCP(s) {
+		for i, size := range w.SizesBytes {
+			if size == 0 || size%TCPMSS != 0 {
+				d.failAt(fmt.Sprintf("workload.sizes_bytes[%d]", i), "%d bytes: a TCP send is a multiple of the MSS (%d bytes: the data link's 1500-byte MTU less headers and timestamps)", size, TCPMSS)
 			}
 		}
+		if w.ADUBytes != 0 {
+			d.failAt("workload.adu_bytes", "a TCP flow's ADU is its size")
+		}
+	}
+	if overRouters(s) || isTCP(s) && s.Clock == ClockNetwork {
+		for _, name := range s.Platforms {
+			if p, err := qemu.Lookup(name); err == nil && p.Link != qemu.LinkEthernet {
+				d.failAt("platforms", "a TCP flow on the network clock, or a route-change there between two routers, runs from the data NIC: %s has no data NIC (list the Ethernet platforms)", name)
+			}
+		}
+	}
+	if d.decoded("workload.duration") && (w.Duration.Duration < time.Millisecond || w.Duration.Duration%time.Millisecond != 0) {
+		d.failAt("workload.duration", "%v: the agent bounds sends by whole milliseconds (at least 1ms)", w.Duration.Duration)
 	}
 	if w.Path == PathSpecialized && s.Specialization.Mode == ModeNone {
 		d.failAt("specialization.mode", "the specialized path needs a residual: mode local or remote")
@@ -117,7 +134,9 @@ func (d *decoder) checkEvent(s *Scenario, i int) {
 	case slices.Contains(guestEvents, e.Event) && !after:
 		d.failAt(path, "%s acts in the guest between sends: give after_packets", e.Event)
 	}
-	if after && e.AfterPackets > s.Workload.Count {
+	if after && s.Workload.Duration.Duration != 0 {
+		d.failAt(path+".after_packets", "a workload bounded by duration sends an unknown number of times: place %s by at", e.Event)
+	} else if after && e.AfterPackets > s.Workload.Count {
 		d.failAt(path+".after_packets", "%d is past the workload's %d sends (allowed: 0..%d)", e.AfterPackets, s.Workload.Count, s.Workload.Count)
 	}
 	if at {
@@ -168,6 +187,12 @@ func (d *decoder) checkExpectation(s *Scenario, i int) {
 			d.failAt(path+".event", "event %d is %s, which acts outside the guest: %s reads a guest event (%s)",
 				*x.Event, e, x.Check, strings.Join(guestEvents, ", "))
 		}
+	}
+	if isTCP(s) && (x.Check == CheckDelivered || x.Check == CheckLost) {
+		d.failAt(path+".check", "a TCP flow counts bytes, not datagrams: use %s", CheckDeliveredBytes)
+	}
+	if x.Check == CheckDeliveredBytes && s.Clock != ClockNetwork {
+		d.failAt(path, "%s counts the sink's bytes: it needs clock: network", x.Check)
 	}
 	if x.Check == CheckArriveAt {
 		if x.AtLeast == nil && x.AtMost == nil && x.Equals == nil {

@@ -53,6 +53,7 @@ const (
 // Expectation checks.
 const (
 	CheckDelivered        = "delivered"
+	CheckDeliveredBytes   = "delivered-bytes"
 	CheckLost             = "lost"
 	CheckArriveAt         = "arrive-at"
 	CheckGuardFired       = "guard-fired-within"
@@ -91,7 +92,7 @@ func enumValues(name string) []string {
 	case "link":
 		return []string{vnet.SpecLink, vnet.DataLink, vnet.SLIPLink}
 	case "protocol":
-		return []string{"udp", "tcp"}
+		return []string{"udp", ProtoTCP}
 	case "path":
 		return []string{PathKernel, PathGeneric, PathSpecialized}
 	case "mode":
@@ -148,6 +149,7 @@ var bounds = []string{"at_least", "at_most", "equals"}
 // expectKeys lists each check's keys.
 var expectKeys = map[string]keySet{
 	CheckDelivered:        {optional: bounds},
+	CheckDeliveredBytes:   {optional: bounds},
 	CheckLost:             {optional: bounds},
 	CheckArriveAt:         {required: []string{"event", "where"}, optional: append([]string{"phase"}, bounds...)},
 	CheckGuardFired:       {required: []string{"guard", "event", "within_packets"}},

@@ -82,11 +82,17 @@ type Workload struct {
 	Path string `yaml:"path" required:"true" enum:"path"`
 	// SizesBytes are the payloads per send (bytes); one flow per size.
 	SizesBytes []int `yaml:"sizes_bytes" required:"true" min:"0" max:"65507"`
-	// Count is the timed sends per size.
+	// Count is the timed sends per size; with Duration, the most it
+	// sends (default then MaxDurationSends).
 	Count int `yaml:"count" min:"1" max:"1000000"`
 	// Warmup is the untimed sends before them.
 	Warmup int `yaml:"warmup" min:"0" max:"1000000"`
-	// Duration bounds the workload in network mode instead of Count.
+	// Duration bounds the timed sends by time (whole ms), Count at most.
+	// Count clock: virtual time (-icount: instructions), the guest's
+	// CLOCK_MONOTONIC from its first timed send. Network clock: host
+	// time from the host writing the send step to the agent (warm-up
+	// included) to its "stop" on the control channel; the guest's clock
+	// strays from the host's there (the p3's ran 9 times fast).
 	Duration Duration `yaml:"duration"`
 	// ADUBytes is the flow's committed payload per send; each size's own
 	// when 0.

@@ -39,6 +39,20 @@ type FlowResult struct {
 	// the sink got from the guest (network clock only).
 	Attempted int    `json:"attempted"`
 	Delivered *int64 `json:"delivered,omitempty"`
+	// WorkloadHostNS is the host ns of the workload's send steps, from
+	// the host writing each to the control channel to its result line
+	// (plans over the control channel only); on the network clock it
+	// comes close to the guest's ns of the same steps (NsPerSend x Sends
+	// plus the loops between rounds and the console's latency).
+	WorkloadHostNS int64 `json:"workload_host_ns,omitempty"`
+	// DeliveredBytes is the payload the sink got from the flow (bytes,
+	// network clock): UDP datagrams' payload, or a TCP stream's bytes in
+	// order at the stream checker, WindowWarmupBytes (the connection's
+	// sends before CUSTOMIZE) included; StreamFirstBad is the stream's
+	// first bad byte (-1: none).
+	DeliveredBytes    *int64 `json:"delivered_bytes,omitempty"`
+	WindowWarmupBytes int    `json:"window_warmup_bytes,omitempty"`
+	StreamFirstBad    *int64 `json:"stream_first_bad,omitempty"`
 	// AttemptedBefore is, per timeline event whose arrivals the host
 	// counted, the sends of Attempted before the event.
 	AttemptedBefore map[int]int `json:"attempted_before,omitempty"`
@@ -147,7 +161,7 @@ func readFlow(s *Scenario, size int, p *flowPlan, res *qemu.Result, console stri
 // baselineName is the scenario's name of an agent send path.
 func baselineName(p qemu.SendPath) string {
 	for _, path := range enumValues("path") {
-		if sendPath(path) == p {
+		if sendPath(path, "udp") == p || sendPath(path, ProtoTCP) == p {
 			return path
 		}
 	}
@@ -261,6 +275,9 @@ func evaluate(s *Scenario, f *FlowResult) []CheckResult {
 				c.Measured = float64(*f.Delivered)
 			}
 			c.Pass, c.Bound = x.within(c.Measured, "datagrams")
+		case CheckDeliveredBytes:
+			c.Measured, c.Detail = deliveredBytes(f)
+			c.Pass, c.Bound = x.within(c.Measured, "bytes")
 		case CheckLost:
 			c.Measured = float64(f.Errors)
 			if f.Delivered != nil {
@@ -317,6 +334,24 @@ func evaluate(s *Scenario, f *FlowResult) []CheckResult {
 		out = append(out, c)
 	}
 	return out
+}
+
+// deliveredBytes is the payload the sink got from the flow (bytes): a TCP
+// stream's bytes in order less the connection's window warm-up before
+// CUSTOMIZE, so that the count is the workload's sends' bytes.
+func deliveredBytes(f *FlowResult) (float64, string) {
+	if f.DeliveredBytes == nil {
+		return 0, "no sink (count clock)"
+	}
+	got := *f.DeliveredBytes - int64(f.WindowWarmupBytes)
+	detail := fmt.Sprintf("%d bytes at the sink", *f.DeliveredBytes)
+	if f.StreamFirstBad != nil {
+		detail += fmt.Sprintf(" in order, %d of them the window warm-up", f.WindowWarmupBytes)
+		if *f.StreamFirstBad >= 0 {
+			detail += fmt.Sprintf("; first bad byte at offset %d", *f.StreamFirstBad)
+		}
+	}
+	return float64(got), detail
 }
 
 // arrivedAt is the flow's datagrams sent in phase (before or after

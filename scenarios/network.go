@@ -140,6 +140,8 @@ type guestNetwork struct {
 	// routers counts the flow's datagrams each router forwarded to the
 	// far segment (flows over two routers only).
 	routers map[string]*atomic.Int64
+	// stream checks a TCP flow's bytes on the sink host (TCP only).
+	stream *vnet.StreamCheck
 	// atEvent holds the arrivals when each timeline event happened
 	// (arrive-at checks).
 	atEvent map[int]Arrivals
@@ -182,6 +184,12 @@ func startNetwork(ctx context.Context, s *Scenario, p *qemu.Platform, cfg *qemu.
 	if g.sink, err = vnet.StartSink(ctx, g.n.Host(sinkHost), vnet.SinkPort); err != nil {
 		g.close()
 		return nil, nil, fmt.Errorf("vnet sink: %w", err)
+	}
+	if isTCP(s) {
+		if g.stream, err = vnet.StartStreamCheck(ctx, g.n.Host(vnet.SinkHost), tcpPort, s.Workload.ADU(s.Workload.SizesBytes[0])); err != nil {
+			g.close()
+			return nil, nil, fmt.Errorf("vnet stream check: %w", err)
+		}
 	}
 	if srv != nil {
 		l, err := g.n.Host(vnet.ServerHost).Listen(ctx, "tcp", fmt.Sprintf(":%d", vnet.ServerPort))
@@ -276,6 +284,22 @@ func (g *guestNetwork) sunk() int64 {
 		}
 	}
 	return n
+}
+
+// deliveredBytes is the payload the sink got from the flow so far
+// (bytes): the stream checker's bytes in order for TCP.
+func (g *guestNetwork) deliveredBytes() *int64 {
+	var n int64
+	if g.stream != nil {
+		n = g.stream.Good()
+		return &n
+	}
+	for _, f := range g.sink.Report().UDP {
+		if strings.HasPrefix(f.Source, g.src+":") {
+			n += f.Bytes
+		}
+	}
+	return &n
 }
 
 // arrivals is where the flow's datagrams arrived so far.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"specbed/images/specnet/guards"
 	"specbed/images/specnet/paths"
@@ -36,13 +37,16 @@ func (e *NotRunnableError) Error() string {
 	return fmt.Sprintf("scenario %s: %s is not runnable yet: %s", e.Scenario, e.What, e.Why)
 }
 
-// sendPath maps a workload path to the agent's send path.
-func sendPath(path string) qemu.SendPath {
-	switch path {
-	case PathGeneric:
+// sendPath maps a workload path to the agent's send path: the kernel's is
+// sendto() on UDP's unconnected socket, send() on TCP's connection.
+func sendPath(path, protocol string) qemu.SendPath {
+	switch {
+	case path == PathGeneric:
 		return qemu.PathGeneric
-	case PathSpecialized:
+	case path == PathSpecialized:
 		return qemu.PathSpecial
+	case protocol == ProtoTCP:
+		return qemu.PathSend
 	}
 	return qemu.PathSendto
 }
@@ -72,11 +76,19 @@ type plannedStep struct {
 	// mark (the one before them has it false).
 	afterEvents bool
 	event       int // roleEvent: index in the timeline
+	// stopAfter, when not 0, is how long (host time) after writing this
+	// send step the control session writes the agent's "stop" (a
+	// workload bounded by duration on the network clock).
+	stopAfter time.Duration
 }
 
 // flowPlan is the measurement boot of one flow (one size).
 type flowPlan struct {
 	steps []plannedStep
+	// streamBytes is what a TCP flow's sends queue on the connection,
+	// its window warm-up included (bytes): the host waits for the stream
+	// checker to get them before the guest ends.
+	streamBytes int64
 	// ctlFrom, when > 0, is the first step that goes over the control
 	// channel (the plan runs steps[:ctlFrom], then a ctl step): the
 	// plan stops at its first failing step, a control session does not.
@@ -86,10 +98,47 @@ type flowPlan struct {
 	// last): link events, and every event whose arrivals an arrive-at
 	// check counts (the host settles the links and counts first).
 	hostActs map[int][]int
+	// timedActs are the timeline's link events placed by at: the host
+	// does them that long (host time) after it sent the workload's send
+	// step (a workload bounded by duration has one).
+	timedActs []timedAct
+}
+
+// timedAct is a timeline event the host does at a time.
+type timedAct struct {
+	event int
+	at    time.Duration
 }
 
 func (p *flowPlan) add(s fmt.Stringer, r role) {
 	p.steps = append(p.steps, plannedStep{step: s.String(), role: r})
+}
+
+// addWorkload adds the workload's send step st. A workload bounded by
+// duration sends until the guest's clock says it passed on the count
+// clock (virtual time); on the network clock, where the guest's clock
+// strays from the host's, until the host's "stop" over the control
+// channel that long after it wrote the step.
+func (p *flowPlan) addWorkload(s *Scenario, st qemu.SendStep) {
+	d := s.Workload.Duration.Duration
+	if d == 0 || s.Clock == ClockCount {
+		st.Duration = d
+		p.add(p.sendStep(s, st), roleWorkload)
+		return
+	}
+	st.Stop = true
+	p.steps = append(p.steps, plannedStep{step: p.sendStep(s, st).String(), role: roleWorkload, stopAfter: d})
+	p.goControlled()
+}
+
+// sendStep is a send step of the flow (TCP: with its flags, its bytes
+// counted in streamBytes).
+func (p *flowPlan) sendStep(s *Scenario, st qemu.SendStep) qemu.SendStep {
+	if isTCP(s) {
+		st.Flags = tcpFlags
+		p.streamBytes += int64(st.Size) * int64(st.Count+st.Warmup)
+	}
+	return st
 }
 
 // Steps is the plan as the agent takes it.
@@ -141,11 +190,27 @@ func unavailablePlan(s *Scenario, size int, open []fmt.Stringer) *flowPlan {
 // runnable reports the first part of s that the runner cannot run yet.
 func runnable(s *Scenario) error {
 	no := func(what, why string) error { return &NotRunnableError{Scenario: s.Name, What: what, Why: why} }
-	if s.Workload.Protocol != "udp" {
-		return no("protocol "+s.Workload.Protocol, "the scenario runner drives UDP flows only (the TCP generic path is issue 6)")
+	if isTCP(s) {
+		switch {
+		case s.Clock != ClockNetwork:
+			return no("protocol tcp on the count clock", "a TCP flow runs to the sink's stream checker on the network clock (count-mode TCP sends: images/specnet/tcpsend)")
+		case len(s.Workload.SizesBytes) != 1:
+			return no("protocol tcp with several sizes", "the stream checker takes one connection per boot, and the context boot opens one per size: give one size")
+		case s.Specialization.Mode == ModeRemote:
+			return no("protocol tcp, remote specialization", "the guest's fetch asks the server for udp.decl's residual")
+		case len(s.Timeline) > 0:
+			return no("protocol tcp with a timeline", "the runner places events in UDP flows only")
+		}
 	}
 	if s.Workload.Duration.Duration != 0 {
-		return no("workload duration", "the runner counts sends; give workload.count")
+		for i, e := range s.Timeline {
+			if !slices.Contains(hostEvents, e.Event) {
+				return no(fmt.Sprintf("timeline[%d] %s at a time", i, e.Event), "the guest's events happen between two send steps: place them by after_packets in a workload bounded by count")
+			}
+		}
+		if countsArrivals(s) {
+			return no("arrive-at in a workload bounded by duration", "the host counts arrivals between two send steps, and events placed by at happen during one")
+		}
 	}
 	for _, g := range s.Specialization.DisableGuards {
 		if g == "pmtu" {
@@ -251,20 +316,21 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 	}
 	for _, x := range s.Expect {
 		if x.Check == CheckThroughputGain {
-			p.add(qemu.SendStep{Path: sendPath(x.Over), Slot: tokenSlot, Size: size, Count: w.Count, Warmup: w.Warmup}, roleBaseline)
+			p.add(p.sendStep(s, qemu.SendStep{Path: sendPath(x.Over, w.Protocol), Slot: tokenSlot, Size: size, Count: w.Count, Warmup: w.Warmup}), roleBaseline)
 		}
 	}
-	path := sendPath(w.Path)
+	path := sendPath(w.Path, w.Protocol)
 	var flow qemu.CustomizeStep
 	for _, st := range open {
 		if cu, ok := st.(qemu.CustomizeStep); ok {
 			flow = cu
+			p.streamBytes += int64(cu.Warmup)
 		}
 	}
 	sent, warmup := 0, w.Warmup
 	for _, mark := range marks(s) {
 		if n := mark - sent; n > 0 {
-			p.add(qemu.SendStep{Path: path, Slot: tokenSlot, Size: size, Count: n, Warmup: warmup}, roleWorkload)
+			p.addWorkload(s, qemu.SendStep{Path: path, Slot: tokenSlot, Size: size, Count: n, Warmup: warmup})
 			sent, warmup = mark, 0
 		}
 		p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark})
@@ -280,13 +346,26 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 			}
 		}
 		for i, e := range s.Timeline {
-			if e.AfterPackets == mark && slices.Contains(hostEvents, e.Event) {
+			if e.AfterPackets == mark && slices.Contains(hostEvents, e.Event) && w.Duration.Duration == 0 {
 				p.addHostAct(i)
 			}
 		}
 		if events {
 			// What the events did before any send follows them.
 			p.steps = append(p.steps, plannedStep{step: qemu.CountersStep{}.String(), role: roleCounters, mark: mark, afterEvents: true})
+		}
+	}
+	if isTCP(s) {
+		// The host waits for the stream between the last step and the
+		// guest's end: the plan goes over the control channel.
+		p.goControlled()
+	}
+	if w.Duration.Duration != 0 {
+		for i, e := range s.Timeline {
+			if slices.Contains(hostEvents, e.Event) {
+				p.timedActs = append(p.timedActs, timedAct{event: i, at: e.At.Duration})
+				p.goControlled()
+			}
 		}
 	}
 	return p
@@ -300,6 +379,12 @@ func (p *flowPlan) addHostAct(i int) {
 		p.hostActs = map[int][]int{}
 	}
 	p.hostActs[len(p.steps)] = append(p.hostActs[len(p.steps)], i)
+	p.goControlled()
+}
+
+// goControlled hands the plan over to the control channel from its first
+// step after the setup on.
+func (p *flowPlan) goControlled() {
 	if p.ctlFrom > 0 {
 		return
 	}

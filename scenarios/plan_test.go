@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"specbed/images"
 	"specbed/qemu"
@@ -109,9 +110,9 @@ func i486(t *testing.T) *qemu.Platform {
 func TestNotRunnable(t *testing.T) {
 	const head = "name: x\nclock: network\nworkload:\n  protocol: udp\n  path: specialized\n  sizes_bytes: [64]\n"
 	tests := []struct{ name, yaml, what string }{
-		{"tcp", strings.Replace(head, "udp", "tcp", 1), "protocol tcp"},
-		{"duration", head + "  duration: 5s\n", "workload duration"},
-		{"link event", head + "  duration: 5s\ntimeline:\n  - event: link-down\n    link: data\n    at: 1s\n", "workload duration"},
+		{"tcp on the count clock", "name: x\nworkload:\n  protocol: tcp\n  path: kernel\n  sizes_bytes: [2896]\n", "protocol tcp on the count clock"},
+		{"tcp sizes", "name: x\nclock: network\nplatforms: [p3]\nworkload:\n  protocol: tcp\n  path: kernel\n  sizes_bytes: [1448, 2896]\n", "protocol tcp with several sizes"},
+		{"arrive-at at a time", head + "  duration: 5s\ntimeline:\n  - event: link-down\n    link: data\n    at: 1s\nexpect:\n  - check: arrive-at\n    event: 0\n    where: nowhere\n    equals: 0\n", "arrive-at in a workload bounded by duration"},
 		{"respecialize", head + "specialization:\n  mode: remote\n  guard_policy: respecialize\n", "guard policy respecialize"},
 		{"route over routers, remote", strings.Replace(strings.Replace(head, "clock: network\n", "clock: network\nplatforms: [i486]\n", 1), "sizes_bytes: [64]\n", "sizes_bytes: [64]\nspecialization:\n  mode: remote\n", 1) + "timeline:\n  - event: route-change\n    after_packets: 1\n", "timeline[0] route-change"},
 		{"mtu on the network", head + "timeline:\n  - event: mtu-change\n    mtu_bytes: 576\n    after_packets: 1\n", "timeline[0] mtu-change"},
@@ -257,5 +258,74 @@ func TestArrivedAt(t *testing.T) {
 	}
 	if got, detail := arrivedAt(&FlowResult{}, 0, WhereSink, PhaseAfter); got != 0 || !strings.Contains(detail, "did not count") {
 		t.Errorf("no arrivals: %g (%s), want 0 and why", got, detail)
+	}
+}
+
+// TestTCPPlan: a TCP workload connects to the stream checker with its
+// window warm-up, sends with the flow's flags, and goes over the control
+// channel so that the host can wait for every byte before the guest ends.
+func TestTCPPlan(t *testing.T) {
+	s, err := Load("paper/tcp-network-specialized.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowSteps(s, 2896, residualNames{first: "specnet_r_1"}, tcpOpen(2896))
+	got := p.Steps()
+	want := []string{
+		"insmod,path=/lib/modules/specnet.ko",
+		"insmod,path=/lib/modules/residual.ko",
+		"net,dev=eth1,addr=10.2.0.2,prefix=24,neigh=10.2.0.1,lladdr=52:54:00:ff:00:02",
+		"customize,dst=10.2.0.1,port=5001,sport=5000,adu=2896,proto=tcp,flags=16512,warmup=260640,sndbuf=65536",
+		"load,slot=0,name=specnet_r_1,policy=fallback",
+		"ctl",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if send := p.steps[p.ctlFrom+1].step; send != "send,path=special,size=2896,count=1000,warmup=100,slot=0,flags=16512" {
+		t.Errorf("workload step %q", send)
+	}
+	// The window warm-up (90 ADUs) and the 1100 sends.
+	if p.streamBytes != 90*2896+1100*2896 {
+		t.Errorf("stream bytes %d, want %d", p.streamBytes, 1190*2896)
+	}
+}
+
+// TestDurationPlan: a workload bounded by time is one send step with the
+// agent's time bound and the count as its most; link events placed by at
+// wait for the workload's step on the host's timers.
+func TestDurationPlan(t *testing.T) {
+	s, err := Load("paper/udp-specialized-duration.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, contextSteps(64))
+	var sends []string
+	for _, st := range p.steps {
+		if st.role == roleWorkload {
+			sends = append(sends, st.step)
+		}
+	}
+	if want := []string{"send,path=special,size=64,count=1000000,warmup=20,slot=0,ms=20"}; !slices.Equal(sends, want) {
+		t.Errorf("workload steps %q, want %q", sends, want)
+	}
+	if p.ctlFrom != 0 {
+		t.Errorf("a count-clock plan with no host events goes over the control channel from step %d", p.ctlFrom)
+	}
+	s, err = Load("faults/data-link-down-timed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = flowSteps(s, 64, residualNames{first: "specnet_r_1"}, netOpen(i486(t), 64))
+	want := []timedAct{{event: 0, at: time.Second}, {event: 1, at: 2 * time.Second}}
+	if !slices.Equal(p.timedActs, want) || len(p.hostActs) != 0 || p.ctlFrom == 0 || p.steps[p.ctlFrom].role == roleSetup {
+		t.Errorf("timed acts %v, host acts %v, control from step %d; want %v, none, from the first send", p.timedActs, p.hostActs, p.ctlFrom, want)
+	}
+	// On the network clock the host stops the sends: the guest's clock
+	// strays from the host's.
+	for _, st := range p.steps {
+		if st.role == roleWorkload && (st.step != "send,path=special,size=64,count=1000000,warmup=100,slot=0,stop=1" || st.stopAfter != 3*time.Second) {
+			t.Errorf("network workload step %q, stop after %v; want stop=1 after 3s", st.step, st.stopAfter)
+		}
 	}
 }

@@ -26,6 +26,10 @@ import (
 // loaded host.
 const bootTimeout = 5 * time.Minute
 
+// networkSilence is how long a network-mode guest may print nothing
+// (host time).
+const networkSilence = 3 * time.Minute
+
 // Status is a scenario run's verdict on one platform.
 type Status string
 
@@ -349,6 +353,14 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*flowResi
 	if err != nil {
 		return nil, err
 	}
+	build := spec.Residual
+	if isTCP(pr.s) {
+		ts, err := newTCPSpecializer(pr, recipes)
+		if err != nil {
+			return nil, err
+		}
+		build = ts.residual
+	}
 	var contexts [][]byte
 	for _, st := range res.Steps {
 		if st.Customize != nil {
@@ -361,11 +373,11 @@ func (pr *platformRun) specializeLocally(ctx context.Context) (map[int]*flowResi
 	out := map[int]*flowResiduals{}
 	for i, size := range sizes {
 		rs := &flowResiduals{}
-		if rs.first, err = spec.Residual(ctx, contexts[i]); err != nil {
+		if rs.first, err = build(ctx, contexts[i]); err != nil {
 			return nil, fmt.Errorf("%d-byte flow: %w", size, err)
 		}
 		if routes == 2 {
-			if rs.second, err = spec.Residual(ctx, contexts[len(sizes)+i]); err != nil {
+			if rs.second, err = build(ctx, contexts[len(sizes)+i]); err != nil {
 				return nil, fmt.Errorf("%d-byte flow on the new route: %w", size, err)
 			}
 		}
@@ -395,6 +407,8 @@ func (rs *flowResiduals) names() residualNames {
 func (pr *platformRun) open(size int) []fmt.Stringer {
 	adu := pr.s.Workload.ADU(size)
 	switch {
+	case isTCP(pr.s):
+		return tcpOpen(adu)
 	case overRouters(pr.s):
 		return routerOpen(adu)
 	case pr.s.Clock == ClockNetwork:
@@ -435,6 +449,12 @@ func (pr *platformRun) flow(ctx context.Context, size int, residuals *flowResidu
 	f, readErr := readFlow(pr.s, size, plan, b.res, b.console)
 	f.Delivered = b.delivered
 	f.ArrivalsAtEvent, f.ArrivalsAtEnd = b.atEvent, b.atEnd
+	f.DeliveredBytes = b.deliveredBytes
+	f.WorkloadHostNS = b.workloadHost.Nanoseconds()
+	if isTCP(pr.s) {
+		f.WindowWarmupBytes = tcpWarmupBytes(pr.s.Workload.ADU(size))
+		f.StreamFirstBad = &b.streamFirstBad
+	}
 	if readErr != nil {
 		// The plan stopped at a failing step: the agent's error says why.
 		return f, errors.Join(readErr, err)
@@ -453,6 +473,14 @@ type bootResult struct {
 	// each timeline event happened and at the end (arrive-at checks).
 	atEvent map[int]Arrivals
 	atEnd   Arrivals
+	// deliveredBytes is the payload the sink got from the flow (bytes):
+	// UDP datagrams' payload, or a TCP stream's bytes in order;
+	// streamFirstBad the stream's first bad byte (-1: none).
+	deliveredBytes *int64
+	streamFirstBad int64
+	// workloadHost is the host time of the workload's send steps (plans
+	// over the control channel only).
+	workloadHost time.Duration
 }
 
 // boot runs plan with the core (and the residuals rs) in the initramfs, in the
@@ -500,6 +528,9 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 	var net *guestNetwork
 	if pr.s.Clock == ClockNetwork {
 		cfg.Mode = qemu.NetworkMode
+		// The p3's e1000 probe stays silent past the default 30 s on a
+		// loaded host.
+		cfg.SilenceTimeout = networkSilence
 		var ends []*os.File
 		if net, ends, err = startNetwork(ctx, pr.s, pr.p, &cfg, pr.srv); err != nil {
 			return out, err
@@ -522,7 +553,12 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 	pr.r.logf("%s on %s: boot %s (%s clock, %d steps)", pr.s.Name, pr.p.Name, tag, cfg.Mode.Name, len(plan))
 	if fp.ctlFrom > 0 {
 		act := func(event int) error { return net.hostAct(ctx, pr.s, event) }
-		if err := controlSession(ctx, in, &console, fp, act); err != nil {
+		drain := func() {
+			if net.stream != nil {
+				net.stream.Wait(fp.streamBytes, tcpDrainTimeout)
+			}
+		}
+		if out.workloadHost, err = controlSession(ctx, in, &console, fp, act, drain); err != nil {
 			in.Close()
 			in.Wait()
 			return out, fmt.Errorf("%s boot %s: %w", pr.p.Name, tag, err)
@@ -535,6 +571,10 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 		out.delivered = &d
 		if countsArrivals(pr.s) {
 			out.atEvent, out.atEnd = net.atEvent, net.arrivals()
+		}
+		out.deliveredBytes = net.deliveredBytes()
+		if net.stream != nil {
+			out.streamFirstBad = net.stream.FirstBad()
 		}
 	}
 	if werr := os.WriteFile(filepath.Join(pr.dir, "console-"+tag+".log"), []byte(out.console), 0o644); werr != nil && err == nil {

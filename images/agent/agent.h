@@ -77,6 +77,7 @@ int step_sleep(struct step *s);
 int step_hang(struct step *s);
 int step_selftest(struct step *s);
 int step_ctl(struct step *s, long *next_step);
+int ctl_stopped(void);
 int step_net(struct step *s);
 int step_fetch(struct step *s);
 int step_customize(struct step *s);

@@ -5,7 +5,28 @@
  * after seeing earlier results.
  */
 #include "agent.h"
+#include <asm/ioctls.h>
 #include <asm/termbits.h>
+
+/* The open control channel during a session, -1 otherwise. */
+static long channel = -1;
+
+/*
+ * ctl_stopped reports whether the host wrote a line on the control
+ * channel while a step ran, and consumes it: the "stop" that ends a send
+ * bounded by host time (send,stop=1). 0 outside a session.
+ */
+int ctl_stopped(void)
+{
+	int pending = 0;
+	char c;
+
+	if (channel < 0 || sys_ioctl(channel, FIONREAD, &pending) < 0 || !pending)
+		return 0;
+	while (sys_read(channel, &c, 1) == 1 && c != '\n')
+		;
+	return 1;
+}
 
 /*
  * Raw input: no echo (on sa1100 the control channel is the console, and
@@ -87,6 +108,9 @@ static void take_line(struct session *c, long *next_step)
 		c->ended = 1;
 		return;
 	}
+	/* A stop that came after its send step ended by count: nothing to stop. */
+	if (!strcmp(text, "stop"))
+		return;
 	c->steps++;
 	if (plan_run(text, next_step, 1) < 0)
 		c->errors++;
@@ -117,6 +141,7 @@ int step_ctl(struct step *s, long *next_step)
 	fd = open_channel(s);
 	if (fd < 0)
 		return -1;
+	channel = fd;
 	while (!c.ended) {
 		n = sys_read(fd, buf, sizeof(buf));
 		if (n == -EINTR || n == -EAGAIN)
@@ -126,6 +151,7 @@ int step_ctl(struct step *s, long *next_step)
 		/* Bytes after "end" in the same read are dropped. */
 		take_bytes(&c, buf, n, next_step);
 	}
+	channel = -1;
 	sys_close(fd);
 	if (!c.ended) {
 		out_error(s->index, "control channel closed before end", NULL, n);

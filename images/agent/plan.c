@@ -43,7 +43,7 @@ static const char *const route_keys[] = {
 static const char *const mtu_keys[] = { "dev", "mtu", NULL };
 static const char *const ifstat_keys[] = { "dev", NULL };
 static const char *const send_keys[] = {
-	"path", "slot", "size", "count", "warmup", "seed", "flags", "ms", NULL
+	"path", "slot", "size", "count", "warmup", "seed", "flags", "ms", "stop", NULL
 };
 static const char *const slot_keys[] = { "slot", NULL };
 static const char *const rmmod_keys[] = { "name", NULL };

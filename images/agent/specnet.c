@@ -570,10 +570,12 @@ static int make_sender(struct step *s, const char *path, unsigned long len,
 /*
  * send_for makes t->warmup untimed sends, then rounds of SEND_ROUND timed
  * sends through time_sends until ms of CLOCK_MONOTONIC passed since the
- * first round began, or t->count sends were made. The clock is the
- * guest's: virtual time in count mode, real time on the network clock.
- * t->count becomes the sends made, t->ns the rounds' own ns: a send
- * costs what it costs in a step bounded by count, the clock reads between
+ * first round began, or (ms 0) until the host wrote a line on the control
+ * channel (ctl_stopped), or t->count sends were made. CLOCK_MONOTONIC is
+ * the guest's: virtual time in count mode; in network mode it strays from
+ * the host's (the p3's ran 9 times fast), so the host bounds those sends
+ * itself. t->count becomes the sends made, t->ns the rounds' own ns: a
+ * send costs what it costs in a step bounded by count, the checks between
  * rounds left out. Returns 0 or the clock's negative errno.
  */
 static long send_for(struct timed_sends *t, unsigned long long ms, send_fn send, const void *arg)
@@ -604,7 +606,7 @@ static long send_for(struct timed_sends *t, unsigned long long ms, send_fn send,
 		ret = sb_clock_gettime_ns(CLOCK_MONOTONIC, &now);
 		if (ret < 0)
 			return ret;
-	} while (t->count < max && now - start < ms * 1000000ULL);
+	} while (t->count < max && (ms ? now - start < ms * 1000000ULL : !ctl_stopped()));
 	return 0;
 }
 
@@ -617,7 +619,7 @@ int step_send(struct step *s)
 {
 	struct sender sd;
 	struct timed_sends t;
-	unsigned long long seed, flags, ms, i;
+	unsigned long long seed, flags, ms, stop, i;
 	const char *path;
 	long ret;
 
@@ -627,8 +629,13 @@ int step_send(struct step *s)
 	    step_u64(s, "warmup", &t.warmup, 0, 0xffffffffULL, 0) < 0 ||
 	    step_u64(s, "seed", &seed, 0, 255, 0) < 0 ||
 	    step_u64(s, "flags", &flags, MSG_FLAGS, 0x7fffffffULL, 0) < 0 ||
-	    step_u64(s, "ms", &ms, 0, 0xffffffffULL, 0) < 0)
+	    step_u64(s, "ms", &ms, 0, 0xffffffffULL, 0) < 0 ||
+	    step_u64(s, "stop", &stop, 0, 1, 0) < 0)
 		return -1;
+	if (ms && stop) {
+		out_error(s->index, "ms and stop exclude each other", NULL, 0);
+		return -1;
+	}
 	if (!t.count) {
 		out_error(s->index, "count must not be 0", NULL, 0);
 		return -1;
@@ -639,7 +646,7 @@ int step_send(struct step *s)
 	/* The seed shifts the ramp: a host tells rounds apart on the wire. */
 	for (i = 0; seed && i < t.size; i++)
 		udp_payload[i] += seed;
-	if (ms)
+	if (ms || stop)
 		ret = send_for(&t, ms, sd.send, &sd);
 	else
 		ret = time_sends(&t, sd.send, &sd);
