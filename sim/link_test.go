@@ -18,7 +18,12 @@ import (
 // 56 kbit/s + 50 ms specialization link with the model calibrated on the
 // default 10 Mbit/s + 2 ms one, and compares it with the emulator's
 // fetches there (testdata/run-slow-spec-link-PLATFORM-outcome.json,
-// testdata/README.md): bytes and round trip within 10%.
+// testdata/README.md): the request's and the module's bytes and the
+// request's wire time against the server's receive phase (host time)
+// within 10%. The agent's round trip is on the guest's clock, which in
+// network mode does not keep host time to 10% (on both x86 guests the
+// download took less guest time than its bytes need on the wire): it is
+// logged beside the model, not held to the bound.
 func TestSpecLinkHeldOut(t *testing.T) {
 	m := testModel(t)
 	s, err := scenarios.Load("../scenarios/faults/slow-spec-link.yaml")
@@ -57,13 +62,17 @@ func TestSpecLinkHeldOut(t *testing.T) {
 		if cal := p.Spec.CalibrationLink; link.RateBps >= cal.RateBps/10 {
 			t.Fatalf("scenario link %+v is not held out from the calibration link %+v", link, cal)
 		}
-		checks, err := FetchChecks(m, out.Platform, link, out.Flows[0].Fetch)
+		fetch, err := FetchChecks(m, out.Platform, link, out.Flows[0].Fetch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range checks {
+		upload, err := UploadChecks(m, out.Platform, link, out.Flows[0].Fetch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range append(fetch, upload...) {
 			t.Log(c)
-			if c.RelErr() > 0.10 {
+			if c.RelErr() > 0.10 && c.Quantity != roundTrip {
 				t.Errorf("held-out link %.0f bit/s + %.0f ms: %v", link.RateBps, 1e3*link.DelaySeconds, c)
 			}
 		}

@@ -108,6 +108,10 @@ func Validate(m *Model, b *results.Bundle) ([]Check, error) {
 	return out, nil
 }
 
+// roundTrip is the quantity of a fetch's round trip check (seconds on the
+// guest's clock).
+const roundTrip = "round trip (s, guest clock)"
+
 // FetchChecks compares the model's fetch on link l with one fetch the
 // emulator's agent measured there: the request and module bytes (the
 // model's come from its calibration bundle) and the round trip from
@@ -138,7 +142,7 @@ func FetchChecks(m *Model, platform string, l Link, f *qemu.FetchResult) ([]Chec
 	return []Check{
 		fetch("request bytes", p.Spec.RequestBytes, float64(f.RequestBytes)),
 		fetch("module bytes", p.Spec.ModuleBytes, float64(f.ModuleBytes)),
-		fetch("fetch round trip (s)", l.FetchRoundTrip(p.Spec, float64(serverNS)/1e9), float64(f.RoundTripNS)/1e9),
+		fetch(roundTrip, l.FetchRoundTrip(p.Spec, float64(serverNS)/1e9), float64(f.RoundTripNS)/1e9),
 	}, nil
 }
 
