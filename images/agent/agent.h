@@ -97,6 +97,8 @@ int step_closerace(struct step *s);
 int step_tcpclose(struct step *s);
 int step_fork(struct step *s);
 int step_tcpsink(struct step *s);
+int step_tcpsinkwait(struct step *s);
+int step_tcpdrain(struct step *s);
 int step_proc(struct step *s);
 int step_sections(struct step *s);
 

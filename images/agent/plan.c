@@ -58,6 +58,7 @@ static const char *const tcpclose_keys[] = {
 };
 static const char *const fork_keys[] = { "close", NULL };
 static const char *const tcpsink_keys[] = { "port", "rcvbuf", NULL };
+static const char *const tcpdrain_keys[] = { "timeout_ms", NULL };
 static const char *const proc_keys[] = { "path", "prefix", NULL };
 static const char *const no_keys[] = { NULL };
 
@@ -85,6 +86,8 @@ static const struct kind kinds[] = {
 	{ "tcpclose", step_tcpclose, tcpclose_keys },
 	{ "fork", step_fork, fork_keys },
 	{ "tcpsink", step_tcpsink, tcpsink_keys },
+	{ "tcpsinkwait", step_tcpsinkwait, no_keys },
+	{ "tcpdrain", step_tcpdrain, tcpdrain_keys },
 	{ "proc", step_proc, proc_keys },
 	{ "route", step_route, route_keys },
 	{ "mtu", step_mtu, mtu_keys },

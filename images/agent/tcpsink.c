@@ -4,8 +4,9 @@
  * it reads, so that a TCP flow over loopback needs no ACK from the host
  * (a count-mode boot stays deterministic: every packet of the flow is the
  * guest's own). The agent listens on 127.0.0.1:port; the second task
- * (thread.c) accepts one connection and reads until it ends. The task
- * is not joined: it reads until the virtual machine ends.
+ * (thread.c) accepts one connection and reads until it ends. The
+ * tcpsinkwait step joins it after the flow's close and reports the bytes
+ * it read: all of them arrived.
  */
 #include "net.h"
 #include <asm/socket.h>
@@ -13,6 +14,10 @@
 #define SINK_BUF	(16 << 10)	/* bytes per read */
 
 static unsigned char sink_buf[SINK_BUF];
+
+/* The sink task's pid (0: none started) and the bytes it read. */
+static long sink_pid;
+static unsigned long long sink_bytes;
 
 static long sb_bind4(int fd, const void *addr, int addrlen)
 {
@@ -37,10 +42,12 @@ static int sink_drain(void *arg)
 	fd = sb_accept(lfd);
 	if (fd < 0)
 		return 1;
-	do
+	do {
 		n = sys_read(fd, sink_buf, sizeof(sink_buf));
-	while (n > 0 || n == -EINTR);
-	return 0;
+		if (n > 0)
+			sink_bytes += n;
+	} while (n > 0 || n == -EINTR);
+	return n < 0;
 }
 
 int step_tcpsink(struct step *s)
@@ -71,6 +78,8 @@ int step_tcpsink(struct step *s)
 		ret = sb_listen(fd, 1);
 	if (ret >= 0)
 		ret = thread_start(sink_drain, (void *)fd);
+	if (ret > 0)
+		sink_pid = ret;
 	if (ret < 0) {
 		out_error(s->index, "the TCP sink did not start", NULL, ret);
 		sys_close(fd);
@@ -78,6 +87,30 @@ int step_tcpsink(struct step *s)
 	}
 	out_result(s->index, "tcpsink");
 	out_u64("port", port);
+	out_end();
+	return 0;
+}
+
+/*
+ * The tcpsinkwait step waits until the sink task read the end of its
+ * connection (the flow was closed before) and reports the bytes it read.
+ */
+int step_tcpsinkwait(struct step *s)
+{
+	long ret;
+
+	if (!sink_pid) {
+		out_error(s->index, "no TCP sink (tcpsink) running", NULL, 0);
+		return -1;
+	}
+	ret = thread_join(sink_pid);
+	sink_pid = 0;
+	if (ret != 0) {
+		out_error(s->index, "the TCP sink ended with an error", NULL, ret < 0 ? ret : -EIO);
+		return -1;
+	}
+	out_result(s->index, "tcpsinkwait");
+	out_u64("bytes", sink_bytes);
 	out_end();
 	return 0;
 }
