@@ -45,7 +45,7 @@ func (p *plan) add(s fmt.Stringer) int {
 
 // buildResidual specializes tcp.decl for the guest's context (ADU adu)
 // and builds the module; the connection's MSS must be half the ADU.
-func buildResidual(t *testing.T, u *specializer.Unit, k *images.Kernel, p *qemu.Platform, generic string, guestCtx []byte) *compile.Module {
+func buildResidual(t testing.TB, u *specializer.Unit, k *images.Kernel, p *qemu.Platform, generic string, guestCtx []byte) *compile.Module {
 	t.Helper()
 	c, err := ctxschema.Load(guestCtx)
 	if err != nil {
@@ -92,7 +92,7 @@ func contextDiff(a, b []byte) string {
 }
 
 // coreFile is the core module built for k, at coreModule.
-func coreFile(t *testing.T, b *images.Builder, k *images.Kernel) images.File {
+func coreFile(t testing.TB, b *images.Builder, k *images.Kernel) images.File {
 	t.Helper()
 	ko, err := core.Build(t.Context(), b, k)
 	if err != nil {

@@ -3,6 +3,7 @@ package tcpsend_test
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func loopPlan() (plan, int) {
 	return pl, customize
 }
 
-func countBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel, files []images.File, pl plan) []qemu.StepResult {
+func countBoot(t testing.TB, b *images.Builder, p *qemu.Platform, k *images.Kernel, files []images.File, pl plan) []qemu.StepResult {
 	t.Helper()
 	initrd, err := b.Initramfs(t.Context(), p, files)
 	if err != nil {
@@ -93,11 +94,48 @@ func countBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kern
 // platform in count mode, over loopback: the kernel's send(), the
 // generic path (SEND_GENERIC), the residual (SEND) and the residual
 // through customized_send; it checks that the residual did the sends and
-// writes out/bench/tcp_paths.json.
+// every send's bytes reached the receiver, prints a benchmark line per
+// platform and path and writes out/bench/tcp_paths.json.
 func TestTCPPathsCount(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots every platform twice; skipped only in short mode")
 	}
+	var report []tcpBenchLine
+	forPlatforms(t, func(t *testing.T, name string, m *tcpMeasure) {
+		report = append(report, m.measure(t, name)...)
+	})
+	writeTCPBench(t, report)
+}
+
+// BenchmarkTCPPaths is TestTCPPathsCount for make bench: the same boots
+// and checks, the costs as metrics. Count mode is deterministic, so one
+// run per platform is the figure whatever b.N is.
+func BenchmarkTCPPaths(b *testing.B) {
+	m := newTCPMeasure(b)
+	var report []tcpBenchLine
+	for _, name := range qemu.Names() {
+		var lines []tcpBenchLine
+		b.Run(name, func(b *testing.B) {
+			if lines == nil {
+				lines = m.measure(b, name)
+			}
+			for _, l := range lines {
+				b.ReportMetric(l.InstructionsPerSend, fmt.Sprintf("insns/%s-%dB", l.Path, l.Size))
+			}
+		})
+		report = append(report, lines...)
+	}
+	writeTCPBench(b, report)
+}
+
+// tcpMeasure holds what every platform's measurement shares.
+type tcpMeasure struct {
+	b       *images.Builder
+	u       *specializer.Unit
+	generic string
+}
+
+func newTCPMeasure(t testing.TB) *tcpMeasure {
 	b, err := images.NewBuilder()
 	if err != nil {
 		t.Fatal(err)
@@ -107,35 +145,50 @@ func TestTCPPathsCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var report []tcpBenchLine
+	return &tcpMeasure{b: b, u: u, generic: generic}
+}
+
+// forPlatforms runs f in a subtest per platform.
+func forPlatforms(t *testing.T, f func(t *testing.T, name string, m *tcpMeasure)) {
+	m := newTCPMeasure(t)
 	for _, name := range qemu.Names() {
-		t.Run(name, func(t *testing.T) {
-			p, err := qemu.Lookup(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			report = append(report, tcpPathsCount(t, b, u, generic, p)...)
-		})
+		t.Run(name, func(t *testing.T) { f(t, name, m) })
+	}
+}
+
+func writeTCPBench(t testing.TB, report []tcpBenchLine) {
+	t.Helper()
+	b, err := images.NewBuilder()
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := results.WriteBench(b.Repo, "tcp_paths.json", report); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func tcpPathsCount(t *testing.T, b *images.Builder, u *specializer.Unit, generic string, p *qemu.Platform) []tcpBenchLine {
-	k, err := b.CachedKernel(t.Context(), p)
+// measure boots the named platform twice (context, then measurement),
+// checks the sends and returns a bench line per path. It prints each
+// line in the benchmark format (name, sends timed, instructions per send)
+// whether or not the test runs verbose.
+func (m *tcpMeasure) measure(t testing.TB, name string) []tcpBenchLine {
+	p, err := qemu.Lookup(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	core := coreFile(t, b, k)
+	k, err := m.b.CachedKernel(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := coreFile(t, m.b, k)
 	ctxPlan, customize := loopPlan()
-	steps := countBoot(t, b, p, k, []images.File{core}, ctxPlan)
+	steps := countBoot(t, m.b, p, k, []images.File{core}, ctxPlan)
 	guestCtx := steps[customize].Customize.Context
-	m := buildResidual(t, u, k, p, generic, guestCtx)
+	res := buildResidual(t, m.u, k, p, m.generic, guestCtx)
 
 	pl, customize := loopPlan()
 	pl.add(qemu.InsmodStep{Path: residualModule})
-	load := pl.add(qemu.LoadStep{Slot: 0, Name: m.Name, Policy: "fallback"})
+	load := pl.add(qemu.LoadStep{Slot: 0, Name: res.Name, Policy: "fallback"})
 	paths := []qemu.SendPath{qemu.PathSend, qemu.PathGeneric, qemu.PathSpecial, qemu.PathCustomized}
 	sends := map[qemu.SendPath]int{}
 	var before, after int
@@ -147,10 +200,20 @@ func tcpPathsCount(t *testing.T, b *images.Builder, u *specializer.Unit, generic
 			Warmup: countWarmup, Flags: sendFlags})
 	}
 	after = pl.add(qemu.CountersStep{})
-	steps = countBoot(t, b, p, k, []images.File{core, {Path: residualModule, Data: m.Ko}}, pl)
+	// The end of the stream: the token lets go of the socket, the close
+	// sends FIN, and the receiver reports what it read once it read it.
+	pl.add(qemu.ReleaseStep{Slot: 0})
+	pl.add(qemu.CloseStep{})
+	received := len(pl)
+	pl = append(pl, "tcpsinkwait")
+	steps = countBoot(t, m.b, p, k, []images.File{core, {Path: residualModule, Data: res.Ko}}, pl)
 	if l := steps[load].Load; l.Errno != 0 || l.Token <= 0 {
 		t.Fatalf("%s: token %d errno %d; contexts differ in%s", pl[load], l.Token, l.Errno,
 			contextDiff(guestCtx, steps[customize].Customize.Context))
+	}
+	sent := int64(loopWarmup/adu*adu + len(paths)*(countSends+countWarmup)*adu)
+	if got := steps[received].Fields["bytes"]; got != strconv.FormatInt(sent, 10) {
+		t.Errorf("the receiver read %s bytes, the flow sent %d", got, sent)
 	}
 	delta := func(name string) int64 { return steps[after].Counters[name] - steps[before].Counters[name] }
 	tokenSends := int64(2 * (countSends + countWarmup))
@@ -170,10 +233,14 @@ func tcpPathsCount(t *testing.T, b *images.Builder, u *specializer.Unit, generic
 			Size: adu, Path: path, InstructionsPerSend: float64(s.NS) / unit, Count: countSends, Warmup: countWarmup,
 		})
 	}
+	fmt.Printf("# %s: TCP sends of %d bytes over loopback in count mode (icount shift %d): guest instructions "+
+		"per send, the receive side (loopback's receive, the ACK, the reader) inside the timed window\n",
+		p.Name, adu, p.IcountShift)
 	for i := range lines {
-		lines[i].VsSend = lines[i].InstructionsPerSend / lines[0].InstructionsPerSend
-		t.Logf("%s %s: %.0f instructions per send of %d bytes (%.2f of send())", p.Name, lines[i].Path,
-			lines[i].InstructionsPerSend, adu, lines[i].VsSend)
+		l := &lines[i]
+		l.VsSend = l.InstructionsPerSend / lines[0].InstructionsPerSend
+		fmt.Printf("BenchmarkTCPPaths/%s/%s-%dB/count-mode\t%d\t%.0f insns/send\t%.3f vs-send\n",
+			l.Platform, l.Path, l.Size, l.Count, l.InstructionsPerSend, l.VsSend)
 	}
 	return lines
 }
