@@ -116,6 +116,16 @@ type Figure struct {
 	// Stacked draws a group's series as one bar of stacked parts (they
 	// add up, like the phases of one request).
 	Stacked bool `json:"stacked,omitempty"`
+	// Limit, if set, is a bound every value should stay within, drawn as
+	// a line (e.g. netperf's widest confidence interval).
+	Limit *Limit `json:"limit,omitempty"`
+}
+
+// Limit is a figure's bound, in the figure's unit.
+type Limit struct {
+	Value float64 `json:"value"`
+	// Label names it in the legend.
+	Label string `json:"label"`
 }
 
 // Row is one value of a figure. Key holds one entry per Columns.

@@ -443,6 +443,7 @@ func (n nicFigures) figures(rates []StreamRate, ruleWidth float64, caption strin
 			"within the iterations allowed.", n.rate, 50*ruleWidth, 100*ruleWidth),
 		Unit: "% of the mean (interval width)", Kind: KindTime,
 		Columns: slices.Clone(columns), Series: "path",
+		Limit: &Limit{Value: 100 * ruleWidth, Label: fmt.Sprintf("netperf's rule: at most %g%%", 100*ruleWidth)},
 	}
 	gain := Figure{
 		ID: n.gain, PaperFigure: n.paperFigure, Title: n.name + " over the data NIC: throughput gain",

@@ -187,6 +187,13 @@ func newPlot(f *Figure) (*plot.Plot, error) {
 			}
 		}
 	}
+	if f.Limit != nil {
+		limit := plotter.NewFunction(func(float64) float64 { return f.Limit.Value })
+		limit.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		limit.Width = vg.Points(1)
+		p.Add(limit)
+		p.Legend.Add(f.Limit.Label, limit)
+	}
 	p.Add(plotter.NewGrid())
 	p.NominalX(g.groups...)
 	if upright(g) {
@@ -198,6 +205,9 @@ func newPlot(f *Figure) (*plot.Plot, error) {
 	// Headroom above the tallest bar for the legend, which sits inside
 	// the plot's top right corner.
 	p.Y.Min = min(0, p.Y.Min)
+	if f.Limit != nil {
+		p.Y.Max = max(p.Y.Max, f.Limit.Value)
+	}
 	// Half a group of room at either end, so the outer bars show whole.
 	p.X.Min, p.X.Max = -0.5, float64(len(g.groups))-0.5
 	p.Y.Max *= 1 + 0.08*float64(len(g.series)+1)
