@@ -55,8 +55,9 @@ const (
 		"residual through customized_send against the kernel's send() on the same connection. The NIC is QEMU's and " +
 		"the guest's clock is instruction-paced while it sends; the paper's netperf ran on real NICs. " + whyInstructions
 	whyNoTCPSLIP = "Not measured: the SA-1110's only link is a 230400 bit/s SLIP line (about 0.2 Mbit/s), which bounds a " +
-		"TCP stream long before its sender's CPU does, so a throughput gain of the send path cannot show; the TCP path " +
-		"over SLIP is still being made to work (issue 6)."
+		"TCP stream long before its sender's CPU does (one 1502-byte frame every 52 ms), so every path measures the line " +
+		"and a gain of the send path cannot show; TCP over the line works (images/specnet/tcpsend), but a stream of the " +
+		"x86 guests' rounds would take minutes of host time per path."
 )
 
 // derivations has an entry for every claim of claims.json (a test holds

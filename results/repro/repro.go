@@ -1,9 +1,11 @@
 // Package repro makes the measurements of a reproduction bundle on one
-// platform: instructions per send through the four send paths (the
-// images/specnet/paths measurement, count mode, dummy0) and the compiled
+// platform: instructions per send through the send paths (the
+// images/specnet/paths measurement, count mode, dummy0), the compiled
 // sizes of the kernel's send path, the generic path and the specialized
-// residual (figure 4(b)). The CLI's reproduce command runs it per platform
-// and turns the results into figures (package results).
+// residual (figure 4(b)), and in network mode the specialization overhead
+// (figure 4(c)) and the UDP and TCP streams over the data NIC (figure 5).
+// The CLI's reproduce command runs it per platform and turns the results
+// into figures (package results).
 package repro
 
 import (
@@ -19,7 +21,8 @@ import (
 	"specbed/results"
 )
 
-// Protocol of every path measured today (TCP joins with issue 6).
+// protocolUDP names the UDP measurements' protocol (protocolTCP the TCP
+// stream's) in figure rows and server requests.
 const protocolUDP = "udp"
 
 // bootTimeout bounds one guest run (host wall time): a boot, module loads
