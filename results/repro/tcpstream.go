@@ -23,9 +23,11 @@ const (
 	// "multiple of the MSS" (tcp.decl unrolls the segment loop for it).
 	TCPADU = 2 * TCPMSS
 	// TCPStreamCount timed sends per iteration and path (about 870 KB),
-	// after TCPStreamWarmup untimed ones.
+	// after TCPStreamWarmup untimed ones (about 174 KB: more than the
+	// send buffer holds, so that what the previous path queued has left
+	// before the timed sends start).
 	TCPStreamCount  = 300
-	TCPStreamWarmup = 30
+	TCPStreamWarmup = 60
 	// tcpCheckPort is the stream checker's port on the sink host (the
 	// sink itself listens on vnet.SinkPort).
 	tcpCheckPort = 5001
