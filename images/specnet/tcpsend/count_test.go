@@ -184,7 +184,7 @@ func (m *tcpMeasure) measure(t testing.TB, name string) []tcpBenchLine {
 	ctxPlan, customize := loopPlan()
 	steps := countBoot(t, m.b, p, k, []images.File{core}, ctxPlan)
 	guestCtx := steps[customize].Customize.Context
-	res := buildResidual(t, m.u, k, p, m.generic, guestCtx)
+	res := buildResidual(t, m.b, m.u, k, p, m.generic, guestCtx)
 
 	pl, customize := loopPlan()
 	pl.add(qemu.InsmodStep{Path: residualModule})

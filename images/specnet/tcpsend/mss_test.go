@@ -53,7 +53,7 @@ func TestTCPMSSGuard(t *testing.T) {
 	ctxPlan, customize := loopPlan()
 	steps := countBoot(t, b, p, k, []images.File{core}, ctxPlan)
 	guestCtx := steps[customize].Customize.Context
-	m := buildResidual(t, u, k, p, generic, guestCtx)
+	m := buildResidual(t, b, u, k, p, generic, guestCtx)
 
 	for _, guard := range []string{routeguard.Reinforce, routeguard.Fallback} {
 		pl, customize := loopPlan()
