@@ -28,9 +28,11 @@ test: images
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
 # The close guard's rounds (images/specnet/guards, UDP and TCP): make test
-# runs 100 per platform, stress 1000.
+# runs 100 per platform, stress 1000. The SA-1110's TCP stream over SLIP:
+# make test sends 1 MB, stress 10 MB (about 7 minutes at the line's rate).
 stress: images
 	SPECBED_CLOSE_ROUNDS=1000 $(GO) test -count=1 -run '^(TestCloseGuard|TestTCPCloseGuard)$$' -timeout $(TEST_TIMEOUT) ./images/specnet/guards/
+	SPECBED_SLIP_STREAM_BYTES=10485760 $(GO) test -count=1 -run '^TestTCPStreamSpecialized$$/^sa1100$$' -timeout $(TEST_TIMEOUT) ./images/specnet/tcpsend/
 
 bench: images
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout $(TEST_TIMEOUT) ./...
