@@ -16,19 +16,36 @@ import (
 	"specbed/vnet"
 )
 
-// The TCP flow: records of two MSS (1448 bytes each with timestamps on
-// a 1500-byte MTU) with MSG_EOR (tcp.decl's write-queue guard) and
-// MSG_NOSIGNAL (an EPIPE must not kill the agent), a fixed SO_SNDBUF
-// (tcp.decl folds the send buffer in).
+// The TCP flow: records of two MSS with MSG_EOR (tcp.decl's write-queue
+// guard) and MSG_NOSIGNAL (an EPIPE must not kill the agent), a fixed
+// SO_SNDBUF (tcp.decl folds the send buffer in). The MSS is 1448 bytes on
+// Ethernet (1500-byte MTU, timestamps) and 244 on the SA-1110's SLIP line
+// (the kernel's default SLIP MTU of 296 bytes).
 const (
-	tcpADU    = 2 * 1448 // bytes per send
-	tcpFlags  = 0x80 | 0x4000
-	tcpSndBuf = 64 << 10 // bytes, doubled by the kernel
+	tcpADU     = 2 * 1448 // bytes per send on Ethernet
+	slipTCPADU = 2 * 244  // bytes per send on SLIP
+	tcpFlags   = 0x80 | 0x4000
+	tcpSndBuf  = 64 << 10 // bytes, doubled by the kernel
 )
 
 // memWaitRounds closes while a send sleeps in the memory wait: each
-// fills the sink's receive window and the send buffer (about 1.2 MB).
-const memWaitRounds = 3
+// fills the sink's receive window and the send buffer (about 1.2 MB on
+// Ethernet, 0.3 MB on SLIP, whose host-to-guest direction carries the
+// ACKs at 25-60 KB/s: one round there after the warm-up's).
+func (g *tcpGuest) memWaitRounds() int {
+	if g.p.Link == qemu.LinkSLIP {
+		return 1
+	}
+	return 3
+}
+
+// timeout is a boot's with rounds rounds: the SLIP line is slower.
+func (g *tcpGuest) timeout(rounds int) time.Duration {
+	if g.p.Link == qemu.LinkSLIP {
+		return 6*time.Minute + time.Duration(rounds)*time.Second
+	}
+	return 3*time.Minute + time.Duration(rounds)*300*time.Millisecond
+}
 
 // memWaitLookMS is how long the closer watches one send before it counts
 // it as asleep (ms).
@@ -42,6 +59,7 @@ func tcpPattern(o int64) byte { return byte(o % guards.TCPClosePeriod) }
 // tcpGuest is a guest whose TCP residual is built (see tcpResidual).
 type tcpGuest struct {
 	*guest
+	adu      int // bytes per send: two MSS of the guest's link
 	residual images.File
 	name     string
 }
@@ -62,9 +80,9 @@ func (g *tcpGuest) boot(t *testing.T, params []string, plan []string, timeout ti
 	return r, s.totals()
 }
 
-// tcpCustomize connects the flow to the sink's reading port.
-func tcpCustomize() qemu.CustomizeStep {
-	return qemu.CustomizeStep{Dst: vnet.SinkIP, Port: tcpReadPort, SrcPort: flowSrcPort, ADU: tcpADU,
+// customize connects the flow to the sink's reading port.
+func (g *tcpGuest) customize() qemu.CustomizeStep {
+	return qemu.CustomizeStep{Dst: vnet.SinkIP, Port: tcpReadPort, SrcPort: flowSrcPort, ADU: g.adu,
 		Proto: "tcp", Flags: tcpFlags, SndBuf: tcpSndBuf}
 }
 
@@ -75,9 +93,12 @@ func tcpCustomize() qemu.CustomizeStep {
 // window, the sequence numbers and the ports are dynamic or not read).
 func newTCPGuest(t *testing.T, b *images.Builder, name string) *tcpGuest {
 	t.Helper()
-	g := &tcpGuest{guest: newGuest(t, b, name)}
+	g := &tcpGuest{guest: newGuest(t, b, name), adu: tcpADU}
+	if g.p.Link == qemu.LinkSLIP {
+		g.adu = slipTCPADU
+	}
 	r := g.bootWith(t, nil, nil, []string{
-		qemu.InsmodStep{Path: g.core.Path}.String(), g.netStep().String(), tcpCustomize().String(),
+		qemu.InsmodStep{Path: g.core.Path}.String(), g.netStep().String(), g.customize().String(),
 	}, 3*time.Minute, func(ctx context.Context, n *vnet.Network) (func(), error) {
 		s, err := startTCPStreams(ctx, n.Host(vnet.SinkHost), tcpPattern)
 		if err != nil {
@@ -90,8 +111,8 @@ func newTCPGuest(t *testing.T, b *images.Builder, name string) *tcpGuest {
 	if err != nil {
 		t.Fatalf("guest context rejected: %v\n%s", err, guestCtx)
 	}
-	if mss := c.Values["tp->mss_cache"].Bits; 2*mss != tcpADU {
-		t.Fatalf("the connection's MSS is %d bytes, not half the ADU (%d bytes)", mss, tcpADU)
+	if mss := c.Values["tp->mss_cache"].Bits; 2*mss != uint64(g.adu) {
+		t.Fatalf("the connection's MSS is %d bytes, not half the ADU (%d bytes)", mss, g.adu)
 	}
 	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "tcp.decl"))
@@ -122,7 +143,7 @@ func (g *tcpGuest) prefix(params string) plan {
 
 func (g *tcpGuest) race(rounds int) guards.TCPCloseStep {
 	return guards.TCPCloseStep{Dst: vnet.SinkIP, Port: tcpReadPort, Name: g.name, Rounds: rounds,
-		Size: tcpADU, Flags: tcpFlags, SndBuf: tcpSndBuf, Spread: closeSpread}
+		Size: g.adu, Flags: tcpFlags, SndBuf: tcpSndBuf, Spread: closeSpread}
 }
 
 func tcpClose(t *testing.T, s qemu.StepResult) guards.TCPCloseResult {
@@ -168,8 +189,9 @@ const drainMS = 3000
 
 // TestTCPCloseGuard closes a specialized TCP socket from a second task
 // while the agent sends through its token (customized_send), in network
-// mode on the Ethernet guests, a new connection to the sink host per
-// round. Checked: every round ends in EBADF (the token is dead: a send
+// mode on every platform (the SA-1110 over its SLIP line through the
+// router, records of two of its MSS), a new connection to the sink host
+// per round. Checked: every round ends in EBADF (the token is dead: a send
 // that starts after the close finds it so; EPIPE only for a send the
 // close found asleep in the memory wait), no send succeeds after the
 // close, no oops or SLUB report, the core's counters back to zero, the
@@ -190,17 +212,11 @@ func TestTCPCloseGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range qemu.Names() {
-		p, err := qemu.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Link != qemu.LinkEthernet {
-			continue // the SA-1110's SLIP line: see the README
-		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			g := newTCPGuest(t, b, name)
-			timeout := 3*time.Minute + time.Duration(rounds)*300*time.Millisecond
+			timeout := g.timeout(rounds)
+			memWaitRounds := g.memWaitRounds()
 
 			t.Run("race", func(t *testing.T) {
 				memWait := func(rounds int) guards.TCPCloseStep {
@@ -241,8 +257,8 @@ func TestTCPCloseGuard(t *testing.T) {
 					for i := range c.Rounds {
 						least += i % closeSpread
 					}
-					if c.OK < least || c.EPIPE != 0 || c.Partial != 0 || c.Bytes != c.OK*tcpADU {
-						t.Errorf("%+v: want at least %d good sends (the close points), each of %d bytes, no EPIPE", c, least, tcpADU)
+					if c.OK < least || c.EPIPE != 0 || c.Partial != 0 || c.Bytes != c.OK*int64(g.adu) {
+						t.Errorf("%+v: want at least %d good sends (the close points), each of %d bytes, no EPIPE", c, least, g.adu)
 					}
 				}
 				// Each memwait round: the close returned while its send
@@ -251,7 +267,7 @@ func TestTCPCloseGuard(t *testing.T) {
 				for _, c := range []struct {
 					res    guards.TCPCloseResult
 					rounds int64
-				}{{ww, 1}, {mwr, memWaitRounds}} {
+				}{{ww, 1}, {mwr, int64(memWaitRounds)}} {
 					if c.res.CloseInWait != c.rounds || c.res.EPIPE+c.res.Partial != c.rounds || c.res.GoErrors != 0 {
 						t.Errorf("memwait: %+v; want %d closes that returned during the send's memory wait, each send ending in EPIPE or short",
 							c.res, c.rounds)
@@ -272,10 +288,11 @@ func TestTCPCloseGuard(t *testing.T) {
 				tcpLeaks(t, r, inuse0, free0, inuse1, free1)
 				want := w.Bytes + m.Bytes + ww.Bytes + mwr.Bytes
 				conns := int64(closeSpread + rounds + 1 + memWaitRounds)
-				if sunk.conns != conns || sunk.bad != 0 || sunk.ended != conns || sunk.good != want || r.drops != 0 {
-					t.Errorf("sink: %+v; want %d connections, all ended, %d bytes in order (links dropped %d frames)", sunk, conns, want, r.drops)
+				if sunk.conns != conns || sunk.bad != 0 || sunk.ended != conns || sunk.good != want {
+					t.Errorf("sink: %+v; want %d connections, all ended, %d bytes in order", sunk, conns, want)
 				}
-				t.Logf("sink: %d connections, %d bytes in order", sunk.conns, sunk.good)
+				// A frame a link dropped is TCP's to send again.
+				t.Logf("sink: %d connections, %d bytes in order (links dropped %d frames)", sunk.conns, sunk.good, r.drops)
 			})
 
 			// The close inside a running send (send_hold_us): the close
@@ -299,7 +316,7 @@ func TestTCPCloseGuard(t *testing.T) {
 					"tokens_live": 0, "refs_held": 0, "sockets_marked": 0,
 					"guard_close": n, "guard_close_waits": n, "sends_specialized": c.OK,
 				})
-				if sunk.conns != n || sunk.bad != 0 || sunk.good != c.Bytes || r.drops != 0 {
+				if sunk.conns != n || sunk.bad != 0 || sunk.good != c.Bytes {
 					t.Errorf("sink: %+v; want %d connections, %d bytes in order", sunk, n, c.Bytes)
 				}
 			})
