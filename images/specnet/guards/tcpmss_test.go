@@ -64,7 +64,7 @@ func TestTCPMSSGuardControl(t *testing.T) {
 	g := newTCPGuest(t, b, "i486")
 	boot := func(t *testing.T, params string) mssRun {
 		p := g.prefix(params)
-		p.add(tcpCustomize())
+		p.add(g.customize())
 		p.add(routeguard.LoadStep{Slot: 0, Name: g.name, Guard: routeguard.Fallback})
 		snmp := func() [4]int {
 			return [4]int{p.add(guards.SNMPIPHeader), p.add(guards.SNMPIPValues),
@@ -79,6 +79,9 @@ func TestTCPMSSGuardControl(t *testing.T) {
 		after := snmp()
 		counters := p.add(qemu.CountersStep{})
 		mss := p.add(qemu.GetsockoptStep{Level: solTCP, Name: tcpMaxseg})
+		// The connection ends, so the sink sees its end.
+		p.add(qemu.ReleaseStep{Slot: 0})
+		p.add(qemu.CloseStep{})
 		r, sunk := g.boot(t, slubDebug, p, 5*time.Minute, sendPattern)
 
 		field := func(at [4]int, mib int, name string) int64 {
