@@ -198,3 +198,24 @@ func TestRecipeKeyStable(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildReproducible: the same residual built by drivers with their
+// recipes in different caches is the same bytes (the module's path does
+// not reach its build-id, so its signature and the count-mode
+// instructions of the boot that loads it stay the same).
+func TestBuildReproducible(t *testing.T) {
+	d, u := testDriver(t, "i486")
+	res := residualOf(t, u, specnet.Contexts()[0])
+	var first []byte
+	for i := range 2 {
+		m, err := New(d.kernel, d.platform, d.generic, t.TempDir()).Build(t.Context(), res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = m.Ko
+		} else if !bytes.Equal(m.Ko, first) {
+			t.Errorf("two drivers built %d and %d different bytes for the same residual", len(first), len(m.Ko))
+		}
+	}
+}
