@@ -87,10 +87,10 @@ func (d *decoder) check(s *Scenario) {
 			d.failAt("workload.adu_bytes", "a TCP flow's ADU is its size")
 		}
 	}
-	if overRouters(s) || isTCP(s) && s.Clock == ClockNetwork {
+	if overRouters(s) {
 		for _, name := range s.Platforms {
 			if p, err := qemu.Lookup(name); err == nil && p.Link != qemu.LinkEthernet {
-				d.failAt("platforms", "a TCP flow on the network clock, or a route-change there between two routers, runs from the data NIC: %s has no data NIC (list the Ethernet platforms)", name)
+				d.failAt("platforms", "a route-change on the network clock moves the flow between two routers on the data NIC's segment: %s has no data NIC (list the Ethernet platforms)", name)
 			}
 		}
 	}

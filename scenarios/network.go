@@ -97,6 +97,9 @@ func topology(s *Scenario, p *qemu.Platform) (vnet.Topology, error) {
 	if err != nil {
 		return topo, err
 	}
+	if isTCP(s) && p.Link == qemu.LinkSLIP {
+		topo.Link(vnet.SLIPLink).MTU = slipMTU // the router's end, as sl0
+	}
 	for _, e := range s.Topology.Links {
 		l := topo.Link(e.Name)
 		if l == nil {

@@ -269,7 +269,7 @@ func TestTCPPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := flowSteps(s, 2896, residualNames{first: "specnet_r_1"}, tcpOpen(2896))
+	p := flowSteps(s, 2896, residualNames{first: "specnet_r_1"}, tcpOpen(i486(t), 2896))
 	got := p.Steps()
 	want := []string{
 		"insmod,path=/lib/modules/specnet.ko",

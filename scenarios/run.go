@@ -408,7 +408,7 @@ func (pr *platformRun) open(size int) []fmt.Stringer {
 	adu := pr.s.Workload.ADU(size)
 	switch {
 	case isTCP(pr.s):
-		return tcpOpen(adu)
+		return tcpOpen(pr.p, adu)
 	case overRouters(pr.s):
 		return routerOpen(adu)
 	case pr.s.Clock == ClockNetwork:
@@ -452,7 +452,7 @@ func (pr *platformRun) flow(ctx context.Context, size int, residuals *flowResidu
 	f.DeliveredBytes = b.deliveredBytes
 	f.WorkloadHostNS = b.workloadHost.Nanoseconds()
 	if isTCP(pr.s) {
-		f.WindowWarmupBytes = tcpWarmupBytes(pr.s.Workload.ADU(size))
+		f.WindowWarmupBytes = tcpWarmupBytes(pr.p, pr.s.Workload.ADU(size))
 		f.StreamFirstBad = &b.streamFirstBad
 	}
 	if readErr != nil {
@@ -555,7 +555,7 @@ func (pr *platformRun) boot(ctx context.Context, tag string, rs *flowResiduals, 
 		act := func(event int) error { return net.hostAct(ctx, pr.s, event) }
 		drain := func() {
 			if net.stream != nil {
-				net.stream.Wait(fp.streamBytes, tcpDrainTimeout)
+				net.stream.Wait(fp.streamBytes, tcpDrain(pr.p, fp.streamBytes))
 			}
 		}
 		if out.workloadHost, err = controlSession(ctx, in, &console, fp, act, drain); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"specbed/images/specnet/paths"
+	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/specializer/compile"
@@ -17,9 +18,9 @@ import (
 // ProtoTCP is the workload protocol of a TCP stream.
 const ProtoTCP = "tcp"
 
-// A TCP workload is one connection from the x86 guest's data NIC to a
-// stream checker on the sink host (vnet.StreamCheck), which checks every
-// byte of it.
+// A TCP workload is one connection from the guest's data NIC (x86) or
+// SLIP line (SA-1110, through the router) to a stream checker on the sink
+// host (vnet.StreamCheck), which checks every byte of it.
 const (
 	// TCPMSS is the connection's MSS (bytes): the data link's 1500-byte
 	// MTU less the IP and TCP headers and the timestamp option. A TCP
@@ -33,32 +34,63 @@ const (
 	tcpFlags = 0x80 | 0x4000
 	// tcpWindowWarmup is about the bytes the connection sends through
 	// send() before CUSTOMIZE (whole ADUs), so that the peer's window has
-	// opened to its largest, which tcp.decl guards.
-	tcpWindowWarmup = 256 << 10
+	// opened; slipWindowWarmup on the SLIP line (2.4 s of line time).
+	tcpWindowWarmup  = 256 << 10
+	slipWindowWarmup = 64 << 10
+	// slipMTU is the SA-1110's SLIP MTU for a TCP flow (bytes), on sl0
+	// and the router's end: the MSS and ADU are then the x86 guests'
+	// (Linux's sl0 default of 296 would give an MSS of 244).
+	slipMTU = 1500
 	// tcpSndBuf is the connection's SO_SNDBUF (bytes, doubled by the
 	// kernel): fixed, so that the context is the same in every boot.
 	tcpSndBuf = 64 << 10
 	// tcpDrainTimeout bounds the host's wait, before the guest ends, for
-	// the stream checker to get every byte the sends queued (host time).
+	// the stream checker to get every byte the sends queued (host time),
+	// beyond the SLIP line's time for the stream.
 	tcpDrainTimeout = time.Minute
 )
+
+// tcpDrain is how long the host waits at most for bytes of a stream to
+// reach the checker once the guest sent its last (host time): the queue
+// (at most the whole stream) at the SLIP line's rate, a 1502-byte frame
+// per 1448 bytes of payload, plus tcpDrainTimeout.
+func tcpDrain(p *qemu.Platform, bytes int64) time.Duration {
+	if p.Link != qemu.LinkSLIP {
+		return tcpDrainTimeout
+	}
+	frames := (bytes + TCPMSS - 1) / TCPMSS
+	return time.Duration(frames)*1502*8*time.Second/vnet.SLIPRate + tcpDrainTimeout
+}
 
 // isTCP reports whether the scenario's workload is a TCP stream.
 func isTCP(s *Scenario) bool { return s.Workload.Protocol == ProtoTCP }
 
 // tcpWarmupBytes is what the connection sends before CUSTOMIZE with ADU
-// adu (bytes, whole ADUs).
-func tcpWarmupBytes(adu int) int { return tcpWindowWarmup / adu * adu }
+// adu on platform p (bytes, whole ADUs).
+func tcpWarmupBytes(p *qemu.Platform, adu int) int {
+	if p.Link == qemu.LinkSLIP {
+		return slipWindowWarmup / adu * adu
+	}
+	return tcpWindowWarmup / adu * adu
+}
 
 // tcpOpen brings up the data NIC with a static neighbour entry for the
-// sink (the context holds it) and connects to the stream checker; the
-// customize step sends the window warm-up through send() first.
-func tcpOpen(adu int) []fmt.Stringer {
-	return []fmt.Stringer{
+// sink (the context holds it), or the SLIP line at slipMTU, and connects
+// to the stream checker; the customize step sends the window warm-up
+// through send() first.
+func tcpOpen(p *qemu.Platform, adu int) []fmt.Stringer {
+	up := []fmt.Stringer{
 		qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen, Neigh: vnet.SinkIP, LLAddr: vnet.SinkMAC},
-		qemu.CustomizeStep{Dst: vnet.SinkIP, Port: tcpPort, SrcPort: paths.SrcPort, ADU: adu, Proto: ProtoTCP,
-			Flags: tcpFlags, Warmup: tcpWarmupBytes(adu), SndBuf: tcpSndBuf},
 	}
+	if p.Link == qemu.LinkSLIP {
+		up = []fmt.Stringer{
+			qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32, Peer: vnet.RouterSLIPIP,
+				Gateway: vnet.RouterSLIPIP, TTY: p.SLIPTTY, Baud: vnet.SLIPRate},
+			routeguard.MTUStep{Dev: "sl0", MTU: slipMTU},
+		}
+	}
+	return append(up, qemu.CustomizeStep{Dst: vnet.SinkIP, Port: tcpPort, SrcPort: paths.SrcPort, ADU: adu, Proto: ProtoTCP,
+		Flags: tcpFlags, Warmup: tcpWarmupBytes(p, adu), SndBuf: tcpSndBuf})
 }
 
 // tcpSpecializer specializes tcp.decl for a connection's context and
