@@ -282,12 +282,12 @@ func TestTCPPlan(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if send := p.steps[p.ctlFrom+1].step; send != "send,path=special,size=2896,count=1000,warmup=100,slot=0,flags=16512" {
+	if send := p.steps[p.ctlFrom+1].step; send != "send,path=special,size=2896,count=300,warmup=30,slot=0,flags=16512" {
 		t.Errorf("workload step %q", send)
 	}
-	// The window warm-up (90 ADUs) and the 1100 sends.
-	if p.streamBytes != 90*2896+1100*2896 {
-		t.Errorf("stream bytes %d, want %d", p.streamBytes, 1190*2896)
+	// The window warm-up (90 ADUs) and the 330 sends.
+	if p.streamBytes != 90*2896+330*2896 {
+		t.Errorf("stream bytes %d, want %d", p.streamBytes, 420*2896)
 	}
 }
 
