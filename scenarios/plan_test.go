@@ -289,6 +289,18 @@ func TestTCPPlan(t *testing.T) {
 	if p.streamBytes != 90*2896+330*2896 {
 		t.Errorf("stream bytes %d, want %d", p.streamBytes, 420*2896)
 	}
+	// The SA-1110's SLIP line at MTU 1500 (MSS 1448) and a smaller warm-up.
+	sa, err := qemu.Lookup("sa1100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []string
+	for _, st := range tcpOpen(sa, 2896) {
+		open = append(open, st.String())
+	}
+	if len(open) != 3 || open[1] != "mtu,dev=sl0,mtu=1500" || !strings.Contains(open[2], ",warmup=63712,") {
+		t.Errorf("SLIP open %q, want sl0, its MTU 1500 and a 22-ADU warm-up", open)
+	}
 }
 
 // TestDurationPlan: a workload bounded by time is one send step with the
