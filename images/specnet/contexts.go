@@ -622,10 +622,13 @@ var contextSpecs = []contextSpec{
 }
 
 // Contexts returns the test contexts in a fixed order.
-func Contexts() []Context {
-	out := make([]Context, 0, len(contextSpecs))
-	for _, s := range contextSpecs {
-		c := baseContext()
+func Contexts() []Context { return buildContexts(contextSpecs, baseContext) }
+
+// buildContexts makes each spec's context: its edit of a fresh base.
+func buildContexts(specs []contextSpec, base func() ctxValues) []Context {
+	out := make([]Context, 0, len(specs))
+	for _, s := range specs {
+		c := base()
 		s.edit(c)
 		data, err := c.json(s.name)
 		if err != nil {

@@ -1,7 +1,5 @@
 package specnet
 
-import "fmt"
-
 // TCP constants the contexts use (Linux, i386 and ARM).
 const (
 	msgOOB      = 0x1
@@ -163,16 +161,4 @@ var tcpContextSpecs = []contextSpec{
 }
 
 // TCPContexts returns the TCP test contexts in a fixed order.
-func TCPContexts() []Context {
-	out := make([]Context, 0, len(tcpContextSpecs))
-	for _, s := range tcpContextSpecs {
-		c := tcpBaseContext()
-		s.edit(c)
-		data, err := c.json(s.name)
-		if err != nil {
-			panic(fmt.Sprintf("specnet: context %s: %v", s.name, err))
-		}
-		out = append(out, Context{Name: s.name, Doc: s.doc, JSON: data})
-	}
-	return out
-}
+func TCPContexts() []Context { return buildContexts(tcpContextSpecs, tcpBaseContext) }
