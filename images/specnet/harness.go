@@ -74,30 +74,41 @@ func (h *Harness) cc(ctx context.Context, args ...string) error {
 // objects compiles the shared objects once.
 func (h *Harness) objects(ctx context.Context) ([]string, error) {
 	h.once.Do(func() {
-		// The compiler runs in Dir: sources by absolute path.
-		if h.Src, h.err = filepath.Abs(h.Src); h.err != nil {
-			return
-		}
-		gen := []string{"-O2"}
-		if h.Coverage {
-			gen = []string{"-O0", "--coverage"}
-		}
-		for _, f := range GenericSources {
-			obj := filepath.Join(h.Dir, "generic_"+strings.TrimSuffix(f, ".c")+".o")
-			if h.err = h.cc(ctx, append(append([]string{}, gen...), "-c", filepath.Join(h.Src, "generic", f), "-o", obj)...); h.err != nil {
-				return
-			}
-			h.objs = append(h.objs, obj)
-		}
-		for _, f := range []string{"mock.c", "driver.c"} {
-			obj := filepath.Join(h.Dir, strings.TrimSuffix(f, ".c")+".o")
-			if h.err = h.cc(ctx, "-O2", "-c", filepath.Join(h.Src, "mock", f), "-o", obj); h.err != nil {
-				return
-			}
-			h.objs = append(h.objs, obj)
-		}
+		h.objs, h.err = h.compile(ctx, GenericSources, []string{"mock.c", "driver.c"})
 	})
 	return h.objs, h.err
+}
+
+// compile compiles the generic sources (with coverage when asked) and
+// the mock's, and returns their objects in Dir.
+func (h *Harness) compile(ctx context.Context, generic, mock []string) ([]string, error) {
+	// The compiler runs in Dir: sources (and the drivers' include
+	// folders) by absolute path from here on.
+	src, err := filepath.Abs(h.Src)
+	if err != nil {
+		return nil, err
+	}
+	h.Src = src
+	gen := []string{"-O2"}
+	if h.Coverage {
+		gen = []string{"-O0", "--coverage"}
+	}
+	var objs []string
+	for _, f := range generic {
+		obj := filepath.Join(h.Dir, "generic_"+strings.TrimSuffix(f, ".c")+".o")
+		if err := h.cc(ctx, append(append([]string{}, gen...), "-c", filepath.Join(src, "generic", f), "-o", obj)...); err != nil {
+			return nil, err
+		}
+		objs = append(objs, obj)
+	}
+	for _, f := range mock {
+		obj := filepath.Join(h.Dir, strings.TrimSuffix(f, ".c")+".o")
+		if err := h.cc(ctx, "-O2", "-c", filepath.Join(src, "mock", f), "-o", obj); err != nil {
+			return nil, err
+		}
+		objs = append(objs, obj)
+	}
+	return objs, nil
 }
 
 var entryRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

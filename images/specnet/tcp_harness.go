@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 
 	"specbed/specializer/ctxschema"
@@ -77,28 +76,7 @@ type TCPHarness struct {
 
 func (t *TCPHarness) objects(ctx context.Context) ([]string, error) {
 	t.once.Do(func() {
-		h := t.H
-		if h.Src, t.err = filepath.Abs(h.Src); t.err != nil {
-			return
-		}
-		gen := []string{"-O2"}
-		if h.Coverage {
-			gen = []string{"-O0", "--coverage"}
-		}
-		for _, f := range TCPGenericSources {
-			obj := filepath.Join(h.Dir, "generic_"+strings.TrimSuffix(f, ".c")+".o")
-			if t.err = h.cc(ctx, append(append([]string{}, gen...), "-c", filepath.Join(h.Src, "generic", f), "-o", obj)...); t.err != nil {
-				return
-			}
-			t.objs = append(t.objs, obj)
-		}
-		for _, f := range []string{"tcp_mock.c", "tcp_driver.c"} {
-			obj := filepath.Join(h.Dir, strings.TrimSuffix(f, ".c")+".o")
-			if t.err = h.cc(ctx, "-O2", "-c", filepath.Join(h.Src, "mock", f), "-o", obj); t.err != nil {
-				return
-			}
-			t.objs = append(t.objs, obj)
-		}
+		t.objs, t.err = t.H.compile(ctx, TCPGenericSources, []string{"tcp_mock.c", "tcp_driver.c"})
 	})
 	return t.objs, t.err
 }
