@@ -228,19 +228,8 @@ func simRun(cmd *cobra.Command, opts simRunOptions, files []string) error {
 		return err
 	}
 	fmt.Fprintln(cmd.OutOrStdout())
-	if err := scenarios.Summary(cmd.OutOrStdout(), outcomes); err != nil {
-		return err
-	}
-	if opts.junit != "" {
-		if err := os.MkdirAll(filepath.Dir(opts.junit), 0o755); err != nil {
-			return err
-		}
-		if err := scenarios.WriteJUnit(opts.junit, outcomes); err != nil {
-			return err
-		}
-	}
-	if !scenarios.AllPassed(outcomes, opts.allowNotRunnable) {
-		return fmt.Errorf("scenarios failed on the sim backend (bundles in %s)", opts.outDir)
+	if err := reportOutcomes(cmd.OutOrStdout(), outcomes, opts.junit, opts.allowNotRunnable); err != nil {
+		return fmt.Errorf("%w on the sim backend (bundles in %s)", err, opts.outDir)
 	}
 	_, err = fmt.Fprintf(cmd.OutOrStdout(), "bundles in %s\n", opts.outDir)
 	return err
