@@ -245,17 +245,7 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 		SilenceTimeout: bootSilence,
 		Echo:           &console,
 	}
-	for _, nic := range topo.Node(e.P.Name).NICs {
-		cfg.MACs = append(cfg.MACs, nic.MAC)
-	}
-	guestEnds, err := vnet.AttachQEMU(n, e.P, &cfg)
-	if err != nil {
-		return nil, vnet.SinkReport{}, err
-	}
-	in, err := qemu.Start(ctx, cfg)
-	for _, f := range guestEnds {
-		f.Close() // QEMU holds its own copies
-	}
+	in, err := vnet.StartQEMU(ctx, n, &topo, cfg)
 	if err != nil {
 		return nil, vnet.SinkReport{}, err
 	}

@@ -3,7 +3,6 @@ package guards_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/core"
 	"specbed/qemu"
 	"specbed/specializer"
@@ -38,38 +38,25 @@ const slipGapMS = 5
 
 // guest is one platform's kernel, core module and flow.
 type guest struct {
-	b    *images.Builder
-	p    *qemu.Platform
-	k    *images.Kernel
+	*guesttest.Guest
 	core images.File
 }
 
 func newGuest(t *testing.T, b *images.Builder, name string) *guest {
 	t.Helper()
-	p, err := qemu.Lookup(name)
+	g := guesttest.Lookup(t, b, name)
+	coreFile, err := core.GuestFile(t.Context(), b, g.K)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := b.CachedKernel(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ko, err := core.Build(t.Context(), b, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(ko)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &guest{b: b, p: p, k: k, core: images.File{Path: "/lib/modules/specnet.ko", Data: data}}
+	return &guest{Guest: g, core: coreFile}
 }
 
 // netStep brings up the link the flow leaves on.
 func (g *guest) netStep() qemu.NetStep {
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		return qemu.NetStep{Dev: "sl0", Addr: vnet.GuestSLIPIP, Prefix: 32, Peer: vnet.RouterSLIPIP,
-			Gateway: vnet.RouterSLIPIP, TTY: g.p.SLIPTTY, Baud: vnet.SLIPRate}
+			Gateway: vnet.RouterSLIPIP, TTY: g.P.SLIPTTY, Baud: vnet.SLIPRate}
 	}
 	return qemu.NetStep{Dev: "eth1", Addr: vnet.GuestDataIP, Prefix: vnet.PrefixLen,
 		Neigh: vnet.SinkIP, LLAddr: vnet.SinkMAC}
@@ -77,7 +64,7 @@ func (g *guest) netStep() qemu.NetStep {
 
 // source is the flow's source as the sink reports it.
 func (g *guest) source() string {
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		return fmt.Sprintf("%s:%d", vnet.GuestSLIPIP, flowSrcPort)
 	}
 	return fmt.Sprintf("%s:%d", vnet.GuestDataIP, flowSrcPort)
@@ -85,7 +72,7 @@ func (g *guest) source() string {
 
 // gapMS is the pacing the platform's link needs (ms between sends).
 func (g *guest) gapMS() int {
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		return slipGapMS
 	}
 	return 0
@@ -94,7 +81,7 @@ func (g *guest) gapMS() int {
 // guestLinks are the links the flow's datagrams cross, guest side first
 // (each link's A end is toward the guest).
 func (g *guest) guestLinks() []string {
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		return []string{vnet.SLIPLink, vnet.DataLink}
 	}
 	return []string{vnet.DataLink}
@@ -139,7 +126,7 @@ func (g *guest) boot(t *testing.T, files []images.File, params []string, plan []
 func (g *guest) bootWith(t *testing.T, files []images.File, params []string, plan []string, timeout time.Duration,
 	setup func(ctx context.Context, n *vnet.Network) (func(), error)) run {
 	t.Helper()
-	cmdline, err := g.p.Cmdline(append(slices.Clone(params), "sbplan="+strings.Join(plan, ";")))
+	cmdline, err := g.P.Cmdline(append(slices.Clone(params), "sbplan="+strings.Join(plan, ";")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +135,7 @@ func (g *guest) bootWith(t *testing.T, files []images.File, params []string, pla
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	topo, err := vnet.DefaultTopology(g.p.Name, g.p.Link)
+	topo, err := vnet.DefaultTopology(g.P.Name, g.P.Link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,48 +156,19 @@ func (g *guest) bootWith(t *testing.T, files []images.File, params []string, pla
 		}
 		defer done()
 	}
-	initrd, err := g.b.Initramfs(ctx, g.p, append([]images.File{g.core}, files...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console qemu.ConsoleCopy
-	cfg := qemu.Config{
-		Platform:  g.p,
+	res := g.BootOn(t, n, &topo, qemu.Config{
 		Mode:      qemu.NetworkMode,
-		Boot:      qemu.Boot{Kernel: g.k.Image, Initrd: initrd, Params: params},
+		Boot:      qemu.Boot{Kernel: g.K.Image, Initrd: g.Initrd(t, append([]images.File{g.core}, files...)), Params: params},
 		Plan:      plan,
-		SystemMap: g.k.SystemMap,
-		RunRoot:   t.TempDir(),
+		SystemMap: g.K.SystemMap,
 		Timeout:   timeout,
 		// A closerace step prints nothing until its rounds are over.
 		SilenceTimeout: timeout,
-		Echo:           &console,
+	})
+	if m := slubReport.FindString(res.Console); m != "" {
+		t.Errorf("the kernel reported %q\nconsole:\n%s", m, res.Console)
 	}
-	for _, nic := range topo.Node(g.p.Name).NICs {
-		cfg.MACs = append(cfg.MACs, nic.MAC)
-	}
-	guestEnds, err := vnet.AttachQEMU(n, g.p, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := qemu.Start(ctx, cfg)
-	for _, f := range guestEnds {
-		f.Close() // QEMU holds its own copies
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := in.Wait()
-	if err != nil {
-		t.Fatalf("%v\nconsole:\n%s", err, console.String())
-	}
-	if len(res.Steps) != len(plan) {
-		t.Fatalf("%d step results for %d steps\nconsole:\n%s", len(res.Steps), len(plan), console.String())
-	}
-	if m := slubReport.FindString(console.String()); m != "" {
-		t.Errorf("the kernel reported %q\nconsole:\n%s", m, console.String())
-	}
-	r := run{steps: res.Steps, console: console.String()}
+	r := run{steps: res.Steps, console: res.Console}
 	// A SLIP line at 230400 bit/s can be seconds behind the guest.
 	settleCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -257,7 +215,7 @@ func (g *guest) residual(t *testing.T) (images.File, string) {
 	if err != nil {
 		t.Fatalf("guest context rejected: %v\n%s", err, guestCtx)
 	}
-	generic := filepath.Join(g.b.Repo, "images", "specnet", "generic")
+	generic := filepath.Join(g.B.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "udp.decl"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +224,7 @@ func (g *guest) residual(t *testing.T) (images.File, string) {
 	if err != nil {
 		t.Fatalf("guest context does not specialize: %v\n%s", err, guestCtx)
 	}
-	m, err := compile.New(g.k, g.p, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
+	m, err := compile.New(g.K, g.P, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ const (
 // Ethernet, 0.3 MB on SLIP, whose host-to-guest direction carries the
 // ACKs at 25-60 KB/s: one round there after the warm-up's).
 func (g *tcpGuest) memWaitRounds() int {
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		return 1
 	}
 	return 3
@@ -41,7 +41,7 @@ func (g *tcpGuest) memWaitRounds() int {
 
 // timeout is a boot's with rounds rounds: the SLIP line is slower.
 func (g *tcpGuest) timeout(rounds int) time.Duration {
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		return 6*time.Minute + time.Duration(rounds)*time.Second
 	}
 	return 3*time.Minute + time.Duration(rounds)*300*time.Millisecond
@@ -94,7 +94,7 @@ func (g *tcpGuest) customize() qemu.CustomizeStep {
 func newTCPGuest(t *testing.T, b *images.Builder, name string) *tcpGuest {
 	t.Helper()
 	g := &tcpGuest{guest: newGuest(t, b, name), adu: tcpADU}
-	if g.p.Link == qemu.LinkSLIP {
+	if g.P.Link == qemu.LinkSLIP {
 		g.adu = slipTCPADU
 	}
 	r := g.bootWith(t, nil, nil, []string{
@@ -123,7 +123,7 @@ func newTCPGuest(t *testing.T, b *images.Builder, name string) *tcpGuest {
 	if err != nil {
 		t.Fatalf("guest context does not specialize: %v\n%s", err, guestCtx)
 	}
-	m, err := compile.New(g.k, g.p, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
+	m, err := compile.New(g.K, g.P, generic, t.TempDir()).Build(t.Context(), compile.Residual{C: out.C, Entry: out.Entry})
 	if err != nil {
 		t.Fatal(err)
 	}

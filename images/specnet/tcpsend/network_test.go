@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 	"specbed/specializer"
@@ -129,39 +130,14 @@ func netBoot(t *testing.T, b *images.Builder, p *qemu.Platform, k *images.Kernel
 		t.Fatal(err)
 	}
 	defer check.Close()
-	initrd, err := b.Initramfs(ctx, p, files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var console qemu.ConsoleCopy
-	cfg := qemu.Config{
-		Platform: p, Mode: qemu.NetworkMode,
-		Boot: qemu.Boot{Kernel: k.Image, Initrd: initrd}, Plan: pl,
-		RunRoot: t.TempDir(), Timeout: 10*time.Minute + 2*sl.line, Echo: &console,
+	g := &guesttest.Guest{B: b, P: p, K: k}
+	res := g.BootOn(t, n, &topo, qemu.Config{
+		Mode: qemu.NetworkMode,
+		Boot: qemu.Boot{Kernel: k.Image, Initrd: g.Initrd(t, files)}, Plan: pl,
+		Timeout: 10*time.Minute + 2*sl.line,
 		// The p3's e1000 probe stayed silent past 30 s on a loaded host.
 		SilenceTimeout: 3*time.Minute + 2*sl.line,
-	}
-	for _, nic := range topo.Node(p.Name).NICs {
-		cfg.MACs = append(cfg.MACs, nic.MAC)
-	}
-	guestEnds, err := vnet.AttachQEMU(n, p, &cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := qemu.Start(ctx, cfg)
-	for _, f := range guestEnds {
-		f.Close() // QEMU holds its own copies
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := in.Wait()
-	if err != nil {
-		t.Fatalf("%v\nconsole:\n%s", err, console.String())
-	}
-	if len(res.Steps) != len(pl) {
-		t.Fatalf("%d step results for %d steps\nconsole:\n%s", len(res.Steps), len(pl), console.String())
-	}
+	})
 	check.Wait(want, 30*time.Second)
 	link := vnet.DataLink
 	if p.Link == qemu.LinkSLIP {
