@@ -154,16 +154,7 @@ func TestLinkEventPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, netOpen(i486(t), 64))
-	var got []string
-	for i, st := range p.steps {
-		for _, e := range p.hostActs[i] {
-			got = append(got, "host: "+s.Timeline[e].Event)
-		}
-		if i == p.ctlFrom {
-			got = append(got, "ctl")
-		}
-		got = append(got, st.step)
-	}
+	got := planLines(s, p)
 	want := []string{
 		"insmod,path=/lib/modules/specnet.ko",
 		"insmod,path=/lib/modules/residual.ko",
@@ -187,15 +178,9 @@ func TestLinkEventPlan(t *testing.T) {
 	}
 }
 
-// TestArriveAtPlan: a route change on the network clock opens the flow
-// to the far sink through router 1, and the host counts the arrivals
-// before the agent moves the route to router 2.
-func TestArriveAtPlan(t *testing.T) {
-	s, err := Load("guards/route-change-network.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, routerOpen(64))
+// planLines is p's steps with the host's acts ("host: EVENT") before the
+// step they precede and "ctl" where the control channel takes over.
+func planLines(s *Scenario, p *flowPlan) []string {
 	var got []string
 	for i, st := range p.steps {
 		for _, e := range p.hostActs[i] {
@@ -206,6 +191,19 @@ func TestArriveAtPlan(t *testing.T) {
 		}
 		got = append(got, st.step)
 	}
+	return got
+}
+
+// TestArriveAtPlan: a route change on the network clock opens the flow
+// to the far sink through router 1, and the host counts the arrivals
+// before the agent moves the route to router 2.
+func TestArriveAtPlan(t *testing.T) {
+	s, err := Load("guards/route-change-network.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowSteps(s, 64, residualNames{first: "specnet_r_1"}, routerOpen(64))
+	got := planLines(s, p)
 	want := []string{
 		"insmod,path=/lib/modules/specnet.ko",
 		"insmod,path=/lib/modules/residual.ko",
