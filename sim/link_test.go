@@ -30,22 +30,8 @@ func TestSpecLinkHeldOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob("testdata/run-slow-spec-link-*-outcome.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no stored slow-spec-link runs: %v", err)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out scenarios.Outcome
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Flows) == 0 || out.Flows[0].Fetch == nil {
-			t.Fatalf("%s: outcome on %s has no fetch", file, out.Platform)
-		}
+	for _, r := range storedFetches(t, "testdata/run-slow-spec-link-*-outcome.json") {
+		out := r.out
 		qp, err := qemu.Lookup(out.Platform)
 		if err != nil {
 			t.Fatal(err)
@@ -159,23 +145,9 @@ func TestSLIPHeldOut(t *testing.T) {
 		ph[specserver.PhaseReceive] = int64(phases[fetch+"/upload"] * 1e6)
 		runs = append(runs, measured{"figure 4(c) " + fetch, cal, &qemu.FetchResult{PhasesNS: ph, RequestBytes: int(bytes[fetch+"/upload"])}})
 	}
-	files, err := filepath.Glob("testdata/run-slip-*-sa1100-*-outcome.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no stored SLIP runs: %v", err)
-	}
 	held := map[float64]bool{}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out scenarios.Outcome
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Flows) == 0 || out.Flows[0].Fetch == nil {
-			t.Fatalf("%s: outcome on %s has no fetch", file, out.Platform)
-		}
+	for _, r := range storedFetches(t, "testdata/run-slip-*-sa1100-*-outcome.json") {
+		file, out := r.file, r.out
 		s, err := scenarios.Load(filepath.Join("testdata", "scenarios", strings.TrimPrefix(out.Scenario, "sim-")+".yaml"))
 		if err != nil {
 			t.Fatal(err)
@@ -214,4 +186,36 @@ func TestSLIPHeldOut(t *testing.T) {
 			}
 		}
 	}
+}
+
+// storedRun is one stored scenario outcome and its file.
+type storedRun struct {
+	file string
+	out  scenarios.Outcome
+}
+
+// storedFetches reads the stored scenario outcomes matching pattern, each
+// with a fetch in its first flow; there must be at least one.
+func storedFetches(t *testing.T, pattern string) []storedRun {
+	t.Helper()
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no stored runs %s: %v", pattern, err)
+	}
+	var runs []storedRun
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out scenarios.Outcome
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Flows) == 0 || out.Flows[0].Fetch == nil {
+			t.Fatalf("%s: outcome on %s has no fetch", file, out.Platform)
+		}
+		runs = append(runs, storedRun{file, out})
+	}
+	return runs
 }
