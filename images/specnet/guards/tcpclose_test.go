@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/guards"
 	"specbed/qemu"
 	"specbed/specializer"
@@ -207,10 +208,7 @@ func TestTCPCloseGuard(t *testing.T) {
 		t.Skip("boots guests; skipped only in short mode")
 	}
 	rounds := closeRounds(t)
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	for _, name := range qemu.Names() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

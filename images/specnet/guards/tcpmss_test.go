@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/guards"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
@@ -57,10 +57,7 @@ func TestTCPMSSGuardControl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots guests; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	g := newTCPGuest(t, b, "i486")
 	boot := func(t *testing.T, params string) mssRun {
 		p := g.prefix(params)
