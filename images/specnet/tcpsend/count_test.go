@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 	"specbed/results"
@@ -136,10 +137,7 @@ type tcpMeasure struct {
 }
 
 func newTCPMeasure(t testing.TB) *tcpMeasure {
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "tcp.decl"))
 	if err != nil {
@@ -158,10 +156,7 @@ func forPlatforms(t *testing.T, f func(t *testing.T, name string, m *tcpMeasure)
 
 func writeTCPBench(t testing.TB, report []tcpBenchLine) {
 	t.Helper()
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	if _, err := results.WriteBench(b.Repo, "tcp_paths.json", report); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/images/specnet/routeguard"
 	"specbed/qemu"
 	"specbed/specializer"
@@ -32,10 +33,7 @@ func TestTCPMSSGuard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a guest per policy; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "tcp.decl"))
 	if err != nil {

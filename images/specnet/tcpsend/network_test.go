@@ -162,10 +162,7 @@ func TestTCPStreamSpecialized(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots guests; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
 	u, err := specializer.Load(filepath.Join(generic, "tcp.decl"))
 	if err != nil {
