@@ -121,13 +121,9 @@ func TestLibraryValidates(t *testing.T) {
 // libraryFiles are the scenario files of the library folders.
 func libraryFiles(t *testing.T) []string {
 	t.Helper()
-	var files []string
-	for _, dir := range []string{"paper", "guards", "faults"} {
-		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
+	files, err := Library(".")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := os.Stat("README.md"); err != nil {
 		t.Errorf("the authoring guide: %v", err)

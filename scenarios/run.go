@@ -80,6 +80,10 @@ type Runner struct {
 	Parallel int
 	// Meta describes the run in each scenario's bundle (results.NewRun).
 	Meta results.Run
+	// Started and Finished, when set, are called as a job starts and
+	// with its outcomes (all its platforms) when it ends: progress.
+	Started  func(Job)
+	Finished func(Job, []Outcome)
 
 	logMu sync.Mutex
 }
@@ -106,7 +110,13 @@ func (r *Runner) Run(ctx context.Context, jobs []Job) []Outcome {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			if r.Started != nil {
+				r.Started(j)
+			}
 			results[i] = r.runScenario(ctx, j)
+			if r.Finished != nil {
+				r.Finished(j, results[i])
+			}
 		}()
 	}
 	wg.Wait()

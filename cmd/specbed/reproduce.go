@@ -85,6 +85,7 @@ bundle holds what was measured.`,
 	cmd.Flags().StringVar(&opts.outDir, "out", "", "bundle folder (default: out/results/<start>-<commit> in the checkout)")
 	cmd.Flags().BoolVar(&opts.quick, "quick", false, "one payload size (1024 bytes) per figure")
 	cmd.Flags().StringVar(&platform, "platform", "", "only this platform (default: all)")
+	addLibraryFlags(cmd, &opts.library)
 	return cmd
 }
 
@@ -92,6 +93,8 @@ type reproduceOptions struct {
 	outDir  string
 	quick   bool
 	command []string
+	// library is the scenario library pass (reproduce_scenarios.go).
+	library libraryOptions
 }
 
 // sendCost is one row of the udp_send table (the agent's udp step).
@@ -140,6 +143,9 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 		return "", err
 	}
 	phases.done("kernels")
+	if opts.library.only {
+		return dir, runLibraryPass(ctx, b, run, dir, platforms, opts, stdout, stderr, phases)
+	}
 	sizes := repro.Sizes(opts.quick)
 	plan := qemu.DummySendPlan(sizes, defaultSendCount, defaultSendWarmup)
 	boots, kernels, bootErr := bootAll(ctx, b, platforms, plan, stderr)
@@ -181,6 +187,8 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 	}
 	printClaims(stdout, bundle)
 	fmt.Fprintf(stdout, "bundle: %s (open %s)\n", dir, filepath.Join(dir, results.ReportFile))
+	// After the figures: the library's load would move the network-mode ones.
+	errs = multierror.Append(errs, runLibraryPass(ctx, b, run, dir, platforms, opts, stdout, stderr, phases))
 	phases.summary()
 	return dir, errs.ErrorOrNil()
 }
