@@ -20,7 +20,7 @@ var Packages = []string{
 	"qemu-system-x86", "qemu-system-arm", "linux-source-6.1",
 	"gcc-i686-linux-gnu", "gcc-arm-linux-gnueabi",
 	"bc", "bison", "flex", "libelf-dev", "libssl-dev", "openssl",
-	"cpio", "kmod", "rsync", "patch", "xz-utils", "make", "gcc",
+	"cpio", "kmod", "rsync", "patch", "xz-utils", "lz4", "make", "gcc",
 }
 
 // Missing returns the packages of want that dpkg does not report installed.
