@@ -274,3 +274,64 @@ func TestSpecializedPreference(t *testing.T) {
 		t.Errorf("NIC gain %v, want 30%%", v)
 	}
 }
+
+// TestTCPCountFigures: the count-mode TCP figures key the paths by the
+// MSS, the gain is send()'s instructions over customized_send's less one
+// (negative where the residual costs more), the paper's numbers sit
+// beside ours, and the claims take the SA-1110's TCP row from it and say
+// it is count mode over loopback.
+func TestTCPCountFigures(t *testing.T) {
+	flow := TCPLoopFlow{ADU: 2896, MSS: 1448, Sends: 400, Warmup: 40}
+	var costs []PathCost
+	for _, p := range []string{"i486", "sa1100"} {
+		for path, n := range map[string]float64{PathSend: 21000, "generic": 23000, PathSpecial: 22500, PathCustomized: 22000} {
+			costs = append(costs, PathCost{Platform: p, Protocol: "tcp", SizeBytes: flow.ADU, Path: path, InstructionsPerSend: n})
+		}
+	}
+	// A row of another size or protocol stays out.
+	costs = append(costs, PathCost{Platform: "p3", Protocol: "udp", SizeBytes: flow.ADU, Path: PathSend, InstructionsPerSend: 1})
+	figs, err := TCPCountFigures(costs, flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, gain := figs[0], figs[1]
+	if len(count.Rows) != 8 {
+		t.Errorf("%d count rows, want 4 paths on 2 platforms", len(count.Rows))
+	}
+	if v := count.Value("sa1100", "tcp", "1448", "generic"); v == nil || *v != 23000 {
+		t.Errorf("sa1100 generic: %v", v)
+	}
+	want := 100 * (21000.0/22000 - 1)
+	if v := gain.Value("sa1100", "tcp", "1448"); v == nil || math.Abs(*v-want) > 1e-9 {
+		t.Errorf("sa1100 gain %v, want %g", v, want)
+	}
+	if n := len(gain.Rows) - len(gain.Ours()); n != 3 {
+		t.Errorf("%d paper rows in the gain figure, want the paper's three TCP platforms", n)
+	}
+	for _, f := range figs {
+		if !strings.Contains(f.Caption, "loopback") || !strings.Contains(f.Caption, "receiver") {
+			t.Errorf("%s: the caption does not say it is loopback with the receiver inside: %s", f.ID, f.Caption)
+		}
+	}
+	b := &Bundle{Figures: figs}
+	rows, err := Claims(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		switch r.ID {
+		case "fig5-tcp-ipaq", "fig5-tcp-486":
+			paperPct := map[string]float64{"fig5-tcp-ipaq": 13, "fig5-tcp-486": 23}[r.ID]
+			if math.Abs(r.Ratio-want/paperPct) > 1e-9 || !strings.Contains(r.Ours, "count mode over loopback") {
+				t.Errorf("claim row %+v", r)
+			}
+		case "fig5-tcp-p3":
+			if !math.IsNaN(r.Ratio) {
+				t.Errorf("claim %s: ratio %v without a p3 figure", r.ID, r.Ratio)
+			}
+		}
+	}
+	if err := b.Write(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -22,6 +22,10 @@ const (
 	FigOverheadBytes = "fig4c-bytes"
 	FigUDPGain       = "fig5-udp-gain"
 	FigUDPRate       = "fig5-udp-throughput"
+	// FigTCPCount and FigTCPCountGain are figure 5's TCP part in count
+	// mode over loopback, on every platform (the SA-1110's stand-in).
+	FigTCPCount     = "fig5-tcp-count"
+	FigTCPCountGain = "fig5-tcp-count-gain"
 )
 
 // Paths of the send-path figures (qemu.SendPath values): the kernel's
@@ -171,7 +175,9 @@ func UDPRateFigure(costs []PathCost) Figure {
 		Caption: "Payload bits per second of guest virtual time of a sender looping on one path (count mode, dummy0, " +
 			"1000 timed sends): size x 8 / (instructions per send x 2^shift ns). Sender-side, like netperf's UDP_STREAM " +
 			"send figure, without a NIC or a receiver; count mode repeats exactly, so netperf's confidence interval " +
-			"is zero here, which is not statistical confidence.",
+			"is zero here, which is not statistical confidence. No paper values: the paper gives only relative gains " +
+			"(its text has no absolute throughput, and its plots are not in the text); figure " + FigUDPGain + " sets " +
+			"ours beside them.",
 		Unit: "Mbit/s (virtual time)", Kind: KindCount,
 		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path",
 	}
@@ -219,6 +225,74 @@ func UDPGainFigure(costs []PathCost) (Figure, error) {
 	return f, err
 }
 
+// tcpLoopWindow says what a count-mode TCP send over loopback counts.
+const tcpLoopWindow = "Count mode, TCP over loopback to a receiver in the same guest: loopback runs the receiver's " +
+	"TCP (tcp_v4_rcv, the ACK, the sender's tcp_ack) in the sender's softirq and the receiving task reads on the " +
+	"same CPU, so the receive side is inside the measured window of every path (two 1448-byte segments per send " +
+	"whatever the path); the residual replaces tcp_sendmsg_locked's own work only, the transmit engine " +
+	"(__tcp_push_pending_frames onwards) runs unchanged."
+
+// TCPLoopFlow is what the count-mode TCP figures' flow was.
+type TCPLoopFlow struct {
+	// ADU is bytes per send, MSS the connection's MSS (bytes); Sends
+	// the timed sends per path after Warmup untimed ones.
+	ADU, MSS, Sends, Warmup int
+}
+
+// TCPCountFigures are figure 5's TCP part in count mode over loopback:
+// instructions per send of flow.ADU bytes through every path (costs,
+// protocol tcp), and the throughput gain of the specialized path over
+// send() beside the paper's, keyed by the connection's MSS as the paper's
+// figures are. Sender and receiver share one CPU, so a path's throughput
+// in virtual time is ADU / (instructions x 2^shift ns) and the gain is
+// send()'s instructions over the specialized path's, less one.
+func TCPCountFigures(costs []PathCost, flow TCPLoopFlow) ([]Figure, error) {
+	count := Figure{
+		ID: FigTCPCount, PaperFigure: "5(d,e)", Title: "TCP over loopback, count mode (receiver's TCP inside the window): instructions per send",
+		Caption: fmt.Sprintf("Guest instructions per send of %d bytes (2 MSS of %d bytes, records) through the kernel's "+
+			"send() on the connection, the core module's generic path (generic), the residual through /dev/specnet "+
+			"(special) and through the customized_send system call (customized), %d timed sends after %d per path "+
+			"on one connection (images/specnet/tcpsend, the residual built from the guest's own context). ",
+			flow.ADU, flow.MSS, flow.Sends, flow.Warmup) + tcpLoopWindow,
+		Unit: "guest instructions per send", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "mss_bytes", "path"}, Series: "path",
+	}
+	gain := Figure{
+		ID: FigTCPCountGain, PaperFigure: "5(d,e)", Title: "TCP over loopback, count mode (receiver's TCP inside the window): throughput gain",
+		Caption: "100 x (send() / specialized instructions per send - 1) of figure " + FigTCPCount + ": the throughput " +
+			"gain in virtual time of the residual through customized_send over the kernel's send(), before and after " +
+			"specialization. " + tcpLoopWindow + " The paper's numbers are netperf TCP_STREAM over real NICs " +
+			"(MSS 1448). The SA-1110's only link is a slow SLIP line, which bounds a stream long before its CPU: this " +
+			"is its TCP figure.",
+		Unit: "% throughput gain", Kind: KindCount,
+		Columns: []string{"platform", "protocol", "mss_bytes"},
+	}
+	var keyed []PathCost
+	for _, c := range costs {
+		if c.Protocol != "tcp" || c.SizeBytes != flow.ADU {
+			continue
+		}
+		count.Rows = append(count.Rows, Row{Key: []string{c.Platform, c.Protocol, strconv.Itoa(flow.MSS), c.Path},
+			Value: c.InstructionsPerSend})
+		c.SizeBytes = flow.MSS
+		keyed = append(keyed, c)
+	}
+	keys, send, special := pathPairs(keyed)
+	for _, k := range keys {
+		if s, sp := send[k], special[k]; s > 0 && sp > 0 {
+			gain.Rows = append(gain.Rows, Row{Key: k[:], Value: 100 * (s/sp - 1)})
+		}
+	}
+	rows, err := paperRows(paper.ThroughputGainPct, func(v paper.Value) []string {
+		if v.Protocol != "tcp" || v.Platform == "" {
+			return nil
+		}
+		return []string{paper.Platforms[v.Platform], v.Protocol, strconv.Itoa(v.SizeBytes)}
+	})
+	gain.Rows = append(gain.Rows, rows...)
+	return []Figure{count, gain}, err
+}
+
 // Code names of the size figure.
 const (
 	CodeKernel      = "kernel"
@@ -243,10 +317,12 @@ func SizeFigures(sizes []CodeSize) ([]Figure, error) {
 		ID: FigSize, PaperFigure: "4(b)", Title: "Compiled size of the send path",
 		Caption: "Bytes of machine code per platform: the kernel's own send path (main and auxiliary functions, a " +
 			"fixed list, vmlinux symbol sizes), the generic path's functions in the core module and the specialized " +
-			"residual's .text (the 1 KB flow's, from the guest's own context), each compiled for that platform's kernel. " +
-			"TCP (i486 only: its path has no kernel side yet): the kernel's TCP send functions (specnet.KernelTCPSendPath), " +
-			"the generic TCP path and the residual of the host-side context tcp-typical, compiled with the i486 kernel's " +
-			"code generation flags outside a module build.",
+			"residual's .text, each compiled for that platform's kernel by its kbuild and cross compiler (ARM for the " +
+			"SA-1110). UDP: the kernel's functions specnet.KernelSendPath, the generic path's udp.decl functions, the " +
+			"residual of the 1 KB flow on dummy0. TCP: the kernel's functions specnet.KernelTCPSendPath, the generic " +
+			"path's tcp.decl functions (tcp.c; the copy and the slow paths are shims to both), the residual of the " +
+			"count-mode loopback flow of figure " + FigTCPCount + " (two-MSS records, GSO off). Each residual is " +
+			"specialized for the context the guest itself collected.",
 		Unit: "bytes", Kind: KindCount,
 		Columns: []string{"platform", "protocol", "code"}, Series: "code",
 	}

@@ -88,7 +88,12 @@ func (e *Platform) step(what string) {
 // boot runs plan in count mode with the core module and residual r (nil:
 // none) in the initramfs.
 func (e *Platform) boot(ctx context.Context, r *paths.Residual, plan []string) (*qemu.Result, error) {
-	initrd, err := e.B.Initramfs(ctx, e.P, paths.Files(e.Core, r))
+	return e.bootFiles(ctx, paths.Files(e.Core, r), plan)
+}
+
+// bootFiles runs plan in count mode with files in the initramfs.
+func (e *Platform) bootFiles(ctx context.Context, files []images.File, plan []string) (*qemu.Result, error) {
+	initrd, err := e.B.Initramfs(ctx, e.P, files)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"specbed/images/specnet/paths"
 	"specbed/results"
 	"specbed/specializer"
-	"specbed/specializer/ctxschema"
 	"specbed/specializer/ir"
 )
 
@@ -132,26 +131,15 @@ func textBytes(obj []byte) (int, error) {
 	return total, nil
 }
 
-// TCPContext is the TCP test context whose residual figure 4(b) sizes:
-// two-MSS records on an established socket without GSO.
-const TCPContext = "tcp-typical"
-
-// tcpSizePlatform is the platform whose code generation flags
-// specnet.Toolchain compiles with.
-const tcpSizePlatform = "i486"
-
-// MeasureTCPSizes measures figure 4(b)'s TCP columns: the kernel's TCP
-// send functions (specnet.KernelTCPSendPath, vmlinux symbol sizes), the
-// generic TCP path and the residual of TCPContext, both compiled with the
-// i486 kernel's code generation flags (specnet.Toolchain.TextSize). The
-// TCP path has no kernel side yet (no core module, no guest context), so
-// this is the i486 alone, with a host-side context: other platforms get
-// no rows.
-func (e *Platform) MeasureTCPSizes(ctx context.Context) ([]results.CodeSize, error) {
-	if e.P.Name != tcpSizePlatform {
-		return nil, nil
-	}
-	tc := specnet.DefaultToolchain()
+// MeasureTCPSizes measures figure 4(b)'s TCP columns on this platform,
+// as MeasureSizes does UDP's: the kernel's TCP send functions
+// (specnet.KernelTCPSendPath, symbol sizes in the platform's vmlinux),
+// the generic TCP path's functions (tcp.decl's) in the core module and
+// the .text of the residual the count-mode loopback flow (MeasureTCPLoop)
+// built from the guest's own context, all compiled for the platform's
+// kernel by its kbuild and cross compiler.
+func (e *Platform) MeasureTCPSizes(ctx context.Context, loop *TCPLoop) ([]results.CodeSize, error) {
+	tc := specnet.Toolchain{NM: e.P.Kernel.CrossCompile + "nm"}
 	kernel, err := tc.KernelSizes(ctx, e.K.Vmlinux, specnet.KernelTCPSendPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: kernel TCP send path: %w", e.P.Name, err)
@@ -160,54 +148,31 @@ func (e *Platform) MeasureTCPSizes(ctx context.Context) ([]results.CodeSize, err
 	for _, n := range kernel {
 		total += n
 	}
-	dir, err := os.MkdirTemp("", "specbed-tcp-size-")
+	names, err := genericFunctions(filepath.Join(core.GenericDir(e.B), "tcp.decl"))
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	genericDir := core.GenericDir(e.B)
-	var srcs []string
-	for _, f := range specnet.TCPGenericSources {
-		srcs = append(srcs, filepath.Join(genericDir, f))
-	}
-	generic, err := tc.TextSize(ctx, dir, nil, srcs...)
+	coreKo, err := os.ReadFile(e.Core)
 	if err != nil {
-		return nil, fmt.Errorf("%s: generic TCP path: %w", e.P.Name, err)
+		return nil, err
 	}
-	residual, err := tcpResidualSize(ctx, tc, dir, genericDir)
+	sizes, err := functionSizes(coreKo)
 	if err != nil {
-		return nil, fmt.Errorf("%s: TCP residual: %w", e.P.Name, err)
+		return nil, fmt.Errorf("%s: core module: %w", e.P.Name, err)
+	}
+	generic := 0
+	for _, n := range names {
+		generic += sizes[n]
+	}
+	if generic == 0 {
+		return nil, fmt.Errorf("%s: none of the generic TCP path's %d functions is in %s", e.P.Name, len(names), e.Core)
+	}
+	text, err := textBytes(loop.Residual.Ko)
+	if err != nil {
+		return nil, fmt.Errorf("%s: TCP residual module %s: %w", e.P.Name, loop.Residual.Name, err)
 	}
 	row := func(code string, n int) results.CodeSize {
-		return results.CodeSize{Platform: e.P.Name, Protocol: "tcp", Code: code, Bytes: n}
+		return results.CodeSize{Platform: e.P.Name, Protocol: protocolTCP, Code: code, Bytes: n}
 	}
-	return []results.CodeSize{row(results.CodeKernel, total), row(results.CodeGeneric, generic), row(results.CodeSpecialized, residual)}, nil
-}
-
-// tcpResidualSize specializes the generic TCP path for TCPContext and
-// returns the bytes of the residual's code.
-func tcpResidualSize(ctx context.Context, tc specnet.Toolchain, dir, genericDir string) (int, error) {
-	u, err := specializer.Load(filepath.Join(genericDir, "tcp.decl"))
-	if err != nil {
-		return 0, err
-	}
-	for _, c := range specnet.TCPContexts() {
-		if c.Name != TCPContext {
-			continue
-		}
-		cx, err := ctxschema.Load(c.JSON)
-		if err != nil {
-			return 0, err
-		}
-		out, err := u.Specialize(cx)
-		if err != nil {
-			return 0, err
-		}
-		src := filepath.Join(dir, c.Name+"_residual.c")
-		if err := os.WriteFile(src, out.C, 0o644); err != nil {
-			return 0, err
-		}
-		return tc.TextSize(ctx, dir, []string{genericDir}, src)
-	}
-	return 0, fmt.Errorf("specnet has no TCP context %s", TCPContext)
+	return []results.CodeSize{row(results.CodeKernel, total), row(results.CodeGeneric, generic), row(results.CodeSpecialized, text)}, nil
 }

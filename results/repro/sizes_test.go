@@ -78,27 +78,41 @@ __attribute__((section(".init.text"))) int setup(int x) { return x + 1; }
 	}
 }
 
-// TestGenericFunctions reads the generic UDP path's functions from its
-// declaration: the entry is among them, no shim is.
+// TestGenericFunctions reads the generic UDP and TCP paths' functions
+// from their declarations: the entry is among them, no shim is.
 func TestGenericFunctions(t *testing.T) {
 	repo, err := images.FindRepo()
 	if err != nil {
 		t.Fatal(err)
 	}
-	names, err := genericFunctions(filepath.Join(repo, "images", "specnet", "generic", "udp.decl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(names, "sn_sendmsg") || len(names) < 10 {
-		t.Errorf("generic functions %v: want the entry sn_sendmsg among at least 10", names)
-	}
-	shims, err := os.ReadFile(filepath.Join(repo, "images", "specnet", "generic", "shim_kernel.h"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		if strings.Contains(string(shims), " "+n+"(") {
-			t.Errorf("%s is a shim (shim_kernel.h), not a generic function", n)
-		}
+	generic := filepath.Join(repo, "images", "specnet", "generic")
+	for _, tc := range []struct {
+		decl, entry string
+		atLeast     int
+		shims       []string
+	}{
+		{"udp.decl", "sn_sendmsg", 10, []string{"shim_kernel.h"}},
+		{"tcp.decl", "sn_tcp_sendmsg_locked", 5, []string{"shim_kernel.h", "tcp_shim_kernel.h", "tcp_shim.h"}},
+	} {
+		t.Run(tc.decl, func(t *testing.T) {
+			names, err := genericFunctions(filepath.Join(generic, tc.decl))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(names, tc.entry) || len(names) < tc.atLeast {
+				t.Errorf("generic functions %v: want the entry %s among at least %d", names, tc.entry, tc.atLeast)
+			}
+			for _, h := range tc.shims {
+				shims, err := os.ReadFile(filepath.Join(generic, h))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range names {
+					if strings.Contains(string(shims), " "+n+"(") {
+						t.Errorf("%s is a shim (%s), not a generic function", n, h)
+					}
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"specbed/images/specnet/tcpsend"
 	"specbed/qemu"
 	"specbed/results"
 	"specbed/specializer/ctxschema"
@@ -16,12 +17,11 @@ import (
 // on the sink host, which checks every byte.
 const (
 	protocolTCP = "tcp"
-	// TCPMSS is the connection's MSS (bytes): a 1500-byte MTU less the
-	// IP and TCP headers and the timestamp option, the paper's 1448.
-	TCPMSS = 1448
-	// TCPADU is the application's bytes per send: two MSS, the paper's
-	// "multiple of the MSS" (tcp.decl unrolls the segment loop for it).
-	TCPADU = 2 * TCPMSS
+	// TCPMSS is the connection's MSS (bytes) and TCPADU the
+	// application's bytes per send (two MSS: tcp.decl unrolls the
+	// segment loop for it), those of the count-mode loopback flow.
+	TCPMSS = tcpsend.MSS
+	TCPADU = tcpsend.ADU
 	// TCPStreamCount timed sends per iteration and path (about 870 KB),
 	// after TCPStreamWarmup untimed ones (about 174 KB: more than the
 	// send buffer holds, so that what the previous path queued has left
@@ -33,13 +33,10 @@ const (
 	tcpCheckPort = 5001
 	// tcpSrcPort is the connection's port (fixed: the context holds it).
 	tcpSrcPort = 40000
-	// tcpFlags are the sends' MSG_* flags: records (MSG_EOR, which
-	// tcp.decl's write-queue guard needs) and MSG_NOSIGNAL, so that a
-	// reset peer fails a send instead of killing the agent.
-	tcpFlags = 0x80 | 0x4000
-	// TCPSndBuf is the connection's SO_SNDBUF (bytes; the kernel doubles
-	// it): fixed, so that the context is the same in both boots.
-	TCPSndBuf = 64 << 10
+	// tcpFlags are the sends' MSG_* flags and TCPSndBuf the
+	// connection's SO_SNDBUF (bytes), the loopback flow's (tcpsend).
+	tcpFlags  = tcpsend.SendFlags
+	TCPSndBuf = tcpsend.SndBuf
 	// TCPWarmup is what CUSTOMIZE sends before it reads the context
 	// (bytes, whole ADUs): the peer's window opens to its largest.
 	TCPWarmup = (256 << 10) / TCPADU * TCPADU

@@ -3,30 +3,16 @@ package tcpsend_test
 import (
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"specbed/images"
 	"specbed/images/guesttest"
-	"specbed/images/specnet/routeguard"
+	"specbed/images/specnet/tcpsend"
 	"specbed/qemu"
 	"specbed/results"
 	"specbed/specializer"
-)
-
-// The count-mode flow: TCP over loopback to the agent's own receiver
-// (tcpsink), so that no packet of the flow comes from the host and the
-// instruction counts are the same in every boot. Loopback's MTU is set
-// to Ethernet's so that the MSS (1448 with timestamps) and the ADU (two
-// MSS) are the network flow's.
-const (
-	loopPort    = 5001
-	loopMTU     = 1500      // bytes
-	loopWarmup  = 256 << 10 // bytes
-	loopRcvbuf  = 64 << 10  // bytes: the receiver's SO_RCVBUF
-	countSends  = 400       // timed sends per path
-	countWarmup = 40        // untimed sends before them
+	"specbed/specializer/compile"
 )
 
 // tcpBenchLine is one line of out/bench/tcp_paths.json.
@@ -50,19 +36,14 @@ type tcpBenchLine struct {
 	Warmup int     `json:"warmup"`
 }
 
-// loopPlan opens the loopback flow and collects its context. A boot that
-// loads a residual does so after these steps: in count mode the flow's
-// history, and with it the context, is then the same in both boots.
+// loopPlan is tcpsend.LoopContextPlan as a plan the tests extend.
 func loopPlan() (plan, int) {
-	var pl plan
-	pl.add(qemu.InsmodStep{Path: coreModule})
-	pl.add(qemu.NetStep{Dev: "lo", Addr: "127.0.0.1", Prefix: 8})
-	pl.add(routeguard.MTUStep{Dev: "lo", MTU: loopMTU})
-	pl = append(pl, fmt.Sprintf("tcpsink,port=%d,rcvbuf=%d", loopPort, loopRcvbuf))
-	customize := pl.add(qemu.CustomizeStep{Dst: "127.0.0.1", Port: loopPort, SrcPort: 40000, ADU: adu,
-		Proto: "tcp", Flags: sendFlags, Warmup: loopWarmup / adu * adu, SndBuf: sndBuf})
-	return pl, customize
+	pl, customize := tcpsend.LoopContextPlan()
+	return plan(pl), customize
 }
+
+// loopMTU is loopback's MTU in the flow (bytes).
+const loopMTU = tcpsend.LoopMTU
 
 func countBoot(t testing.TB, b *images.Builder, p *qemu.Platform, k *images.Kernel, files []images.File, pl plan) []qemu.StepResult {
 	t.Helper()
@@ -176,61 +157,33 @@ func (m *tcpMeasure) measure(t testing.TB, name string) []tcpBenchLine {
 		t.Fatal(err)
 	}
 	core := coreFile(t, m.b, k)
-	ctxPlan, customize := loopPlan()
+	ctxPlan, customize := tcpsend.LoopContextPlan()
 	steps := countBoot(t, m.b, p, k, []images.File{core}, ctxPlan)
 	guestCtx := steps[customize].Customize.Context
-	res := buildResidual(t, m.b, m.u, k, p, m.generic, guestCtx)
+	res, err := tcpsend.BuildResidual(t.Context(), compile.New(k, p, m.generic, filepath.Join(m.b.Cache, "specializer")),
+		m.u, guestCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: residual %s (%d bytes of module)", p.Name, res.Name, len(res.Ko))
 
-	pl, customize := loopPlan()
-	pl.add(qemu.InsmodStep{Path: residualModule})
-	load := pl.add(qemu.LoadStep{Slot: 0, Name: res.Name, Policy: "fallback"})
-	paths := []qemu.SendPath{qemu.PathSend, qemu.PathGeneric, qemu.PathSpecial, qemu.PathCustomized}
-	sends := map[qemu.SendPath]int{}
-	var before, after int
-	for _, path := range paths {
-		if path == qemu.PathSpecial {
-			before = pl.add(qemu.CountersStep{})
-		}
-		sends[path] = pl.add(qemu.SendStep{Path: path, Slot: 0, Size: adu, Count: countSends,
-			Warmup: countWarmup, Flags: sendFlags})
+	meas := tcpsend.NewLoopMeasurement(res.Name)
+	steps = countBoot(t, m.b, p, k, []images.File{core, {Path: tcpsend.ResidualModule, Data: res.Ko}}, meas.Plan)
+	costs, err := meas.Check(steps, p.IcountShift)
+	if err != nil {
+		t.Fatalf("%s: %v\ncontexts differ in:%s", p.Name, err, contextDiff(guestCtx, meas.Context(steps)))
 	}
-	after = pl.add(qemu.CountersStep{})
-	// The end of the stream: the token lets go of the socket, the close
-	// sends FIN, and the receiver reports what it read once it read it.
-	pl.add(qemu.ReleaseStep{Slot: 0})
-	pl.add(qemu.CloseStep{})
-	received := len(pl)
-	pl = append(pl, "tcpsinkwait")
-	steps = countBoot(t, m.b, p, k, []images.File{core, {Path: residualModule, Data: res.Ko}}, pl)
-	if l := steps[load].Load; l.Errno != 0 || l.Token <= 0 {
-		t.Fatalf("%s: token %d errno %d; contexts differ in%s", pl[load], l.Token, l.Errno,
-			contextDiff(guestCtx, steps[customize].Customize.Context))
-	}
-	sent := int64(loopWarmup/adu*adu + len(paths)*(countSends+countWarmup)*adu)
-	if got := steps[received].Fields["bytes"]; got != strconv.FormatInt(sent, 10) {
-		t.Errorf("the receiver read %s bytes, the flow sent %d", got, sent)
-	}
-	delta := func(name string) int64 { return steps[after].Counters[name] - steps[before].Counters[name] }
-	tokenSends := int64(2 * (countSends + countWarmup))
-	if spec := delta("sends_specialized"); spec*100 < tokenSends*99 {
-		t.Errorf("the residual made %d of %d token sends (%d fallbacks, %d guarded)", spec, tokenSends,
-			delta("fallbacks"), delta("sends_guarded"))
-	}
-	unit := float64(countSends) * float64(int64(1)<<p.IcountShift)
 	var lines []tcpBenchLine
-	for _, path := range paths {
-		s := steps[sends[path]].Send
-		if s.Errors != 0 {
-			t.Errorf("%s: %d sends failed, first errno %d", path, s.Errors, s.Errno)
-		}
+	for _, c := range costs {
 		lines = append(lines, tcpBenchLine{
 			Platform: p.Name, Kernel: k.Key[:16], Mode: qemu.CountMode.Name, IcountShift: p.IcountShift,
-			Size: adu, Path: path, InstructionsPerSend: float64(s.NS) / unit, Count: countSends, Warmup: countWarmup,
+			Size: tcpsend.ADU, Path: c.Path, InstructionsPerSend: c.InstructionsPerSend,
+			Count: tcpsend.LoopSends, Warmup: tcpsend.LoopSendWarmup,
 		})
 	}
 	fmt.Printf("# %s: TCP sends of %d bytes over loopback in count mode (icount shift %d): guest instructions "+
 		"per send, the receive side (loopback's receive, the ACK, the reader) inside the timed window\n",
-		p.Name, adu, p.IcountShift)
+		p.Name, tcpsend.ADU, p.IcountShift)
 	for i := range lines {
 		l := &lines[i]
 		l.VsSend = l.InstructionsPerSend / lines[0].InstructionsPerSend
