@@ -61,8 +61,10 @@ const (
 		"The receiver's TCP (loopback's receive, the ACK, the sender's tcp_ack) and its reads run inside the measured " +
 		"window of every path, and the residual replaces tcp_sendmsg_locked's own work only (a few hundred instructions " +
 		"of ~21 000 to 24 000 per send): the transmit engine, IP, loopback and the receive side run unchanged, so the " +
-		"gain is within a few percent of zero and may be negative (the residual's call into the core's shims and its " +
-		"per-send view refresh under the socket lock cost about what it saves). The paper's 2.4.20 kernel had no GSO " +
+		"gain is within a few percent of zero. It comes out negative because the core's own per-send work (the token's " +
+		"lookup and guards, the view's refresh under the socket lock, the kernel's functions reached through shims) " +
+		"costs more than specialization removes: the core's generic path, the same structure unspecialized, costs " +
+		"more than send() too (figure " + FigTCPCount + "), and the residual wins back only part of that. The paper's 2.4.20 kernel had no GSO " +
 		"and a costlier send path, and its netperf counted cycles over real NICs. " + whyInstructions
 	whyTCPSLIP = "The SA-1110's only link is a 230400 bit/s SLIP line (about 0.2 Mbit/s), which bounds a TCP stream long " +
 		"before its sender's CPU does (one 1502-byte frame every 52 ms): a stream over it would measure the line on every " +

@@ -48,7 +48,7 @@ func TestBootAllReportsEveryFailure(t *testing.T) {
 // mode figures, host wall time and guest clocks that follow it, may move).
 func TestReproduceDeterministic(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short mode: boots the i486 guest eighteen times (two to five minutes)")
+		t.Skip("short mode: boots the i486 guest twenty-two times (two to five minutes)")
 	}
 	b, err := images.NewBuilder()
 	if err != nil {
@@ -92,10 +92,15 @@ func TestReproduceDeterministic(t *testing.T) {
 			t.Errorf("count-mode figure %s differs at %s: %v then %v", d.Figure, d.Key, d.A, d.B)
 		}
 	}
-	for _, id := range []string{results.FigSendPaths, results.FigSize, results.FigOverhead, results.FigUDPNICGain, results.FigTCPNICGain} {
+	for _, id := range []string{results.FigSendPaths, results.FigSize, results.FigOverhead, results.FigUDPNICGain, results.FigTCPNICGain,
+		results.FigTCPCount, results.FigTCPCountGain} {
 		if f := bundles[0].Figure(id); f == nil || len(f.Ours()) == 0 {
 			t.Errorf("the quick bundle has no figure %s", id)
 		}
+	}
+	// The TCP sizes come from the loopback flow's residual.
+	if f := bundles[0].Figure(results.FigSize); f != nil && f.Value("i486", "tcp", results.CodeSpecialized) == nil {
+		t.Errorf("figure %s has no TCP residual row", results.FigSize)
 	}
 	// Both measurement boots of the paths: the residual through the
 	// ioctl and through customized_send.
