@@ -222,7 +222,11 @@ func runnable(s *Scenario) error {
 	}
 	for i, e := range s.Timeline {
 		switch e.Event {
-		case EventSetsockopt, EventWrongLengthSend, EventSocketClose, EventServerUnavailable, EventOops:
+		case EventSocketClose:
+			if e.Which == "thread" && s.Specialization.Mode == ModeRemote {
+				return no(fmt.Sprintf("timeline[%d] %s from another task", i, e.Event), "the second task's tokens bind the residual by name, and a fetched module's name is the server's (the agent reads it from the file for the flow's token only)")
+			}
+		case EventSetsockopt, EventWrongLengthSend, EventServerUnavailable, EventOops:
 		case EventRouteChange:
 			if s.Clock == ClockNetwork && s.Specialization.Mode == ModeRemote {
 				return no(fmt.Sprintf("timeline[%d] %s", i, e.Event), "the flow over two routers runs without the spec NIC (a locally specialized residual)")
@@ -281,7 +285,13 @@ func countPlan(s *Scenario, size int, residual string) *flowPlan {
 
 // residualNames are the module names of a flow's residuals: first for
 // the start, second for the route after a route change ("" for none).
-type residualNames struct{ first, second string }
+// fetched: the guest fetches the first (remote mode) and the agent reads
+// its name from the module file, since the server's module embeds its
+// context's digest (its name is not a local build's).
+type residualNames struct {
+	first, second string
+	fetched       bool
+}
 
 // flowSteps is the measurement boot of one size's flow whose interfaces
 // and flow socket the steps open brings up (count or network clock).
@@ -305,14 +315,11 @@ func flowSteps(s *Scenario, size int, names residualNames, open []fmt.Stringer) 
 	if slices.ContainsFunc(s.Timeline, func(e Event) bool { return e.Event == EventSocketClose && e.Which == "dup" }) {
 		p.add(qemu.DupStep{}, roleSetup)
 	}
-	if residual != "" {
-		ref := qemu.LoadStep{Slot: tokenSlot, Name: residual}
-		if s.Specialization.Mode == ModeRemote {
-			// The server's module embeds its context's digest: its name is
-			// not the host's local build's; the agent reads it from the file.
-			ref = qemu.LoadStep{Slot: tokenSlot, Ko: fetchedModule}
-		}
-		p.add(loadStep(ref, s.Specialization.GuardPolicy), roleSetup)
+	switch {
+	case names.fetched:
+		p.add(loadStep(qemu.LoadStep{Slot: tokenSlot, Ko: fetchedModule}, s.Specialization.GuardPolicy), roleSetup)
+	case residual != "":
+		p.add(loadStep(qemu.LoadStep{Slot: tokenSlot, Name: residual}, s.Specialization.GuardPolicy), roleSetup)
 	}
 	for _, x := range s.Expect {
 		if x.Check == CheckThroughputGain {

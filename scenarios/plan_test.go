@@ -339,3 +339,29 @@ func TestDurationPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchedPlan: a remote-mode flow needs no context boot: its
+// measurement boot collects the context, fetches the residual, loads it
+// and binds the token by the name the agent reads from the module file.
+func TestFetchedPlan(t *testing.T) {
+	s, err := Load("paper/remote-specialization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := flowSteps(s, 1024, residualNames{fetched: true}, fetchOpen(i486(t), &images.Kernel{Key: "0123456789abcdef0123"}, 1024))
+	want := []string{
+		"insmod,path=/lib/modules/specnet.ko",
+		"net,dev=eth0,addr=10.1.0.2,prefix=24",
+		"net,dev=eth1,addr=10.2.0.2,prefix=24,neigh=10.2.0.1,lladdr=52:54:00:ff:00:02",
+		"customize,dst=10.2.0.1,port=9,sport=5000,adu=1024,out=/tmp/context.json",
+		"fetch,server=10.1.0.1,port=7070,build=0123456789abcdef,decl=udp,ctx=/tmp/context.json,out=/tmp/residual.ko",
+		"insmod,path=/tmp/residual.ko",
+		"load,slot=0,ko=/tmp/residual.ko,policy=fallback",
+		"counters",
+		"send,path=special,size=1024,count=100,warmup=10,slot=0",
+		"counters",
+	}
+	if got := p.Steps(); !slices.Equal(got, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -281,7 +281,9 @@ func (r *Runner) runPlatform(ctx context.Context, s *Scenario, name, dir string)
 		}
 	}
 	residuals := map[int]*flowResiduals{}
-	if s.Specialization.Mode != ModeNone && !down {
+	// A fetched residual needs no context boot: the measurement boot
+	// collects the context it sends to the server.
+	if s.Specialization.Mode == ModeLocal {
 		if residuals, err = pr.specializeLocally(ctx); err != nil {
 			return nil, platform, err
 		}
@@ -320,10 +322,7 @@ func (pr *platformRun) newServer(ctx context.Context) (*server.Server, error) {
 
 // specializeLocally collects each size's context in one boot and
 // specializes them on the host (no network: "local" in the paper's
-// sense, the compiler running beside the guest). In remote mode the
-// guest fetches the module itself; the host's build of the same
-// residual tells the plan the module's name (a hash of the kernel and
-// the residual's source, the same on the server for the same context).
+// sense, the compiler running beside the guest).
 //
 // A scenario that respecializes after a route change also gets each
 // flow's residual for the new route: the context boot moves the route
@@ -435,7 +434,7 @@ func (pr *platformRun) flow(ctx context.Context, size int, residuals *flowResidu
 	open := pr.open(size)
 	if pr.s.Specialization.Mode == ModeRemote {
 		open = fetchOpen(pr.p, pr.k, pr.s.Workload.ADU(size))
-		residuals = nil // the guest fetches it
+		names.fetched = true
 	}
 	plan := flowSteps(pr.s, size, names, open)
 	if serverUnavailable(pr.s) {
