@@ -31,7 +31,7 @@ type Scenario struct {
 	// vnet's topology). Default count.
 	Clock string `yaml:"clock" enum:"clock"`
 	// Slow marks scenarios that make test runs on i486 only (make
-	// scenarios runs them on every platform).
+	// reproduce and make scenarios run them on every platform).
 	Slow bool `yaml:"slow"`
 	// Topology edits vnet's default topology (network clock only).
 	Topology Topology `yaml:"topology"`

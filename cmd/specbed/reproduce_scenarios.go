@@ -115,6 +115,9 @@ func runLibraryPass(ctx context.Context, b *images.Builder, run results.Run, dir
 	}
 	err = libraryPass(ctx, b, run, dir, platforms, files, stdout, stderr)
 	phases.done("scenario library")
+	if opts.library.only {
+		phases.summary()
+	}
 	return err
 }
 
