@@ -21,15 +21,6 @@ const roundsEnv = "SPECBED_CLOSE_ROUNDS"
 // The close points: round i closes after i mod closeSpread good sends.
 const closeSpread = 16
 
-// memFreeToleranceKB is how far MemFree may end below its start after
-// the rounds without counting as a leak (kB). Freed objects do not all go
-// back to the page allocator: SLUB keeps up to min_partial (5) partial or
-// empty slabs per cache and a per-cpu slab, and the page allocator keeps
-// per-cpu lists of free pages; sockets, files, skbs and tokens come from
-// a dozen caches. A leak of one socket per round (about 1.5 kB with its
-// file, dentry and inode) is 150 kB over 100 rounds and 1.5 MB over 1000.
-const memFreeToleranceKB = 96
-
 // sendHoldUS is the core's test-only send_hold_us for the held rounds
 // (us): every SEND sleeps that long inside its token's guard. Long
 // against what the closer does between the sender falling asleep and its
@@ -68,16 +59,48 @@ func closeRounds(t *testing.T) int {
 // counters checks the named /proc/specnet counters of a counters step.
 func counters(t *testing.T, what string, s qemu.StepResult, want map[string]int64) {
 	t.Helper()
-	for _, name := range slices.Sorted(maps.Keys(want)) {
-		got, err := s.Counter(name)
-		if err != nil {
-			t.Errorf("%s: %v", what, err)
-			continue
-		}
-		if got != want[name] {
-			t.Errorf("%s: %s = %d, want %d", what, name, got, want[name])
-		}
+	if err := guards.CheckCounters(s, want); err != nil {
+		t.Errorf("%s: %v", what, err)
 	}
+}
+
+// released is guards.Released with more counters.
+func released(more map[string]int64) map[string]int64 {
+	want := maps.Clone(guards.Released)
+	maps.Copy(want, more)
+	return want
+}
+
+// leaks checks that a boot's sockets and memory are back between two
+// readings (see reading), less closed sockets.
+func leaks(t *testing.T, steps []qemu.StepResult, before, after [2]int, closed int64) {
+	t.Helper()
+	log, err := guards.Leaks(readingAt(steps, before), readingAt(steps, after), closed)
+	if err != nil {
+		t.Error(err)
+	}
+	t.Log(log)
+}
+
+// roundsEnded checks that each of rounds rounds ended in EBADF (the dead
+// token), with no send after the close and no other error.
+func roundsEnded(t *testing.T, what string, c guards.CloseRaceResult, rounds int) {
+	t.Helper()
+	n := int64(rounds)
+	if c.Rounds != n || c.EBADF != n || c.OKAfterClose != 0 || c.Unfailed != 0 ||
+		c.Other != 0 || c.CloseErrors != 0 || c.ReleaseErrors != 0 {
+		t.Errorf("%s: %+v; want %d rounds each ending in EBADF, no send after the close, no other error", what, c, n)
+	}
+}
+
+// closePoints is the least number of good sends of rounds rounds: round
+// i closes after i mod closeSpread good sends.
+func closePoints(rounds int) int64 {
+	var least int64
+	for i := range rounds {
+		least += int64(i % closeSpread)
+	}
+	return least
 }
 
 func closeRace(t *testing.T, s qemu.StepResult) guards.CloseRaceResult {
@@ -107,10 +130,19 @@ func (p *plan) add(step interface{ String() string }) int {
 	return len(*p) - 1
 }
 
-// slubDebug turns on SLUB's sanity checks, red zones, poisoning and
-// owner tracking for every cache: a use after free of a socket, file or
-// token would be reported on the console (and fail the boot).
-var slubDebug = []string{"slub_debug=FZPU"}
+// readingAt is the guards.Reading of the plan's reading (see plan.reading) at the steps at.
+func readingAt(steps []qemu.StepResult, at [2]int) guards.Reading {
+	return guards.Reading{Sockets: steps[at[0]], MemFree: steps[at[1]]}
+}
+
+// reading adds a reading of the proto sockstat line and MemFree.
+func (p *plan) reading(proto guards.ProcStep) [2]int {
+	return [2]int{p.add(proto), p.add(guards.MemFree)}
+}
+
+// slubDebug: a use after free of a socket, file or token is reported on
+// the console (and fails the boot).
+var slubDebug = []string{guards.SlubDebug}
 
 // TestCloseGuard closes a specialized socket from a second task while
 // the agent sends through its token, in network mode on every platform
@@ -150,10 +182,10 @@ func TestCloseGuard(t *testing.T) {
 			t.Run("race", func(t *testing.T) {
 				p := plan(slices.Clone(prefix))
 				warm := p.add(race(closeSpread, 0))
-				inuse0, free0 := p.add(guards.SockstatUDP), p.add(guards.MemFree)
+				before := p.reading(guards.SockstatUDP)
 				main := p.add(race(rounds, 0))
 				after := p.add(qemu.CountersStep{})
-				inuse1, free1 := p.add(guards.SockstatUDP), p.add(guards.MemFree)
+				end := p.reading(guards.SockstatUDP)
 				r := g.boot(t, files, slubDebug, p, timeout)
 
 				w, m := closeRace(t, r.steps[warm]), closeRace(t, r.steps[main])
@@ -162,29 +194,15 @@ func TestCloseGuard(t *testing.T) {
 					res    guards.CloseRaceResult
 					rounds int
 				}{{"warm-up", w, closeSpread}, {"rounds", m, rounds}} {
-					n := int64(c.rounds)
-					if c.res.Rounds != n || c.res.EBADF != n || c.res.OKAfterClose != 0 || c.res.Unfailed != 0 ||
-						c.res.Other != 0 || c.res.CloseErrors != 0 || c.res.ReleaseErrors != 0 {
-						t.Errorf("%s: %+v; want %d rounds each ending in EBADF, no send after the close, no other error", c.what, c.res, n)
-					}
-					// Round i closes after i mod spread good sends, so the
-					// sends before the closes add up to at least this.
-					var least int64
-					for i := range c.rounds {
-						least += int64(i % closeSpread)
-					}
-					if c.res.OK < least {
+					roundsEnded(t, c.what, c.res, c.rounds)
+					if least := closePoints(c.rounds); c.res.OK < least {
 						t.Errorf("%s: %d good sends, want at least %d (the close points)", c.what, c.res.OK, least)
 					}
 				}
-				counters(t, "after the rounds", r.steps[after], map[string]int64{
-					"tokens_live": 0, "refs_held": 0, "sockets_marked": 0, "residual_bytes": 0,
+				counters(t, "after the rounds", r.steps[after], released(map[string]int64{
 					"guard_close": int64(closeSpread + rounds), "fallbacks": 0,
 					"sends_specialized": w.OK + m.OK,
-				})
-				if a, b := procValue(t, r.steps[inuse0], "inuse"), procValue(t, r.steps[inuse1], "inuse"); a != b {
-					t.Errorf("UDP sockets in use: %d before the rounds, %d after", a, b)
-				}
+				}))
 				// Whether a close found a send running on its token (on
 				// these uniprocessor kernels only a sleeping send could be).
 				waits, err := r.steps[after].Counter("guard_close_waits")
@@ -192,11 +210,7 @@ func TestCloseGuard(t *testing.T) {
 					t.Error(err)
 				}
 				t.Logf("closes that waited for a running send: %d", waits)
-				f0, f1 := procValue(t, r.steps[free0], "MemFree:"), procValue(t, r.steps[free1], "MemFree:")
-				t.Logf("MemFree %d kB before %d rounds, %d kB after (%+d kB)", f0, rounds, f1, f1-f0)
-				if f1 < f0-memFreeToleranceKB {
-					t.Errorf("MemFree %d kB after %d rounds, %d kB before: more than %d kB gone", f1, rounds, f0, memFreeToleranceKB)
-				}
+				leaks(t, r.steps, before, end, 0)
 				if r.drops != 0 || r.sunk != w.OK+m.OK {
 					t.Errorf("the sink got %d datagrams of %d good sends (links dropped %d frames)", r.sunk, w.OK+m.OK, r.drops)
 				}
@@ -218,10 +232,10 @@ func TestCloseGuard(t *testing.T) {
 					return s
 				}
 				warm := p.add(held(heldSpread))
-				inuse0, free0 := p.add(guards.SockstatUDP), p.add(guards.MemFree)
+				before := p.reading(guards.SockstatUDP)
 				main := p.add(held(heldRounds))
 				after := p.add(qemu.CountersStep{})
-				inuse1, free1 := p.add(guards.SockstatUDP), p.add(guards.MemFree)
+				end := p.reading(guards.SockstatUDP)
 				r := g.boot(t, files, slubDebug, p, timeout)
 
 				w, m := closeRace(t, r.steps[warm]), closeRace(t, r.steps[main])
@@ -230,11 +244,8 @@ func TestCloseGuard(t *testing.T) {
 					res    guards.CloseRaceResult
 					rounds int
 				}{{"held warm-up", w, heldSpread}, {"held rounds", m, heldRounds}} {
+					roundsEnded(t, c.what, c.res, c.rounds)
 					n := int64(c.rounds)
-					if c.res.Rounds != n || c.res.EBADF != n || c.res.OKAfterClose != 0 || c.res.Unfailed != 0 ||
-						c.res.Other != 0 || c.res.CloseErrors != 0 || c.res.ReleaseErrors != 0 {
-						t.Errorf("%s: %+v; want %d rounds each ending in EBADF, no send after the close, no other error", c.what, c.res, n)
-					}
 					if c.res.InSend != n || c.res.InSendOK != n {
 						t.Errorf("%s: the close started during %d sends, %d of them succeeded; want %d each", c.what, c.res.InSend, c.res.InSendOK, n)
 					}
@@ -245,19 +256,11 @@ func TestCloseGuard(t *testing.T) {
 					t.Logf("%s: held sends that returned after the close had returned: %d of %d", c.what, c.res.CloseFirst, c.res.InSend)
 				}
 				// Every close found its send running and waited for it.
-				counters(t, "after the held rounds", r.steps[after], map[string]int64{
-					"tokens_live": 0, "refs_held": 0, "sockets_marked": 0, "residual_bytes": 0,
+				counters(t, "after the held rounds", r.steps[after], released(map[string]int64{
 					"guard_close": int64(heldSpread + heldRounds), "guard_close_waits": int64(heldSpread + heldRounds),
 					"fallbacks": 0, "sends_specialized": w.OK + m.OK,
-				})
-				if a, b := procValue(t, r.steps[inuse0], "inuse"), procValue(t, r.steps[inuse1], "inuse"); a != b {
-					t.Errorf("UDP sockets in use: %d before the held rounds, %d after", a, b)
-				}
-				f0, f1 := procValue(t, r.steps[free0], "MemFree:"), procValue(t, r.steps[free1], "MemFree:")
-				t.Logf("MemFree %d kB before %d held rounds, %d kB after (%+d kB)", f0, heldRounds, f1, f1-f0)
-				if f1 < f0-memFreeToleranceKB {
-					t.Errorf("MemFree %d kB after %d held rounds, %d kB before: more than %d kB gone", f1, heldRounds, f0, memFreeToleranceKB)
-				}
+				}))
+				leaks(t, r.steps, before, end, 0)
 				// The held sends' datagrams among them.
 				if r.drops != 0 || r.sunk != w.OK+m.OK {
 					t.Errorf("the sink got %d datagrams of %d good sends (links dropped %d frames)", r.sunk, w.OK+m.OK, r.drops)

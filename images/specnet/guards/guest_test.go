@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"specbed/images"
 	"specbed/images/guesttest"
 	"specbed/images/specnet/core"
+	"specbed/images/specnet/guards"
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/specializer/compile"
@@ -106,10 +106,9 @@ type run struct {
 // a longer one silently, and the plan is on it.
 const cmdlineMax = 1023
 
-// slubReport matches the first line of a SLUB debug report ("BUG
-// kmalloc-64 (Not tainted): Poison overwritten"), which the console
-// monitor's crash markers ("BUG: ") do not, and a kernel WARNING.
-var slubReport = regexp.MustCompile(`(?m)^(\[\s*\d+\.\d+\]\s*)?(BUG [\w.-]+ \(|WARNING: )`)
+// initrdParamMax is the longest " initrd=<address>,<bytes>" that qemu
+// adds to the SA-1110's command line after the platform's (bytes).
+const initrdParamMax = len(" initrd=0xc1800000,16777216")
 
 // boot runs plan on g's guest in network mode on a fresh default
 // topology with a sink, params added to the kernel command line, and
@@ -130,8 +129,8 @@ func (g *guest) bootWith(t *testing.T, files []images.File, params []string, pla
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cmdline) > cmdlineMax {
-		t.Fatalf("kernel command line of %d bytes, the SA-1110 keeps %d: %s", len(cmdline), cmdlineMax, cmdline)
+	if len(cmdline)+initrdParamMax > cmdlineMax {
+		t.Fatalf("kernel command line of %d bytes and the initrd's, the SA-1110 keeps %d: %s", len(cmdline), cmdlineMax, cmdline)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -165,7 +164,7 @@ func (g *guest) bootWith(t *testing.T, files []images.File, params []string, pla
 		// A closerace step prints nothing until its rounds are over.
 		SilenceTimeout: timeout,
 	})
-	if m := slubReport.FindString(res.Console); m != "" {
+	if m := guards.KernelReport(res.Console); m != "" {
 		t.Errorf("the kernel reported %q\nconsole:\n%s", m, res.Console)
 	}
 	r := run{steps: res.Steps, console: res.Console}

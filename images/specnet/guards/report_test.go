@@ -1,6 +1,10 @@
 package guards_test
 
-import "testing"
+import (
+	"testing"
+
+	"specbed/images/specnet/guards"
+)
 
 func TestSlubReportPattern(t *testing.T) {
 	for _, tt := range []struct {
@@ -13,7 +17,7 @@ func TestSlubReportPattern(t *testing.T) {
 		{"@@specbed result step=1 kind=proc path=/proc/meminfo line=MemFree:%20BUG\n", false},
 		{"[    0.100000] SLUB: HWalign=32, Order=0-3, MinObjects=0, CPUs=1, Nodes=1\n", false},
 	} {
-		if got := slubReport.MatchString(tt.console); got != tt.match {
+		if got := guards.KernelReport(tt.console) != ""; got != tt.match {
 			t.Errorf("%q: match %v, want %v", tt.console, got, tt.match)
 		}
 	}

@@ -87,26 +87,41 @@ type CloseRaceResult struct {
 // CloseRace reads the result of a closerace step.
 func CloseRace(r qemu.StepResult) (CloseRaceResult, error) {
 	var c CloseRaceResult
-	if r.Kind != "closerace" {
-		return c, fmt.Errorf("step %d is a %s step, not closerace", r.Step, r.Kind)
-	}
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{
+	err := readRace(r, "closerace", c.fields())
+	return c, err
+}
+
+// raceField is a result field and where it goes.
+type raceField struct {
+	name string
+	v    *int64
+}
+
+// fields are the fields closerace and tcpclose both report.
+func (c *CloseRaceResult) fields() []raceField {
+	return []raceField{
 		{"rounds", &c.Rounds}, {"ok", &c.OK}, {"ok_after_close", &c.OKAfterClose},
 		{"ebadf", &c.EBADF}, {"unfailed", &c.Unfailed}, {"other", &c.Other},
 		{"other_errno", &c.OtherErrno}, {"close_errors", &c.CloseErrors},
 		{"release_errors", &c.ReleaseErrors}, {"in_send", &c.InSend},
 		{"in_send_ok", &c.InSendOK}, {"close_first", &c.CloseFirst},
-	} {
+	}
+}
+
+// readRace reads fields of a kind step (closerace, tcpclose: the
+// agent's race_report).
+func readRace(r qemu.StepResult, kind string, fields []raceField) error {
+	if r.Kind != kind {
+		return fmt.Errorf("step %d is a %s step, not %s", r.Step, r.Kind, kind)
+	}
+	for _, f := range fields {
 		v, err := strconv.ParseInt(r.Fields[f.name], 10, 64)
 		if err != nil {
-			return c, fmt.Errorf("closerace step %d: %s: %w", r.Step, f.name, err)
+			return fmt.Errorf("%s step %d: %s: %w", kind, r.Step, f.name, err)
 		}
 		*f.v = v
 	}
-	return c, nil
+	return nil
 }
 
 // ForkStep forks a child that closes its copy of the flow socket's

@@ -24,6 +24,7 @@ import (
 // (the kernel's default SLIP MTU of 296 bytes).
 const (
 	tcpADU     = 2 * 1448 // bytes per send on Ethernet
+	slipMTU    = 296      // bytes: the kernel's default, vnet's SLIP link's
 	slipTCPADU = 2 * 244  // bytes per send on SLIP
 	tcpFlags   = 0x80 | 0x4000
 	tcpSndBuf  = 64 << 10 // bytes, doubled by the kernel
@@ -157,33 +158,6 @@ func tcpClose(t *testing.T, s qemu.StepResult) guards.TCPCloseResult {
 	return c
 }
 
-// tcpLeaks compares the TCP sockets in use and allocated, the orphans
-// and MemFree before and after, and the core's counters after.
-func tcpLeaks(t *testing.T, r run, inuse0, free0, inuse1, free1 int) {
-	t.Helper()
-	for _, key := range []string{"inuse", "orphan", "alloc"} {
-		a, b := procValue(t, r.steps[inuse0], key), procValue(t, r.steps[inuse1], key)
-		if a != b {
-			t.Errorf("TCP sockets %s: %d before the rounds, %d after", key, a, b)
-		}
-	}
-	t.Logf("TCP sockets before %q, after %q", r.steps[inuse0].Fields["line"], r.steps[inuse1].Fields["line"])
-	// The rounds leave their connections in TIME_WAIT (the guest
-	// closed first): 60 s each, no leak.
-	tw := procValue(t, r.steps[inuse1], "tw") - procValue(t, r.steps[inuse0], "tw")
-	tolerance := memFreeToleranceKB + tw*timeWaitKB
-	f0, f1 := procValue(t, r.steps[free0], "MemFree:"), procValue(t, r.steps[free1], "MemFree:")
-	t.Logf("MemFree %d kB before, %d kB after (%+d kB; %d more sockets in TIME_WAIT)", f0, f1, f1-f0, tw)
-	if f1 < f0-tolerance {
-		t.Errorf("MemFree %d kB after the rounds, %d kB before: more than %d kB gone", f1, f0, tolerance)
-	}
-}
-
-// timeWaitKB bounds the memory of one socket in TIME_WAIT (kB): a
-// tcp_timewait_sock (under 200 bytes on i386) and its share of the slab.
-// A leaked connection (socket, tcp_sock, file, inode: over 2 kB) is more.
-const timeWaitKB = 1
-
 // drainMS lets the closed connections finish (their queued data, FIN
 // and ACK) before the sockets are counted (ms).
 const drainMS = 3000
@@ -229,12 +203,12 @@ func TestTCPCloseGuard(t *testing.T) {
 				p := g.prefix("")
 				warm, warmWait := p.add(g.race(closeSpread)), p.add(memWait(1))
 				p = append(p, drain)
-				inuse0, free0 := p.add(guards.SockstatTCP), p.add(guards.MemFree)
+				before := p.reading(guards.SockstatTCP)
 				main := p.add(g.race(rounds))
 				wait := p.add(memWait(memWaitRounds))
 				p = append(p, drain)
 				after := p.add(qemu.CountersStep{})
-				inuse1, free1 := p.add(guards.SockstatTCP), p.add(guards.MemFree)
+				end := p.reading(guards.SockstatTCP)
 				r, sunk := g.boot(t, slubDebug, p, timeout, tcpPattern)
 
 				w, m := tcpClose(t, r.steps[warm]), tcpClose(t, r.steps[main])
@@ -244,18 +218,13 @@ func TestTCPCloseGuard(t *testing.T) {
 					res    guards.TCPCloseResult
 					rounds int
 				}{{"warm-up", w, closeSpread}, {"rounds", m, rounds}, {"memwait warm-up", ww, 1}, {"memwait rounds", mwr, memWaitRounds}} {
-					n := int64(c.rounds)
-					if c.res.Rounds != n || c.res.EBADF != n || c.res.OKAfterClose != 0 || c.res.Unfailed != 0 ||
-						c.res.Other != 0 || c.res.CloseErrors != 0 || c.res.ReleaseErrors != 0 {
-						t.Errorf("%s: %+v; want %d rounds each ending in EBADF, no send after the close, no other error", c.what, c.res, n)
-					}
+					roundsEnded(t, c.what, c.res.CloseRaceResult, c.rounds)
 				}
-				for _, c := range []guards.TCPCloseResult{w, m} {
-					var least int64
-					for i := range c.Rounds {
-						least += i % closeSpread
-					}
-					if c.OK < least || c.EPIPE != 0 || c.Partial != 0 || c.Bytes != c.OK*int64(g.adu) {
+				for _, c := range []struct {
+					guards.TCPCloseResult
+					rounds int
+				}{{w, closeSpread}, {m, rounds}} {
+					if least := closePoints(c.rounds); c.OK < least || c.EPIPE != 0 || c.Partial != 0 || c.Bytes != c.OK*int64(g.adu) {
 						t.Errorf("%+v: want at least %d good sends (the close points), each of %d bytes, no EPIPE", c, least, g.adu)
 					}
 				}
@@ -272,18 +241,17 @@ func TestTCPCloseGuard(t *testing.T) {
 					}
 				}
 				ok := w.OK + m.OK + ww.OK + mwr.OK
-				counters(t, "after the rounds", r.steps[after], map[string]int64{
-					"tokens_live": 0, "refs_held": 0, "sockets_marked": 0, "residual_bytes": 0,
+				counters(t, "after the rounds", r.steps[after], released(map[string]int64{
 					"guard_close": int64(closeSpread + rounds + 1 + memWaitRounds), "fallbacks": 0, "refused": 0,
 					"sends_specialized": ok + ww.EPIPE + mwr.EPIPE,
-				})
+				}))
 				t.Logf("counters after the rounds: %v", r.steps[after].Counters)
 				waits, err := r.steps[after].Counter("guard_close_waits")
 				if err != nil {
 					t.Error(err)
 				}
 				t.Logf("closes that waited for a running send: %d (a send asleep in the memory wait does not hold the guard)", waits)
-				tcpLeaks(t, r, inuse0, free0, inuse1, free1)
+				leaks(t, r.steps, before, end, 0)
 				want := w.Bytes + m.Bytes + ww.Bytes + mwr.Bytes
 				conns := int64(closeSpread + rounds + 1 + memWaitRounds)
 				if sunk.conns != conns || sunk.bad != 0 || sunk.ended != conns || sunk.good != want {

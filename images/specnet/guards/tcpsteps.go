@@ -60,23 +60,17 @@ func (s TCPCloseStep) String() string {
 	return b
 }
 
-// TCPCloseResult is the totals of a tcpclose step over its rounds.
+// TCPCloseResult is the totals of a tcpclose step over its rounds: a
+// closerace's (OK counts the sends that returned a byte count; EBADF the
+// rounds that ended in EBADF, Other those that ended in another errno)
+// and what a stream adds.
 type TCPCloseResult struct {
-	Rounds int64
-	// OK counts the sends that returned a byte count, Bytes their sum
-	// (bytes queued on the connections), Partial those that queued less
-	// than Size; OKAfterClose those that started after the close had
-	// returned (the guard allows none).
-	OK, Bytes, Partial, OKAfterClose int64
-	// EBADF counts the rounds that ended in EBADF; EPIPE the sends that
-	// failed with EPIPE (a send the close found asleep in the memory
-	// wait); Unfailed the rounds whose sends never failed; Other the
-	// rounds that ended in another errno, the first of which is
-	// OtherErrno.
-	EBADF, EPIPE, Unfailed, Other, OtherErrno int64
-	CloseErrors, ReleaseErrors                int64
-	// InSend, InSendOK, CloseFirst: as CloseRaceResult's.
-	InSend, InSendOK, CloseFirst int64
+	CloseRaceResult
+	// Bytes is the sum of the good sends' counts (bytes queued on the
+	// connections), Partial the sends that queued less than Size; EPIPE
+	// counts the sends that failed with EPIPE (a send the close found
+	// asleep in the memory wait).
+	Bytes, Partial, EPIPE int64
 	// CloseInWait counts memwait rounds whose close returned while the
 	// send it found asleep still slept; GoErrors failed go datagrams.
 	CloseInWait, GoErrors int64
@@ -85,41 +79,22 @@ type TCPCloseResult struct {
 // TCPClose reads the result of a tcpclose step.
 func TCPClose(r qemu.StepResult) (TCPCloseResult, error) {
 	var c TCPCloseResult
-	if r.Kind != "tcpclose" {
-		return c, fmt.Errorf("step %d is a %s step, not tcpclose", r.Step, r.Kind)
-	}
-	for _, f := range []struct {
-		name string
-		v    *int64
-	}{
-		{"rounds", &c.Rounds}, {"ok", &c.OK}, {"bytes", &c.Bytes}, {"partial", &c.Partial},
-		{"ok_after_close", &c.OKAfterClose}, {"ebadf", &c.EBADF}, {"epipe", &c.EPIPE},
-		{"unfailed", &c.Unfailed}, {"other", &c.Other}, {"other_errno", &c.OtherErrno},
-		{"close_errors", &c.CloseErrors}, {"release_errors", &c.ReleaseErrors},
-		{"in_send", &c.InSend}, {"in_send_ok", &c.InSendOK}, {"close_first", &c.CloseFirst},
+	err := readRace(r, "tcpclose", append(c.fields(), []raceField{
+		{"bytes", &c.Bytes}, {"partial", &c.Partial}, {"epipe", &c.EPIPE},
 		{"close_in_wait", &c.CloseInWait}, {"go_errors", &c.GoErrors},
-	} {
-		v, err := strconv.ParseInt(r.Fields[f.name], 10, 64)
-		if err != nil {
-			return c, fmt.Errorf("tcpclose step %d: %s: %w", r.Step, f.name, err)
-		}
-		*f.v = v
-	}
-	return c, nil
+	}...))
+	return c, err
 }
 
 // SockstatTCP is "TCP: inuse <sockets> orphan <n> tw <n> alloc <n> mem <pages>".
 var SockstatTCP = ProcStep{Path: "/proc/net/sockstat", Prefix: "TCP:"}
 
-// SNMP's header and value lines of the IP and TCP MIBs in /proc/net/snmp:
-// both lines of a MIB start with its name, so the value line is found by
-// its first value (Forwarding 2: the guest does not route; RtoAlgorithm 1,
-// the only one Linux has).
+// SNMP's header and value lines of the IP MIB in /proc/net/snmp: both
+// lines start with its name, so the value line is found by its first
+// value (Forwarding 2: the guest does not route).
 var (
-	SNMPIPHeader  = ProcStep{Path: "/proc/net/snmp", Prefix: "Ip:%20Forwarding"}
-	SNMPIPValues  = ProcStep{Path: "/proc/net/snmp", Prefix: "Ip:%202%20"}
-	SNMPTCPHeader = ProcStep{Path: "/proc/net/snmp", Prefix: "Tcp:%20RtoAlgorithm"}
-	SNMPTCPValues = ProcStep{Path: "/proc/net/snmp", Prefix: "Tcp:%201%20"}
+	SNMPIPHeader = ProcStep{Path: "/proc/net/snmp", Prefix: "Ip:%20Forwarding"}
+	SNMPIPValues = ProcStep{Path: "/proc/net/snmp", Prefix: "Ip:%202%20"}
 )
 
 // SNMPField is the value of field name of a MIB from its header and value

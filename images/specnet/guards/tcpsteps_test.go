@@ -30,7 +30,8 @@ func TestTCPCloseResult(t *testing.T) {
 		"close_errors": "0", "release_errors": "0", "in_send": "3", "in_send_ok": "0", "close_first": "3",
 		"close_in_wait": "3", "go_errors": "0"}
 	got, err := TCPClose(qemu.StepResult{Kind: "tcpclose", Fields: fields})
-	want := TCPCloseResult{Rounds: 3, OK: 636, Bytes: 1841856, EBADF: 3, EPIPE: 3, InSend: 3, CloseFirst: 3, CloseInWait: 3}
+	want := TCPCloseResult{CloseRaceResult: CloseRaceResult{Rounds: 3, OK: 636, EBADF: 3, InSend: 3, CloseFirst: 3},
+		Bytes: 1841856, EPIPE: 3, CloseInWait: 3}
 	if err != nil || got != want {
 		t.Errorf("TCPClose = %+v, %v; want %+v", got, err, want)
 	}
