@@ -32,13 +32,13 @@ const (
 // the MSS differs: back at 1500, reinforce returns to the residual once
 // the connection's MSS is back at 1448 (p3, sa1100; the i486 kernel keeps
 // the route's lower MTU, its MSS stays 1348 bytes: measured). No send
-// fails; then the checks of the close guard's
-// test (images/specnet/guards): the in-guest receiver read every byte
-// the flow sent, those before the change among them (a stall would end
-// the boot at its timeout), the core's counters back to zero after the
-// release, the TCP sockets and MemFree back after the close (less the
-// flow's socket, whose receiver stays open), and no oops, SLUB report
-// or WARNING (slub_debug).
+// fails; then the checks of the close guard's test (images/specnet/
+// guards): the in-guest receiver read every byte the flow sent, those
+// before the change among them (a stall would end the boot at its
+// timeout), the core's counters back to zero after the release, the TCP
+// sockets and MemFree back after the close (less the flow's socket,
+// whose receiver stays open), and no oops, SLUB report or WARNING
+// (slub_debug).
 func TestTCPMSSGuard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots guests per platform; skipped only in short mode")
