@@ -12,30 +12,15 @@ import (
 
 	"specbed/images"
 	"specbed/images/specnet/core"
+	"specbed/images/specnet/tcpsend"
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/specializer/compile"
 	"specbed/specializer/ctxschema"
 )
 
-// Guest paths of the modules in the initramfs.
-const (
-	coreModule     = "/lib/modules/specnet.ko"
-	residualModule = "/lib/modules/residual.ko"
-)
-
-// adu is the application's bytes per send: two MSS of a 1500-byte MTU
-// with timestamps (1448 bytes each), the paper's "multiple of the MSS".
-const adu = 2 * 1448
-
-// sendFlags are the flow's MSG_* flags: records (MSG_EOR, which tcp.decl's
-// write-queue guard needs) and MSG_NOSIGNAL, so that a reset peer fails a
-// send instead of killing the agent.
-const sendFlags = 0x80 | 0x4000
-
-// sndBuf is the flow's SO_SNDBUF (bytes; the kernel doubles it): fixed,
-// so that the context is the same in every boot.
-const sndBuf = 64 << 10
+// coreModule is the core module's path in the initramfs.
+const coreModule = "/lib/modules/specnet.ko"
 
 type plan []string
 
@@ -44,35 +29,18 @@ func (p *plan) add(s fmt.Stringer) int {
 	return len(*p) - 1
 }
 
-// buildResidual specializes tcp.decl for the guest's context (ADU adu)
-// and builds the module; the connection's MSS must be half the ADU. The
-// recipes live in the cache's specializer folder, as the server's do: a
-// fresh folder per build reached the residual's line table and build ID,
-// so the module's bytes, and with them the count-mode figures, moved from
-// run to run (sa1100 SEND: 21 686 vs 22 346 instructions per send).
+// buildResidual is tcpsend.BuildResidual with the recipes in the cache's
+// specializer folder, as the server's are: a fresh folder per build
+// reached the residual's line table and build ID, so the module's bytes,
+// and with them the count-mode figures, moved from run to run (sa1100
+// SEND: 21 686 vs 22 346 instructions per send).
 func buildResidual(t testing.TB, b *images.Builder, u *specializer.Unit, k *images.Kernel, p *qemu.Platform, generic string, guestCtx []byte) *compile.Module {
 	t.Helper()
-	c, err := ctxschema.Load(guestCtx)
-	if err != nil {
-		t.Fatalf("guest context rejected: %v\n%s", err, guestCtx)
-	}
-	if mss := c.Values["tp->mss_cache"].Bits; 2*mss != adu {
-		t.Fatalf("the connection's MSS is %d bytes, not half the ADU (%d bytes)", mss, adu)
-	}
-	out, err := u.Specialize(c)
+	m, err := tcpsend.BuildResidual(t.Context(), compile.New(k, p, generic, filepath.Join(b.Cache, "specializer")), u, guestCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, err := compile.ContextDigest(guestCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := compile.New(k, p, generic, filepath.Join(b.Cache, "specializer")).Build(t.Context(),
-		compile.Residual{C: out.C, Entry: out.Entry, Digest: digest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s: ADU %d bytes, residual %s (%d bytes of module)", p.Name, adu, m.Name, len(m.Ko))
+	t.Logf("%s: ADU %d bytes, residual %s (%d bytes of module)", p.Name, tcpsend.ADU, m.Name, len(m.Ko))
 	return m
 }
 

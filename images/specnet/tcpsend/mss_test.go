@@ -80,10 +80,10 @@ func mssBoot(t *testing.T, g *guesttest.Guest, files []images.File, pl plan) []q
 // mssPhases loads the residual with guard and sends mssSends per phase.
 func mssPhases(t *testing.T, g *guesttest.Guest, core images.File, m *compile.Module, guard string, guestCtx []byte) {
 	pl, customize := loopPlan()
-	pl.add(qemu.InsmodStep{Path: residualModule})
+	pl.add(qemu.InsmodStep{Path: tcpsend.ResidualModule})
 	load := pl.add(routeguard.LoadStep{Slot: 0, Name: m.Name, Guard: guard})
 	before := [2]int{pl.add(guards.SockstatTCP), pl.add(guards.MemFree)}
-	send := qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: adu, Count: mssSends, Flags: sendFlags}
+	send := qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: tcpsend.ADU, Count: mssSends, Flags: tcpsend.SendFlags}
 	counters := []int{pl.add(qemu.CountersStep{})}
 	var mss []int
 	for _, mtu := range []int{0, 1400, loopMTU} {
@@ -102,7 +102,7 @@ func mssPhases(t *testing.T, g *guesttest.Guest, core images.File, m *compile.Mo
 	pl = append(pl, "tcpsinkwait", "sleep,ms=1000")
 	released := pl.add(qemu.CountersStep{})
 	end := [2]int{pl.add(guards.SockstatTCP), pl.add(guards.MemFree)}
-	steps := mssBoot(t, g, []images.File{core, {Path: residualModule, Data: m.Ko}}, pl)
+	steps := mssBoot(t, g, []images.File{core, {Path: tcpsend.ResidualModule, Data: m.Ko}}, pl)
 	if l := steps[load].Load; l.Errno != 0 || l.Token <= 0 {
 		t.Fatalf("%s: token %d errno %d; contexts differ in%s", pl[load], l.Token, l.Errno,
 			contextDiff(guestCtx, steps[customize].Customize.Context))
@@ -119,8 +119,8 @@ func mssPhases(t *testing.T, g *guesttest.Guest, core images.File, m *compile.Mo
 	// happens on some platforms (p3, sa1100: after the kernel's next look
 	// at the route, within the phase) and not on others (i486 keeps the
 	// route's lower MTU: measured), so the phase's split is only bounded.
-	if got := steps[mss[1]].Getsockopt.Value; got != adu/2-100 {
-		t.Errorf("MSS %d bytes at MTU 1400, want %d", got, adu/2-100)
+	if got := steps[mss[1]].Getsockopt.Value; got != tcpsend.ADU/2-100 {
+		t.Errorf("MSS %d bytes at MTU 1400, want %d", got, tcpsend.ADU/2-100)
 	}
 	var phases [3][2]int64
 	for phase := range phases {
@@ -129,13 +129,13 @@ func mssPhases(t *testing.T, g *guesttest.Guest, core images.File, m *compile.Mo
 			after["sends_guarded"] - before["sends_guarded"]}
 	}
 	want := [3][2]int64{{mssSends, 0}, {0, mssSends}, {0, mssSends}}
-	back := guard == routeguard.Reinforce && steps[mss[2]].Getsockopt.Value == adu/2
+	back := guard == routeguard.Reinforce && steps[mss[2]].Getsockopt.Value == tcpsend.ADU/2
 	if back {
 		// Any split, as long as the residual made some sends.
 		want[2] = phases[2]
 		if phases[2][0] == 0 || phases[2][0]+phases[2][1] != mssSends {
 			t.Errorf("phase 2: %d specialized, %d guarded sends; want %d in all, some specialized (the MSS is back at %d)",
-				phases[2][0], phases[2][1], mssSends, adu/2)
+				phases[2][0], phases[2][1], mssSends, tcpsend.ADU/2)
 		}
 	}
 	for phase, got := range phases {
@@ -143,7 +143,7 @@ func mssPhases(t *testing.T, g *guesttest.Guest, core images.File, m *compile.Mo
 			t.Errorf("phase %d: %d specialized, %d guarded sends; want %d and %d", phase, got[0], got[1], want[phase][0], want[phase][1])
 		}
 	}
-	sent := int64(tcpsend.LoopWarmup + 3*mssSends*adu)
+	sent := int64(tcpsend.LoopWarmup + 3*mssSends*tcpsend.ADU)
 	if got := steps[received].Fields["bytes"]; got != strconv.FormatInt(sent, 10) {
 		t.Errorf("the receiver read %s bytes, the flow sent %d", got, sent)
 	}

@@ -12,6 +12,7 @@ import (
 	"specbed/images"
 	"specbed/images/guesttest"
 	"specbed/images/specnet/routeguard"
+	"specbed/images/specnet/tcpsend"
 	"specbed/qemu"
 	"specbed/specializer"
 	"specbed/vnet"
@@ -19,7 +20,7 @@ import (
 
 // The flow: a TCP connection from the guest's data link (the x86 guests'
 // NIC 1, the SA-1110's SLIP line through the router) to a stream checker
-// on the sink host, sending records (sendFlags).
+// on the sink host, sending records (tcpsend.SendFlags).
 const (
 	sinkPort = 5001
 	srcPort  = 40000
@@ -188,8 +189,8 @@ func tcpStream(t *testing.T, b *images.Builder, u *specializer.Unit, generic str
 	// MSS) is known only from it; the ADU is the application's input
 	// and not part of the environment the residual's digest covers.
 	sl := streamSetup(t, p)
-	flow := qemu.CustomizeStep{Dst: vnet.SinkIP, Port: sinkPort, SrcPort: srcPort, ADU: adu,
-		Proto: "tcp", Flags: sendFlags, Warmup: sl.warmup / adu * adu, SndBuf: sndBuf}
+	flow := qemu.CustomizeStep{Dst: vnet.SinkIP, Port: sinkPort, SrcPort: srcPort, ADU: tcpsend.ADU,
+		Proto: "tcp", Flags: tcpsend.SendFlags, Warmup: sl.warmup / tcpsend.ADU * tcpsend.ADU, SndBuf: tcpsend.SndBuf}
 	open := func() (plan, int) {
 		var pl plan
 		pl.add(qemu.InsmodStep{Path: coreModule})
@@ -204,16 +205,16 @@ func tcpStream(t *testing.T, b *images.Builder, u *specializer.Unit, generic str
 	guestCtx := steps[customize].Customize.Context
 	m := buildResidual(t, b, u, k, p, generic, guestCtx)
 
-	count := (sl.bytes + adu - 1) / adu
+	count := (sl.bytes + tcpsend.ADU - 1) / tcpsend.ADU
 	pl, customize := open()
-	pl.add(qemu.InsmodStep{Path: residualModule})
+	pl.add(qemu.InsmodStep{Path: tcpsend.ResidualModule})
 	load := pl.add(qemu.LoadStep{Slot: 0, Name: m.Name, Policy: "fallback"})
-	send := pl.add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: adu, Count: count, Flags: sendFlags})
+	send := pl.add(qemu.SendStep{Path: qemu.PathSpecial, Slot: 0, Size: tcpsend.ADU, Count: count, Flags: tcpsend.SendFlags})
 	counters := pl.add(qemu.CountersStep{})
 	drained := len(pl)
 	pl = append(pl, drain)
-	want := int64(flow.Warmup + count*adu)
-	steps, check := netBoot(t, b, p, k, []images.File{coreFile, {Path: residualModule, Data: m.Ko}}, pl, sl, adu, want)
+	want := int64(flow.Warmup + count*tcpsend.ADU)
+	steps, check := netBoot(t, b, p, k, []images.File{coreFile, {Path: tcpsend.ResidualModule, Data: m.Ko}}, pl, sl, tcpsend.ADU, want)
 	if l := steps[load].Load; l.Errno != 0 || l.Token <= 0 {
 		t.Fatalf("%s: token %d errno %d; contexts differ in%s", pl[load], l.Token, l.Errno,
 			contextDiff(guestCtx, steps[customize].Customize.Context))
@@ -234,5 +235,5 @@ func tcpStream(t *testing.T, b *images.Builder, u *specializer.Unit, generic str
 		t.Errorf("sends: %d specialized, %d generic of %d (counters %v)", spec, gen, count, cs)
 	}
 	t.Logf("%d sends of %d bytes in %d ns: %d specialized, %d generic, %d fallbacks, %d guarded; sink %d bytes",
-		count, adu, s.NS, spec, gen, cs["fallbacks"], cs["sends_guarded"], check.Good())
+		count, tcpsend.ADU, s.NS, spec, gen, cs["fallbacks"], cs["sends_guarded"], check.Good())
 }
