@@ -26,6 +26,9 @@ type Bundle struct {
 	Figures   []Figure   `json:"figures"`
 	// Missing are the figures this run did not make, each with why.
 	Missing []Missing `json:"missing,omitempty"`
+	// ScenarioLibrary is the page of the scenario library pass that runs
+	// after the figures (relative to the bundle's folder), or empty.
+	ScenarioLibrary string `json:"scenario_library,omitempty"`
 }
 
 // Run is what the whole run shares.

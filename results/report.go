@@ -81,6 +81,8 @@ Host {{.B.Run.Host}}, {{.B.Run.HostCPUs}} CPUs, {{.B.Run.GoVersion}}. Run from {
 {{if .B.Missing}}<h2>Figures not made in this run</h2><ul>
 {{range .B.Missing}}<li>Figure {{.PaperFigure}}: {{.Why}}</li>
 {{end}}</ul>{{end}}
+{{if .B.ScenarioLibrary}}<h2>Scenario library</h2>
+<p><a href="{{.B.ScenarioLibrary}}">The scenario library's runs</a> (written after the figures: every scenario on every platform it lists, or why the pass did not run).</p>{{end}}
 <h2>Deviations</h2>
 <table><tr><th>topic</th><th>paper</th><th>here</th><th>what it changes</th></tr>
 {{range .Deviation}}<tr><td>{{.Topic}}</td><td>{{.Paper}}</td><td>{{.Ours}}</td><td>{{.Effect}}</td></tr>

@@ -184,6 +184,8 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 	if err != nil {
 		return "", multierror.Append(errs, err)
 	}
+	// The pass writes its page whether it runs or not.
+	bundle.ScenarioLibrary = libraryPage
 	if err := bundle.Write(dir); err != nil {
 		return "", multierror.Append(errs, err)
 	}
