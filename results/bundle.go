@@ -122,6 +122,11 @@ type Figure struct {
 	// Limit, if set, is a bound every value should stay within, drawn as
 	// a line (e.g. netperf's widest confidence interval).
 	Limit *Limit `json:"limit,omitempty"`
+	// Panels, if set, is the key column whose values split the plot into
+	// panels side by side, each with its own value axis: for values whose
+	// scale differs by platform (virtual time runs 2^shift ns per
+	// instruction), which one axis would flatten.
+	Panels string `json:"panels,omitempty"`
 }
 
 // Limit is a figure's bound, in the figure's unit.

@@ -335,3 +335,49 @@ func TestTCPCountFigures(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSplitPanels: a figure with Panels splits into one figure per value
+// of that column, in order, without the column in its group names; a row
+// that leaves it empty goes to every panel; the plot is drawn.
+func TestSplitPanels(t *testing.T) {
+	f := &Figure{ID: "panels", Title: "rate", Unit: "Mbit/s", Columns: []string{"platform", "size_bytes", "path"},
+		Series: "path", Panels: "platform", Rows: []Row{
+			{Key: []string{"i486", "64", "sendto"}, Value: 1},
+			{Key: []string{"p3", "64", "sendto"}, Value: 20},
+			{Key: []string{"i486", "64", "special"}, Value: 2},
+			{Key: []string{"", "64", ""}, Value: 5, Source: "paper"},
+		}}
+	panels := splitPanels(f)
+	var titles []string
+	for _, p := range panels {
+		titles = append(titles, p.Title)
+	}
+	if !reflect.DeepEqual(titles, []string{"i486", "p3"}) {
+		t.Fatalf("panels %q, want i486 and p3", titles)
+	}
+	if g := layout(panels[0]); !reflect.DeepEqual(g.groups, []string{"64 B"}) ||
+		!reflect.DeepEqual(g.series, []string{"sendto", "special", paperSeries}) {
+		t.Errorf("i486 panel: groups %q series %q", g.groups, g.series)
+	}
+	if n := len(panels[1].Rows); n != 2 {
+		t.Errorf("p3 panel has %d rows, want its own and the paper's", n)
+	}
+	if got := splitPanels(&Figure{Columns: f.Columns, Rows: f.Rows}); len(got) != 1 {
+		t.Errorf("a figure without Panels split into %d", len(got))
+	}
+	dir := t.TempDir()
+	if _, err := writePlots(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "panels.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := img.Bounds().Dx(); w < 2*int(panelWidth.Dots(96)) {
+		t.Errorf("two panels drawn %d pixels wide, want at least two panels' width", w)
+	}
+}

@@ -179,7 +179,7 @@ func UDPRateFigure(costs []PathCost) Figure {
 			"(its text has no absolute throughput, and its plots are not in the text); figure " + FigUDPGain + " sets " +
 			"ours beside them.",
 		Unit: "Mbit/s (virtual time)", Kind: KindCount,
-		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path",
+		Columns: []string{"platform", "protocol", "size_bytes", "path"}, Series: "path", Panels: "platform",
 	}
 	for _, c := range costs {
 		if c.Protocol != "udp" || c.InstructionsPerSend <= 0 {

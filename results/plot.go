@@ -14,6 +14,9 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // paperSeries is the legend entry of the paper's numbers.
@@ -307,35 +310,124 @@ func longest(names []string) int {
 
 // writePlots writes ID.png and ID.svg and returns the SVG.
 func writePlots(dir string, f *Figure) ([]byte, error) {
-	p, err := newPlot(f)
-	if err != nil {
-		return nil, err
+	panels := splitPanels(f)
+	var plots []*plot.Plot
+	var width vg.Length
+	height := plotHeight
+	for i, pf := range panels {
+		p, err := newPlot(pf)
+		if err != nil {
+			return nil, err
+		}
+		w, h := plotSize(layout(pf))
+		if len(panels) > 1 {
+			// One legend says what the colours are for every panel.
+			if i > 0 {
+				p.Legend = plot.NewLegend()
+			}
+			w = max(panelWidth, flatWidth(layout(pf)))
+		}
+		plots = append(plots, p)
+		width, height = width+w, max(height, h)
 	}
-	g := layout(f)
+	if len(panels) > 1 {
+		height += titleHeight
+	}
 	var svg []byte
 	for _, format := range []string{"png", "svg"} {
-		// Wider for many groups, so that their labels stay apart;
-		// upright labels take height instead.
-		width := max(plotWidth, flatWidth(g))
-		height := plotHeight
-		if upright(g) {
-			width = max(plotWidth, vg.Length(len(g.groups))*uprightGroupWidth)
-			height += vg.Length(longest(g.groups)) * labelCharWidth
-		}
-		w, err := p.WriterTo(width, height, format)
+		data, err := render(f.Title, plots, width, height, format)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", format, err)
 		}
-		var buf bytes.Buffer
-		if _, err := w.WriteTo(&buf); err != nil {
-			return nil, fmt.Errorf("%s: %w", format, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f.ID+"."+format), buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, f.ID+"."+format), data, 0o644); err != nil {
 			return nil, err
 		}
 		if format == "svg" {
-			svg = buf.Bytes()
+			svg = data
 		}
 	}
 	return svg, nil
+}
+
+// plotSize is the size a plot of g needs: wider for many groups, so that
+// their labels stay apart; upright labels take height instead.
+func plotSize(g grouped) (vg.Length, vg.Length) {
+	if upright(g) {
+		return max(plotWidth, vg.Length(len(g.groups))*uprightGroupWidth),
+			plotHeight + vg.Length(longest(g.groups))*labelCharWidth
+	}
+	return max(plotWidth, flatWidth(g)), plotHeight
+}
+
+// titleHeight is the room above a figure's panels for its title;
+// panelWidth the width of one panel unless its labels need more.
+const (
+	titleHeight = vg.Inch / 3
+	panelWidth  = 5 * vg.Inch
+)
+
+// splitPanels is f as one figure per value of its Panels column, in the
+// order the values first appear, each titled by its value and without
+// the column in its group names; f itself when it has no panels. A row
+// that leaves the column empty (a paper number for every platform) goes
+// to every panel.
+func splitPanels(f *Figure) []*Figure {
+	col := slices.Index(f.Columns, f.Panels)
+	if f.Panels == "" || col < 0 {
+		return []*Figure{f}
+	}
+	var panels []*Figure
+	index := map[string]int{}
+	for _, r := range f.Rows {
+		if name := r.Key[col]; name != "" {
+			if _, ok := index[name]; !ok {
+				sub := *f
+				sub.Title, sub.Panels, sub.Rows = name, "", nil
+				index[name] = len(panels)
+				panels = append(panels, &sub)
+			}
+		}
+	}
+	for _, r := range f.Rows {
+		key := slices.Clone(r.Key)
+		key[col] = ""
+		row := Row{Key: key, Value: r.Value, Source: r.Source}
+		for i, pf := range panels {
+			if r.Key[col] == "" || index[r.Key[col]] == i {
+				pf.Rows = append(pf.Rows, row)
+			}
+		}
+	}
+	return panels
+}
+
+// render draws plots side by side, under title when there are several,
+// as a width x height PNG or SVG.
+func render(title string, plots []*plot.Plot, width, height vg.Length, format string) ([]byte, error) {
+	var c vg.CanvasWriterTo
+	switch format {
+	case "png":
+		c = vgimg.PngCanvas{Canvas: vgimg.New(width, height)}
+	case "svg":
+		c = vgsvg.New(width, height)
+	default:
+		return nil, fmt.Errorf("no canvas for %q", format)
+	}
+	dc := draw.New(c)
+	if len(plots) == 1 {
+		plots[0].Draw(dc)
+	} else {
+		sty := plots[0].Title.TextStyle
+		sty.XAlign, sty.YAlign = text.XCenter, text.YTop
+		dc.FillText(sty, vg.Point{X: (dc.Min.X + dc.Max.X) / 2, Y: dc.Max.Y}, title)
+		tiles := draw.Tiles{Rows: 1, Cols: len(plots), PadTop: titleHeight, PadX: vg.Millimeter * 4}
+		for i, cv := range plot.Align([][]*plot.Plot{plots}, tiles, dc)[0] {
+			plots[i].Draw(cv)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
