@@ -510,7 +510,7 @@ func (n nicFigures) figures(rates []StreamRate, ruleWidth float64, caption strin
 	rate := Figure{
 		ID: n.rate, PaperFigure: n.paperFigure, Title: n.name + " over the data NIC, sender side",
 		Caption: caption, Unit: "Mbit/s (guest clock)", Kind: KindTime,
-		Columns: columns, Series: "path",
+		Columns: columns, Series: "path", Panels: "platform",
 	}
 	ci := Figure{
 		ID: n.interval, PaperFigure: n.paperFigure, Title: n.name + ": 99% confidence interval of each mean",
