@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"specbed/images"
+	"specbed/images/guesttest"
 	"specbed/qemu"
 	"specbed/results"
 )
@@ -31,10 +31,7 @@ func readSummary(t *testing.T, dir string) librarySummary {
 // TestLibraryPassNotRun: a quick run and --scenarios=false run no
 // scenario and say why in the output and in the bundle's files.
 func TestLibraryPassNotRun(t *testing.T) {
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
 	for _, tc := range []struct {
 		name string
 		opts reproduceOptions
@@ -107,14 +104,8 @@ func TestLibraryPassFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode: boots the i486 guest twice")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i486, err := qemu.Lookup("i486")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := guesttest.Builder(t)
+	i486 := guesttest.Lookup(t, b, "i486").P
 	src := t.TempDir()
 	var files []string
 	for name, text := range map[string]string{"holds.yaml": holdingScenario, "fails.yaml": failingScenario} {
