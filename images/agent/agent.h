@@ -99,12 +99,19 @@ int step_fork(struct step *s);
 int step_tcpsink(struct step *s);
 int step_tcpsinkwait(struct step *s);
 int step_tcpdrain(struct step *s);
+int step_httpd(struct step *s);
 int step_proc(struct step *s);
+/* proc.c: the longest /proc line proc_line returns, with its NUL. */
+#define PROC_LINE_MAX	1024
+long proc_line(const char *path, const char *prefix, char *line, unsigned long cap);
 int step_sections(struct step *s);
 
 /* sys.c: system calls nolibc 6.1 does not wrap. */
 long sb_socket(int domain, int type, int protocol);
 long sb_connect(int fd, const void *addr, int addrlen);
+long sb_bind4(int fd, const void *addr, int addrlen);
+long sb_listen(int fd, int backlog);
+long sb_accept(int fd);
 long sb_setsockopt(int fd, int level, int name, const void *val, int len);
 long sb_getsockopt(int fd, int level, int name, void *val, int *len);
 long sb_sendto(int fd, const void *buf, unsigned long len, int flags,

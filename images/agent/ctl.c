@@ -131,11 +131,77 @@ static void take_bytes(struct session *c, const char *buf, long n, long *next_st
 	}
 }
 
+/*
+ * The agent reports a control channel that stayed quiet this long (ms of
+ * the guest's clock, which follows the host's while the guest waits)
+ * once per quiet stretch: the console then tells a line that never
+ * reached the guest from one that reached its tty but not this loop.
+ */
+#define QUIET_REPORT_MS	30000
+
+static void plain(const char *text)
+{
+	write_full(1, text, strlen(text));
+}
+
+/*
+ * report_quiet prints, as a plain console line (not a protocol message:
+ * the host's parsers ignore it), what the agent holds of the next line,
+ * the bytes waiting in the tty, and the UART's own counters.
+ */
+static void report_quiet(const struct session *c, long fd, const char *tty)
+{
+	static const char *const drivers[] = {
+		"/proc/tty/driver/serial", "/proc/tty/driver/ttySA", NULL
+	};
+	static char text[PROC_LINE_MAX];
+	char num[24], prefix[8];
+	const char *digits = tty + strlen(tty);
+	const char *uart = "(no line for the tty)";
+	const char *const *d;
+	int pending = -1;
+	size_t n;
+
+	while (digits > tty && digits[-1] >= '0' && digits[-1] <= '9')
+		digits--;
+	n = strlen(digits) < sizeof(prefix) - 1 ? strlen(digits) : 0;
+	memcpy(prefix, digits, n);
+	prefix[n] = ':';
+	prefix[n + 1] = 0;
+	for (d = drivers; *d; d++) {
+		if (proc_line(*d, prefix, text, sizeof(text)) >= 0) {
+			uart = text;
+			break;
+		}
+	}
+	sys_ioctl(fd, FIONREAD, &pending);
+	plain("specbed-agent: ctl: no complete line for 30 s; partial line ");
+	plain(u64_to_dec(num, c->len));
+	plain(" bytes; tty FIONREAD ");
+	plain(pending < 0 ? "?" : u64_to_dec(num, pending));
+	plain("; uart ");
+	plain(uart);
+	plain("\n");
+}
+
+/* wait_input waits up to ms for the channel to be readable: 1, 0 or -errno. */
+static long wait_input(long fd, unsigned int ms)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = ms / 1000,
+		.tv_nsec = (ms % 1000) * 1000000L,
+	};
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return my_syscall5(__NR_ppoll_time64, &p, 1, &ts, NULL, 0);
+}
+
 int step_ctl(struct step *s, long *next_step)
 {
 	static struct session c;
 	char buf[256];
 	long fd, n = 0;
+	int reported = 0;
 
 	memset(&c, 0, sizeof(c));
 	fd = open_channel(s);
@@ -143,6 +209,14 @@ int step_ctl(struct step *s, long *next_step)
 		return -1;
 	channel = fd;
 	while (!c.ended) {
+		n = wait_input(fd, QUIET_REPORT_MS);
+		if (n == 0 && !reported) {
+			report_quiet(&c, fd, agent_getenv("sbctl"));
+			reported = 1;
+		}
+		if (n == 0 || n == -EINTR)
+			continue;
+		reported = 0;
 		n = sys_read(fd, buf, sizeof(buf));
 		if (n == -EINTR || n == -EAGAIN)
 			continue;

@@ -59,6 +59,7 @@ static const char *const tcpclose_keys[] = {
 static const char *const fork_keys[] = { "close", NULL };
 static const char *const tcpsink_keys[] = { "port", "rcvbuf", NULL };
 static const char *const tcpdrain_keys[] = { "timeout_ms", NULL };
+static const char *const httpd_keys[] = { "port", "conns", "size", "backlog", NULL };
 static const char *const proc_keys[] = { "path", "prefix", NULL };
 static const char *const no_keys[] = { NULL };
 
@@ -88,6 +89,7 @@ static const struct kind kinds[] = {
 	{ "tcpsink", step_tcpsink, tcpsink_keys },
 	{ "tcpsinkwait", step_tcpsinkwait, no_keys },
 	{ "tcpdrain", step_tcpdrain, tcpdrain_keys },
+	{ "httpd", step_httpd, httpd_keys },
 	{ "proc", step_proc, proc_keys },
 	{ "route", step_route, route_keys },
 	{ "mtu", step_mtu, mtu_keys },

@@ -9,22 +9,21 @@
 
 #define PROC_FILE_MAX	(16 << 10)	/* bytes read of the file */
 
-int step_proc(struct step *s)
+/*
+ * proc_line copies into line (cap bytes) the first line of the file at
+ * path that starts with prefix, without its newline. Returns 0, -ENOENT
+ * when no line matches, or the open or read error.
+ */
+long proc_line(const char *path, const char *prefix, char *line, unsigned long cap)
 {
 	static char buf[PROC_FILE_MAX + 1];
-	const char *path, *prefix;
 	long fd, n = 0, total = 0;
-	char *line, *next;
-	size_t plen;
+	char *l, *next;
+	size_t plen = strlen(prefix);
 
-	if (step_str(s, "path", &path, 1) < 0 ||
-	    step_str(s, "prefix", &prefix, 1) < 0)
-		return -1;
 	fd = sys_open(path, O_RDONLY, 0);
-	if (fd < 0) {
-		out_error(s->index, "cannot open ", path, fd);
-		return -1;
-	}
+	if (fd < 0)
+		return fd;
 	while (total < PROC_FILE_MAX) {
 		n = sys_read(fd, buf + total, PROC_FILE_MAX - total);
 		if (n == -EINTR)
@@ -34,26 +33,45 @@ int step_proc(struct step *s)
 		total += n;
 	}
 	sys_close(fd);
-	if (n < 0) {
-		out_error(s->index, "cannot read ", path, n);
-		return -1;
-	}
+	if (n < 0)
+		return n;
 	buf[total] = 0;
-	plen = strlen(prefix);
-	for (line = buf; *line; line = next) {
-		next = strchr(line, '\n');
+	for (l = buf; *l; l = next) {
+		next = strchr(l, '\n');
 		if (next)
 			*next++ = 0;
 		else
-			next = line + strlen(line);
-		if (strncmp(line, prefix, plen))
+			next = l + strlen(l);
+		if (strncmp(l, prefix, plen))
 			continue;
-		out_result(s->index, "proc");
-		out_str("path", path);
-		out_str("line", line);
-		out_end();
+		strncpy(line, l, cap - 1);
+		line[cap - 1] = 0;
 		return 0;
 	}
-	out_error(s->index, "no line with that prefix in ", path, 0);
-	return -1;
+	return -ENOENT;
+}
+
+int step_proc(struct step *s)
+{
+	static char line[PROC_LINE_MAX];
+	const char *path, *prefix;
+	long ret;
+
+	if (step_str(s, "path", &path, 1) < 0 ||
+	    step_str(s, "prefix", &prefix, 1) < 0)
+		return -1;
+	ret = proc_line(path, prefix, line, sizeof(line));
+	if (ret == -ENOENT) {
+		out_error(s->index, "no line with that prefix in ", path, 0);
+		return -1;
+	}
+	if (ret < 0) {
+		out_error(s->index, "cannot read ", path, ret);
+		return -1;
+	}
+	out_result(s->index, "proc");
+	out_str("path", path);
+	out_str("line", line);
+	out_end();
+	return 0;
 }

@@ -43,6 +43,22 @@ long sb_connect(int fd, const void *addr, int addrlen)
 	return my_syscall3(__NR_connect, fd, addr, addrlen);
 }
 
+long sb_bind4(int fd, const void *addr, int addrlen)
+{
+	return my_syscall3(__NR_bind, fd, addr, addrlen);
+}
+
+long sb_listen(int fd, int backlog)
+{
+	return my_syscall2(__NR_listen, fd, backlog);
+}
+
+/* i386 has accept4 only (no accept) as a direct system call. */
+long sb_accept(int fd)
+{
+	return my_syscall4(__NR_accept4, fd, NULL, NULL, 0);
+}
+
 long sb_setsockopt(int fd, int level, int name, const void *val, int len)
 {
 	return my_syscall5(__NR_setsockopt, fd, level, name, val, len);

@@ -19,22 +19,6 @@ static unsigned char sink_buf[SINK_BUF];
 static long sink_pid;
 static unsigned long long sink_bytes;
 
-static long sb_bind4(int fd, const void *addr, int addrlen)
-{
-	return my_syscall3(__NR_bind, fd, addr, addrlen);
-}
-
-static long sb_listen(int fd, int backlog)
-{
-	return my_syscall2(__NR_listen, fd, backlog);
-}
-
-/* i386 has accept4 only (no accept) as a direct system call. */
-static long sb_accept(int fd)
-{
-	return my_syscall4(__NR_accept4, fd, NULL, NULL, 0);
-}
-
 static int sink_drain(void *arg)
 {
 	long lfd = (long)arg, fd, n;
