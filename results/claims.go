@@ -227,12 +227,18 @@ func speedClaim(platform, protocol, size string) func(*Bundle) (float64, string)
 }
 
 // preferNIC is our UDP gain at key over the data NIC when the run
-// measured it there, else onto dummy0.
+// measured it there (the sender's, with the receiver's beside it), else
+// onto dummy0.
 func preferNIC(key ...string) func(*Bundle) (float64, string) {
 	nic, dummy := percentAt(FigUDPNICGain, key...), percentAt(FigUDPGain, key...)
+	recv := percentAt(FigUDPNICRecvGain, key...)
 	return func(b *Bundle) (float64, string) {
 		if v, text := nic(b); !math.IsNaN(v) {
-			return v, "over the data NIC: " + text
+			text = "over the data NIC, sender (guest clock): " + text
+			if rv, rtext := recv(b); !math.IsNaN(rv) {
+				text += "; receiver (host time at the sink, figure " + FigUDPNICRecvGain + "): " + rtext
+			}
+			return v, text
 		}
 		v, text := dummy(b)
 		return v, "onto dummy0: " + text

@@ -473,6 +473,19 @@ type StreamRate struct {
 	Iterations    int
 	IntervalWidth float64
 	Met           bool
+	// Receiver marks the receiver side of a UDP stream (figure
+	// FigUDPNICRecv): MbitPerS is then host time at the sink, and Sent
+	// and Received count the datagrams of every round (warm-up included).
+	Receiver       bool
+	Sent, Received int64
+}
+
+// Side names the rate's side, for messages.
+func (r StreamRate) Side() string {
+	if r.Receiver {
+		return "receiver"
+	}
+	return "sender"
 }
 
 // nicFigures are the ids, paper figure, protocol and size column of one
@@ -506,41 +519,65 @@ func TCPNICFigures(rates []StreamRate, ruleWidth float64, caption string) ([]Fig
 }
 
 func (n nicFigures) figures(rates []StreamRate, ruleWidth float64, caption string) ([]Figure, error) {
-	columns := []string{"platform", "protocol", n.sizeColumn, "path"}
 	rate := Figure{
 		ID: n.rate, PaperFigure: n.paperFigure, Title: n.name + " over the data NIC, sender side",
 		Caption: caption, Unit: "Mbit/s (guest clock)", Kind: KindTime,
-		Columns: columns, Series: "path", Panels: "platform",
+		Columns: n.columns(), Series: "path", Panels: "platform",
 	}
+	for _, r := range rates {
+		if r.Protocol == n.protocol {
+			rate.Rows = append(rate.Rows, Row{Key: n.key(r), Value: r.MbitPerS})
+		}
+	}
+	gain, err := n.gainFigure(rates)
+	return []Figure{rate, gain, n.intervalFigure(rates, ruleWidth)}, err
+}
+
+// columns are the key columns of a rate: platform, protocol, size, path.
+func (n nicFigures) columns() []string {
+	return []string{"platform", "protocol", n.sizeColumn, "path"}
+}
+
+// key is a rate's key in columns' order.
+func (n nicFigures) key(r StreamRate) []string {
+	return []string{r.Platform, r.Protocol, strconv.Itoa(n.size(r)), r.Path}
+}
+
+// intervalFigure is the 99% interval's width of every mean of rates.
+func (n nicFigures) intervalFigure(rates []StreamRate, ruleWidth float64) Figure {
 	ci := Figure{
 		ID: n.interval, PaperFigure: n.paperFigure, Title: n.name + ": 99% confidence interval of each mean",
 		Caption: fmt.Sprintf("Total width of the 99%% confidence interval of each mean throughput of figure %s, in percent "+
 			"of the mean; netperf's rule (the paper's +-%g%%) asks at most %g%%. Rows above it did not meet the rule "+
 			"within the iterations allowed.", n.rate, 50*ruleWidth, 100*ruleWidth),
 		Unit: "% of the mean (interval width)", Kind: KindTime,
-		Columns: slices.Clone(columns), Series: "path",
+		Columns: n.columns(), Series: "path",
 		Limit: &Limit{Value: 100 * ruleWidth, Label: fmt.Sprintf("netperf's rule: at most %g%%", 100*ruleWidth)},
 	}
+	for _, r := range rates {
+		if r.Protocol == n.protocol {
+			ci.Rows = append(ci.Rows, Row{Key: n.key(r), Value: 100 * r.IntervalWidth})
+		}
+	}
+	return ci
+}
+
+// gainFigure is the specialized path's throughput gain over the baseline
+// path's of rates, beside the paper's.
+func (n nicFigures) gainFigure(rates []StreamRate) (Figure, error) {
 	gain := Figure{
 		ID: n.gain, PaperFigure: n.paperFigure, Title: n.name + " over the data NIC: throughput gain",
 		Caption: "100 x (specialized / " + baselinePath(n.protocol) + "() throughput - 1) of figure " + n.rate +
 			"; the paper's number beside ours.",
 		Unit: "% throughput gain", Kind: KindTime,
-		Columns: slices.Clone(columns[:3]),
+		Columns: n.columns()[:3],
 	}
 	// The same pairing as the count-mode figures: throughput stands in
 	// for a cost, so the gain is the cost ratio's inverse.
 	var inverse []PathCost
 	for _, r := range rates {
-		if r.Protocol != n.protocol {
-			continue
-		}
-		size := n.size(r)
-		k := []string{r.Platform, r.Protocol, strconv.Itoa(size), r.Path}
-		rate.Rows = append(rate.Rows, Row{Key: k, Value: r.MbitPerS})
-		ci.Rows = append(ci.Rows, Row{Key: slices.Clone(k), Value: 100 * r.IntervalWidth})
-		if r.MbitPerS > 0 {
-			inverse = append(inverse, PathCost{Platform: r.Platform, Protocol: r.Protocol, SizeBytes: size,
+		if r.Protocol == n.protocol && r.MbitPerS > 0 {
+			inverse = append(inverse, PathCost{Platform: r.Platform, Protocol: r.Protocol, SizeBytes: n.size(r),
 				Path: r.Path, InstructionsPerSend: 1 / r.MbitPerS})
 		}
 	}
@@ -557,5 +594,5 @@ func (n nicFigures) figures(rates []StreamRate, ruleWidth float64, caption strin
 		return []string{paper.Platforms[v.Platform], v.Protocol, strconv.Itoa(v.SizeBytes)}
 	})
 	gain.Rows = append(gain.Rows, rows...)
-	return []Figure{rate, gain, ci}, err
+	return gain, err
 }

@@ -19,11 +19,10 @@ func SeedTag(seed byte) uint32 {
 }
 
 // Round is one round of a flow: datagrams carrying Tag, sent in the step
-// the guest began at Begin and reported at End (host time, the marks of
-// qemu.StepClock).
+// whose result reached the host at End (host time, qemu.StepClock's mark).
 type Round struct {
-	Tag        uint32
-	Begin, End time.Time
+	Tag uint32
+	End time.Time
 }
 
 // RoundCount is what the sink received of one round.
@@ -34,11 +33,10 @@ type RoundCount struct {
 	// when none arrived); FirstBytes the first datagram's payload.
 	First, Last time.Time
 	FirstBytes  int
-	// AfterEnd counts the datagrams that arrived after the guest
-	// reported the step: still in the guest's NIC, the link's queue or
-	// the sink's netstack then. BeforeBegin counts those that arrived
-	// before the step began, which only a wrong tag or mark explains.
-	AfterEnd, BeforeBegin int64
+	// AfterEnd counts the datagrams that arrived after the guest's
+	// report of the step reached the host: still in the guest's NIC, the
+	// link's queue or the sink's netstack then.
+	AfterEnd int64
 }
 
 // Window is the receive window: from the round's first arrival to its
@@ -60,7 +58,8 @@ func (c RoundCount) MbitPerS() float64 {
 
 // CountRounds splits a flow's arrivals by round. The split is by tag, not
 // by time: a round's last datagrams may still be queued when the next
-// round begins. Arrivals whose tag is no round's are not counted. Call it
+// round begins, and a datagram can reach the sink before the console line
+// that ended the previous step reaches the host. Arrivals whose tag is no round's are not counted. Call it
 // once the flow's arrivals are complete (see Sink.WaitQuiet).
 func CountRounds(arrivals []Arrival, rounds []Round) []RoundCount {
 	index := make(map[uint32]int, len(rounds))
@@ -82,9 +81,6 @@ func CountRounds(arrivals []Arrival, rounds []Round) []RoundCount {
 		c.Last = a.At
 		if a.At.After(r.End) {
 			c.AfterEnd++
-		}
-		if a.At.Before(r.Begin) {
-			c.BeforeBegin++
 		}
 	}
 	return out

@@ -23,7 +23,7 @@ func TestCountRounds(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	a, b := SeedTag(0), SeedTag(1)
-	rounds := []Round{{Tag: a, Begin: ms(0), End: ms(100)}, {Tag: b, Begin: ms(100), End: ms(200)}}
+	rounds := []Round{{Tag: a, End: ms(100)}, {Tag: b, End: ms(200)}}
 	for _, tc := range []struct {
 		name     string
 		arrivals []Arrival
@@ -52,7 +52,7 @@ func TestCountRounds(t *testing.T) {
 			[]Arrival{{At: ms(50), Bytes: 64, Seq: a}, {At: ms(90), Bytes: 64, Seq: b}},
 			[]RoundCount{
 				{Datagrams: 1, Bytes: 64, First: ms(50), Last: ms(50), FirstBytes: 64},
-				{Datagrams: 1, Bytes: 64, First: ms(90), Last: ms(90), FirstBytes: 64, BeforeBegin: 1},
+				{Datagrams: 1, Bytes: 64, First: ms(90), Last: ms(90), FirstBytes: 64},
 			},
 			[]float64{0, 0},
 		},

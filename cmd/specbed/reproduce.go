@@ -178,6 +178,7 @@ func runReproduce(ctx context.Context, b *images.Builder, platforms []*qemu.Plat
 	errs = multierror.Append(errs, netErr)
 	phases.done("overhead, UDP and TCP streams (network mode)")
 	warnConfidence(stderr, net.udp, udpConf)
+	warnConfidence(stderr, net.udpRecv, udpConf)
 	warnConfidence(stderr, net.tcp, tcpConf)
 	run.End = time.Now()
 	bundle, err := assembleBundle(ctx, run, outcomes, rows, net, udpConf, tcpConf)
@@ -392,6 +393,8 @@ func (r *preparedRemote) close() {
 type networkResults struct {
 	overhead []results.PhaseTime
 	udp, tcp []results.StreamRate
+	// udpRecv are the UDP streams' receiver sides.
+	udpRecv []results.StreamRate
 }
 
 // networkJob is one independent network-mode measurement of a platform:
@@ -446,7 +449,7 @@ func measureNetwork(ctx context.Context, overheadRemote, streamRemote *preparedR
 				if err != nil {
 					return "", err
 				}
-				out.udp, out.overhead = run.Rates(e.P.Name), run.Overhead
+				out.udp, out.udpRecv, out.overhead = run.Rates(e.P.Name), run.ReceiverRates(e.P.Name), run.Overhead
 				return fmt.Sprintf("done: the sink counted %d of the %d datagrams sent", run.Delivered, run.Sent), nil
 			}})
 		}
@@ -511,6 +514,7 @@ func measureNetwork(ctx context.Context, overheadRemote, streamRemote *preparedR
 	for _, o := range outs {
 		all.overhead = append(all.overhead, o.overhead...)
 		all.udp = append(all.udp, o.udp...)
+		all.udpRecv = append(all.udpRecv, o.udpRecv...)
 		all.tcp = append(all.tcp, o.tcp...)
 	}
 	return all, errs.ErrorOrNil()
@@ -535,9 +539,9 @@ func dispatchOrder(jobs []networkJob) []int {
 func warnConfidence(w io.Writer, rates []results.StreamRate, conf repro.Confidence) {
 	for _, r := range rates {
 		if !r.Met {
-			fmt.Fprintf(w, "WARNING: %s %s %d B %s: the %g%% confidence interval of the mean is %.1f%% wide after %d "+
+			fmt.Fprintf(w, "WARNING: %s %s %d B %s, %s: the %g%% confidence interval of the mean is %.1f%% wide after %d "+
 				"iterations; netperf's rule asks at most %g%% (the mean is reported, the rule is not met)\n",
-				r.Platform, r.Protocol, r.SizeBytes, r.Path, 100*conf.Level, 100*r.IntervalWidth, r.Iterations, 100*conf.Width)
+				r.Platform, r.Protocol, r.SizeBytes, r.Path, r.Side(), 100*conf.Level, 100*r.IntervalWidth, r.Iterations, 100*conf.Width)
 		}
 	}
 }
@@ -547,7 +551,11 @@ func unmet(rates []results.StreamRate) string {
 	var out []string
 	for _, r := range rates {
 		if !r.Met {
-			out = append(out, fmt.Sprintf("%s %d B %s (%.1f%% after %d)", r.Platform, r.SizeBytes, r.Path,
+			side := ""
+			if r.Receiver {
+				side = " receiver"
+			}
+			out = append(out, fmt.Sprintf("%s %d B %s%s (%.1f%% after %d)", r.Platform, r.SizeBytes, r.Path, side,
 				100*r.IntervalWidth, r.Iterations))
 		}
 	}
@@ -566,10 +574,29 @@ func streamCaption(conf repro.Confidence) string {
 		"(i486: NE2000, p3: e1000) over the 1 Gbit/s data link to the sink, each round %d timed sends after %d "+
 		"warm-up sends; throughput is payload bits per second of the guest's clock, which runs at 2^shift ns per "+
 		"instruction while the guest sends. Rounds go on, %d to %d, until the %g%% confidence interval of the mean "+
-		"is at most %g%% wide (netperf -I %g,%g); figure %s gives each interval. The SA-1110's only link is a "+
-		"slow SLIP line: its UDP figure is sender-side onto dummy0 (figure %s).",
+		"is at most %g%% wide (netperf -I %g,%g); figure %s gives each interval, figure %s the receiver beside the "+
+		"sender. The SA-1110's only link is a slow SLIP line: its UDP figure is sender-side onto dummy0 (figure %s).",
 		repro.StreamCount, repro.StreamWarmup, conf.Min, conf.Max, 100*conf.Level, 100*conf.Width,
-		100*conf.Level, 100*conf.Width, results.FigUDPNICInterval, results.FigUDPRate)
+		100*conf.Level, 100*conf.Width, results.FigUDPNICInterval, results.FigUDPNICRecv, results.FigUDPRate)
+}
+
+// receiverCaption says how figure 5's UDP stream is measured on both
+// sides and what each side's clock is.
+func receiverCaption(conf repro.Confidence) string {
+	return fmt.Sprintf("netperf's UDP_STREAM, sender and receiver reported apart, network mode: the boots of figure %s "+
+		"(x86 guests' data NIC, 1 Gbit/s data link to the sink), each round of %d timed sends after %d warm-up sends "+
+		"with a payload of its own (the agent's seed), so that the sink tells the rounds apart. Sender: payload bits "+
+		"per second of the guest's clock over the timed sends; that clock runs 2^shift ns per instruction while the "+
+		"guest sends (icount), not host time. Receiver: per round, the payload of the datagrams the sink counted after "+
+		"the round's first one, over the host time from that first arrival to its last (the receive window; warm-up "+
+		"datagrams included), so it follows how fast QEMU runs the guest on this host, which a loaded host slows. A "+
+		"round is closed once the guest's links have delivered or dropped every frame and the sink has received "+
+		"nothing for %d ms; datagrams still queued when the round's result line reached the host count for their "+
+		"round. Each side's mean goes through netperf's rule (%d to %d rounds, %g%% interval at most %g%% wide) on its "+
+		"own; figure %s gives the receiver's intervals, %s the datagrams lost. The SA-1110's only link is a slow SLIP "+
+		"line: its UDP figure is sender-side onto dummy0 (figure %s), with no receiver.",
+		results.FigUDPNIC, repro.StreamCount, repro.StreamWarmup, repro.SinkQuiet.Milliseconds(), conf.Min, conf.Max,
+		100*conf.Level, 100*conf.Width, results.FigUDPNICRecvInterval, results.FigUDPNICRecvLoss, results.FigUDPRate)
 }
 
 // tcpStreamCaption says how figure 5(d,e)'s TCP stream is measured.
@@ -703,10 +730,16 @@ func assembleBundle(ctx context.Context, run results.Run, outcomes []*platformOu
 	} else {
 		b.Missing = append(b.Missing, results.Missing{PaperFigure: "4(c)", Why: "the overhead boots failed (see the run's errors)"})
 	}
+	if len(net.udpRecv) > 0 {
+		recv, err := results.UDPReceiverFigures(net.udp, net.udpRecv, udpConf.Width, receiverCaption(udpConf)+unmet(net.udpRecv))
+		if err != nil {
+			return nil, err
+		}
+		b.Figures = append(b.Figures, recv...)
+	} else {
+		b.Missing = append(b.Missing, results.Missing{PaperFigure: "5(a,b,c) over a NIC, receiver side", Why: "no platform with a data NIC was measured (or its stream boots failed: see the run's errors)"})
+	}
 	b.Missing = append(b.Missing,
-		results.Missing{PaperFigure: "5(a,b,c), receiver side", Why: "netperf reports UDP_STREAM's receiver apart from " +
-			"its sender; ours are sender-side: the sink counts the flow's datagrams per boot, not per round against a " +
-			"receive clock, so there is no receiver throughput per path yet"},
 		results.Missing{PaperFigure: "1", Why: "the profile under 100 concurrent connections is a stretch goal, not built"},
 	)
 	return b, nil

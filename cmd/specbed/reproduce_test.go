@@ -93,9 +93,25 @@ func TestReproduceDeterministic(t *testing.T) {
 		}
 	}
 	for _, id := range []string{results.FigSendPaths, results.FigSize, results.FigOverhead, results.FigUDPNICGain, results.FigTCPNICGain,
-		results.FigTCPCount, results.FigTCPCountGain} {
+		results.FigTCPCount, results.FigTCPCountGain, results.FigUDPNICRecv, results.FigUDPNICRecvGain, results.FigUDPNICRecvLoss} {
 		if f := bundles[0].Figure(id); f == nil || len(f.Ours()) == 0 {
 			t.Errorf("the quick bundle has no figure %s", id)
+		}
+	}
+	// UDP_STREAM's receiver beside its sender: both sides of both paths,
+	// and the loss the sink saw (its datagrams told apart by round).
+	if f, loss := bundles[0].Figure(results.FigUDPNICRecv), bundles[0].Figure(results.FigUDPNICRecvLoss); f != nil && loss != nil {
+		for _, path := range []string{results.PathSendto, results.PathCustomized} {
+			for _, side := range []string{results.SideSender, results.SideReceiver} {
+				if v := f.Value("i486", "udp", "1024", path, side); v == nil || *v <= 0 {
+					t.Errorf("figure %s at %s %s: %v, want a throughput", results.FigUDPNICRecv, path, side, v)
+				}
+			}
+			if v := loss.Value("i486", "udp", "1024", path); v == nil || *v < 0 || *v > 100 {
+				t.Errorf("figure %s at %s: %v, want a percentage", results.FigUDPNICRecvLoss, path, v)
+			} else {
+				t.Logf("%s: %.2f%% of the datagrams lost", path, *v)
+			}
 		}
 	}
 	// The TCP sizes come from the loopback flow's residual.

@@ -122,11 +122,11 @@ const coreGuestPath = "/lib/modules/specnet.ko"
 // stream boot at SizeFlow (MeasureStream).
 func (e *Platform) MeasureOverhead(ctx context.Context, r *Remote) ([]results.PhaseTime, error) {
 	e.step("specialization overhead (network mode)")
-	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), append(netPlan(e.P), overheadSteps(e.K)...), nil)
+	boot, err := e.bootNetwork(ctx, r, e.coreFiles(), append(netPlan(e.P), overheadSteps(e.K)...), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: overhead boot: %w", e.P.Name, err)
 	}
-	return e.overheadPhases(res, len(netPlan(e.P)), r)
+	return e.overheadPhases(boot.res, len(netPlan(e.P)), r)
 }
 
 // overheadPhases reads the results of overheadSteps, the first at step
@@ -191,27 +191,44 @@ type sinkService interface {
 	settle()
 }
 
+// netBoot is what a network-mode boot gave.
+type netBoot struct {
+	res *qemu.Result
+	// sink is the sink's report, taken once the guest's links settled
+	// and the sink went quiet.
+	sink vnet.SinkReport
+	// marks are when each step's result reached the host.
+	marks *qemu.StepClock
+}
+
+// SinkQuiet is how long (host wall time) the sink must receive nothing
+// before its report is taken, once the guest's links have delivered or
+// dropped every frame offered: the sink host's netstack then still hands
+// queued datagrams to the sink's socket, which takes well under it.
+const SinkQuiet = 200 * time.Millisecond
+
 // bootNetwork runs plan on the guest in network mode with files in its
 // initramfs, attached to a fresh default topology whose server host runs
 // r's server (none if r is nil) and whose sink host runs the sink and svc
-// (if not nil); it returns the sink's report too.
-func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.File, plan []string, svc sinkService) (*qemu.Result, vnet.SinkReport, error) {
+// (if not nil); it returns the sink's report and the steps' host-time
+// marks too.
+func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.File, plan []string, svc sinkService) (*netBoot, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	topo, err := vnet.DefaultTopology(e.P.Name, e.P.Link)
 	if err != nil {
-		return nil, vnet.SinkReport{}, err
+		return nil, err
 	}
 	n, err := vnet.Start(ctx, topo)
 	if err != nil {
-		return nil, vnet.SinkReport{}, err
+		return nil, err
 	}
 	defer n.Close()
 	served := make(chan error, 1)
 	if r != nil {
 		l, err := n.Host(vnet.ServerHost).Listen(ctx, "tcp", fmt.Sprintf(":%d", vnet.ServerPort))
 		if err != nil {
-			return nil, vnet.SinkReport{}, err
+			return nil, err
 		}
 		go func() { served <- r.srv.Serve(ctx, l) }()
 	} else {
@@ -221,19 +238,20 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 	// guest; the sink takes and counts them.
 	sink, err := vnet.StartSink(ctx, n.Host(vnet.SinkHost), vnet.SinkPort)
 	if err != nil {
-		return nil, vnet.SinkReport{}, err
+		return nil, err
 	}
 	defer sink.Close()
 	if svc != nil {
 		if err := svc.start(ctx, n.Host(vnet.SinkHost)); err != nil {
-			return nil, vnet.SinkReport{}, err
+			return nil, err
 		}
 	}
 	initrd, err := e.B.Initramfs(ctx, e.P, files)
 	if err != nil {
-		return nil, vnet.SinkReport{}, err
+		return nil, err
 	}
 	var console bytes.Buffer
+	marks := &qemu.StepClock{Tee: &console}
 	cfg := qemu.Config{
 		Platform:       e.P,
 		Mode:           qemu.NetworkMode,
@@ -243,17 +261,20 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 		RunRoot:        e.RunRoot,
 		Timeout:        networkTimeout,
 		SilenceTimeout: bootSilence,
-		Echo:           &console,
+		Echo:           marks,
 	}
 	in, err := vnet.StartQEMU(ctx, n, &topo, cfg)
 	if err != nil {
-		return nil, vnet.SinkReport{}, err
+		return nil, err
 	}
 	res, err := in.Wait()
+	if err == nil {
+		err = settleSink(ctx, n, &topo, sink)
+	}
 	if svc != nil && err == nil {
 		svc.settle()
 	}
-	report := sink.Report()
+	out := &netBoot{res: res, sink: sink.Report(), marks: marks}
 	cancel()
 	if serr := <-served; serr != nil && err == nil {
 		err = fmt.Errorf("server: %w", serr)
@@ -261,10 +282,31 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 	if err != nil {
 		tail := console.Bytes()
 		tail = tail[max(0, len(tail)-consoleTail):]
-		return res, report, fmt.Errorf("%w\nconsole (last %d bytes):\n%s", err, len(tail), tail)
+		return out, fmt.Errorf("%w\nconsole (last %d bytes):\n%s", err, len(tail), tail)
 	}
-	return res, report, nil
+	return out, nil
 }
+
+// settleSink waits until every frame the guest offered to topo's links
+// was delivered or dropped (a SLIP line runs seconds behind its guest),
+// then until the sink went quiet: its report then holds every datagram
+// that will ever arrive, the last round's tail included.
+func settleSink(ctx context.Context, n *vnet.Network, topo *vnet.Topology, sink *vnet.Sink) error {
+	ctx, cancel := context.WithTimeout(ctx, networkSettle)
+	defer cancel()
+	var links []string
+	for _, l := range topo.Links {
+		links = append(links, l.Name)
+	}
+	if _, err := n.Settle(ctx, links...); err != nil {
+		return err
+	}
+	return sink.WaitQuiet(ctx, SinkQuiet)
+}
+
+// networkSettle bounds settleSink (host wall time): a full 64 KiB queue on
+// the 230400 bit/s SLIP line takes 2.3 s to drain.
+const networkSettle = 30 * time.Second
 
 // consoleTail is how much of the console a failed boot's error quotes (bytes).
 const consoleTail = 3000

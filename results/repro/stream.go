@@ -105,6 +105,31 @@ type StreamResult struct {
 	Met           bool
 	// Samples are every iteration's throughput (Mbit/s), in order.
 	Samples []float64
+	// Receiver is the same rounds at the sink (UDP only, else nil).
+	Receiver *ReceiverResult
+}
+
+// ReceiverResult is one path's UDP stream at one size as the sink received
+// it, like netperf's UDP_STREAM receiver line: each round's datagrams are
+// told apart by their payload (the round's own seed, vnet.SeedTag).
+type ReceiverResult struct {
+	// MbitPerS is the mean receiver throughput of the rounds netperf's
+	// rule used: payload Mbit/s of host time over each round's receive
+	// window, from its first arrival to its last (vnet.RoundCount).
+	// Iterations, IntervalWidth, Met and Samples as for the sender.
+	MbitPerS      float64
+	Iterations    int
+	IntervalWidth float64
+	Met           bool
+	Samples       []float64
+	// Sent counts the datagrams the guest sent in every round (warm-up
+	// included), Received those the sink counted; Lost is each round's
+	// difference, in order.
+	Sent, Received int64
+	Lost           []int64
+	// AfterResult counts the datagrams that reached the sink after the
+	// guest's result line of their round reached the host.
+	AfterResult int64
 }
 
 // StreamRun is a platform's UDP stream at every size.
@@ -136,13 +161,19 @@ func (e *Platform) streamPlan(size int, c Confidence, overhead bool) []string {
 		plan = append(plan, e.fetchSteps(streamFlow(size), protocolUDP, streamSlot, "refuse")...)
 	}
 	for i := range c.Max {
-		for _, path := range udpStreamPaths {
+		for j, path := range udpStreamPaths {
 			plan = append(plan, qemu.SendStep{Path: path, Slot: streamSlot, Size: size, Count: StreamCount,
-				Warmup: StreamWarmup, Seed: i}.String())
+				Warmup: StreamWarmup, Seed: int(streamSeed(i*len(udpStreamPaths) + j))}.String())
 		}
 	}
 	return plan
 }
+
+// streamSeed is the seed of a stream boot's round'th send step (from 0,
+// in plan order): each round's datagrams carry a payload of their own, by
+// which the sink tells the rounds apart (vnet.SeedTag). Seeds are 0..255:
+// a boot holds at most 20 rounds (UDPConfidence's Max of 10, two paths).
+func streamSeed(round int) byte { return byte(round) }
 
 // MeasureStream measures netperf's UDP_STREAM, sender side, over the data
 // NIC in network mode: one boot per size collects the flow's context,
@@ -165,27 +196,93 @@ func (e *Platform) MeasureStream(ctx context.Context, r, overhead *Remote, sizes
 			what += ", after the specialization overhead's fetches"
 		}
 		e.step(what)
-		res, sink, err := e.bootNetwork(ctx, server, e.coreFiles(), e.streamPlan(size, c, withOverhead), nil)
+		boot, err := e.bootNetwork(ctx, server, e.coreFiles(), e.streamPlan(size, c, withOverhead), nil)
 		if err == nil {
-			_, err = checkFetched(res)
+			_, err = checkFetched(boot.res)
 		}
 		if err == nil && withOverhead {
-			out.Overhead, err = e.overheadPhases(res, len(netPlan(e.P)), overhead)
+			out.Overhead, err = e.overheadPhases(boot.res, len(netPlan(e.P)), overhead)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d B: %w", e.P.Name, size, err)
 		}
-		results, sent, err := streamResults(res, size, c, udpStreamPaths)
+		results, sent, err := streamResults(boot.res, size, c, udpStreamPaths)
 		if err != nil {
 			return nil, fmt.Errorf("%s: stream %d B: %w", e.P.Name, size, err)
+		}
+		flow := streamSinkFlow(boot.sink)
+		recv, err := receiverResults(boot.res, boot.marks, flow.Arrivals, c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: stream %d B, receiver: %w", e.P.Name, size, err)
+		}
+		for i := range results {
+			results[i].Receiver = recv[qemu.SendPath(results[i].Path)]
 		}
 		out.Results = append(out.Results, results...)
 		out.Sent += sent
-		for _, f := range sink.UDP {
-			if strings.HasSuffix(f.Source, ":"+strconv.Itoa(streamSrcPort)) {
-				out.Delivered += f.Datagrams
-			}
+		out.Delivered += flow.Datagrams
+	}
+	return out, nil
+}
+
+// streamSinkFlow is the stream's flow in the sink's report (empty if
+// nothing arrived).
+func streamSinkFlow(r vnet.SinkReport) vnet.FlowReport {
+	for _, f := range r.UDP {
+		if strings.HasSuffix(f.Source, ":"+strconv.Itoa(streamSrcPort)) {
+			return f
 		}
+	}
+	return vnet.FlowReport{}
+}
+
+// receiverResults splits the flow's arrivals at the sink (complete: the
+// boot settled the links and waited for the sink to go quiet) into the
+// boot's rounds, one per send step, by each round's seed, and puts each
+// path's receiver throughputs through the rule. A round's datagrams that
+// were still queued when its result line reached the host (marks) count
+// for it all the same.
+func receiverResults(res *qemu.Result, marks *qemu.StepClock, arrivals []vnet.Arrival, c Confidence) (map[qemu.SendPath]*ReceiverResult, error) {
+	var (
+		rounds []vnet.Round
+		sends  []*qemu.SendResult
+	)
+	for _, s := range res.Steps {
+		if s.Send == nil {
+			continue
+		}
+		end, ok := marks.Ended(s.Step)
+		if !ok {
+			return nil, fmt.Errorf("no host-time mark of step %d's result", s.Step)
+		}
+		rounds = append(rounds, vnet.Round{Tag: vnet.SeedTag(streamSeed(len(sends))), End: end})
+		sends = append(sends, s.Send)
+	}
+	if len(arrivals) >= vnet.MaxArrivals {
+		return nil, fmt.Errorf("the sink kept only the first %d arrivals", vnet.MaxArrivals)
+	}
+	counts := vnet.CountRounds(arrivals, rounds)
+	out := map[qemu.SendPath]*ReceiverResult{}
+	samples := map[qemu.SendPath][]float64{}
+	for k, s := range sends {
+		r := out[s.Path]
+		if r == nil {
+			r = &ReceiverResult{}
+			out[s.Path] = r
+		}
+		sent, got := int64(s.Count+s.Warmup), counts[k]
+		if got.Datagrams > sent {
+			return nil, fmt.Errorf("round %d (%s): the sink counted %d datagrams of %d sent", k, s.Path, got.Datagrams, sent)
+		}
+		r.Sent += sent
+		r.Received += got.Datagrams
+		r.Lost = append(r.Lost, sent-got.Datagrams)
+		r.AfterResult += got.AfterEnd
+		samples[s.Path] = append(samples[s.Path], got.MbitPerS())
+	}
+	for path, r := range out {
+		r.Samples = samples[path]
+		r.Iterations, r.MbitPerS, r.IntervalWidth, r.Met = c.apply(r.Samples)
 	}
 	return out, nil
 }
@@ -283,12 +380,26 @@ func streamResults(res *qemu.Result, size int, c Confidence, paths []qemu.SendPa
 	return out, sent, nil
 }
 
-// Rates returns the runs' throughputs as figure rows.
+// Rates returns the runs' sender throughputs as figure rows.
 func (r *StreamRun) Rates(platform string) []results.StreamRate {
 	var out []results.StreamRate
 	for _, s := range r.Results {
 		out = append(out, results.StreamRate{Platform: platform, Protocol: protocolUDP, SizeBytes: s.SizeBytes,
 			Path: s.Path, MbitPerS: s.MbitPerS, Iterations: s.Iterations, IntervalWidth: s.IntervalWidth, Met: s.Met})
+	}
+	return out
+}
+
+// ReceiverRates returns the runs' receiver throughputs and datagram
+// counts as figure rows.
+func (r *StreamRun) ReceiverRates(platform string) []results.StreamRate {
+	var out []results.StreamRate
+	for _, s := range r.Results {
+		if v := s.Receiver; v != nil {
+			out = append(out, results.StreamRate{Platform: platform, Protocol: protocolUDP, SizeBytes: s.SizeBytes,
+				Path: s.Path, MbitPerS: v.MbitPerS, Iterations: v.Iterations, IntervalWidth: v.IntervalWidth, Met: v.Met,
+				Receiver: true, Sent: v.Sent, Received: v.Received})
+		}
 	}
 	return out
 }

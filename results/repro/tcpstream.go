@@ -139,10 +139,11 @@ func (e *Platform) MeasureTCPStream(ctx context.Context, r *Remote, c Confidence
 	e.step(fmt.Sprintf("TCP stream: %d-byte sends through send(), generic, specialized (network mode)", TCPADU))
 	perStep := int64(TCPStreamCount+TCPStreamWarmup) * TCPADU
 	check := &streamChecker{want: TCPWarmup + int64(c.Max*len(tcpStreamPaths))*perStep}
-	res, _, err := e.bootNetwork(ctx, r, e.coreFiles(), e.tcpStreamPlan(c), check)
+	boot, err := e.bootNetwork(ctx, r, e.coreFiles(), e.tcpStreamPlan(c), check)
 	if err != nil {
 		return nil, fmt.Errorf("%s: TCP stream boot: %w", e.P.Name, err)
 	}
+	res := boot.res
 	fetched, err := checkFetched(res)
 	if err != nil {
 		return nil, fmt.Errorf("%s: TCP stream boot: %w", e.P.Name, err)
