@@ -100,11 +100,8 @@ var derivations = map[string]derivation{
 	"abstract-throughput": {ours: maxPercent(FigUDPNICGain, FigUDPGain),
 		why: "Our largest UDP gain over the platforms and sizes measured over the data NIC (figure " + FigUDPNICGain +
 			"), or onto dummy0 (figure " + FigUDPGain + ") when the run has no NIC figure. " + whyUDPNIC},
-	"fig1-profile": {ours: notMeasured,
-		why: "Not reproduced (a stretch goal of issue 7): it needs an in-kernel web server under 100 concurrent connections and the per-function profile of figure 4(a)'s plugin."},
+	"fig1-profile": {ours: profileClaim, why: whyProfile},
 }
-
-func notMeasured(*Bundle) (float64, string) { return math.NaN(), "not measured" }
 
 // percentAt is our value of a percent figure at key.
 func percentAt(id string, key ...string) func(*Bundle) (float64, string) {
