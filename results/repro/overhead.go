@@ -199,6 +199,8 @@ type netBoot struct {
 	sink vnet.SinkReport
 	// marks are when each step's result reached the host.
 	marks *qemu.StepClock
+	// data is the data link's traffic away from the guest (after settling).
+	data vnet.DirStats
 }
 
 // SinkQuiet is how long (host wall time) the sink must receive nothing
@@ -274,7 +276,7 @@ func (e *Platform) bootNetwork(ctx context.Context, r *Remote, files []images.Fi
 	if svc != nil && err == nil {
 		svc.settle()
 	}
-	out := &netBoot{res: res, sink: sink.Report(), marks: marks}
+	out := &netBoot{res: res, sink: sink.Report(), marks: marks, data: n.Link(vnet.DataLink).Stats().AToB}
 	cancel()
 	if serr := <-served; serr != nil && err == nil {
 		err = fmt.Errorf("server: %w", serr)

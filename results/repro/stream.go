@@ -138,6 +138,13 @@ type StreamRun struct {
 	// Sent counts the datagrams of the flow the guest sent (warm-up
 	// included), Delivered those the sink counted.
 	Sent, Delivered int64
+	// LinkDrops counts the frames the data link dropped on the way to the
+	// sink (its queue, loss, no receiver); SinkDrops the datagrams the
+	// sink host's netstack dropped because the sink's receive buffer was
+	// full (whole host, every port): where the datagrams Delivered lacks
+	// were lost.
+	LinkDrops int64
+	SinkDrops uint64
 	// Overhead are figure 4(c)'s phases, when the run measured them.
 	Overhead []results.PhaseTime
 }
@@ -221,6 +228,8 @@ func (e *Platform) MeasureStream(ctx context.Context, r, overhead *Remote, sizes
 		out.Results = append(out.Results, results...)
 		out.Sent += sent
 		out.Delivered += flow.Datagrams
+		out.LinkDrops += boot.data.QueueDrops + boot.data.LossDrops + boot.data.NoReceiverDrops
+		out.SinkDrops += boot.sink.Dropped.ReceiveBuffer
 	}
 	return out, nil
 }
