@@ -18,11 +18,13 @@ import (
 	"specbed/qemu"
 	"specbed/qemu/plugin/attrib"
 	"specbed/qemu/plugin/profile"
+	"specbed/results/repro"
 )
 
 type profileOptions struct {
 	platform string
 	paths    bool
+	server   bool
 	sizes    []int
 	files    []string
 	top      int
@@ -33,7 +35,7 @@ type profileOptions struct {
 func newProfileCmd() *cobra.Command {
 	var opts profileOptions
 	cmd := &cobra.Command{
-		Use:   "profile --platform P (--paths [--size N]... | [--file GUEST=HOST]... [-- step...])",
+		Use:   "profile --platform P (--paths [--size N]... | --server | [--file GUEST=HOST]... [-- step...])",
 		Short: "Count a plan's instructions per function and per network-stack layer with a QEMU TCG plugin",
 		Long: `profile boots the platform's cached kernel in count mode with specbed's TCG plugin
 (qemu/plugin: inline per-instruction counters, built with the host gcc against the
@@ -45,11 +47,16 @@ each loop's count is the guest's own (icount) instructions per send for the same
 
 --paths runs the four send paths of images/specnet/paths (kernel sendto and send, the
 core module's generic path, a specialized residual) with their checks, one boot per
-size. Otherwise the plan is the steps after '--' (default: the kernel's sendto on
+size. --server is figure 1's workload: network mode, the agent's web server
+(httpd step) serving 1000 connections to 100 concurrent host clients; it prints
+the functions with the most entries (calls) in the serving window, their
+instructions and instructions per byte of code. Otherwise the plan is the steps
+after '--' (default: the kernel's sendto on
 dummy0, as 'specbed boot'), with --file adding files to the initramfs; a .ko file gets
 a sections step after its insmod so that its functions have names.`,
 		Example: `  specbed profile --platform i486
   specbed profile --platform sa1100 --paths --size 64 --top 15
+  specbed profile --platform i486 --server --top 20
   specbed profile --platform p3 --file /lib/modules/m.ko=./m.ko -- insmod,path=/lib/modules/m.ko 'udp,dev=dummy0,src=10.0.0.1,dst=10.0.0.2,port=9,size=64,count=1000,warmup=100'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -59,6 +66,7 @@ a sections step after its insmod so that its functions have names.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.platform, "platform", "", "platform: "+strings.Join(qemu.Names(), ", "))
 	f.BoolVar(&opts.paths, "paths", false, "profile the four send paths of images/specnet/paths")
+	f.BoolVar(&opts.server, "server", false, "profile the kernel while the guest serves 100 concurrent HTTP clients (figure 1)")
 	f.IntSliceVar(&opts.sizes, "size", paths.Sizes(), "payload sizes (bytes) for --paths")
 	f.StringArrayVar(&opts.files, "file", nil, "GUEST=HOST: put host file HOST into the initramfs at GUEST")
 	f.IntVar(&opts.top, "top", 10, "functions listed per timed loop")
@@ -78,6 +86,12 @@ func runProfile(ctx context.Context, opts profileOptions, plan []string, stdout 
 	b, err := images.NewBuilder()
 	if err != nil {
 		return err
+	}
+	if opts.server {
+		if opts.paths || len(plan) > 0 || len(opts.files) > 0 {
+			return fmt.Errorf("--server runs its own plan: no --paths, steps or --file")
+		}
+		return profileServer(ctx, b, p, opts, stdout)
 	}
 	if opts.paths {
 		if len(plan) > 0 || len(opts.files) > 0 {
@@ -200,6 +214,37 @@ func writeLoop(w io.Writer, top int, title string, size int, perSend, guest floa
 		fmt.Fprintf(tw, "  %17.1f\t%s\t%s\n", f.Instructions, f.Layer, f.Function)
 	}
 	tw.Flush()
+}
+
+// profileServer runs figure 1's workload under the plugin and prints the
+// functions with the most entries.
+func profileServer(ctx context.Context, b *images.Builder, p *qemu.Platform, opts profileOptions, stdout io.Writer) error {
+	k, err := b.CachedKernel(ctx, p)
+	if err != nil {
+		return err
+	}
+	load := repro.ProfileLoad
+	load.Timeout = opts.timeout
+	prof, err := profile.MeasureServer(ctx, b, p, k, load)
+	if err != nil {
+		return err
+	}
+	if opts.json {
+		return writeJSON(stdout, prof)
+	}
+	fmt.Fprintf(stdout, "%s, network mode: the guest served %s connections (%s bad, %s failed) to %d clients, "+
+		"who got %d responses; %d instructions in the serving window\n",
+		prof.Platform, prof.Served["conns"], prof.Served["bad"], prof.Served["failed"], load.Clients,
+		prof.Clients.Responses, prof.Instructions)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ENTRIES\tINSTRUCTIONS\tINSNS/BYTE\tLAYER\tFUNCTION")
+	for i, f := range prof.Functions {
+		if i == opts.top {
+			break
+		}
+		fmt.Fprintf(tw, "  %d\t%d\t%.1f\t%s\t%s\n", f.Entries, f.Instructions, f.InstructionsPerByte(), f.Layer, f.Function)
+	}
+	return tw.Flush()
 }
 
 func writeJSON(w io.Writer, v any) error {
