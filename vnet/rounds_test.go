@@ -2,6 +2,10 @@ package vnet
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -129,5 +133,65 @@ func TestWaitQuiet(t *testing.T) {
 	defer cancelShort()
 	if err := busy.WaitQuiet(short, time.Second); err == nil {
 		t.Error("WaitQuiet returned on a sink that kept receiving")
+	}
+}
+
+// TestSinkUDPQueueTime: a datagram's arrival time is when b's netstack
+// queued it on the sink's socket, not when a reader held back got to it,
+// and a backlog larger than gVisor's default receive buffer (212 KiB) is
+// kept whole.
+func TestSinkUDPQueueTime(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	// A queue that holds the whole burst: the socket's buffer is tested.
+	n, err := Start(ctx, pairTopology(LinkSpec{QueueBytes: 1 << 20}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	u, err := listenSinkUDP(ctx, n.Host("b"), SinkPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	c, err := n.Host("a").Dial(ctx, "udp", fmt.Sprintf("10.9.0.2:%d", SinkPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const count, size = 400, 1400 // 560 000 bytes
+	// One datagram first: a's netstack holds at most 256 packets while
+	// it resolves b's address.
+	buf := make([]byte, 2048)
+	if _, err := c.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := u.read(buf); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	for range count {
+		if _, err := c.Write(make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nobody reads for a while: the datagrams wait on the socket.
+	time.Sleep(300 * time.Millisecond)
+	readFrom := time.Now()
+	for i := range count {
+		k, from, at, err := u.read(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if k != size || !strings.HasPrefix(from, "10.9.0.1:") {
+			t.Fatalf("datagram %d: %d bytes from %s, want %d from 10.9.0.1", i, k, from, size)
+		}
+		if at.Before(sent) || !at.Before(readFrom) {
+			t.Fatalf("datagram %d queued at %v: not between the first write (%v) and the first read (%v)", i, at, sent, readFrom)
+		}
+	}
+	u.Close()
+	if _, _, _, err := u.read(buf); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after Close: %v, want net.ErrClosed", err)
 	}
 }

@@ -17,7 +17,9 @@ const MaxArrivals = 1 << 20
 
 // Arrival is one datagram (UDP) or one read (TCP) at the sink.
 type Arrival struct {
-	// At is the host time the sink got the data.
+	// At is the host time the sink got the data: for UDP when the sink
+	// host's netstack queued the datagram on the sink's socket (however
+	// late the sink read it), for TCP when the sink read it.
 	At time.Time
 	// Bytes is the payload size in bytes.
 	Bytes int
@@ -72,7 +74,7 @@ type UDPDrops struct {
 // and discards TCP streams, recording bytes and arrival times.
 type Sink struct {
 	host *Host
-	udp  net.PacketConn
+	udp  *sinkUDP
 	tcp  net.Listener
 	wg   sync.WaitGroup
 
@@ -97,7 +99,7 @@ type flow struct {
 // StartSink starts a sink on h at port. It stops when ctx ends or on Close.
 func StartSink(ctx context.Context, h *Host, port int) (*Sink, error) {
 	addr := fmt.Sprintf(":%d", port)
-	udp, err := h.ListenUDP(ctx, addr)
+	udp, err := listenSinkUDP(ctx, h, port)
 	if err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
@@ -118,13 +120,13 @@ func (s *Sink) serveUDP() {
 	defer s.wg.Done()
 	buf := make([]byte, 65536)
 	for {
-		k, from, err := s.udp.ReadFrom(buf)
+		k, from, queued, err := s.udp.read(buf)
 		if err != nil {
 			return
 		}
-		now := s.now()
+		now := s.epoch.Add(queued.Sub(s.epoch))
 		s.mu.Lock()
-		f := s.flow(s.udpFlow, from.String())
+		f := s.flow(s.udpFlow, from)
 		f.Datagrams++
 		f.Bytes += int64(k)
 		a := Arrival{At: now, Bytes: k}
