@@ -45,7 +45,11 @@ const (
 	whyUDPNIC = "Ours is the sender side of a UDP stream over the emulated data NIC to the sink (figure " + FigUDPNICGain +
 		", network mode, netperf's confidence rule) when the run has it, else onto dummy0 (figure " + FigUDPGain + "). " +
 		"The NIC is QEMU's (NE2000 or e1000) and the guest's clock is instruction-paced while it sends; the paper's " +
-		"netperf ran on real NICs and counted cycles. " + whyInstructions
+		"netperf ran on real NICs and counted cycles. The receiver's gain over the same rounds (figure " + FigUDPNICRecvGain +
+		", host time at the sink) is given beside the sender's: a round's host time follows how fast QEMU runs the guest " +
+		"on a host shared with other guests, so it moves from run to run far more than the guest's clock (its 99% " +
+		"intervals are tens of percent wide), and where the guest's clock runs ahead of host time while it sends (the " +
+		"p3) the receiver sees a fraction of the sender's rate. " + whyInstructions
 	whyUDPGain = "Ours is the sender's throughput onto dummy0 in virtual time (count mode: a CPU-bound sender whose " +
 		"time is its instructions), not netperf over a NIC and a link with a receiver: the NIC's and the interrupts' " +
 		"work, which both paths share and which dilutes the gain, is missing; the paper's cycles also include cache " +
