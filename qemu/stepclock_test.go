@@ -14,7 +14,7 @@ func TestStepClock(t *testing.T) {
 	c := &StepClock{Tee: &tee}
 	chunks := []string{
 		"@@specbed ready agent=abc arch=i386\r\n@@specbed result step=0 kind=net dev=eth1",
-		" carrier_ns=5\r\n",                                  // completes step 0 at write 1
+		" carrier_ns=5\r\n", // completes step 0 at write 1
 		"[    1.0] eth1: up @@specbed result step=1 kind=send", // kernel text before the line
 		" path=sendto\r\n@@specbed error step=2 msg=boom\r\n",  // step 1 at write 3; errors are no marks
 		"@@specbed result step=1 kind=send path=again\r\n",     // a repeated step keeps its first mark
