@@ -84,6 +84,7 @@ struct session {
 	unsigned int len;
 	int overflow;		/* the current line is too long: drop it */
 	unsigned long long steps, errors;
+	unsigned long long bytes, lines;	/* read from the channel, ended by \n */
 	int ended;
 };
 
@@ -94,6 +95,7 @@ static void take_line(struct session *c, long *next_step)
 
 	c->line[c->len] = 0;
 	c->len = 0;
+	c->lines++;
 	if (c->overflow) {
 		c->overflow = 0;
 		c->errors++;
@@ -175,7 +177,11 @@ static void report_quiet(const struct session *c, long fd, const char *tty)
 		}
 	}
 	sys_ioctl(fd, FIONREAD, &pending);
-	plain("specbed-agent: ctl: no complete line for 30 s; partial line ");
+	plain("specbed-agent: ctl: no complete line for 30 s; read ");
+	plain(u64_to_dec(num, c->bytes));
+	plain(" bytes, ");
+	plain(u64_to_dec(num, c->lines));
+	plain(" lines; partial line ");
 	plain(u64_to_dec(num, c->len));
 	plain(" bytes; tty FIONREAD ");
 	plain(pending < 0 ? "?" : u64_to_dec(num, pending));
@@ -223,6 +229,7 @@ int step_ctl(struct step *s, long *next_step)
 		if (n <= 0)
 			break;
 		/* Bytes after "end" in the same read are dropped. */
+		c.bytes += n;
 		take_bytes(&c, buf, n, next_step);
 	}
 	channel = -1;
