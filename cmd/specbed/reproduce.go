@@ -455,8 +455,10 @@ func measureNetwork(ctx context.Context, overheadRemote, streamRemote *preparedR
 					return "", err
 				}
 				out.udp, out.udpRecv, out.overhead = run.Rates(e.P.Name), run.ReceiverRates(e.P.Name), run.Overhead
-				return fmt.Sprintf("done: the sink counted %d of the %d datagrams sent (data link drops %d, sink receive buffer drops %d)",
-					run.Delivered, run.Sent, run.LinkDrops, run.SinkDrops), nil
+				worst, after := run.RoundTails()
+				return fmt.Sprintf("done: the sink counted %d of the %d datagrams sent (data link drops %d, sink receive buffer "+
+					"drops %d; at most %d lost in one round; %d arrived after their round's result line)",
+					run.Delivered, run.Sent, run.LinkDrops, run.SinkDrops, worst, after), nil
 			}})
 		}
 	}

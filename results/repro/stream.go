@@ -399,6 +399,21 @@ func (r *StreamRun) Rates(platform string) []results.StreamRate {
 	return out
 }
 
+// RoundTails returns the most datagrams one round lost and how many
+// arrived after their round's result line reached the host, over every
+// size and path.
+func (r *StreamRun) RoundTails() (worstLoss, afterResult int64) {
+	for _, s := range r.Results {
+		if v := s.Receiver; v != nil {
+			afterResult += v.AfterResult
+			for _, l := range v.Lost {
+				worstLoss = max(worstLoss, l)
+			}
+		}
+	}
+	return worstLoss, afterResult
+}
+
 // ReceiverRates returns the runs' receiver throughputs and datagram
 // counts as figure rows.
 func (r *StreamRun) ReceiverRates(platform string) []results.StreamRate {

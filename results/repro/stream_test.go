@@ -105,6 +105,11 @@ func TestReceiverResults(t *testing.T) {
 		}
 	}
 
+	run := &StreamRun{Results: []StreamResult{{Receiver: got[paths[0]]}, {Receiver: got[paths[1]]}, {}}}
+	if worst, after := run.RoundTails(); worst != 2 || after != 5 {
+		t.Errorf("RoundTails: worst round lost %d, %d after the result; want 2, 5", worst, after)
+	}
+
 	dup := append(slices.Clone(all), round(0, 1, 0, base)...)
 	if _, err := receiverResults(res, marks, dup, rule); err == nil {
 		t.Error("a round with more datagrams than sent passed")
