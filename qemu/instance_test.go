@@ -205,7 +205,9 @@ func TestFollowConsole(t *testing.T) {
 	var out bytes.Buffer
 	followed := make(chan error, 1)
 	go func() { followed <- FollowConsole(context.Background(), runRoot, in.ID[:len(in.ID)-2], &out) }()
-	time.Sleep(time.Second)
+	// Close only once the guest has printed: on a loaded host QEMU can take
+	// longer than any fixed sleep to get there.
+	waitForFile(t, guests[0].Log, "hello from the guest", time.Minute)
 	in.Close()
 	select {
 	case err := <-followed:
@@ -220,5 +222,22 @@ func TestFollowConsole(t *testing.T) {
 	}
 	if _, err := FindGuest(runRoot, "nosuch"); err == nil || !strings.Contains(err.Error(), "specbed console") {
 		t.Errorf("FindGuest(nosuch) error %v", err)
+	}
+}
+
+// waitForFile waits until the file at path contains want, failing the test
+// after timeout.
+func waitForFile(t *testing.T, path, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		data, err := os.ReadFile(path)
+		if err == nil && strings.Contains(string(data), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not contain %q after %v (read error %v)", path, want, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
