@@ -77,6 +77,10 @@ type ctlSession struct {
 	control io.Writer
 	// lineTimeout bounds one line's steps (host wall time).
 	lineTimeout time.Duration
+	// written counts the bytes written to the channel, to set beside the
+	// guest's count of the bytes its UART received when a line goes
+	// unanswered (the agent prints it after 30 s without a line).
+	written int
 }
 
 // run writes line, whose steps are separated by ";", and waits for one
@@ -87,7 +91,9 @@ func (s *ctlSession) run(ctx context.Context, line string) ([]string, error) {
 	defer cancel()
 	steps := strings.Count(line, ";") + 1
 	from := s.con.mark()
-	if _, err := io.WriteString(s.control, line+"\n"); err != nil {
+	n, err := io.WriteString(s.control, line+"\n")
+	s.written += n
+	if err != nil {
 		return nil, fmt.Errorf("control line %q: %w", line, err)
 	}
 	for {
@@ -107,7 +113,8 @@ func (s *ctlSession) run(ctx context.Context, line string) ([]string, error) {
 		select {
 		case <-s.con.changed:
 		case <-ctx.Done():
-			return lines, fmt.Errorf("control line %q: %d of %d results: %w", line, results, steps, ctx.Err())
+			return lines, fmt.Errorf("control line %q: %d of %d results (%d bytes written to the channel in all): %w",
+				line, results, steps, s.written, ctx.Err())
 		}
 	}
 }

@@ -278,22 +278,28 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 		t.Fatal(err)
 	}
 	con := newConsole()
+	runRoot := t.TempDir()
+	var poker mainLoopPoker
 	cfg := qemu.Config{
 		Platform:       p,
 		Mode:           qemu.NetworkMode,
 		Boot:           qemu.Boot{Kernel: k.Image, Initrd: initrd},
 		Plan:           append(netPlan(p), "ctl"),
 		SystemMap:      k.SystemMap,
-		RunRoot:        t.TempDir(),
+		RunRoot:        runRoot,
 		Timeout:        bootTimeout,
 		SilenceTimeout: silenceTimeout,
 		Echo:           con,
+		Instruments:    poker.monitorArgs(runRoot),
 	}
 	in, err := vnet.StartQEMU(ctx, n, &topo, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
+	pokeCtx, stopPoking := context.WithCancel(ctx)
+	poked := make(chan error, 1)
+	go func() { poked <- poker.run(pokeCtx) }()
 	sessionErr := session(ctx, p, k, in, con, out)
 	if sessionErr == nil {
 		_, sessionErr = (&ctlSession{con: con, control: in.Control(), lineTimeout: lineTimeout}).run(ctx, "end")
@@ -302,6 +308,10 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 		in.Close()
 	}
 	out.res, err = in.Wait()
+	stopPoking()
+	if perr := <-poked; perr != nil {
+		t.Errorf("%s: %v", p.Name, perr)
+	}
 	out.console = con.String()
 	// The guest has ended; its last datagrams can still be on a slow line
 	// (the SLIP line runs seconds behind the guest): wait for the links the
