@@ -46,6 +46,9 @@ type Wiring struct {
 	// DataLink is an Ethernet guest's data link (NIC 1), framed like
 	// Link. It needs Link: the kernel names NICs in order.
 	DataLink int
+	// Monitor is a human monitor the host writes to only to wake QEMU's
+	// main loop (wakeMainLoop); zero: no monitor.
+	Monitor int
 	// MACs are the Ethernet addresses of the NICs by index
 	// ("52:54:00:00:00:01"); a missing or empty one leaves QEMU's
 	// default (52:54:00:12:34:56 counting up).
@@ -57,6 +60,7 @@ const (
 	consoleID = "console"
 	controlID = "control"
 	linkID    = "link"
+	monitorID = "monitor"
 	dataID    = "data"
 )
 
@@ -98,6 +102,10 @@ func (p *Platform) Args(mode Mode, b Boot, w Wiring) ([]string, error) {
 	// Nothing may wait for a person: no window, no monitor, and a guest
 	// reboot ends QEMU (how the x86 agent exits).
 	args = append(args, "-display", "none", "-monitor", "none", "-no-reboot")
+	if w.Monitor > 0 {
+		args = append(args, "-chardev", fmt.Sprintf("socket,id=%s,fd=%d", monitorID, w.Monitor),
+			"-mon", "chardev="+monitorID+",mode=readline")
+	}
 	args = append(args, p.ExtraArgs...)
 	args = append(args, netArgs(nics)...)
 	args = append(args, p.serialArgs(w)...)

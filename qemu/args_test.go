@@ -104,10 +104,11 @@ func TestArgs(t *testing.T) {
 				-append|console=ttySA1,230400 sbctl=ttySA1 mem=32M sbplan=hang`,
 		},
 		{
-			name: "sa1100 network with SLIP",
-			p:    sa1100, mode: NetworkMode, boot: armBoot, w: Wiring{Link: 3},
+			name: "sa1100 network with SLIP and the waking monitor",
+			p:    sa1100, mode: NetworkMode, boot: armBoot, w: Wiring{Link: 3, Monitor: 4},
 			want: `-M collie -icount shift=2,sleep=on -rtc base=utc,clock=host
 				-display none -monitor none -no-reboot
+				-chardev socket,id=monitor,fd=4 -mon chardev=monitor,mode=readline
 				-semihosting-config enable=on,target=native,userspace=on -nic none
 				-chardev stdio,id=console,signal=off -chardev socket,id=link,fd=3
 				-serial chardev:console -serial null -serial chardev:link

@@ -228,6 +228,17 @@ func (in *Instance) launch(ctx context.Context, binary string, symbols *Symboliz
 		extra = append(extra, guest)
 		w.Control = 2 + len(extra)
 	}
+	var monitor net.Conn
+	if in.cfg.Mode.Sleep {
+		host, guest, err := socketPair("monitor")
+		if err != nil {
+			return err
+		}
+		inherited = append(inherited, guest)
+		monitor = host
+		extra = append(extra, guest)
+		w.Monitor = 2 + len(extra)
+	}
 	if in.cfg.Link != nil {
 		extra = append(extra, in.cfg.Link)
 		w.Link = 2 + len(extra)
@@ -264,7 +275,13 @@ func (in *Instance) launch(ctx context.Context, binary string, symbols *Symboliz
 	in.started = time.Now()
 	if err := in.cmd.Start(); err != nil {
 		logIn.Close()
+		if monitor != nil {
+			monitor.Close()
+		}
 		return err
+	}
+	if monitor != nil {
+		go wakeMainLoop(monitor, in.done)
 	}
 	in.info = GuestInfo{
 		ID:          in.ID,

@@ -73,6 +73,10 @@ const (
 	// while it runs, which TCG can execute several times faster than the
 	// shift's rate (i486: 31 million instructions per second).
 	guestClockFactor = 16
+	// captureSlack bounds how late the sink can capture a datagram after
+	// the guest sent it (host time: the links and a loaded host's
+	// scheduling).
+	captureSlack = 500 * time.Millisecond
 )
 
 // timeouts in host wall time: a cold fetch compiles the residual while
@@ -279,7 +283,6 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 	}
 	con := newConsole()
 	runRoot := t.TempDir()
-	var poker mainLoopPoker
 	cfg := qemu.Config{
 		Platform:       p,
 		Mode:           qemu.NetworkMode,
@@ -290,16 +293,12 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 		Timeout:        bootTimeout,
 		SilenceTimeout: silenceTimeout,
 		Echo:           con,
-		Instruments:    poker.monitorArgs(runRoot),
 	}
 	in, err := vnet.StartQEMU(ctx, n, &topo, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	pokeCtx, stopPoking := context.WithCancel(ctx)
-	poked := make(chan error, 1)
-	go func() { poked <- poker.run(pokeCtx) }()
 	sessionErr := session(ctx, p, k, in, con, out)
 	if sessionErr == nil {
 		_, sessionErr = (&ctlSession{con: con, control: in.Control(), lineTimeout: lineTimeout}).run(ctx, "end")
@@ -308,10 +307,6 @@ func (e *wireEnv) boot(t *testing.T, p *qemu.Platform, k *images.Kernel, outDir 
 		in.Close()
 	}
 	out.res, err = in.Wait()
-	stopPoking()
-	if perr := <-poked; perr != nil {
-		t.Errorf("%s: %v", p.Name, perr)
-	}
 	out.console = con.String()
 	// The guest has ended; its last datagrams can still be on a slow line
 	// (the SLIP line runs seconds behind the guest): wait for the links the
@@ -543,8 +538,13 @@ func check(t *testing.T, p *qemu.Platform, k *images.Kernel, r *run) []sizeRepor
 		t.Errorf("the sink got %d datagrams from %s, want every one of %d", r.delivered, r.flow.Src, want)
 	}
 	t.Logf("%s: the sink got %d of the %d datagrams", p.Name, r.delivered, want)
+	// The gap is between captures at the sink, which a loaded host can
+	// make late by up to captureSlack after the send (seen: 27 jiffies
+	// between two datagrams captured moments apart, with three CPU burners
+	// beside the guests). The window stays a few dozen IDs of 65536 wide,
+	// so a path with an ID generator of its own still falls outside it.
 	maxJump := func(gap time.Duration) int {
-		return int(math.Ceil(gap.Seconds()*float64(hz)*guestClockFactor)) + 2
+		return int(math.Ceil(gap.Seconds()*float64(hz)*guestClockFactor+captureSlack.Seconds()*float64(hz))) + 2
 	}
 	for _, msg := range IDSequence(seq, maxJump) {
 		t.Errorf("%s: %s", p.Name, msg)
