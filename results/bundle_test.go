@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -379,5 +380,37 @@ func TestSplitPanels(t *testing.T) {
 	}
 	if w := img.Bounds().Dx(); w < 2*int(panelWidth.Dots(96)) {
 		t.Errorf("two panels drawn %d pixels wide, want at least two panels' width", w)
+	}
+}
+
+// TestPanelWidthUprightLabels: a panel whose many long labels stand
+// upright is as wide as its upright labels need, not as wide as they would
+// be side by side (figure 1's 20 function names made a 9524-pixel PNG).
+func TestPanelWidthUprightLabels(t *testing.T) {
+	f := &Figure{ID: "names", Title: "calls", Unit: "entries", Columns: []string{"platform", "function"},
+		Panels: "platform"}
+	for _, platform := range []string{"i486", "p3"} {
+		for i := 0; i < 20; i++ {
+			f.Rows = append(f.Rows, Row{Key: []string{platform, fmt.Sprintf("a_long_kernel_function_name_%02d", i)}, Value: float64(i)})
+		}
+	}
+	dir := t.TempDir()
+	if _, err := writePlots(dir, f); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "names.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := layout(splitPanels(f)[0])
+	if !upright(g) {
+		t.Fatal("20 long names side by side; the test needs upright labels")
+	}
+	if w, most := img.Bounds().Dx(), 2*int(max(panelWidth, labelsWidth(g)).Dots(96)); w > most {
+		t.Errorf("two panels drawn %d pixels wide, want at most %d", w, most)
 	}
 }

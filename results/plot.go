@@ -325,7 +325,7 @@ func writePlots(dir string, f *Figure) ([]byte, error) {
 			if i > 0 {
 				p.Legend = plot.NewLegend()
 			}
-			w = max(panelWidth, flatWidth(layout(pf)))
+			w = max(panelWidth, labelsWidth(layout(pf)))
 		}
 		plots = append(plots, p)
 		width, height = width+w, max(height, h)
@@ -352,11 +352,19 @@ func writePlots(dir string, f *Figure) ([]byte, error) {
 // plotSize is the size a plot of g needs: wider for many groups, so that
 // their labels stay apart; upright labels take height instead.
 func plotSize(g grouped) (vg.Length, vg.Length) {
+	height := plotHeight
 	if upright(g) {
-		return max(plotWidth, vg.Length(len(g.groups))*uprightGroupWidth),
-			plotHeight + vg.Length(longest(g.groups))*labelCharWidth
+		height += vg.Length(longest(g.groups)) * labelCharWidth
 	}
-	return max(plotWidth, flatWidth(g)), plotHeight
+	return max(plotWidth, labelsWidth(g)), height
+}
+
+// labelsWidth is the width g's group labels need, upright or side by side.
+func labelsWidth(g grouped) vg.Length {
+	if upright(g) {
+		return vg.Length(len(g.groups)) * uprightGroupWidth
+	}
+	return flatWidth(g)
 }
 
 // titleHeight is the room above a figure's panels for its title;
