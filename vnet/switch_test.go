@@ -36,10 +36,12 @@ func TestSwitchLearns(t *testing.T) {
 	}
 	echoRoundTrip(t, ctx, n.Host("a"), "10.9.0.2:7", 20000)
 	toB, toC := n.Link("lb").Stats().BToA, n.Link("lc").Stats().BToA
-	// c sees a's ARP broadcast and nothing of the TCP exchange.
-	if toB.DeliveredFrames < 20 || toC.DeliveredFrames != 1 {
-		t.Errorf("switch delivered %d frames to b and %d to c; want the transfer to b and only the ARP request to c",
-			toB.DeliveredFrames, toC.DeliveredFrames)
+	// c sees a's ARP broadcast and nothing of the TCP exchange. b gets the
+	// transfer: its 20000 bytes at least (how many frames carry them and
+	// the ACKs depends on how the stacks coalesce: 19 on a loaded host).
+	if toB.DeliveredBytes < 20000 || toC.DeliveredFrames != 1 {
+		t.Errorf("switch delivered %d bytes (%d frames) to b and %d frames to c; want the 20000-byte transfer to b and only the ARP request to c",
+			toB.DeliveredBytes, toB.DeliveredFrames, toC.DeliveredFrames)
 	}
 	echoRoundTrip(t, ctx, n.Host("c"), "10.9.0.2:7", 100)
 	echoRoundTrip(t, ctx, n.Host("b"), "10.9.0.3:7", 100)
