@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"specbed/images"
-	"specbed/qemu"
+	"specbed/images/guesttest"
 	"specbed/results"
 )
 
@@ -19,19 +18,8 @@ func TestProfileFigure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the i486 in network mode under the TCG plugin; skipped only in short mode")
 	}
-	b, err := images.NewBuilder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := qemu.Lookup("i486")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := b.CachedKernel(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &Platform{B: b, P: p, K: k}
+	g := guesttest.Lookup(t, guesttest.Builder(t), "i486")
+	e := &Platform{B: g.B, P: g.P, K: g.K}
 	funcs, err := e.MeasureProfile(t.Context())
 	if err != nil {
 		t.Fatal(err)
