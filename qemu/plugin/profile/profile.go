@@ -115,13 +115,9 @@ func Execute(ctx context.Context, r Run, cacheDir string) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	agentPath := filepath.Join(dir, "init")
-	if err := extractInit(r.Initrd, agentPath); err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
-	agent, err := attrib.LoadELF(agentPath, attrib.ObjectAgent, nil)
+	agent, err := loadAgent(r.Initrd, dir)
 	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
+		return nil, err
 	}
 	loop, clock := symbolStart(agent, loopSymbol), symbolStart(agent, clockSymbol)
 	if loop == 0 || clock == 0 {
@@ -186,6 +182,19 @@ func Execute(ctx context.Context, r Run, cacheDir string) (*Profile, error) {
 	last := snaps[len(snaps)-1]
 	p.Total = a.window(last.Sub(&plugin.Snapshot{}))
 	return p, nil
+}
+
+// loadAgent extracts the initramfs's agent into dir and reads its symbols.
+func loadAgent(initrd, dir string) (*attrib.Table, error) {
+	path := filepath.Join(dir, "init")
+	if err := extractInit(initrd, path); err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	agent, err := attrib.LoadELF(path, attrib.ObjectAgent, nil)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return agent, nil
 }
 
 // extractInit copies the initramfs's /init (the agent) to path.

@@ -108,13 +108,9 @@ func MeasureServer(ctx context.Context, b *images.Builder, p *qemu.Platform, k *
 	if err != nil {
 		return nil, err
 	}
-	agentPath := filepath.Join(dir, "init")
-	if err := extractInit(initrd, agentPath); err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
-	agent, err := attrib.LoadELF(agentPath, attrib.ObjectAgent, nil)
+	agent, err := loadAgent(initrd, dir)
 	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
+		return nil, err
 	}
 	open, closing := symbolStart(agent, serverOpenSymbol), symbolStart(agent, serverCloseSymbol)
 	if open == 0 || closing == 0 {
