@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"image/png"
 	"math"
 	"os"
@@ -370,14 +371,7 @@ func TestSplitPanels(t *testing.T) {
 	if _, err := writePlots(dir, f); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "panels.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readPNG(t, filepath.Join(dir, "panels.png"))
 	if w := img.Bounds().Dx(); w < 2*int(panelWidth.Dots(96)) {
 		t.Errorf("two panels drawn %d pixels wide, want at least two panels' width", w)
 	}
@@ -398,14 +392,7 @@ func TestPanelWidthUprightLabels(t *testing.T) {
 	if _, err := writePlots(dir, f); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "names.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := readPNG(t, filepath.Join(dir, "names.png"))
 	g := layout(splitPanels(f)[0])
 	if !upright(g) {
 		t.Fatal("20 long names side by side; the test needs upright labels")
@@ -413,4 +400,18 @@ func TestPanelWidthUprightLabels(t *testing.T) {
 	if w, most := img.Bounds().Dx(), 2*int(max(panelWidth, labelsWidth(g)).Dots(96)); w > most {
 		t.Errorf("two panels drawn %d pixels wide, want at most %d", w, most)
 	}
+}
+
+// readPNG decodes the PNG at path, failing the test when it cannot.
+func readPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
