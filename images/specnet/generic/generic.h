@@ -577,4 +577,9 @@ int sn_ip_finish_output2(struct sn_sock *sk, struct sn_skb *skb,
 			 struct sn_ip_info *ip, struct sn_rtable *rt);
 int sn_ip_mc_finish_output(struct sk_buff *newskb);
 
+/* A residual module calls the shim's per-send skb effects inline. */
+#if defined(SPECBED_KERNEL) && defined(SPECNET_RESIDUAL)
+#include "shim_inline.h"
+#endif
+
 #endif /* SPECNET_GENERIC_H */

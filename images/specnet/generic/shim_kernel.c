@@ -40,6 +40,10 @@
 #include <net/sock.h>
 #include <net/udp.h>
 
+/* The bodies of the effects a residual calls inline: the out-of-line
+ * functions below, which the core exports, run the same code. */
+#include "shim_inline.h"
+
 static struct sn_kdev *kdev_of(struct sn_netdev *v)
 {
 	return container_of(v, struct sn_kdev, v);
@@ -453,7 +457,7 @@ struct sn_ip_ident *shim_ip_ident_lookup(struct sn_net *netv, __be32 daddr,
 
 bool shim_access_ok(const u8 __user *buf, u32 len)
 {
-	return access_ok(buf, len);
+	return shim_access_ok_inline(buf, len);
 }
 
 int shim_sk_wmem_alloc_get(struct sn_sock *sk)
@@ -617,9 +621,12 @@ void shim_snmp_inc(struct sn_net *netv, enum sn_mib mib, u32 n)
 
 /* ---- effects: routes ---- */
 
+/* sn_krt_dst() (shim_inline.h) casts a struct rtable to its dst_entry. */
+static_assert(offsetof(struct rtable, dst) == 0);
+
 void shim_dst_hold(struct sn_rtable *rt)
 {
-	dst_hold(&krt_of(rt)->rt->dst);
+	shim_dst_hold_inline(rt);
 }
 
 void shim_dst_release(struct sn_rtable *rt)
@@ -644,7 +651,7 @@ void shim_dst_confirm_neigh(struct sn_rtable *rt, __be32 daddr)
 
 u16 shim_ip_idents_reserve(u32 hash, int segs)
 {
-	return ip_idents_reserve(hash, segs);
+	return shim_ip_idents_reserve_inline(hash, segs);
 }
 
 /* ---- effects: skbs ---- */
@@ -696,15 +703,7 @@ struct sk_buff *shim_skb_clone(struct sk_buff *skb)
 u8 *shim_skb_setup(struct sk_buff *skb, u8 ip_summed, u32 headroom, u32 len,
 		   u32 thoff)
 {
-	u8 *data;
-
-	skb->ip_summed = ip_summed;
-	skb->csum = 0;
-	skb_reserve(skb, headroom);
-	data = skb_put(skb, len);
-	skb_set_network_header(skb, 0);
-	skb->transport_header = skb->network_header + thoff;
-	return data;
+	return shim_skb_setup_inline(skb, ip_summed, headroom, len, thoff);
 }
 
 u8 *shim_skb_put(struct sk_buff *skb, u32 len)
@@ -724,8 +723,7 @@ void shim_skb_set_ip_summed(struct sk_buff *skb, u8 ip_summed)
 
 void shim_skb_partial_csum_set(struct sk_buff *skb, u8 *th, u16 csum_offset)
 {
-	skb->csum_start = th - skb->head;
-	skb->csum_offset = csum_offset;
+	shim_skb_partial_csum_set_inline(skb, th, csum_offset);
 }
 
 void shim_skb_set_dst_pending_confirm(struct sk_buff *skb)
@@ -736,17 +734,13 @@ void shim_skb_set_dst_pending_confirm(struct sk_buff *skb)
 void shim_skb_set_meta(struct sk_buff *skb, u32 priority, u32 mark,
 		       struct sn_rtable *rt)
 {
-	skb->priority = priority;
-	skb->mark = mark;
-	skb->tstamp = 0;
-	skb_dst_set(skb, &krt_of(rt)->rt->dst);
+	shim_skb_set_meta_inline(skb, priority, mark, rt);
 }
 
 void shim_skb_set_dev(struct sk_buff *skb, struct sn_netdev *dev,
 		      __be16 protocol)
 {
-	skb->dev = kdev_of(dev)->dev;
-	skb->protocol = protocol;
+	shim_skb_set_dev_inline(skb, dev, protocol);
 }
 
 int shim_skb_pfrag_attach(struct sk_buff *skb, struct sn_sock *sv, u8 **to,
@@ -836,7 +830,7 @@ u8 *shim_skb_fraglist_prepare(struct sk_buff *frag, struct sk_buff *head,
 
 u32 shim_copy_from_user(u8 *to, const u8 __user *from, u32 len)
 {
-	return copy_from_user(to, from, len);
+	return shim_copy_from_user_inline(to, from, len);
 }
 
 int shim_csum_and_copy_from_user(u8 *to, const u8 __user *from, u32 len,
@@ -858,16 +852,14 @@ __wsum shim_skb_copy_and_csum_bits(struct sk_buff *from, u32 off, u8 *to,
 
 void shim_skb_store(struct sk_buff *skb, u8 *to, const void *from, u32 len)
 {
-	memcpy(to, from, len);
+	shim_skb_store_inline(skb, to, from, len);
 }
 
 /* ---- effects: device ---- */
 
-/* neigh_hh_output(): headroom was reserved (LL_RESERVED_SPACE) */
 void shim_skb_push_hh(struct sk_buff *skb, const u8 *hh_data, u32 hh_len)
 {
-	memcpy(skb->data - HH_DATA_MOD, hh_data, HH_DATA_MOD);
-	__skb_push(skb, hh_len);
+	shim_skb_push_hh_inline(skb, hh_data, hh_len);
 }
 
 int shim_neigh_event_send(struct sn_neigh *neigh, struct sk_buff *skb)
