@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * shim_inline.h - the shim's per-send effects on an skb as inline
+ * shim_inline.h - the shim's per-send effects as inline
  * functions, for residual modules (SPECBED_KERNEL).
  *
  * A residual keeps every shim effect of its send, in order, as a call
@@ -11,16 +11,19 @@
  * residual, they are the same effects on the same fields in the same
  * order, with the residual's constant lengths folded.
  *
- * Only effects that need no more than the skb, the user buffer and the
- * views are here: <net/sock.h> defines macros named like the views'
- * fields (sk_net, sk_state ...), so effects on the socket stay calls.
- * shim_kernel.c includes this file too: the out-of-line functions shim.h
- * declares, which the core exports, run these bodies.
+ * The effects here are those of every datagram: the socket's error and
+ * send buffer checks, the skb's allocation, geometry, metadata and
+ * headers, the copy, the IP ID and the SNMP counters (whose switch on a
+ * constant counter folds away). The rest (waits, errors, fragments, the
+ * transmit with its egress hook) stay calls. shim_kernel.c includes this
+ * file too: the out-of-line functions shim.h declares, which the core
+ * exports, run these bodies.
  *
  * generic.h includes it last in a residual's build (SPECNET_RESIDUAL,
  * specializer/compile/kmod/Kbuild), where it maps the shim's names to
  * the inline functions and undefines the kernel macros named like view
- * fields: a residual includes no kernel header after generic.h, and its
+ * fields (<net/sock.h>'s sk_net, sk_state ..., <net/flow.h>'s fl4_dport
+ * ...): a residual includes no kernel header after generic.h, and its
  * code reads those fields.
  */
 #ifndef SPECNET_SHIM_INLINE_H
@@ -32,18 +35,88 @@
 #include <linux/skbuff.h>
 #include <linux/uaccess.h>
 #include <net/dst.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/sock.h>
+#include <net/udp.h>
 
-/* net/ip.h, which includes <net/sock.h>; shim_kernel.c includes both,
- * so the compiler checks that the two agree (kernel patch 0005). */
-u32 ip_idents_reserve(u32 hash, int segs);
+/* The kernel objects behind the views (shim_kernel.h). */
+static inline struct sock *sn_ksk(struct sn_sock *v)
+{
+	return container_of(v, struct sn_ksock, v)->sk;
+}
 
-/*
- * A route view's dst_entry. struct rtable (net/route.h, which includes
- * <net/sock.h>) starts with it; shim_kernel.c asserts the offset.
- */
+static inline struct sn_knet *sn_knet_of(struct sn_net *v)
+{
+	return container_of(v, struct sn_knet, v);
+}
+
+/* A route view's dst_entry. */
 static inline struct dst_entry *sn_krt_dst(struct sn_rtable *v)
 {
-	return (struct dst_entry *)container_of(v, struct sn_krt, v)->rt;
+	return &container_of(v, struct sn_krt, v)->rt->dst;
+}
+
+static inline int shim_sock_error_inline(struct sn_sock *sk)
+{
+	return sock_error(sn_ksk(sk));
+}
+
+static inline int shim_sk_wmem_alloc_get_inline(struct sn_sock *sk)
+{
+	return sk_wmem_alloc_get(sn_ksk(sk));
+}
+
+static inline struct sk_buff *shim_alloc_send_skb_inline(struct sn_sock *sv,
+							 u32 header_len)
+{
+	struct sock *sk = sn_ksk(sv);
+	struct sk_buff *skb;
+	int err;
+
+	skb = alloc_skb_with_frags(header_len, 0, 0, &err, sk->sk_allocation);
+	if (skb)
+		skb_set_owner_w(skb, sk);
+	return skb;
+}
+
+static inline void shim_snmp_inc_inline(struct sn_net *netv, enum sn_mib mib,
+					u32 n)
+{
+	struct net *net = sn_knet_of(netv)->net;
+
+	switch (mib) {
+	case SN_MIB_IP_OUTREQUESTS:
+		IP_UPD_PO_STATS(net, IPSTATS_MIB_OUT, n);
+		break;
+	case SN_MIB_IP_OUTDISCARDS:
+		IP_INC_STATS(net, IPSTATS_MIB_OUTDISCARDS);
+		break;
+	case SN_MIB_IP_OUTNOROUTES:
+		IP_INC_STATS(net, IPSTATS_MIB_OUTNOROUTES);
+		break;
+	case SN_MIB_IP_FRAGOKS:
+		IP_INC_STATS(net, IPSTATS_MIB_FRAGOKS);
+		break;
+	case SN_MIB_IP_FRAGCREATES:
+		IP_INC_STATS(net, IPSTATS_MIB_FRAGCREATES);
+		break;
+	case SN_MIB_IP_FRAGFAILS:
+		IP_INC_STATS(net, IPSTATS_MIB_FRAGFAILS);
+		break;
+	case SN_MIB_IP_OUTMCAST:
+		IP_UPD_PO_STATS(net, IPSTATS_MIB_OUTMCAST, n);
+		break;
+	case SN_MIB_IP_OUTBCAST:
+		IP_UPD_PO_STATS(net, IPSTATS_MIB_OUTBCAST, n);
+		break;
+	case SN_MIB_UDP_OUTDATAGRAMS:
+		UDP_INC_STATS(net, UDP_MIB_OUTDATAGRAMS, 0);
+		break;
+	case SN_MIB_UDP_SNDBUFERRORS:
+		UDP_INC_STATS(net, UDP_MIB_SNDBUFERRORS, 0);
+		break;
+	}
 }
 
 static inline bool shim_access_ok_inline(const u8 __user *buf, u32 len)
@@ -120,6 +193,10 @@ static inline void shim_skb_push_hh_inline(struct sk_buff *skb,
 }
 
 #ifdef SPECNET_RESIDUAL
+#define shim_sock_error			shim_sock_error_inline
+#define shim_sk_wmem_alloc_get		shim_sk_wmem_alloc_get_inline
+#define shim_alloc_send_skb		shim_alloc_send_skb_inline
+#define shim_snmp_inc			shim_snmp_inc_inline
 #define shim_access_ok			shim_access_ok_inline
 #define shim_dst_hold			shim_dst_hold_inline
 #define shim_ip_idents_reserve		shim_ip_idents_reserve_inline
@@ -131,8 +208,17 @@ static inline void shim_skb_push_hh_inline(struct sk_buff *skb,
 #define shim_skb_store			shim_skb_store_inline
 #define shim_skb_push_hh		shim_skb_push_hh_inline
 
-/* net/flow.h's and linux/in.h's, named like fields of struct sn_flowi4
- * and struct sn_sockaddr_in (generic.h). */
+/* Kernel macros named like fields of the views (generic.h): net/sock.h's
+ * and net/inet_sock.h's (struct sn_sock), net/flow.h's (struct
+ * sn_flowi4) and linux/in.h's (struct sn_sockaddr_in). */
+#undef sk_net
+#undef sk_state
+#undef sk_flags
+#undef sk_bound_dev_if
+#undef inet_daddr
+#undef inet_rcv_saddr
+#undef inet_dport
+#undef inet_num
 #undef fl4_sport
 #undef fl4_dport
 #undef flowi4_oif

@@ -59,16 +59,6 @@ static struct sn_kneigh *kneigh_of(struct sn_neigh *v)
 	return container_of(v, struct sn_kneigh, v);
 }
 
-static struct sn_knet *knet_of(struct sn_net *v)
-{
-	return container_of(v, struct sn_knet, v);
-}
-
-static struct sock *ksk(struct sn_sock *v)
-{
-	return container_of(v, struct sn_ksock, v)->sk;
-}
-
 /* ---- views ---- */
 
 static void sn_kernel_fill_dev(struct sn_kdev *d, struct sn_ksock *owner,
@@ -346,7 +336,7 @@ static int sn_kernel_route(struct sn_net *netv, __be32 daddr, __be32 saddr,
 			   __be16 dport, __be16 sport, u32 uid,
 			   struct sn_krt **out)
 {
-	struct net *net = knet_of(netv)->net;
+	struct net *net = sn_knet_of(netv)->net;
 	struct sn_ksock *ks = container_of(netv, struct sn_ksock, net.v);
 	struct flowi4 fl4;
 	struct rtable *rt;
@@ -389,7 +379,7 @@ struct sn_rtable *shim_ip_route_output(struct sn_net *net, __be32 daddr,
 
 int shim_rt_genid_ipv4(struct sn_net *net)
 {
-	return rt_genid_ipv4(knet_of(net)->net);
+	return rt_genid_ipv4(sn_knet_of(net)->net);
 }
 
 /* ip_neigh_gw4(): lookup or create; the views keep a reference. */
@@ -450,7 +440,7 @@ struct sn_ip_ident *shim_ip_ident_lookup(struct sn_net *netv, __be32 daddr,
 {
 	struct sn_ksock *ks = container_of(netv, struct sn_ksock, net.v);
 
-	ks->ipid.hash = ip_idents_hash(knet_of(netv)->net, daddr, saddr,
+	ks->ipid.hash = ip_idents_hash(sn_knet_of(netv)->net, daddr, saddr,
 				       protocol);
 	return &ks->ipid;
 }
@@ -462,7 +452,7 @@ bool shim_access_ok(const u8 __user *buf, u32 len)
 
 int shim_sk_wmem_alloc_get(struct sn_sock *sk)
 {
-	return sk_wmem_alloc_get(ksk(sk));
+	return shim_sk_wmem_alloc_get_inline(sk);
 }
 
 bool shim_signal_pending(void)
@@ -472,7 +462,7 @@ bool shim_signal_pending(void)
 
 bool shim_capable_so_mark(struct sn_net *net)
 {
-	struct net *kn = knet_of(net)->net;
+	struct net *kn = sn_knet_of(net)->net;
 
 	return ns_capable(kn->user_ns, CAP_NET_RAW) ||
 	       ns_capable(kn->user_ns, CAP_NET_ADMIN);
@@ -480,7 +470,7 @@ bool shim_capable_so_mark(struct sn_net *net)
 
 bool shim_sk_test_nospace(struct sn_sock *sk)
 {
-	return test_bit(SOCK_NOSPACE, &ksk(sk)->sk_socket->flags);
+	return test_bit(SOCK_NOSPACE, &sn_ksk(sk)->sk_socket->flags);
 }
 
 __be32 shim_inet_current_timestamp(void)
@@ -492,24 +482,24 @@ __be32 shim_inet_current_timestamp(void)
 
 int shim_inet_autobind(struct sn_sock *sk)
 {
-	return inet_send_prepare(ksk(sk));
+	return inet_send_prepare(sn_ksk(sk));
 }
 
 int shim_sock_error(struct sn_sock *sk)
 {
-	return sock_error(ksk(sk));
+	return shim_sock_error_inline(sk);
 }
 
 void shim_sk_set_nospace(struct sn_sock *sk)
 {
-	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, ksk(sk));
-	set_bit(SOCK_NOSPACE, &ksk(sk)->sk_socket->flags);
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sn_ksk(sk));
+	set_bit(SOCK_NOSPACE, &sn_ksk(sk)->sk_socket->flags);
 }
 
 /* sock_wait_for_wmem(), static in net/core/sock.c (Linux 6.1) */
 long shim_sock_wait_for_wmem(struct sn_sock *sv, long timeo)
 {
-	struct sock *sk = ksk(sv);
+	struct sock *sk = sn_ksk(sv);
 	DEFINE_WAIT(wait);
 
 	sk_clear_bit(SOCKWQ_ASYNC_NOSPACE, sk);
@@ -534,19 +524,19 @@ long shim_sock_wait_for_wmem(struct sn_sock *sv, long timeo)
 
 void shim_lock_sock(struct sn_sock *sk)
 {
-	lock_sock(ksk(sk));
+	lock_sock(sn_ksk(sk));
 }
 
 void shim_release_sock(struct sn_sock *sk)
 {
-	release_sock(ksk(sk));
+	release_sock(sn_ksk(sk));
 }
 
 /* ip_local_error(), not exported by net/ipv4/ip_sockglue.c (Linux 6.1) */
 void shim_ip_local_error(struct sn_sock *sv, int err, __be32 daddr,
 			 __be16 port, u32 info)
 {
-	struct sock *sk = ksk(sv);
+	struct sock *sk = sn_ksk(sv);
 	struct sock_exterr_skb *serr;
 	struct iphdr *iph;
 	struct sk_buff *skb;
@@ -583,46 +573,10 @@ void shim_ip_local_error(struct sn_sock *sv, int err, __be32 daddr,
 
 void shim_snmp_inc(struct sn_net *netv, enum sn_mib mib, u32 n)
 {
-	struct net *net = knet_of(netv)->net;
-
-	switch (mib) {
-	case SN_MIB_IP_OUTREQUESTS:
-		IP_UPD_PO_STATS(net, IPSTATS_MIB_OUT, n);
-		break;
-	case SN_MIB_IP_OUTDISCARDS:
-		IP_INC_STATS(net, IPSTATS_MIB_OUTDISCARDS);
-		break;
-	case SN_MIB_IP_OUTNOROUTES:
-		IP_INC_STATS(net, IPSTATS_MIB_OUTNOROUTES);
-		break;
-	case SN_MIB_IP_FRAGOKS:
-		IP_INC_STATS(net, IPSTATS_MIB_FRAGOKS);
-		break;
-	case SN_MIB_IP_FRAGCREATES:
-		IP_INC_STATS(net, IPSTATS_MIB_FRAGCREATES);
-		break;
-	case SN_MIB_IP_FRAGFAILS:
-		IP_INC_STATS(net, IPSTATS_MIB_FRAGFAILS);
-		break;
-	case SN_MIB_IP_OUTMCAST:
-		IP_UPD_PO_STATS(net, IPSTATS_MIB_OUTMCAST, n);
-		break;
-	case SN_MIB_IP_OUTBCAST:
-		IP_UPD_PO_STATS(net, IPSTATS_MIB_OUTBCAST, n);
-		break;
-	case SN_MIB_UDP_OUTDATAGRAMS:
-		UDP_INC_STATS(net, UDP_MIB_OUTDATAGRAMS, 0);
-		break;
-	case SN_MIB_UDP_SNDBUFERRORS:
-		UDP_INC_STATS(net, UDP_MIB_SNDBUFERRORS, 0);
-		break;
-	}
+	shim_snmp_inc_inline(netv, mib, n);
 }
 
 /* ---- effects: routes ---- */
-
-/* sn_krt_dst() (shim_inline.h) casts a struct rtable to its dst_entry. */
-static_assert(offsetof(struct rtable, dst) == 0);
 
 void shim_dst_hold(struct sn_rtable *rt)
 {
@@ -636,12 +590,12 @@ void shim_dst_release(struct sn_rtable *rt)
 
 void shim_sk_dst_set(struct sn_sock *sk, struct sn_rtable *rt)
 {
-	sk_dst_set(ksk(sk), dst_clone(&krt_of(rt)->rt->dst));
+	sk_dst_set(sn_ksk(sk), dst_clone(&krt_of(rt)->rt->dst));
 }
 
 void shim_sk_dst_reset(struct sn_sock *sk)
 {
-	sk_dst_reset(ksk(sk));
+	sk_dst_reset(sn_ksk(sk));
 }
 
 void shim_dst_confirm_neigh(struct sn_rtable *rt, __be32 daddr)
@@ -658,31 +612,24 @@ u16 shim_ip_idents_reserve(u32 hash, int segs)
 
 struct sk_buff *shim_alloc_send_skb(struct sn_sock *sv, u32 header_len)
 {
-	struct sock *sk = ksk(sv);
-	struct sk_buff *skb;
-	int err;
-
-	skb = alloc_skb_with_frags(header_len, 0, 0, &err, sk->sk_allocation);
-	if (skb)
-		skb_set_owner_w(skb, sk);
-	return skb;
+	return shim_alloc_send_skb_inline(sv, header_len);
 }
 
 struct sk_buff *shim_alloc_skb(struct sn_sock *sk, u32 size)
 {
-	return alloc_skb(size, ksk(sk)->sk_allocation);
+	return alloc_skb(size, sn_ksk(sk)->sk_allocation);
 }
 
 u32 shim_skb_set_wfree(struct sk_buff *skb, struct sn_sock *sk)
 {
 	skb->destructor = sock_wfree;
-	skb->sk = ksk(sk);
+	skb->sk = sn_ksk(sk);
 	return skb->truesize;
 }
 
 void shim_sk_wmem_add(struct sn_sock *sk, u32 bytes)
 {
-	refcount_add(bytes, &ksk(sk)->sk_wmem_alloc);
+	refcount_add(bytes, &sn_ksk(sk)->sk_wmem_alloc);
 }
 
 void shim_kfree_skb(struct sk_buff *skb)
@@ -746,7 +693,7 @@ void shim_skb_set_dev(struct sk_buff *skb, struct sn_netdev *dev,
 int shim_skb_pfrag_attach(struct sk_buff *skb, struct sn_sock *sv, u8 **to,
 			  u32 *room)
 {
-	struct sock *sk = ksk(sv);
+	struct sock *sk = sn_ksk(sv);
 	struct page_frag *pfrag = sk_page_frag(sk);
 	int i = skb_shinfo(skb)->nr_frags;
 
@@ -767,7 +714,7 @@ int shim_skb_pfrag_attach(struct sk_buff *skb, struct sn_sock *sv, u8 **to,
 
 void shim_skb_pfrag_commit(struct sk_buff *skb, struct sn_sock *sv, u32 len)
 {
-	struct page_frag *pfrag = sk_page_frag(ksk(sv));
+	struct page_frag *pfrag = sk_page_frag(sn_ksk(sv));
 
 	pfrag->offset += len;
 	skb_frag_size_add(&skb_shinfo(skb)->frags[skb_shinfo(skb)->nr_frags - 1], len);
