@@ -178,17 +178,36 @@ static inline u32 shim_copy_from_user_inline(u8 *to, const u8 __user *from,
 	return copy_from_user(to, from, len);
 }
 
+/*
+ * memcpy() of a header into an skb. Headers sit at 4-byte aligned
+ * offsets of an skb's data (the kernel's own header writes assume it:
+ * struct iphdr's __be32 fields), and the residual's header copies are
+ * locals or views with 32-bit fields; but the compiler only sees u8
+ * pointers. On a machine without efficient unaligned access (the
+ * SA-1110) it then calls memcpy() for every header, so the aligned case,
+ * checked, is told: it becomes a few word loads and stores.
+ */
+static inline void sn_header_copy(void *to, const void *from, u32 len)
+{
+	if (!IS_ENABLED(CONFIG_HAVE_EFFICIENT_UNALIGNED_ACCESS) &&
+	    IS_ALIGNED((unsigned long)to | (unsigned long)from, 4))
+		memcpy(__builtin_assume_aligned(to, 4),
+		       __builtin_assume_aligned(from, 4), len);
+	else
+		memcpy(to, from, len);
+}
+
 static inline void shim_skb_store_inline(struct sk_buff *skb, u8 *to,
 					 const void *from, u32 len)
 {
-	memcpy(to, from, len);
+	sn_header_copy(to, from, len);
 }
 
 /* neigh_hh_output(): headroom was reserved (LL_RESERVED_SPACE) */
 static inline void shim_skb_push_hh_inline(struct sk_buff *skb,
 					   const u8 *hh_data, u32 hh_len)
 {
-	memcpy(skb->data - HH_DATA_MOD, hh_data, HH_DATA_MOD);
+	sn_header_copy(skb->data - HH_DATA_MOD, hh_data, HH_DATA_MOD);
 	__skb_push(skb, hh_len);
 }
 
