@@ -93,13 +93,14 @@ static DEFINE_IDR(sn_tokens);
 /*
  * Tokens 1 to SN_TOKEN_SLOTS - 1 are also in an array indexed by id, as
  * the file table holds descriptors: a send finds its token with one load
- * instead of the IDR's radix tree walk (about 60 instructions, an eighth
- * of a specialized send's own work). The IDR still allocates the ids and
- * holds every token; a slot mirrors its entry, written and read under
- * sn_tokens_lock as the IDR is (sn_token_set, sn_token_find).
+ * instead of the IDR's radix tree walk (about 60 instructions on i486).
+ * The IDR still allocates the ids and holds every token; a slot mirrors
+ * its entry, written and read under sn_tokens_lock as the IDR is
+ * (sn_token_set, sn_token_find).
  */
 #define SN_TOKEN_SLOTS 64
 static struct sn_token *sn_token_slots[SN_TOKEN_SLOTS];
+
 /* Tokens that mark their socket; a socket is marked while any does. */
 static DEFINE_MUTEX(sn_marks_lock);
 static LIST_HEAD(sn_marked);
