@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,7 +310,7 @@ func TestTCPGenericCoverage(t *testing.T) {
 	static := StaticConditionLines(u, outs)
 	both, nstatic, staticBoth := 0, 0, 0
 	for _, l := range lines {
-		if l.File != "tcp.c" && l.File != "tcp_copy.c" && l.File != "tcp_slow.c" {
+		if !slices.Contains(TCPGenericSources, l.File) {
 			continue
 		}
 		isStatic := static[l.File][l.Line]
