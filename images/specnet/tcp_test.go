@@ -347,15 +347,18 @@ func TestTCPGenericCoverage(t *testing.T) {
 // tcpKernelExports are the kernel functions tcp_shim_kernel.c calls that
 // Linux 6.1 does not export.
 var tcpKernelExports = []string{"tcp_stream_alloc_skb", "tcp_skb_entail", "sk_forced_mem_schedule",
-	"__tcp_push_pending_frames", "tcp_push_one", "tcp_chrono_stop"}
+	"__tcp_push_pending_frames", "tcp_push_one", "tcp_chrono_stop",
+	// the transmit engine's steps (tcp_xmit.c, patch 0008)
+	"tcp_mstamp_refresh", "tcp_small_queue_check", "__tcp_transmit_skb", "tcp_event_new_data_sent",
+	"tcp_cwnd_validate", "tcp_schedule_loss_probe", "tcp_chrono_start"}
 
 // TestTCPGenericBuildsAsKernelModule builds the generic TCP path with its
 // kernel shim (tcp_shim_kernel.c) and the typical context's residual as an
 // out-of-tree module of the cached i486 kernel, as
 // TestGenericBuildsAsKernelModule does for UDP: the same
 // sources compile on the real kernel functions and modpost finds every
-// kernel symbol they use exported. Linux 6.1 does not export six of them
-// (tcp_shim_kernel.c, top): the specbed kernel must.
+// kernel symbol they use exported. Linux 6.1 does not export thirteen of
+// them (tcp_shim_kernel.c, top): the specbed kernel must.
 func TestTCPGenericBuildsAsKernelModule(t *testing.T) {
 	b, err := images.NewBuilder()
 	if err != nil {
