@@ -238,7 +238,7 @@ func diffEffects(want, got []string) string {
 	return ""
 }
 
-// tcpOneWay are the branches of tcp.c the context set and the random sends
+// tcpOneWay are the branches of the generic TCP path the context set and the random sends
 // do not take both ways, and why.
 var tcpOneWay = []struct{ fn, text, why string }{
 	{"sn_tcp_established_options", "if (remaining < SN_TCPOLEN_SACK_BASE_ALIGNED +",
@@ -246,6 +246,12 @@ var tcpOneWay = []struct{ fn, text, why string }{
 	{"sn_tcp_send_segments", "if (skb->len < s->size_goal || (s->flags & SN_MSG_OOB))",
 		"the kernel's test for a copy the page fragment cut short: sn_tcp_copy_to_skb finishes such a copy first " +
 			"(its loop is the kernel's continue), so a full skb, or the last, reaches the test"},
+	{"sn_tcp_push_one", "if (st == SN_XMIT_KERNEL) {",
+		"unreachable: tcp_xmit.c renders tcp_push_one only without GSO, where the size goal is the MSS, " +
+			"so the tail skb it pushes holds at most one MSS"},
+	{"sn_tcp_write_xmit", "if (*rest && !sent_pkts)",
+		"an skb of several segments behind skbs of one needs the MSS to shrink while skbs of the larger MSS wait; " +
+			"the mock's PMTU change comes at a connection's first send, with the queue empty"},
 }
 
 // TestTCPGenericCoverage runs the generic TCP path alone over every

@@ -460,7 +460,7 @@ int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
 			sn_tcp_push_pending_frames(tp, s->mss_now,
 						   SN_TCP_NAGLE_PUSH);
 		} else if (shim_tcp_is_send_head(tp, skb->skb)) {
-			sn_tcp_push_one(tp, s->mss_now);
+			sn_tcp_push_one(tp, s->mss_now, skb);
 		}
 	}
 	return 0;

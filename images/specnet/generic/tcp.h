@@ -163,7 +163,8 @@ void sn_tcp_set_write_seq(struct sn_tcp_sock *tp, u32 seq);
 /* tcp_xmit.c: the transmit engine's fast case */
 void sn_tcp_push_pending_frames(struct sn_tcp_sock *tp, u32 mss_now,
 				int nonagle);
-void sn_tcp_push_one(struct sn_tcp_sock *tp, u32 mss_now);
+void sn_tcp_push_one(struct sn_tcp_sock *tp, u32 mss_now,
+		     struct sn_tcp_skb *skb);
 
 /* tcp_copy.c: a shim to the specializer (see there) */
 SHIM_EFFECT int sn_tcp_copy_to_skb(struct sn_tcp_sock *tp, const u8 __user *from,

@@ -24,7 +24,8 @@
  *  - repair mode's send queue and internal pacing (shim_tcp_xmit_plain);
  *  - an skb longer than the MSS met in the loop (built before an MSS
  *    change, or under GSO): the loop stops there, accounts for what it
- *    sent as the kernel's does, and the kernel's engine goes on.
+ *    sent as the kernel's does, and the kernel's engine goes on (or
+ *    does all of it, when that skb was the first).
  * A push_one of 2 (the loss probe's) is the kernel's only.
  */
 #include "tcp.h"
@@ -68,12 +69,8 @@ static bool sn_tcp_nagle_test(struct sn_tcp_sock *tp, u32 len, u8 tcp_flags,
 	return nonagle || !shim_tcp_packets_out(tp) || !sn_tcp_minshall_check(tp);
 }
 
-/*
- * The accounting at the end of tcp_write_xmit(); its return value: true
- * when nothing is in flight and the queue holds data that cannot go now
- * (the caller arms the probe timer).
- */
-static bool sn_tcp_write_xmit_done(struct sn_tcp_sock *tp, u32 sent_pkts,
+/* The accounting at the end of tcp_write_xmit(). */
+static void sn_tcp_write_xmit_done(struct sn_tcp_sock *tp, u32 sent_pkts,
 				   bool is_rwnd_limited)
 {
 	bool is_cwnd_limited;
@@ -87,68 +84,87 @@ static bool sn_tcp_write_xmit_done(struct sn_tcp_sock *tp, u32 sent_pkts,
 			shim_tcp_add_prr_out(tp, sent_pkts);
 		/* one loss probe per tail loss episode */
 		shim_tcp_schedule_loss_probe(tp);
-		return false;
 	}
-	/* !tcp_write_queue_empty(): write_seq != snd_nxt */
-	return !shim_tcp_packets_out(tp) && tp->write_seq != shim_tcp_snd_nxt(tp);
+}
+
+/* What one turn of tcp_write_xmit()'s loop did with the send head. */
+#define SN_XMIT_SENT	0	/* sent: the loop goes on */
+#define SN_XMIT_HELD	1	/* a window, Nagle or TSQ held it back */
+#define SN_XMIT_RWND	2	/* the receive window held it back */
+#define SN_XMIT_KERNEL	3	/* several segments: the kernel's engine */
+
+/*
+ * One turn of tcp_write_xmit()'s loop on the send head, skb (its fields
+ * as the view of the write queue's tail has them, or read for it).
+ */
+static int sn_tcp_xmit_skb(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
+			   u32 mss_now, int nonagle, bool push_one)
+{
+	if (skb->len > mss_now)
+		return SN_XMIT_KERNEL;
+	/* tcp_init_tso_segs(): one segment, whatever it said */
+	if (shim_tcp_skb_pcount(skb->skb) != 1)
+		shim_tcp_skb_pcount_one(skb->skb);
+
+	if (!sn_tcp_cwnd_room(tp, skb->tcp_flags))
+		return SN_XMIT_HELD;
+	/* tcp_snd_wnd_test(): the segment ends inside the window */
+	if (sn_tcp_after(skb->end_seq, shim_tcp_wnd_end(tp)))
+		return SN_XMIT_RWND;
+	/* Nagle holds back only the queue's last skb. */
+	if (!(nonagle & SN_TCP_NAGLE_PUSH) && !shim_tcp_skb_is_last(tp, skb->skb))
+		nonagle = SN_TCP_NAGLE_PUSH;
+	if (!sn_tcp_nagle_test(tp, skb->len, skb->tcp_flags, mss_now, nonagle))
+		return SN_XMIT_HELD;
+	if (shim_tcp_small_queue_check(tp, skb->skb))
+		return SN_XMIT_HELD;
+	/* An empty skb: a sender sleeps for memory after queueing it; no
+	 * pure ACK goes out of the write queue. */
+	if (skb->end_seq == skb->seq)
+		return SN_XMIT_HELD;
+	if (shim_tcp_transmit_skb(tp, skb->skb, push_one))
+		return SN_XMIT_HELD;
+
+	shim_tcp_event_new_data_sent(tp, skb->skb);
+	/* tcp_minshall_update() */
+	if (skb->len < mss_now)
+		shim_tcp_set_snd_sml(tp, skb->end_seq);
+	return SN_XMIT_SENT;
 }
 
 /*
- * tcp_write_xmit() for skbs of one segment (push_one: at most one skb).
- * *rest: the loop met an skb of several segments, which the kernel's
- * engine must send (see top).
+ * tcp_write_xmit() without push_one, for skbs of one segment: true when
+ * nothing is in flight and the queue holds data that cannot go now (the
+ * caller arms the probe timer). *rest: the loop met an skb of several
+ * segments, which the kernel's engine must send (see top).
  */
 static bool sn_tcp_write_xmit(struct sn_tcp_sock *tp, u32 mss_now, int nonagle,
-			      bool push_one, bool *rest)
+			      bool *rest)
 {
-	bool is_rwnd_limited = false;
-	struct sk_buff *skb;
+	struct sn_tcp_skb skb;
 	u32 sent_pkts = 0;
+	int st = SN_XMIT_HELD;
 
 	shim_tcp_mstamp_refresh(tp);
-	while ((skb = shim_tcp_send_head(tp))) {
-		u32 len = shim_tcp_skb_len(skb);
-		u8 tcp_flags = shim_tcp_skb_flags(skb);
-		u32 end_seq = shim_tcp_skb_end_seq(skb);
-
-		if (len > mss_now) {
-			*rest = true;
+	while ((skb.skb = shim_tcp_send_head(tp))) {
+		skb.len = shim_tcp_skb_len(skb.skb);
+		skb.seq = shim_tcp_skb_seq(skb.skb);
+		skb.end_seq = shim_tcp_skb_end_seq(skb.skb);
+		skb.tcp_flags = shim_tcp_skb_flags(skb.skb);
+		st = sn_tcp_xmit_skb(tp, &skb, mss_now, nonagle, false);
+		if (st != SN_XMIT_SENT)
 			break;
-		}
-		/* tcp_init_tso_segs(): one segment, whatever it said */
-		if (shim_tcp_skb_pcount(skb) != 1)
-			shim_tcp_skb_pcount_one(skb);
-
-		if (!sn_tcp_cwnd_room(tp, tcp_flags))
-			break;
-		/* tcp_snd_wnd_test(): the segment ends inside the window */
-		if (sn_tcp_after(end_seq, shim_tcp_wnd_end(tp))) {
-			is_rwnd_limited = true;
-			break;
-		}
-		/* Nagle holds back only the queue's last skb. */
-		if (!sn_tcp_nagle_test(tp, len, tcp_flags, mss_now,
-				       shim_tcp_skb_is_last(tp, skb) ?
-				       nonagle : SN_TCP_NAGLE_PUSH))
-			break;
-		if (shim_tcp_small_queue_check(tp, skb))
-			break;
-		/* An empty skb: a sender sleeps for memory after queueing
-		 * it; no pure ACK goes out of the write queue. */
-		if (end_seq == shim_tcp_skb_seq(skb))
-			break;
-		if (shim_tcp_transmit_skb(tp, skb, push_one))
-			break;
-
-		shim_tcp_event_new_data_sent(tp, skb);
-		/* tcp_minshall_update() */
-		if (len < mss_now)
-			shim_tcp_set_snd_sml(tp, end_seq);
 		sent_pkts++;
-		if (push_one)
-			break;
 	}
-	return sn_tcp_write_xmit_done(tp, sent_pkts, is_rwnd_limited);
+	*rest = st == SN_XMIT_KERNEL;
+	/* Handed over untouched: the kernel's engine does all of it. */
+	if (*rest && !sent_pkts)
+		return false;
+	sn_tcp_write_xmit_done(tp, sent_pkts, st == SN_XMIT_RWND);
+	if (sent_pkts)
+		return false;
+	/* !tcp_write_queue_empty(): write_seq != snd_nxt */
+	return !shim_tcp_packets_out(tp) && tp->write_seq != shim_tcp_snd_nxt(tp);
 }
 
 /* Whether the kernel's engine takes the whole push (see top). */
@@ -165,7 +181,7 @@ static bool sn_tcp_xmit_kernel(struct sn_tcp_sock *tp, bool push_one)
 void sn_tcp_push_pending_frames(struct sn_tcp_sock *tp, u32 mss_now,
 				int nonagle)
 {
-	bool rest = false;
+	bool rest;
 
 	if (sn_tcp_xmit_kernel(tp, false)) {
 		shim_tcp_push_pending_frames(tp, mss_now, nonagle);
@@ -173,22 +189,30 @@ void sn_tcp_push_pending_frames(struct sn_tcp_sock *tp, u32 mss_now,
 	}
 	if (tp->sk_state == SN_TCP_CLOSE)
 		return;
-	if (sn_tcp_write_xmit(tp, mss_now, nonagle, false, &rest))
+	if (sn_tcp_write_xmit(tp, mss_now, nonagle, &rest))
 		shim_tcp_check_probe_timer(tp);
 	if (rest)
 		shim_tcp_push_pending_frames(tp, mss_now, nonagle);
 }
 
-/* tcp_push_one(): the skb at the send head, if the windows let it go. */
-void sn_tcp_push_one(struct sn_tcp_sock *tp, u32 mss_now)
+/*
+ * tcp_push_one(): tcp_write_xmit() with push_one on the send head, which
+ * the caller found to be skb, the write queue's tail it just filled.
+ */
+void sn_tcp_push_one(struct sn_tcp_sock *tp, u32 mss_now,
+		     struct sn_tcp_skb *skb)
 {
-	bool rest = false;
+	int st;
 
 	if (sn_tcp_xmit_kernel(tp, true)) {
 		shim_tcp_push_one(tp, mss_now);
 		return;
 	}
-	sn_tcp_write_xmit(tp, mss_now, SN_TCP_NAGLE_PUSH, true, &rest);
-	if (rest)
+	shim_tcp_mstamp_refresh(tp);
+	st = sn_tcp_xmit_skb(tp, skb, mss_now, SN_TCP_NAGLE_PUSH, true);
+	if (st == SN_XMIT_KERNEL) {
 		shim_tcp_push_one(tp, mss_now);
+		return;
+	}
+	sn_tcp_write_xmit_done(tp, st == SN_XMIT_SENT, st == SN_XMIT_RWND);
 }
