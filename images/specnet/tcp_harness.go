@@ -24,9 +24,10 @@ var tcpWorld = worldSpec{
 	pointers: map[string]bool{"tp->sk_net": true},
 }
 
-// TCPGenericSources are the files of the generic TCP path: tcp.c, which
-// tcp.decl names, and tcp_copy.c and tcp_slow.c, which it leaves generic.
-var TCPGenericSources = []string{"tcp.c", "tcp_copy.c", "tcp_slow.c"}
+// TCPGenericSources are the files of the generic TCP path: tcp.c and
+// tcp_xmit.c, which tcp.decl names, and tcp_copy.c and tcp_slow.c, which
+// it leaves generic.
+var TCPGenericSources = []string{"tcp.c", "tcp_xmit.c", "tcp_copy.c", "tcp_slow.c"}
 
 // TCPWorldC returns the C of tcp_mock_apply_context for a TCP context.
 func TCPWorldC(c *ctxschema.Context) ([]byte, error) { return tcpWorld.c(c) }

@@ -1,7 +1,7 @@
 package specnet
 
 // KernelTCPSendPath lists the functions of the i486 kernel whose work the
-// generic TCP path (generic/tcp.c) renders: what a residual TCP send
+// generic TCP path (generic/tcp.c, tcp_xmit.c) renders: what a residual TCP send
 // replaces, on the same rule as KernelSendPath. tcp_sendmsg_locked with
 // the functions it calls that decide the segments: tcp_send_mss,
 // tcp_current_mss (tcp_established_options and tcp_xmit_size_goal are
@@ -17,8 +17,20 @@ package specnet
 // tcp_tx_timestamp; tcp_sendmsg (the socket lock around the call, the
 // caller's in both cases) and what the rendering leaves out (Fast Open,
 // zero copy: tcp_sendmsg_fastopen, tcp_downgrade_zcopy_pure).
+//
+// The transmit engine's fast case (generic/tcp_xmit.c) adds the three
+// functions whose decisions it renders: tcp_write_xmit (its loop and
+// what 6.1 inlines into it: tcp_cwnd_test, tcp_snd_wnd_test,
+// tcp_nagle_test, tcp_init_tso_segs, the accounting after the loop),
+// __tcp_push_pending_frames and tcp_push_one. The engine's steps the
+// residual calls stay out (tcp_mstamp_refresh, tcp_small_queue_check,
+// __tcp_transmit_skb and all below it, tcp_event_new_data_sent,
+// tcp_cwnd_validate, tcp_schedule_loss_probe, tcp_chrono_start/stop),
+// and so does what the fast case leaves to the kernel's engine
+// (tcp_mtu_probe, tcp_tso_segs, tcp_tso_should_defer, tso_fragment).
 var KernelTCPSendPath = []string{
 	"tcp_sendmsg_locked", "tcp_send_mss", "tcp_current_mss", "tcp_sync_mss", "tcp_mtu_to_mss",
 	"__tcp_mtu_to_mss", "tcp_push", "tcp_mark_push", "tcp_skb_entail", "tcp_remove_empty_skb",
 	"sk_stream_error", "tcp_stream_memory_free",
+	"tcp_write_xmit", "__tcp_push_pending_frames", "tcp_push_one",
 }

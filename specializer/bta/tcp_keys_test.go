@@ -70,7 +70,8 @@ func TestTCPKeyValues(t *testing.T) {
 				switch n.(type) {
 				case *ir.While, *ir.For, *ir.DoWhile:
 					s := n.(ir.Stmt)
-					fmt.Fprintf(&b, "%-5v tcp.c:%-4d %s\n", in.StaticLoop(s), s.At().Line, callPath(path))
+					at := fmt.Sprintf("%s:%d", filepath.Base(s.At().File), s.At().Line)
+					fmt.Fprintf(&b, "%-5v %-16s %s\n", in.StaticLoop(s), at, callPath(path))
 					if in.Func.Name == "sn_tcp_send_segments" && in.StaticLoop(s) {
 						t.Errorf("the segment loop is static for the analysis, though the peer's window may bound the size goal")
 					}

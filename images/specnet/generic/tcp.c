@@ -6,9 +6,9 @@
  * (tcp_output.c), tcp_xmit_size_goal(), tcp_bound_to_half_wnd(),
  * sk_stream_memory_free() with tcp_stream_memory_free(), tcp_skb_entail(),
  * tcp_mark_push(), forced_push(), tcp_push() with tcp_should_autocork(),
- * tcp_remove_empty_skb() and sk_stream_error(). The kernel functions it
- * calls without deciding anything (allocation, copy, the transmit engine
- * behind __tcp_push_pending_frames, sleeping) are shims (tcp_shim.h).
+ * tcp_remove_empty_skb() and sk_stream_error(). The transmit engine's
+ * fast case is tcp_xmit.c's. The kernel functions it calls without
+ * deciding anything (allocation, copy, sleeping) are shims (tcp_shim.h).
  *
  * The kernel's loop jumps backward (goto restart, goto new_segment) and
  * into its own body (goto wait_for_space). The subset the specializer
@@ -298,7 +298,7 @@ void sn_tcp_push(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
 	if (flags & SN_MSG_MORE)
 		nonagle = SN_TCP_NAGLE_CORK;
 
-	shim_tcp_push_pending_frames(tp, mss_now, nonagle);
+	sn_tcp_push_pending_frames(tp, mss_now, nonagle);
 }
 
 /* The write queue's tail as the view shows it. */
@@ -457,10 +457,10 @@ int sn_tcp_send_segments(struct sn_tcp_sock *tp, struct sn_tcp_send *s,
 
 		if (sn_forced_push(tp)) {
 			sn_tcp_mark_push(tp, skb);
-			shim_tcp_push_pending_frames(tp, s->mss_now,
-						     SN_TCP_NAGLE_PUSH);
+			sn_tcp_push_pending_frames(tp, s->mss_now,
+						   SN_TCP_NAGLE_PUSH);
 		} else if (shim_tcp_is_send_head(tp, skb->skb)) {
-			shim_tcp_push_one(tp, s->mss_now);
+			sn_tcp_push_one(tp, s->mss_now, skb);
 		}
 	}
 	return 0;

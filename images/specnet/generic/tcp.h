@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * tcp.h - state and helpers of the generic TCP/IPv4 send path (tcp.c):
- * Linux 6.1's tcp_sendmsg_locked() up to tcp_push().
+ * Linux 6.1's tcp_sendmsg_locked() up to tcp_push(), and the transmit
+ * engine's fast case behind it (tcp_xmit.c).
  *
  * struct sn_tcp_sock is the view of a connected TCP socket (struct sock,
  * inet_connection_sock, tcp_sock) the send path reads, with the kernel's
@@ -158,6 +159,12 @@ void sn_tcp_reread_peer(struct sn_tcp_sock *tp);
 void sn_tcp_reread(struct sn_tcp_sock *tp, struct sn_tcp_send *s);
 void sn_tcp_skb_set_flags(struct sn_tcp_skb *skb, u8 tcp_flags);
 void sn_tcp_set_write_seq(struct sn_tcp_sock *tp, u32 seq);
+
+/* tcp_xmit.c: the transmit engine's fast case */
+void sn_tcp_push_pending_frames(struct sn_tcp_sock *tp, u32 mss_now,
+				int nonagle);
+void sn_tcp_push_one(struct sn_tcp_sock *tp, u32 mss_now,
+		     struct sn_tcp_skb *skb);
 
 /* tcp_copy.c: a shim to the specializer (see there) */
 SHIM_EFFECT int sn_tcp_copy_to_skb(struct sn_tcp_sock *tp, const u8 __user *from,

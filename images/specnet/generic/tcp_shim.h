@@ -74,6 +74,29 @@ SHIM_PURE u8 shim_tcp_skb_flags(struct sk_buff *skb);
 SHIM_PURE u8 shim_tcp_skb_eor(struct sk_buff *skb);
 SHIM_PURE u32 shim_tcp_skb_nr_frags(struct sk_buff *skb);
 
+/*
+ * The transmit engine's state (tcp_xmit.c): tcp_send_head(sk) (NULL when
+ * every skb went out), tcp_skb_pcount(skb), whether skb is the write
+ * queue's last, tcp_packets_in_flight(tp), tcp_snd_cwnd(tp),
+ * tcp_wnd_end(tp) (snd_una + snd_wnd), tp->snd_una, tp->snd_sml and
+ * tp->packets_out; tcp_in_cwnd_reduction(sk) (CWR or Recovery).
+ * shim_tcp_xmit_plain(): neither repair mode's send queue nor internal
+ * pacing (tcp_needs_internal_pacing) is in the way: the engine's rendered
+ * case may run.
+ */
+SHIM_PURE struct sk_buff *shim_tcp_send_head(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_skb_pcount(struct sk_buff *skb);
+SHIM_PURE bool shim_tcp_skb_is_last(struct sn_tcp_sock *sk,
+				    struct sk_buff *skb);
+SHIM_PURE u32 shim_tcp_packets_in_flight(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_snd_cwnd(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_wnd_end(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_snd_una(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_snd_sml(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_packets_out(struct sn_tcp_sock *sk);
+SHIM_PURE bool shim_tcp_in_cwnd_reduction(struct sn_tcp_sock *sk);
+SHIM_PURE bool shim_tcp_xmit_plain(struct sn_tcp_sock *sk);
+
 /* ---- effects (SHIM_EFFECT) ---- */
 
 /* The stores of tcp_sync_mss(sk, pmtu) (tcp.c computes mss): lower
@@ -144,11 +167,43 @@ SHIM_EFFECT SHIM_ERRNO int shim_sk_stream_wait_memory(struct sn_tcp_sock *sk,
 /* The TSQ_THROTTLED half of tcp_push()'s autocork: if the bit is clear,
  * NET_INC_STATS(LINUX_MIB_TCPAUTOCORKING) and set it. */
 SHIM_EFFECT void shim_tcp_autocork_throttle(struct sn_tcp_sock *sk);
-/* __tcp_push_pending_frames(sk, mss_now, nonagle). */
+/* __tcp_push_pending_frames(sk, mss_now, nonagle): the kernel's engine,
+ * for what tcp_xmit.c leaves to it. */
 SHIM_EFFECT void shim_tcp_push_pending_frames(struct sn_tcp_sock *sk,
 					      u32 mss_now, int nonagle);
 /* tcp_push_one(sk, mss_now). */
 SHIM_EFFECT void shim_tcp_push_one(struct sn_tcp_sock *sk, u32 mss_now);
+/*
+ * The transmit engine's steps (tcp_xmit.c renders the decisions between
+ * them): tcp_mstamp_refresh(tp); tcp_skb_pcount_set(skb, 1) with
+ * tcp_gso_size 0 (tcp_set_skb_tso_segs() of an skb of at most one MSS);
+ * tcp_small_queue_check(sk, skb, 0), which sets TSQ_THROTTLED when it
+ * holds the skb back; __tcp_transmit_skb(sk, skb, 1, gfp, tp->rcv_nxt):
+ * a clone of skb to IP with its TCP header, 0 or a negative errno (gfp
+ * as tcp_push_one() takes it when push_one, else as
+ * __tcp_push_pending_frames()); tcp_event_new_data_sent(sk, skb): snd_nxt,
+ * the skb to the retransmit queue, packets_out, the RTO; tp->snd_sml
+ * (tcp_minshall_update); tcp_chrono_start/stop(sk,
+ * TCP_CHRONO_RWND_LIMITED); tcp_cwnd_validate(sk, is_cwnd_limited);
+ * tp->prr_out += pkts; tcp_schedule_loss_probe(sk, false);
+ * tcp_check_probe_timer(sk).
+ */
+SHIM_EFFECT void shim_tcp_mstamp_refresh(struct sn_tcp_sock *sk);
+SHIM_EFFECT void shim_tcp_skb_pcount_one(struct sk_buff *skb);
+SHIM_EFFECT bool shim_tcp_small_queue_check(struct sn_tcp_sock *sk,
+					    struct sk_buff *skb);
+SHIM_EFFECT SHIM_ERRNO int shim_tcp_transmit_skb(struct sn_tcp_sock *sk,
+						  struct sk_buff *skb,
+						  bool push_one);
+SHIM_EFFECT void shim_tcp_event_new_data_sent(struct sn_tcp_sock *sk,
+					      struct sk_buff *skb);
+SHIM_EFFECT void shim_tcp_set_snd_sml(struct sn_tcp_sock *sk, u32 seq);
+SHIM_EFFECT void shim_tcp_chrono_rwnd(struct sn_tcp_sock *sk, bool limited);
+SHIM_EFFECT void shim_tcp_cwnd_validate(struct sn_tcp_sock *sk,
+					bool is_cwnd_limited);
+SHIM_EFFECT void shim_tcp_add_prr_out(struct sn_tcp_sock *sk, u32 pkts);
+SHIM_EFFECT void shim_tcp_schedule_loss_probe(struct sn_tcp_sock *sk);
+SHIM_EFFECT void shim_tcp_check_probe_timer(struct sn_tcp_sock *sk);
 /* tcp_tx_timestamp(sk, tsflags): the write queue's tail, or else the
  * last skb sent, records the send's timestamps. */
 SHIM_EFFECT void shim_tcp_tx_timestamp(struct sn_tcp_sock *sk, u32 tsflags);

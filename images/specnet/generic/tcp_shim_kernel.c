@@ -9,11 +9,14 @@
  * (sn_tcp_kernel_refresh). The generic path changes the socket only
  * through the effects below, and mirrors each change in the view.
  *
- * Six functions the shim calls are not exported by Linux 6.1:
+ * Functions the shim calls that Linux 6.1 does not export: 0007 exports
  * tcp_stream_alloc_skb, tcp_skb_entail, sk_forced_mem_schedule (in
  * tcp_wmem_schedule, copied below), __tcp_push_pending_frames,
- * tcp_push_one and tcp_chrono_stop. A module build needs the specbed
- * kernel to export them (images/kernel/patches).
+ * tcp_push_one and tcp_chrono_stop; 0008 the transmit engine's steps
+ * (tcp_mstamp_refresh, tcp_small_queue_check, __tcp_transmit_skb,
+ * tcp_event_new_data_sent, tcp_cwnd_validate, tcp_schedule_loss_probe,
+ * tcp_chrono_start). A module build needs the specbed kernel
+ * (images/kernel/patches).
  */
 #ifdef SPECBED_KERNEL
 
@@ -228,6 +231,66 @@ u32 shim_tcp_skb_nr_frags(struct sk_buff *skb)
 	return skb_shinfo(skb)->nr_frags;
 }
 
+struct sk_buff *shim_tcp_send_head(struct sn_tcp_sock *v)
+{
+	return tcp_send_head(ksk(v));
+}
+
+u32 shim_tcp_skb_pcount(struct sk_buff *skb)
+{
+	return tcp_skb_pcount(skb);
+}
+
+bool shim_tcp_skb_is_last(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	return tcp_skb_is_last(ksk(v), skb);
+}
+
+u32 shim_tcp_packets_in_flight(struct sn_tcp_sock *v)
+{
+	return tcp_packets_in_flight(tcp_sk(ksk(v)));
+}
+
+u32 shim_tcp_snd_cwnd(struct sn_tcp_sock *v)
+{
+	return tcp_snd_cwnd(tcp_sk(ksk(v)));
+}
+
+u32 shim_tcp_wnd_end(struct sn_tcp_sock *v)
+{
+	return tcp_wnd_end(tcp_sk(ksk(v)));
+}
+
+u32 shim_tcp_snd_una(struct sn_tcp_sock *v)
+{
+	return tcp_sk(ksk(v))->snd_una;
+}
+
+u32 shim_tcp_snd_sml(struct sn_tcp_sock *v)
+{
+	return tcp_sk(ksk(v))->snd_sml;
+}
+
+u32 shim_tcp_packets_out(struct sn_tcp_sock *v)
+{
+	return tcp_sk(ksk(v))->packets_out;
+}
+
+bool shim_tcp_in_cwnd_reduction(struct sn_tcp_sock *v)
+{
+	return tcp_in_cwnd_reduction(ksk(v));
+}
+
+bool shim_tcp_xmit_plain(struct sn_tcp_sock *v)
+{
+	struct sock *sk = ksk(v);
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	if (unlikely(tp->repair) && tp->repair_queue == TCP_SEND_QUEUE)
+		return false;
+	return !tcp_needs_internal_pacing(sk);
+}
+
 /* ---- effects ---- */
 
 void shim_tcp_sync_mss(struct sn_tcp_sock *v, u32 pmtu, u32 mss)
@@ -435,6 +498,70 @@ void shim_tcp_push_pending_frames(struct sn_tcp_sock *v, u32 mss_now,
 void shim_tcp_push_one(struct sn_tcp_sock *v, u32 mss_now)
 {
 	tcp_push_one(ksk(v), mss_now);
+}
+
+void shim_tcp_mstamp_refresh(struct sn_tcp_sock *v)
+{
+	tcp_mstamp_refresh(tcp_sk(ksk(v)));
+}
+
+/* tcp_set_skb_tso_segs() of an skb of at most one MSS (static there). */
+void shim_tcp_skb_pcount_one(struct sk_buff *skb)
+{
+	tcp_skb_pcount_set(skb, 1);
+	TCP_SKB_CB(skb)->tcp_gso_size = 0;
+}
+
+bool shim_tcp_small_queue_check(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	return tcp_small_queue_check(ksk(v), skb, 0);
+}
+
+int shim_tcp_transmit_skb(struct sn_tcp_sock *v, struct sk_buff *skb,
+			  bool push_one)
+{
+	struct sock *sk = ksk(v);
+	gfp_t gfp = push_one ? sk->sk_allocation : sk_gfp_mask(sk, GFP_ATOMIC);
+
+	return __tcp_transmit_skb(sk, skb, 1, gfp, tcp_sk(sk)->rcv_nxt);
+}
+
+void shim_tcp_event_new_data_sent(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	tcp_event_new_data_sent(ksk(v), skb);
+}
+
+void shim_tcp_set_snd_sml(struct sn_tcp_sock *v, u32 seq)
+{
+	tcp_sk(ksk(v))->snd_sml = seq;
+}
+
+void shim_tcp_chrono_rwnd(struct sn_tcp_sock *v, bool limited)
+{
+	if (limited)
+		tcp_chrono_start(ksk(v), TCP_CHRONO_RWND_LIMITED);
+	else
+		tcp_chrono_stop(ksk(v), TCP_CHRONO_RWND_LIMITED);
+}
+
+void shim_tcp_cwnd_validate(struct sn_tcp_sock *v, bool is_cwnd_limited)
+{
+	tcp_cwnd_validate(ksk(v), is_cwnd_limited);
+}
+
+void shim_tcp_add_prr_out(struct sn_tcp_sock *v, u32 pkts)
+{
+	tcp_sk(ksk(v))->prr_out += pkts;
+}
+
+void shim_tcp_schedule_loss_probe(struct sn_tcp_sock *v)
+{
+	tcp_schedule_loss_probe(ksk(v), false);
+}
+
+void shim_tcp_check_probe_timer(struct sn_tcp_sock *v)
+{
+	tcp_check_probe_timer(ksk(v));
 }
 
 /* tcp_tx_timestamp() of net/ipv4/tcp.c (static there), copied. */

@@ -23,6 +23,7 @@ struct tcp_mock_world tcp_mock_world;
 #define ESTABLISHED	1
 #define SYN_SENT	2
 #define CLOSE_WAIT	8
+#define CLOSE		7
 #define ECONNRESET	104
 
 struct mock_skb {
@@ -33,6 +34,7 @@ struct mock_skb {
 	int page[FRAGS_MAX];
 	u32 off[FRAGS_MAX], flen[FRAGS_MAX];
 	int inflight;			/* in the qdisc or device */
+	u32 pcount;			/* tcp_skb_pcount() */
 };
 
 static struct mock_skb skbs[SKB_MAX];	/* numbered from 1 */
@@ -59,6 +61,12 @@ static struct {
 	int pfrag_page;
 	u32 pfrag_off, pfrag_size;	/* bytes */
 	int npages;
+	/* The transmit engine's state (tcp_xmit.c): the peer sets it
+	 * between sends. snd_wnd in bytes; left_out are sent segments
+	 * SACKed or marked lost; tsq_room 0: TCP small queues hold back
+	 * a second skb in flight. */
+	u32 cwnd, snd_wnd, left_out, snd_sml;
+	u8 plain, cwr, tsq_room;
 } k;
 
 static u32 ctx_max_window;		/* the driver's, the peer's usual */
@@ -77,7 +85,7 @@ static u64 copied_hash;
 
 enum {
 	TAPE_PEER, TAPE_ALLOC, TAPE_PAGE, TAPE_SCHED, TAPE_WAIT, TAPE_FLUSH,
-	TAPE_CONNECT,
+	TAPE_CONNECT, TAPE_XMIT,
 };
 
 static u64 mix64(u64 x)
@@ -215,6 +223,11 @@ static u32 snd_nxt(void)
 	return wq.n ? skbs[wq.q[0]].seq : k.write_seq;
 }
 
+static u32 snd_una(void)
+{
+	return rtx.n ? skbs[rtx.q[0]].seq : snd_nxt();
+}
+
 /* ---- world ---- */
 
 void tcp_mock_world_init(struct tcp_mock_world *w)
@@ -234,6 +247,7 @@ void tcp_mock_connect(u32 isn, u32 max_window, u16 gso_segs)
 	k.gso_segs = gso_segs;
 	k.max_window = ctx_max_window = max_window;
 	k.state = ESTABLISHED;
+	k.snd_sml = isn;
 	sk->write_seq = sk->pushed_seq = sk->snd_up = isn;
 	sk->gso_segs = gso_segs;
 }
@@ -259,6 +273,13 @@ static void peer_acts(void)
 	/* setsockopt(TCP_NODELAY) just set the push bit (generic sends) */
 	if (chance(TAPE_PEER, 3))
 		k.nonagle |= SN_TCP_NAGLE_PUSH;
+	/* the windows, losses and what holds the engine back */
+	k.cwnd = chance(TAPE_PEER, 10) ? 1 + tape(TAPE_PEER) % 3 : 10;
+	k.snd_wnd = chance(TAPE_PEER, 8) ? tape(TAPE_PEER) % 4344 : 1 << 20;
+	k.left_out = chance(TAPE_PEER, 5) ? tape(TAPE_PEER) % 3 : 0;
+	k.plain = !chance(TAPE_PEER, 3);
+	k.cwr = chance(TAPE_PEER, 5);
+	k.tsq_room = !chance(TAPE_PEER, 5);
 }
 
 /* The kernel side's view refresh under the socket lock. */
@@ -489,6 +510,61 @@ u32 shim_tcp_skb_nr_frags(struct sk_buff *skb)
 	return mskb(skb)->nr_frags;
 }
 
+struct sk_buff *shim_tcp_send_head(struct sn_tcp_sock *sk)
+{
+	return wq.n ? (struct sk_buff *)(size_t)wq.q[0] : NULL;
+}
+
+u32 shim_tcp_skb_pcount(struct sk_buff *skb)
+{
+	return mskb(skb)->pcount;
+}
+
+bool shim_tcp_skb_is_last(struct sn_tcp_sock *sk, struct sk_buff *skb)
+{
+	return wq.n && wq.q[wq.n - 1] == skb_no(skb);
+}
+
+u32 shim_tcp_packets_in_flight(struct sn_tcp_sock *sk)
+{
+	return rtx.n - (k.left_out < (u32)rtx.n ? k.left_out : (u32)rtx.n);
+}
+
+u32 shim_tcp_snd_cwnd(struct sn_tcp_sock *sk)
+{
+	return k.cwnd;
+}
+
+u32 shim_tcp_wnd_end(struct sn_tcp_sock *sk)
+{
+	return snd_una() + k.snd_wnd;
+}
+
+u32 shim_tcp_snd_una(struct sn_tcp_sock *sk)
+{
+	return snd_una();
+}
+
+u32 shim_tcp_snd_sml(struct sn_tcp_sock *sk)
+{
+	return k.snd_sml;
+}
+
+u32 shim_tcp_packets_out(struct sn_tcp_sock *sk)
+{
+	return rtx.n;
+}
+
+bool shim_tcp_in_cwnd_reduction(struct sn_tcp_sock *sk)
+{
+	return k.cwr;
+}
+
+bool shim_tcp_xmit_plain(struct sn_tcp_sock *sk)
+{
+	return k.plain;
+}
+
 /* ---- effects ---- */
 
 void shim_tcp_sync_mss(struct sn_tcp_sock *sk, u32 pmtu, u32 mss)
@@ -538,9 +614,12 @@ bool shim_sk_flush_backlog(struct sn_tcp_sock *sk)
 	log_end();
 	if (ran) {
 		ack_all();
-		/* a reset was among what the backlog held */
-		if (chance(TAPE_FLUSH, 10))
+		/* a reset was among what the backlog held: tcp_reset()
+		 * sets the error and tcp_done() closes the socket */
+		if (chance(TAPE_FLUSH, 10)) {
 			k.err = ECONNRESET;
+			k.state = CLOSE;
+		}
 	}
 	return ran;
 }
@@ -732,6 +811,7 @@ void shim_tcp_skb_pcount_reset(struct sk_buff *skb)
 	log_begin("tcp_skb_pcount_set0");
 	log_skb("skb", skb);
 	log_end();
+	mskb(skb)->pcount = 0;
 }
 
 void shim_tcp_set_write_seq(struct sn_tcp_sock *sk, u32 seq)
@@ -848,6 +928,112 @@ void shim_tcp_push_one(struct sn_tcp_sock *sk, u32 mss_now)
 	log_end();
 	if (wq.n)
 		xmit_head();
+}
+
+void shim_tcp_mstamp_refresh(struct sn_tcp_sock *sk)
+{
+	log_begin("tcp_mstamp_refresh");
+	log_sk(sk);
+	log_end();
+}
+
+void shim_tcp_skb_pcount_one(struct sk_buff *skb)
+{
+	log_begin("tcp_set_skb_tso_segs");
+	log_skb("skb", skb);
+	log_end();
+	mskb(skb)->pcount = 1;
+}
+
+bool shim_tcp_small_queue_check(struct sn_tcp_sock *sk, struct sk_buff *skb)
+{
+	bool held = !k.tsq_room && rtx.n > 1;
+
+	log_begin("tcp_small_queue_check");
+	log_sk(sk);
+	log_skb("skb", skb);
+	log_u("held", held);
+	log_end();
+	return held;
+}
+
+int shim_tcp_transmit_skb(struct sn_tcp_sock *sk, struct sk_buff *skb,
+			  bool push_one)
+{
+	struct mock_skb *m = mskb(skb);
+	int err = chance(TAPE_XMIT, 2) ? -SN_ENOBUFS : 0;
+
+	log_begin("__tcp_transmit_skb");
+	log_sk(sk);
+	log_skb("skb", skb);
+	log_u("seq", m->seq);
+	log_u("end_seq", m->end_seq);
+	log_u("flags", m->tcp_flags);
+	log_u("push_one", push_one);
+	log_i("err", err);
+	log_end();
+	if (m->pcount != 1)
+		printf("BAD skb%d sent with %u segments\n", skb_no(skb), m->pcount);
+	return err;
+}
+
+void shim_tcp_event_new_data_sent(struct sn_tcp_sock *sk, struct sk_buff *skb)
+{
+	log_begin("tcp_event_new_data_sent");
+	log_sk(sk);
+	log_skb("skb", skb);
+	log_end();
+	if (!wq.n || wq.q[0] != skb_no(skb)) {
+		printf("BAD skb%d sent is not the send head\n", skb_no(skb));
+		return;
+	}
+	xmit_head();
+}
+
+void shim_tcp_set_snd_sml(struct sn_tcp_sock *sk, u32 seq)
+{
+	log_begin("tcp_minshall_update");
+	log_sk(sk);
+	log_u("snd_sml", seq);
+	log_end();
+	k.snd_sml = seq;
+}
+
+void shim_tcp_chrono_rwnd(struct sn_tcp_sock *sk, bool limited)
+{
+	log_begin(limited ? "tcp_chrono_start_rwnd" : "tcp_chrono_stop_rwnd");
+	log_sk(sk);
+	log_end();
+}
+
+void shim_tcp_cwnd_validate(struct sn_tcp_sock *sk, bool is_cwnd_limited)
+{
+	log_begin("tcp_cwnd_validate");
+	log_sk(sk);
+	log_u("cwnd_limited", is_cwnd_limited);
+	log_end();
+}
+
+void shim_tcp_add_prr_out(struct sn_tcp_sock *sk, u32 pkts)
+{
+	log_begin("tcp_prr_out_add");
+	log_sk(sk);
+	log_u("pkts", pkts);
+	log_end();
+}
+
+void shim_tcp_schedule_loss_probe(struct sn_tcp_sock *sk)
+{
+	log_begin("tcp_schedule_loss_probe");
+	log_sk(sk);
+	log_end();
+}
+
+void shim_tcp_check_probe_timer(struct sn_tcp_sock *sk)
+{
+	log_begin("tcp_check_probe_timer");
+	log_sk(sk);
+	log_end();
 }
 
 void shim_tcp_tx_timestamp(struct sn_tcp_sock *sk, u32 tsflags)
