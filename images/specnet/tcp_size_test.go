@@ -17,7 +17,8 @@ const tcpSizeContext = "tcp-typical"
 // residual was under 3% of the original). This rendering does not reach
 // it (images/specnet/README.md, "TCP"): every kernel effect is a call of
 // its own, a guard costs a compare and a branch, and each unrolled skb
-// keeps its allocation, entail, copy call and push decision.
+// keeps its allocation, entail, copy call and push decision (the transmit
+// engine behind the push is one outlined copy: tcp.decl).
 const tcpPaperRatio = 1.0 / 30
 
 // tcpMaxKernelRatio is the bound the test holds the typical TCP residual

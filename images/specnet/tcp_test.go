@@ -455,7 +455,7 @@ func TestTCPDifferentialCatchesMutants(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range []struct{ name, from, to string }{
-		{"no push_one", "shim_tcp_push_one(inst->tp, 1448U);", ";"},
+		{"no push_one", out.Entry + "_sn_tcp_push_one(inst, 1448U, &s.tail);", ";"}, // tcp.decl outlines it
 		{"no SACK guard", "if (!(inst->tp->num_sacks == 0)) {", "if (0) {"},
 		{"MSS off by one", "sn_tcp_copy_to_skb(inst->tp, s.iov_base, &cur, 1448,", "sn_tcp_copy_to_skb(inst->tp, s.iov_base, &cur, 1447,"},
 	} {
