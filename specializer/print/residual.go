@@ -40,6 +40,9 @@ func Residual(r *spec.Residual) ([]byte, error) {
 		fmt.Sprintf("Specialization: %d conditionals decided, %d kept; %d loops unrolled (%d iterations), %d kept;",
 			st.BranchesRemoved, st.BranchesKept, st.LoopsUnrolled, st.Iterations, st.LoopsKept),
 		fmt.Sprintf("%d calls inlined, %d lookups folded, %d shim calls.", st.CallsInlined, st.LookupsFolded, st.ShimCalls))
+	if len(r.Outlined) > 0 {
+		head = append(head, fmt.Sprintf("%d calls of %d outlined functions (defined before the entry).", st.CallsOutlined, len(r.Outlined)))
+	}
 	p.Comment(head...)
 	for _, h := range d.Prog.Headers {
 		if !fileRE.MatchString(h) {
