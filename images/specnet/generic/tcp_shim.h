@@ -101,8 +101,8 @@ SHIM_PURE bool shim_tcp_xmit_plain(struct sn_tcp_sock *sk);
  * tp->rcv_nxt; inet->inet_sport | inet->inet_dport << 16 (both network
  * order, as the header carries them); shim_tcp_header_plain(): the header
  * holds no more than timestamps and no ECN mark, the checksum and the
- * queueing are IPv4's: ECN neither negotiated nor needed by the
- * congestion control, no SACK blocks to send (rx_opt.num_sacks and dsack
+ * queueing are IPv4's: ECN not negotiated (tcp_ecn_send() then does
+ * nothing), no SACK blocks to send (rx_opt.num_sacks and dsack
  * zero), no TCP-MD5 key, no transmit delay (TCP_TX_DELAY), the socket's
  * icsk_af_ops is ipv4_specific.
  */
@@ -233,8 +233,7 @@ SHIM_EFFECT void shim_tcp_check_probe_timer(struct sn_tcp_sock *sk);
  * (scaled, host order).
  * shim_tcp_put_header(): the 20 bytes of struct tcphdr: ports (as
  * shim_tcp_inet_ports has them), seq and ack_seq (host order), the word
- * of doff and flags (host order), window, check 0, urg_ptr 0; and
- * tcp_ecn_send() of a socket without ECN (INET_ECN_dontxmit).
+ * of doff and flags (host order), window, check 0, urg_ptr 0.
  * shim_tcp_put_timestamps(): tcp_options_write() of the timestamps option
  * alone (NOP, NOP, TIMESTAMP, 10, tsval = tcp_skb_timestamp(clone) +
  * tsoffset, tsecr = rx_opt.ts_recent).

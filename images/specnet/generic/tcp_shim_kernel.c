@@ -29,7 +29,6 @@
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
-#include <net/inet_ecn.h>
 #include <net/ip.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -313,7 +312,8 @@ bool shim_tcp_header_plain(struct sn_tcp_sock *v)
 	struct sock *sk = ksk(v);
 	struct tcp_sock *tp = tcp_sk(sk);
 
-	if ((tp->ecn_flags & TCP_ECN_OK) || tcp_ca_needs_ecn(sk))
+	/* tcp_ecn_send() does nothing without ECN */
+	if (tp->ecn_flags & TCP_ECN_OK)
 		return false;
 	if (tp->rx_opt.num_sacks || tp->rx_opt.dsack)
 		return false;
@@ -621,8 +621,6 @@ void shim_tcp_put_header(struct sn_tcp_sock *v, struct sk_buff *skb, u32 ports,
 	th->window = htons(window);
 	th->check = 0;
 	th->urg_ptr = 0;
-	/* tcp_ecn_send() without ECN (shim_tcp_header_plain) */
-	INET_ECN_dontxmit(ksk(v));
 }
 
 /* tcp_options_write() of OPTION_TS alone (static there). */
