@@ -101,8 +101,10 @@ static bool sn_tcp_transmit_fast(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb)
 {
 	if (skb->tcp_flags & (SN_TCPHDR_SYN | SN_TCPHDR_URG))
 		return false;
-	if (tp->snd_up != shim_tcp_snd_una(tp) &&
-	    sn_tcp_before(skb->seq, tp->snd_up))
+	/* tcp_urg_mode() && before(seq, snd_up), the call last: snd_up
+	 * lags the data sent unless MSG_OOB moved it */
+	if (sn_tcp_before(skb->seq, tp->snd_up) &&
+	    tp->snd_up != shim_tcp_snd_una(tp))
 		return false;
 	return shim_tcp_header_plain(tp);
 }
