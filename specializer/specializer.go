@@ -98,5 +98,9 @@ func (u *Unit) Specialize(ctx *ctxschema.Context) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Output{C: c, Entry: res.Func.Name, Residual: res, Stats: res.Stats, Lines: print.CountLines(res.Func)}, nil
+	lines := print.CountLines(res.Func)
+	for _, f := range res.Outlined {
+		lines += print.CountLines(f)
+	}
+	return &Output{C: c, Entry: res.Func.Name, Residual: res, Stats: res.Stats, Lines: lines}, nil
 }

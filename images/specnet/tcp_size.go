@@ -22,9 +22,13 @@ package specnet
 // functions whose decisions it renders: tcp_write_xmit (its loop and
 // what 6.1 inlines into it: tcp_cwnd_test, tcp_snd_wnd_test,
 // tcp_nagle_test, tcp_init_tso_segs, the accounting after the loop),
-// __tcp_push_pending_frames and tcp_push_one. The engine's steps the
+// __tcp_push_pending_frames and tcp_push_one; and the two whose work
+// its rendering of __tcp_transmit_skb's fast case does: __tcp_transmit_skb
+// (the header, the decisions; tcp_established_options inlined) and
+// tcp_options_write (the timestamps option). The engine's steps the
 // residual calls stay out (tcp_mstamp_refresh, tcp_small_queue_check,
-// __tcp_transmit_skb and all below it, tcp_event_new_data_sent,
+// the clone, tcp_select_window, tcp_v4_send_check, the event and rate
+// calls, ip_queue_xmit and all below, tcp_event_new_data_sent,
 // tcp_cwnd_validate, tcp_schedule_loss_probe, tcp_chrono_start/stop),
 // and so does what the fast case leaves to the kernel's engine
 // (tcp_mtu_probe, tcp_tso_segs, tcp_tso_should_defer, tso_fragment).
@@ -33,4 +37,5 @@ var KernelTCPSendPath = []string{
 	"__tcp_mtu_to_mss", "tcp_push", "tcp_mark_push", "tcp_skb_entail", "tcp_remove_empty_skb",
 	"sk_stream_error", "tcp_stream_memory_free",
 	"tcp_write_xmit", "__tcp_push_pending_frames", "tcp_push_one",
+	"__tcp_transmit_skb", "tcp_options_write",
 }

@@ -2,6 +2,7 @@ package specnet
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"specbed/images"
@@ -17,7 +18,8 @@ const tcpSizeContext = "tcp-typical"
 // residual was under 3% of the original). This rendering does not reach
 // it (images/specnet/README.md, "TCP"): every kernel effect is a call of
 // its own, a guard costs a compare and a branch, and each unrolled skb
-// keeps its allocation, entail, copy call and push decision.
+// keeps its allocation, entail, copy call and push decision (the transmit
+// engine behind the push is one outlined copy: tcp.decl).
 const tcpPaperRatio = 1.0 / 30
 
 // tcpMaxKernelRatio is the bound the test holds the typical TCP residual
@@ -61,5 +63,24 @@ func BenchmarkTCPResidualSize(b *testing.B) {
 	}
 	if _, err := results.WriteBench(repo, "tcp-size.json", r); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestTCPEngineOutlined checks what keeps the residual's size independent
+// of the number of push sites: in every TCP context the per-segment
+// transmit (the one call of the kernel's __tcp_transmit_skb) is in one
+// outlined copy at most (tcp.decl "outline"), and the eight-MSS residual,
+// with a push site per skb, has it exactly once.
+func TestTCPEngineOutlined(t *testing.T) {
+	u := loadTCPUnit(t)
+	for _, c := range TCPContexts() {
+		out, err := u.Specialize(loadContext(t, c))
+		if err != nil {
+			t.Fatalf("context %s: %v", c.Name, err)
+		}
+		n := strings.Count(string(out.C), "shim_tcp_transmit_skb(")
+		if n > 1 || c.Name == "tcp-8mss" && (n != 1 || len(out.Residual.Outlined) < 2) {
+			t.Errorf("context %s: %d calls of the kernel's transmit and %d outlined functions in the residual, want one copy of the engine", c.Name, n, len(out.Residual.Outlined))
+		}
 	}
 }

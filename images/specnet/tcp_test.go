@@ -356,14 +356,17 @@ var tcpKernelExports = []string{"tcp_stream_alloc_skb", "tcp_skb_entail", "sk_fo
 	"__tcp_push_pending_frames", "tcp_push_one", "tcp_chrono_stop",
 	// the transmit engine's steps (tcp_xmit.c, patch 0008)
 	"tcp_mstamp_refresh", "tcp_small_queue_check", "__tcp_transmit_skb", "tcp_event_new_data_sent",
-	"tcp_cwnd_validate", "tcp_schedule_loss_probe", "tcp_chrono_start"}
+	"tcp_cwnd_validate", "tcp_schedule_loss_probe", "tcp_chrono_start",
+	// __tcp_transmit_skb's steps (tcp_xmit.c renders its fast case, patch 0008)
+	"tcp_select_window", "tcp_event_ack_sent", "tcp_event_data_sent", "tcp_update_skb_after_send",
+	"tcp_rate_skb_sent"}
 
 // TestTCPGenericBuildsAsKernelModule builds the generic TCP path with its
 // kernel shim (tcp_shim_kernel.c) and the typical context's residual as an
 // out-of-tree module of the cached i486 kernel, as
 // TestGenericBuildsAsKernelModule does for UDP: the same
 // sources compile on the real kernel functions and modpost finds every
-// kernel symbol they use exported. Linux 6.1 does not export thirteen of
+// kernel symbol they use exported. Linux 6.1 does not export eighteen of
 // them (tcp_shim_kernel.c, top): the specbed kernel must.
 func TestTCPGenericBuildsAsKernelModule(t *testing.T) {
 	b, err := images.NewBuilder()
@@ -455,9 +458,11 @@ func TestTCPDifferentialCatchesMutants(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, m := range []struct{ name, from, to string }{
-		{"no push_one", "shim_tcp_push_one(inst->tp, 1448U);", ";"},
+		{"no push_one", out.Entry + "_sn_tcp_push_one(inst, 1448U, &s.tail);", ";"}, // tcp.decl outlines it
 		{"no SACK guard", "if (!(inst->tp->num_sacks == 0)) {", "if (0) {"},
 		{"MSS off by one", "sn_tcp_copy_to_skb(inst->tp, s.iov_base, &cur, 1448,", "sn_tcp_copy_to_skb(inst->tp, s.iov_base, &cur, 1447,"},
+		// the rendered __tcp_transmit_skb (tcp_xmit.c): timestamps make a 32-byte header
+		{"header doff 7", "rcv_nxt, 32768U | skb_", "rcv_nxt, 28672U | skb_"},
 	} {
 		src := string(out.C)
 		if strings.Count(src, m.from) < 1 {

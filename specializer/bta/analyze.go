@@ -29,6 +29,9 @@ type analyzer struct {
 	frames  []*aframe
 	targets []*atarget // every live merge point, for rolling back loop iterations
 	sloops  []*astate  // states on entry of the static loops being analysed, innermost last
+
+	outlines  map[string]*Instance // outlined functions analysed, by outlineKey (outline.go)
+	inOutline bool                 // analysing an outlined body: no guard pins a kernel field
 }
 
 type tokKey struct {
@@ -154,6 +157,9 @@ func (a *analyzer) entry() *Instance {
 // guarded reports a kernel field that the guards fix or pin: known after the guards, until the
 // residual writes it.
 func (a *analyzer) guarded(path string) bool {
+	if a.inOutline {
+		return false // read from memory there (spec/outline.go)
+	}
 	_, fixed := a.r.FixedPaths[path]
 	return fixed || a.pinned[path]
 }

@@ -190,7 +190,7 @@ func Analyze(r *decl.Resolved) (res *Result, err error) {
 	declAssigns := map[*ir.Decl]ir.Stmt{}
 	for mask := 0; mask < 1<<len(pins); mask++ {
 		a := &analyzer{r: r, res: res, heap: map[string]*aobj{}, pinned: map[string]bool{}, facts: noFacts,
-			subst: map[*ir.Call]aval{}, declAssigns: declAssigns}
+			subst: map[*ir.Call]aval{}, declAssigns: declAssigns, outlines: map[string]*Instance{}}
 		var pinned []string
 		for i, p := range pins {
 			if mask&(1<<i) != 0 {

@@ -529,6 +529,9 @@ func (a *analyzer) call(c *ir.Call) aval {
 		return dynamic
 	}
 	f := fns[0]
+	if a.r.Outlines[f.Name] != nil {
+		return a.outline(f, c, args)
+	}
 	if f.Body != nil {
 		return a.inline(f, c, args)
 	}

@@ -19,8 +19,8 @@ import (
 func (a *analyzer) split(ss []ir.Stmt, i int) int {
 	s := ss[i]
 	c, tested := spec.SplitCall(s)
-	if c == nil {
-		return 0
+	if c == nil || a.r.Outlines[c.Callee().Name] != nil {
+		return 0 // an outlined call's value is dynamic: nothing to analyse per outcome
 	}
 	if d, ok := s.(*ir.Decl); ok {
 		a.stmt(&ir.Decl{S: d.S, Var: d.Var})

@@ -45,6 +45,9 @@ type File struct {
 	Guards   []Guard
 	Fallback *Int
 	Unroll   int // static loop unrolling limit (iterations)
+	// Outlines are generic functions specialized into functions of the residual of their own
+	// instead of inlined at every call (spec: outline.go).
+	Outlines []Named
 	SrcLine  int
 }
 
@@ -411,6 +414,18 @@ func (p *parser) decl(w []string, text string) error {
 			return err
 		}
 		f.Fallback = &Int{Val: v, Line: p.line}
+	case "outline":
+		if err := p.nargs(w, 1, 1); err != nil {
+			return err
+		}
+		name, err := p.ident(w[1])
+		if err != nil {
+			return err
+		}
+		if err := p.once("\x00outline " + name); err != nil {
+			return err
+		}
+		f.Outlines = append(f.Outlines, Named{Name: name, Line: p.line})
 	case "unroll":
 		if err := p.nargs(w, 1, 1); err != nil {
 			return err

@@ -24,6 +24,7 @@ func TestParseErrors(t *testing.T) {
 		{"not a .c source", "version 1\nsource a.h\n", "d.decl:2: source \"a.h\" is not a .c file"},
 		{"reserved define", "version 1\ndefine SPECBED_USER\n", "d.decl:2: SPECBED_USER is set by the specializer"},
 		{"unroll range", "version 1\nunroll 0\n", "d.decl:2: unroll \"0\""},
+		{"outline twice", "version 1\noutline g\noutline g\n", "d.decl:3: outline g already declared at line 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,6 +126,8 @@ func TestResolve(t *testing.T) {
 		{"instance member missing", "bound rt sk->dst_cache", "bound route sk->dst_cache", "struct tiny_inst needs a member"},
 		{"guard name", "guard len == adu", "guard len == nope", "guard: nope is not an integer parameter or a declared value"},
 		{"entry", "entry tiny_send", "entry shim_dev_xmit", "entry shim_dev_xmit is not a function defined"},
+		{"outline a shim", "entry tiny_send", "entry tiny_send\noutline shim_dev_xmit", "outline shim_dev_xmit: not a function defined"},
+		{"outline the entry", "entry tiny_send", "entry tiny_send\noutline tiny_send", "outline tiny_send: the entry is the residual's own function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,8 @@ type Resolved struct {
 	FixedPaths map[string]GExpr
 	// Bound lists the bound names in declaration order (the instance members the loader fills).
 	Bound []string
+	// Outlines are the generic functions the residual calls instead of inlining them, by name.
+	Outlines map[string]*ir.Func
 	// Pins lists the guards that pin a kernel field in the contexts where their static disjuncts
 	// are all false: static || ... || path == value leaves the residual test path == value, and
 	// the specialization knows the field after it. In declaration order.
@@ -175,9 +177,39 @@ func Resolve(f *File, prog *ir.Program) (*Resolved, error) {
 	if err := r.guards(errf); err != nil {
 		return nil, err
 	}
+	if err := r.outlines(errf); err != nil {
+		return nil, err
+	}
 	r.Pins = r.pins()
 	return r, nil
 }
+
+// outlines checks the outline declarations: generic functions other than the entry, returning
+// nothing or an integer, with integer and pointer parameters (they become the residual
+// function's parameters).
+func (r *Resolved) outlines(errf func(int, string, ...any) error) error {
+	r.Outlines = map[string]*ir.Func{}
+	for _, o := range r.File.Outlines {
+		fn := r.Prog.Func(o.Name)
+		switch {
+		case fn == nil || fn.Body == nil:
+			return errf(o.Line, "outline %s: not a function defined in the sources", o.Name)
+		case fn == r.Entry:
+			return errf(o.Line, "outline %s: the entry is the residual's own function", o.Name)
+		case !ir.IsInt(fn.Type.Result) && !isVoid(fn.Type.Result):
+			return errf(o.Line, "outline %s: it must return nothing or an integer, not %s", o.Name, fn.Type.Result)
+		}
+		for _, p := range fn.Params {
+			if !ir.IsScalar(p.Type) {
+				return errf(o.Line, "outline %s: parameter %s has type %s, not an integer or a pointer", o.Name, p.Name, p.Type)
+			}
+		}
+		r.Outlines[o.Name] = fn
+	}
+	return nil
+}
+
+func isVoid(t ir.Type) bool { _, ok := t.(*ir.VoidType); return ok }
 
 func isStruct(t ir.Type) bool { _, ok := t.(*ir.StructType); return ok }
 

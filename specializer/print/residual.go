@@ -13,8 +13,8 @@ import (
 // EntryMacro is the macro the residual defines as its entry's name.
 const EntryMacro = "SPECBED_RESIDUAL_ENTRY"
 
-// Residual prints a residual program: header comment, the generic headers, the entry macro and
-// the entry function.
+// Residual prints a residual program: header comment, the generic headers, the entry macro,
+// the outlined functions (static, each after those it calls) and the entry function.
 func Residual(r *spec.Residual) ([]byte, error) {
 	p := New(true)
 	d := r.Decl
@@ -40,6 +40,9 @@ func Residual(r *spec.Residual) ([]byte, error) {
 		fmt.Sprintf("Specialization: %d conditionals decided, %d kept; %d loops unrolled (%d iterations), %d kept;",
 			st.BranchesRemoved, st.BranchesKept, st.LoopsUnrolled, st.Iterations, st.LoopsKept),
 		fmt.Sprintf("%d calls inlined, %d lookups folded, %d shim calls.", st.CallsInlined, st.LookupsFolded, st.ShimCalls))
+	if len(r.Outlined) > 0 {
+		head = append(head, fmt.Sprintf("%d calls of %d outlined functions (defined before the entry).", st.CallsOutlined, len(r.Outlined)))
+	}
 	p.Comment(head...)
 	for _, h := range d.Prog.Headers {
 		if !fileRE.MatchString(h) {
@@ -50,6 +53,10 @@ func Residual(r *spec.Residual) ([]byte, error) {
 	p.Line("")
 	p.Line(fmt.Sprintf("#define %s %s", EntryMacro, p.ident(r.Func.Name)))
 	p.Line("")
+	for _, f := range r.Outlined {
+		p.Func(f, true)
+		p.Line("")
+	}
 	p.Func(r.Func, false)
 	return p.Bytes()
 }

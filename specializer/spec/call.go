@@ -28,49 +28,67 @@ func (sp *specializer) call(c *ir.Call) (value, error) {
 	if err != nil {
 		return value{}, err
 	}
+	if sp.r.Outlines[f.Name] != nil {
+		return sp.outline(f, c, args)
+	}
 	if f.Body != nil {
 		return sp.inline(f, c, args)
 	}
 	if v, ok, err := sp.fold(f, args, at); ok || err != nil {
 		return v, err
 	}
+	sp.res.Stats.ShimCalls++
+	v, err := sp.emitCall(f, nil, args, f.Type.Params, false, at)
+	if f.Errno && v.k == vDyn {
+		v.fact = nonpositive // 0 or a negative error code
+	}
+	return v, err
+}
+
+// emitCall leaves a call of callee in the residual: the arguments first, then args lifted to
+// the types params. Its value is dynamic (an int for a void callee, which nobody reads). keeps:
+// the callee writes no local passed to it (an outlined function), so what is known of those
+// locals holds after the call.
+func (sp *specializer) emitCall(callee *ir.Func, first []ir.Expr, args []value, params []ir.Type, keeps bool, at ir.Pos) (value, error) {
 	// A shim writes through pointers to locals only during the call and keeps none (the shim
 	// contract), so a local passed directly escapes only for the call: its memory is current
 	// afterwards and it can be tracked again (not what the shim may have written, though).
 	var transient []*object
+	var before [][]slot
 	for _, a := range args {
 		if a.k == vPtr && a.obj != nil && a.obj.kind == objLocal {
 			if os := sp.st.get(a.obj); os != nil && !os.escaped {
 				transient = append(transient, a.obj)
+				before = append(before, append([]slot(nil), os.slots...))
 			}
 		}
 	}
-	xs := make([]ir.Expr, len(args))
+	xs := append([]ir.Expr(nil), first...)
 	for i, a := range args {
-		x, err := sp.liftAt(a, f.Type.Params[i], at)
+		x, err := sp.liftAt(a, params[i], at)
 		if err != nil {
 			return value{}, err
 		}
-		xs[i] = x
+		xs = append(xs, x)
 	}
-	for _, o := range transient {
+	for i, o := range transient {
 		os := sp.st.mut(o)
 		os.escaped = false
+		if keeps {
+			// Escaping wrote every known leaf to memory, which the call leaves as it was.
+			copy(os.slots, before[i])
+			continue
+		}
 		for i := range os.slots {
 			os.slots[i].fact = noFact
 		}
 	}
-	sp.res.Stats.ShimCalls++
-	call := &ir.Call{E: ir.E{T: f.Type.Result, P: at}, Fn: &ir.FuncRef{E: ir.E{T: &ir.PtrType{Elem: f.Type}, P: at}, Func: f}, Args: xs}
-	if _, void := f.Type.Result.(*ir.VoidType); void {
+	call := &ir.Call{E: ir.E{T: callee.Type.Result, P: at}, Fn: &ir.FuncRef{E: ir.E{T: &ir.PtrType{Elem: callee.Type}, P: at}, Func: callee}, Args: xs}
+	if _, void := callee.Type.Result.(*ir.VoidType); void {
 		sp.emit(&ir.ExprStmt{S: ir.S{P: at}, X: call})
 		return value{k: vInt, t: ir.Int}, nil
 	}
-	v := dyn(call)
-	if f.Errno {
-		v.fact = nonpositive // 0 or a negative error code
-	}
-	return v, nil
+	return dyn(call), nil
 }
 
 // args evaluates a call's arguments left to right.

@@ -14,6 +14,7 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 	f := r.Entry
 	at := f.Pos
 	res := &ir.Func{Name: name, Type: &ir.FuncType{Result: f.Type.Result}, Pos: at}
+	sp.res.Func = res // outlined functions take their names from it
 	sp.names[name] = 1
 	if r.Instance != nil {
 		sp.inst = &ir.Var{Name: sp.uniq("inst"), Type: &ir.PtrType{Elem: r.Instance}, Kind: ir.Param, Pos: at}
@@ -88,13 +89,15 @@ func (sp *specializer) entry(oracle Oracle, name string) error {
 	for _, d := range sp.observed {
 		sp.res.Observed[d.n] |= d.o
 	}
-	ir.Inspect(res.Body, func(n ir.Node) bool {
-		if s, ok := n.(ir.Stmt); ok && s.At().Line > 0 {
-			sp.res.Lines[ir.Pos{File: s.At().File, Line: s.At().Line}] = true
-		}
-		return true
-	})
-	sp.res.Func = res
+	sp.res.Outlined = usedOutlines(res, sp.res.Outlined)
+	for _, fn := range append([]*ir.Func{res}, sp.res.Outlined...) {
+		ir.Inspect(fn.Body, func(n ir.Node) bool {
+			if s, ok := n.(ir.Stmt); ok && s.At().Line > 0 {
+				sp.res.Lines[ir.Pos{File: s.At().File, Line: s.At().Line}] = true
+			}
+			return true
+		})
+	}
 	sp.res.Inst = sp.inst
 	return nil
 }

@@ -187,6 +187,9 @@ func (sp *specializer) load(l loc, at ir.Pos) (value, error) {
 // storeLoc writes a scalar lvalue.
 func (sp *specializer) storeLoc(l loc, v value, at ir.Pos) error {
 	if l.x != nil {
+		if sp.inOutline() {
+			return ir.Errorf(at, "an outlined function writes through a pointer its callers may know the target of (%s)", exprText(l.x))
+		}
 		rhs, err := sp.liftAt(v, l.t, at)
 		if err != nil {
 			return err
@@ -523,6 +526,9 @@ func (sp *specializer) heapStore(o *object, off int64, t ir.Type, v value, at ir
 	path, steps, ok := heapPath(o, off, t)
 	if !ok {
 		return ir.Errorf(at, "access to %s at byte %d as %s does not match its layout", o.name, off, t)
+	}
+	if sp.inOutline() {
+		return ir.Errorf(at, "an outlined function writes kernel memory (%s), which its callers may know", path)
 	}
 	if _, static, _ := sp.staticAt(o, off, path, steps, t, at); static {
 		return ir.Errorf(at, "write to %s, which the declarations make static (invariant)", path)

@@ -50,15 +50,19 @@ type Stats struct {
 	ShimCalls       int // shim calls left in the residual
 	LoopRetries     int // re-specializations of residual loop bodies while finding their heads
 	Splits          int // calls whose continuation was specialized per outcome (split.go)
+	CallsOutlined   int // calls of outlined functions' residual copies (outline.go)
 }
 
 // Residual is the specialized entry.
 type Residual struct {
-	Func  *ir.Func // the residual entry (its Name is set; Params: inst, then dynamic params)
-	Inst  *ir.Var  // the instance parameter, or nil
-	Decl  *decl.Resolved
-	Ctx   *ctxschema.Context
-	Stats Stats
+	Func *ir.Func // the residual entry (its Name is set; Params: inst, then dynamic params)
+	// Outlined are the residual copies of outlined functions the entry calls (outline.go),
+	// each after those it calls.
+	Outlined []*ir.Func
+	Inst     *ir.Var // the instance parameter, or nil
+	Decl     *decl.Resolved
+	Ctx      *ctxschema.Context
+	Stats    Stats
 	// Lines are the generic source lines (file:line) residual code came from.
 	Lines map[ir.Pos]bool
 	// Decided maps generic conditionals decided statically at least once to their outcome
@@ -103,7 +107,7 @@ func Specialize(r *decl.Resolved, ctx *ctxschema.Context, oracle Oracle, name st
 		lim.Stmts = DefaultLimits.Stmts
 	}
 	sp := &specializer{r: r, ctx: ctx, lim: lim, heap: map[string]*object{}, names: map[string]int{},
-		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, subst: map[*ir.Call]value{}, declAssigns: map[*ir.Decl]ir.Stmt{}, writes: map[*ir.Func]map[*ir.Var]bool{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}, Observed: map[ir.Node]Outcome{}}}
+		lookups: map[string][]value{}, rvObj: map[*ir.Var]*object{}, layouts: map[ir.Type]*layout{}, subst: map[*ir.Call]value{}, declAssigns: map[*ir.Decl]ir.Stmt{}, writes: map[*ir.Func]map[*ir.Var]bool{}, outlines: map[string]*outlined{}, res: &Residual{Decl: r, Ctx: ctx, Lines: map[ir.Pos]bool{}, Decided: map[ir.Node]Outcome{}, Observed: map[ir.Node]Outcome{}}}
 	for _, f := range r.Prog.Funcs {
 		sp.names[f.Name] = 1
 	}
@@ -147,6 +151,7 @@ type specializer struct {
 	subst       map[*ir.Call]value
 	declAssigns map[*ir.Decl]ir.Stmt
 	writes      map[*ir.Func]map[*ir.Var]bool // parameters each function writes
+	outlines    map[string]*outlined          // residual copies of outlined functions, by outlineKey
 }
 
 // frame is one inlined call.
@@ -161,6 +166,9 @@ type frame struct {
 	scope  []*object // objects declared in the enclosing blocks, innermost last
 	objs   []*object // every local object of this call (dropped when it returns)
 	at     ir.Pos
+	// outlined: the bottom frame of an outlined function's body (outline.go), which returns for
+	// real and may not write kernel memory.
+	outlined bool
 }
 
 type loopTargets struct{ brk, cont *target }

@@ -26,6 +26,9 @@ func (sp *specializer) split(ss []ir.Stmt, i int) (int, error) {
 		return 0, nil
 	}
 	f := c.Callee()
+	if sp.r.Outlines[f.Name] != nil {
+		return 0, nil // one copy for every caller: nothing to specialize per outcome
+	}
 	if d, ok := s.(*ir.Decl); ok {
 		// Declare first, so every copy assigns the same object.
 		if err := sp.decl(&ir.Decl{S: d.S, Var: d.Var}); err != nil {

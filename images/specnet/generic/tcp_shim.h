@@ -96,6 +96,19 @@ SHIM_PURE u32 shim_tcp_snd_sml(struct sn_tcp_sock *sk);
 SHIM_PURE u32 shim_tcp_packets_out(struct sn_tcp_sock *sk);
 SHIM_PURE bool shim_tcp_in_cwnd_reduction(struct sn_tcp_sock *sk);
 SHIM_PURE bool shim_tcp_xmit_plain(struct sn_tcp_sock *sk);
+/*
+ * __tcp_transmit_skb()'s state (tcp_xmit.c renders its fast case):
+ * tp->rcv_nxt; inet->inet_sport | inet->inet_dport << 16 (both network
+ * order, as the header carries them); shim_tcp_header_plain(): the header
+ * holds no more than timestamps and no ECN mark, the checksum and the
+ * queueing are IPv4's: ECN not negotiated (tcp_ecn_send() then does
+ * nothing), no SACK blocks to send (rx_opt.num_sacks and dsack
+ * zero), no TCP-MD5 key, no transmit delay (TCP_TX_DELAY), the socket's
+ * icsk_af_ops is ipv4_specific.
+ */
+SHIM_PURE u32 shim_tcp_rcv_nxt(struct sn_tcp_sock *sk);
+SHIM_PURE u32 shim_tcp_inet_ports(struct sn_tcp_sock *sk);
+SHIM_PURE bool shim_tcp_header_plain(struct sn_tcp_sock *sk);
 
 /* ---- effects (SHIM_EFFECT) ---- */
 
@@ -204,6 +217,63 @@ SHIM_EFFECT void shim_tcp_cwnd_validate(struct sn_tcp_sock *sk,
 SHIM_EFFECT void shim_tcp_add_prr_out(struct sn_tcp_sock *sk, u32 pkts);
 SHIM_EFFECT void shim_tcp_schedule_loss_probe(struct sn_tcp_sock *sk);
 SHIM_EFFECT void shim_tcp_check_probe_timer(struct sn_tcp_sock *sk);
+/*
+ * The steps of __tcp_transmit_skb(sk, skb, 1, gfp, rcv_nxt) for one data
+ * segment (tcp_xmit.c renders the header and the decisions):
+ * shim_tcp_xmit_clone(): tp->tcp_wstamp_ns = max(tcp_wstamp_ns,
+ * tcp_clock_cache), skb's delivery time, the clone (pskb_copy when skb
+ * is cloned already; gfp as shim_tcp_transmit_skb takes it), clone->dev
+ * = NULL; NULL when out of memory. The kernel side keeps the prior
+ * tcp_wstamp_ns for shim_tcp_update_skb_after_send.
+ * shim_tcp_xmit_own(): ooo_okay, pfmemalloc = 0, skb_push(clone, hlen)
+ * (hlen: header bytes, options in), the transport header, skb_orphan,
+ * the socket as owner with tcp_wfree and clone->truesize charged to
+ * sk_wmem_alloc, the route's pending confirmation, gso_type.
+ * shim_tcp_select_window(): tcp_select_window(sk), the window field
+ * (scaled, host order).
+ * shim_tcp_put_header(): the 20 bytes of struct tcphdr: ports (as
+ * shim_tcp_inet_ports has them), seq and ack_seq (host order), the word
+ * of doff and flags (host order), window, check 0, urg_ptr 0.
+ * shim_tcp_put_timestamps(): tcp_options_write() of the timestamps option
+ * alone (NOP, NOP, TIMESTAMP, 10, tsval = tcp_skb_timestamp(clone) +
+ * tsoffset, tsecr = rx_opt.ts_recent).
+ * shim_tcp_v4_send_check(): tcp_v4_send_check(sk, clone).
+ * shim_tcp_event_ack_sent(): tcp_event_ack_sent(sk, rcv_nxt).
+ * shim_tcp_event_data_sent(): tcp_event_data_sent(tp, sk), data_segs_out
+ * += 1, bytes_sent += len (payload bytes).
+ * shim_tcp_outsegs(): TCP_ADD_STATS(TCP_MIB_OUTSEGS, 1).
+ * shim_tcp_xmit_finish(): segs_out += 1, skb_set_hash_from_sk, gso_segs
+ * = 1, gso_size = tcp_skb_mss(clone), the control block cleared for IP.
+ * shim_ip_queue_xmit(): ip_queue_xmit(sk, clone, &inet->cork.fl): 0, a
+ * negative errno or NET_XMIT_DROP / NET_XMIT_CN.
+ * shim_tcp_enter_cwr(), shim_tcp_update_skb_after_send(sk, skb, prior
+ * wstamp), shim_tcp_rate_skb_sent(sk, skb): the kernel functions.
+ */
+SHIM_EFFECT struct sk_buff *shim_tcp_xmit_clone(struct sn_tcp_sock *sk,
+						struct sk_buff *skb,
+						bool push_one);
+SHIM_EFFECT void shim_tcp_xmit_own(struct sn_tcp_sock *sk,
+				   struct sk_buff *clone, u32 hlen);
+SHIM_EFFECT u32 shim_tcp_select_window(struct sn_tcp_sock *sk);
+SHIM_EFFECT void shim_tcp_put_header(struct sn_tcp_sock *sk,
+				     struct sk_buff *clone, u32 ports, u32 seq,
+				     u32 ack_seq, u32 doff_flags, u32 window);
+SHIM_EFFECT void shim_tcp_put_timestamps(struct sn_tcp_sock *sk,
+					 struct sk_buff *clone);
+SHIM_EFFECT void shim_tcp_v4_send_check(struct sn_tcp_sock *sk,
+					struct sk_buff *clone);
+SHIM_EFFECT void shim_tcp_event_ack_sent(struct sn_tcp_sock *sk, u32 rcv_nxt);
+SHIM_EFFECT void shim_tcp_event_data_sent(struct sn_tcp_sock *sk, u32 len);
+SHIM_EFFECT void shim_tcp_outsegs(struct sn_tcp_sock *sk);
+SHIM_EFFECT void shim_tcp_xmit_finish(struct sn_tcp_sock *sk,
+				      struct sk_buff *clone);
+SHIM_EFFECT int shim_ip_queue_xmit(struct sn_tcp_sock *sk,
+				   struct sk_buff *clone);
+SHIM_EFFECT void shim_tcp_enter_cwr(struct sn_tcp_sock *sk);
+SHIM_EFFECT void shim_tcp_update_skb_after_send(struct sn_tcp_sock *sk,
+						struct sk_buff *skb);
+SHIM_EFFECT void shim_tcp_rate_skb_sent(struct sn_tcp_sock *sk,
+					struct sk_buff *skb);
 /* tcp_tx_timestamp(sk, tsflags): the write queue's tail, or else the
  * last skb sent, records the send's timestamps. */
 SHIM_EFFECT void shim_tcp_tx_timestamp(struct sn_tcp_sock *sk, u32 tsflags);

@@ -15,7 +15,9 @@
  * tcp_push_one and tcp_chrono_stop; 0008 the transmit engine's steps
  * (tcp_mstamp_refresh, tcp_small_queue_check, __tcp_transmit_skb,
  * tcp_event_new_data_sent, tcp_cwnd_validate, tcp_schedule_loss_probe,
- * tcp_chrono_start). A module build needs the specbed kernel
+ * tcp_chrono_start) and the steps of __tcp_transmit_skb (tcp_select_window,
+ * tcp_event_ack_sent, tcp_event_data_sent, tcp_update_skb_after_send,
+ * tcp_rate_skb_sent). A module build needs the specbed kernel
  * (images/kernel/patches).
  */
 #ifdef SPECBED_KERNEL
@@ -27,6 +29,7 @@
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
+#include <net/ip.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
@@ -291,6 +294,38 @@ bool shim_tcp_xmit_plain(struct sn_tcp_sock *v)
 	return !tcp_needs_internal_pacing(sk);
 }
 
+u32 shim_tcp_rcv_nxt(struct sn_tcp_sock *v)
+{
+	return tcp_sk(ksk(v))->rcv_nxt;
+}
+
+u32 shim_tcp_inet_ports(struct sn_tcp_sock *v)
+{
+	const struct inet_sock *inet = inet_sk(ksk(v));
+
+	return (__force u32)inet->inet_sport |
+	       (__force u32)inet->inet_dport << 16;
+}
+
+bool shim_tcp_header_plain(struct sn_tcp_sock *v)
+{
+	struct sock *sk = ksk(v);
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	/* tcp_ecn_send() does nothing without ECN */
+	if (tp->ecn_flags & TCP_ECN_OK)
+		return false;
+	if (tp->rx_opt.num_sacks || tp->rx_opt.dsack)
+		return false;
+#ifdef CONFIG_TCP_MD5SIG
+	if (rcu_access_pointer(tp->md5sig_info))
+		return false;
+#endif
+	if (static_branch_unlikely(&tcp_tx_delay_enabled) && tp->tcp_tx_delay)
+		return false;
+	return inet_csk(sk)->icsk_af_ops == &ipv4_specific;
+}
+
 /* ---- effects ---- */
 
 void shim_tcp_sync_mss(struct sn_tcp_sock *v, u32 pmtu, u32 mss)
@@ -524,6 +559,142 @@ int shim_tcp_transmit_skb(struct sn_tcp_sock *v, struct sk_buff *skb,
 	gfp_t gfp = push_one ? sk->sk_allocation : sk_gfp_mask(sk, GFP_ATOMIC);
 
 	return __tcp_transmit_skb(sk, skb, 1, gfp, tcp_sk(sk)->rcv_nxt);
+}
+
+struct sk_buff *shim_tcp_xmit_clone(struct sn_tcp_sock *v, struct sk_buff *oskb,
+				    bool push_one)
+{
+	struct sn_tcp_ksock *ks = container_of(v, struct sn_tcp_ksock, v);
+	struct sock *sk = ks->sk;
+	struct tcp_sock *tp = tcp_sk(sk);
+	gfp_t gfp = push_one ? sk->sk_allocation : sk_gfp_mask(sk, GFP_ATOMIC);
+	struct sk_buff *skb;
+
+	ks->prior_wstamp = tp->tcp_wstamp_ns;
+	tp->tcp_wstamp_ns = max(tp->tcp_wstamp_ns, tp->tcp_clock_cache);
+	skb_set_delivery_time(oskb, tp->tcp_wstamp_ns, true);
+	tcp_skb_tsorted_save(oskb) {
+		if (unlikely(skb_cloned(oskb)))
+			skb = pskb_copy(oskb, gfp);
+		else
+			skb = skb_clone(oskb, gfp);
+	} tcp_skb_tsorted_restore(oskb);
+	if (unlikely(!skb))
+		return NULL;
+	/* skb->dev is aliased with skb->rbnode.rb_left */
+	skb->dev = NULL;
+	return skb;
+}
+
+void shim_tcp_xmit_own(struct sn_tcp_sock *v, struct sk_buff *skb, u32 hlen)
+{
+	struct sock *sk = ksk(v);
+
+	skb->ooo_okay = sk_wmem_alloc_get(sk) < SKB_TRUESIZE(1);
+	skb->pfmemalloc = 0;
+	skb_push(skb, hlen);
+	skb_reset_transport_header(skb);
+	skb_orphan(skb);
+	skb->sk = sk;
+	/* a data segment: never a pure ACK's __sock_wfree */
+	skb->destructor = tcp_wfree;
+	refcount_add(skb->truesize, &sk->sk_wmem_alloc);
+	skb_set_dst_pending_confirm(skb, READ_ONCE(sk->sk_dst_pending_confirm));
+	skb_shinfo(skb)->gso_type = sk->sk_gso_type;
+}
+
+u32 shim_tcp_select_window(struct sn_tcp_sock *v)
+{
+	return tcp_select_window(ksk(v));
+}
+
+void shim_tcp_put_header(struct sn_tcp_sock *v, struct sk_buff *skb, u32 ports,
+			 u32 seq, u32 ack_seq, u32 doff_flags, u32 window)
+{
+	struct tcphdr *th = (struct tcphdr *)skb->data;
+
+	th->source = (__force __be16)(ports & 0xffff);
+	th->dest = (__force __be16)(ports >> 16);
+	th->seq = htonl(seq);
+	th->ack_seq = htonl(ack_seq);
+	*(((__be16 *)th) + 6) = htons(doff_flags);
+	th->window = htons(window);
+	th->check = 0;
+	th->urg_ptr = 0;
+}
+
+/* tcp_options_write() of OPTION_TS alone (static there). */
+void shim_tcp_put_timestamps(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	struct tcp_sock *tp = tcp_sk(ksk(v));
+	__be32 *ptr = (__be32 *)(tcp_hdr(skb) + 1);
+
+	*ptr++ = htonl((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) |
+		       (TCPOPT_TIMESTAMP << 8) | TCPOLEN_TIMESTAMP);
+	*ptr++ = htonl(tcp_skb_timestamp(skb) + tp->tsoffset);
+	*ptr = htonl(tp->rx_opt.ts_recent);
+}
+
+void shim_tcp_v4_send_check(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	tcp_v4_send_check(ksk(v), skb);
+}
+
+void shim_tcp_event_ack_sent(struct sn_tcp_sock *v, u32 rcv_nxt)
+{
+	tcp_event_ack_sent(ksk(v), rcv_nxt);
+}
+
+void shim_tcp_event_data_sent(struct sn_tcp_sock *v, u32 len)
+{
+	struct sock *sk = ksk(v);
+	struct tcp_sock *tp = tcp_sk(sk);
+
+	tcp_event_data_sent(tp, sk);
+	WRITE_ONCE(tp->data_segs_out, tp->data_segs_out + 1);
+	WRITE_ONCE(tp->bytes_sent, tp->bytes_sent + len);
+}
+
+void shim_tcp_outsegs(struct sn_tcp_sock *v)
+{
+	TCP_ADD_STATS(sock_net(ksk(v)), TCP_MIB_OUTSEGS, 1);
+}
+
+void shim_tcp_xmit_finish(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	struct sock *sk = ksk(v);
+
+	tcp_sk(sk)->segs_out++;
+	skb_set_hash_from_sk(skb, sk);
+	skb_shinfo(skb)->gso_segs = 1;
+	skb_shinfo(skb)->gso_size = tcp_skb_mss(skb);
+	/* Cleanup our debris for IP stacks */
+	memset(skb->cb, 0, max(sizeof(struct inet_skb_parm),
+			       sizeof(struct inet6_skb_parm)));
+}
+
+int shim_ip_queue_xmit(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	struct sock *sk = ksk(v);
+
+	return ip_queue_xmit(sk, skb, &inet_sk(sk)->cork.fl);
+}
+
+void shim_tcp_enter_cwr(struct sn_tcp_sock *v)
+{
+	tcp_enter_cwr(ksk(v));
+}
+
+void shim_tcp_update_skb_after_send(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	struct sn_tcp_ksock *ks = container_of(v, struct sn_tcp_ksock, v);
+
+	tcp_update_skb_after_send(ks->sk, skb, ks->prior_wstamp);
+}
+
+void shim_tcp_rate_skb_sent(struct sn_tcp_sock *v, struct sk_buff *skb)
+{
+	tcp_rate_skb_sent(ksk(v), skb);
 }
 
 void shim_tcp_event_new_data_sent(struct sn_tcp_sock *v, struct sk_buff *skb)

@@ -24,6 +24,9 @@ struct sn_tcp_ksock {
 	 */
 	struct rw_semaphore *guard;
 	const bool *live;
+	/* tp->tcp_wstamp_ns before shim_tcp_xmit_clone moved it (ns), for
+	 * shim_tcp_update_skb_after_send: __tcp_transmit_skb's local. */
+	u64 prior_wstamp;
 };
 
 /* The view fields whose names are kernel macros (tcp_shim_views.c). */

@@ -10,9 +10,11 @@
  * decides (chronographs, cwnd validation, PRR, the loss probe).
  *
  * The steps between the decisions are the kernel's own (tcp_shim.h):
- * tcp_small_queue_check(), __tcp_transmit_skb(), tcp_event_new_data_sent()
- * and the accounting functions, exported by the specbed kernel
- * (images/kernel/patches/0008).
+ * tcp_small_queue_check(), tcp_event_new_data_sent() and the accounting
+ * functions, exported by the specbed kernel (images/kernel/patches/0008).
+ * __tcp_transmit_skb() is rendered for a data segment of one MSS with a
+ * plain header (sn_tcp_transmit_skb: the TCP header built here, the
+ * clone, window, checksum, events and IP output are the kernel's steps).
  *
  * What this rendering leaves to the kernel's tcp_write_xmit() (the shims
  * shim_tcp_push_pending_frames and shim_tcp_push_one), so that
@@ -87,6 +89,81 @@ static void sn_tcp_write_xmit_done(struct sn_tcp_sock *tp, u32 sent_pkts,
 	}
 }
 
+#define SN_TCPHDR_SYN	0x02
+#define SN_TCPHDR_URG	0x20
+
+/*
+ * Whether __tcp_transmit_skb()'s fast case takes skb: not a SYN, no
+ * urgent pointer to carry (tcp_urg_mode() with the segment below
+ * snd_up), a plain header (shim_tcp_header_plain).
+ */
+static bool sn_tcp_transmit_fast(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb)
+{
+	if (skb->tcp_flags & (SN_TCPHDR_SYN | SN_TCPHDR_URG))
+		return false;
+	/* tcp_urg_mode() && before(seq, snd_up), the call last: snd_up
+	 * lags the data sent unless MSG_OOB moved it */
+	if (sn_tcp_before(skb->seq, tp->snd_up) &&
+	    tp->snd_up != shim_tcp_snd_una(tp))
+		return false;
+	return shim_tcp_header_plain(tp);
+}
+
+/*
+ * __tcp_transmit_skb(sk, skb, 1, gfp, tp->rcv_nxt) of an skb of one
+ * segment (tcp_set_skb_tso_segs ran): a clone of it goes to IP with its
+ * TCP header, the length and options of which the socket's configuration
+ * fixes (timestamps or none); sequence numbers, window and timestamps
+ * are the send's. Every other case is the kernel's.
+ */
+static int sn_tcp_transmit_skb(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
+			       bool push_one)
+{
+	struct sk_buff *clone;
+	u32 hlen = SN_TCPHDR_LEN;
+	u32 rcv_nxt, window;
+	int err;
+
+	if (!sn_tcp_transmit_fast(tp, skb))
+		return shim_tcp_transmit_skb(tp, skb->skb, push_one);
+	rcv_nxt = shim_tcp_rcv_nxt(tp);
+	clone = shim_tcp_xmit_clone(tp, skb->skb, push_one);
+	if (!clone)
+		return -SN_ENOBUFS;
+	/* tcp_established_options(): timestamps, when negotiated */
+	if (tp->tstamp_ok)
+		hlen += SN_TCPOLEN_TSTAMP_ALIGNED;
+	shim_tcp_xmit_own(tp, clone, hlen);
+	window = shim_tcp_select_window(tp);
+	shim_tcp_put_header(tp, clone, shim_tcp_inet_ports(tp), skb->seq,
+			    rcv_nxt, (hlen >> 2) << 12 | skb->tcp_flags,
+			    window);
+	if (tp->tstamp_ok)
+		shim_tcp_put_timestamps(tp, clone);
+	shim_tcp_v4_send_check(tp, clone);
+	if (skb->tcp_flags & SN_TCPHDR_ACK)
+		shim_tcp_event_ack_sent(tp, rcv_nxt);
+	if (skb->len)
+		shim_tcp_event_data_sent(tp, skb->len);
+	if (sn_tcp_after(skb->end_seq, shim_tcp_snd_nxt(tp)) ||
+	    skb->seq == skb->end_seq)
+		shim_tcp_outsegs(tp);
+	shim_tcp_xmit_finish(tp, clone);
+
+	err = shim_ip_queue_xmit(tp, clone);
+	if (err > 0) {
+		shim_tcp_enter_cwr(tp);
+		/* net_xmit_eval(): congestion is no loss */
+		if (err == SN_NET_XMIT_CN)
+			err = 0;
+	}
+	if (!err) {
+		shim_tcp_update_skb_after_send(tp, skb->skb);
+		shim_tcp_rate_skb_sent(tp, skb->skb);
+	}
+	return err;
+}
+
 /* What one turn of tcp_write_xmit()'s loop did with the send head. */
 #define SN_XMIT_SENT	0	/* sent: the loop goes on */
 #define SN_XMIT_HELD	1	/* a window, Nagle or TSQ held it back */
@@ -122,7 +199,7 @@ static int sn_tcp_xmit_skb(struct sn_tcp_sock *tp, struct sn_tcp_skb *skb,
 	 * pure ACK goes out of the write queue. */
 	if (skb->end_seq == skb->seq)
 		return SN_XMIT_HELD;
-	if (shim_tcp_transmit_skb(tp, skb->skb, push_one))
+	if (sn_tcp_transmit_skb(tp, skb, push_one))
 		return SN_XMIT_HELD;
 
 	shim_tcp_event_new_data_sent(tp, skb->skb);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "tcp_mock.h"
 
 struct tcp_mock_world tcp_mock_world;
@@ -85,8 +86,31 @@ static u64 copied_hash;
 
 enum {
 	TAPE_PEER, TAPE_ALLOC, TAPE_PAGE, TAPE_SCHED, TAPE_WAIT, TAPE_FLUSH,
-	TAPE_CONNECT, TAPE_XMIT,
+	TAPE_CONNECT, TAPE_XMIT, TAPE_HDR,
 };
+
+/*
+ * __tcp_transmit_skb()'s fast case (tcp_xmit.c): the socket's ports (as
+ * the kernel stores them, network order), what the peer moves between
+ * sends (rcv_nxt, ts_recent; hdr_plain 0: SACK blocks or ECN make the
+ * header the kernel's), the clock tsval reads (ms), and the clone being
+ * built: the skb it copies (0: none), its header bytes and how many the
+ * effects wrote.
+ */
+#define MOCK_SPORT	40000
+#define MOCK_DPORT	5001
+#define CLONE_BASE	(1 << 20)	/* clone handles: CLONE_BASE + skb */
+
+static struct {
+	u32 rcv_nxt, ts_recent, clock;
+	u8 hdr_plain;
+} x;
+
+static struct {
+	int skb;
+	u32 hlen, written;		/* bytes */
+	u8 hdr[60];
+} xc;
 
 static u64 mix64(u64 x)
 {
@@ -248,6 +272,9 @@ void tcp_mock_connect(u32 isn, u32 max_window, u16 gso_segs)
 	k.max_window = ctx_max_window = max_window;
 	k.state = ESTABLISHED;
 	k.snd_sml = isn;
+	memset(&x, 0, sizeof(x));
+	x.rcv_nxt = ~isn;
+	x.ts_recent = isn >> 3;
 	sk->write_seq = sk->pushed_seq = sk->snd_up = isn;
 	sk->gso_segs = gso_segs;
 }
@@ -280,6 +307,12 @@ static void peer_acts(void)
 	k.plain = !chance(TAPE_PEER, 3);
 	k.cwr = chance(TAPE_PEER, 5);
 	k.tsq_room = !chance(TAPE_PEER, 5);
+	/* what the peer sent us, on a tape of its own (TAPE_HDR) */
+	if (chance(TAPE_HDR, 50))
+		x.rcv_nxt += tape(TAPE_HDR) % 3000;
+	if (chance(TAPE_HDR, 50))
+		x.ts_recent += tape(TAPE_HDR) % 100;
+	x.hdr_plain = !chance(TAPE_HDR, 4);
 }
 
 /* The kernel side's view refresh under the socket lock. */
@@ -563,6 +596,21 @@ bool shim_tcp_in_cwnd_reduction(struct sn_tcp_sock *sk)
 bool shim_tcp_xmit_plain(struct sn_tcp_sock *sk)
 {
 	return k.plain;
+}
+
+u32 shim_tcp_rcv_nxt(struct sn_tcp_sock *sk)
+{
+	return x.rcv_nxt;
+}
+
+u32 shim_tcp_inet_ports(struct sn_tcp_sock *sk)
+{
+	return (u32)htons(MOCK_SPORT) | (u32)htons(MOCK_DPORT) << 16;
+}
+
+bool shim_tcp_header_plain(struct sn_tcp_sock *sk)
+{
+	return x.hdr_plain && !k.num_sacks && !k.dsack;
 }
 
 /* ---- effects ---- */
@@ -932,6 +980,7 @@ void shim_tcp_push_one(struct sn_tcp_sock *sk, u32 mss_now)
 
 void shim_tcp_mstamp_refresh(struct sn_tcp_sock *sk)
 {
+	x.clock += 1 + tape(TAPE_HDR) % 3;
 	log_begin("tcp_mstamp_refresh");
 	log_sk(sk);
 	log_end();
@@ -1082,5 +1131,235 @@ void shim_tcp_write_space(struct sn_tcp_sock *sk)
 {
 	log_begin("sk_write_space");
 	log_sk(sk);
+	log_end();
+}
+
+/* ---- __tcp_transmit_skb()'s steps ---- */
+
+/* The clone being built, from its handle. */
+static int clone_of(struct sk_buff *clone)
+{
+	long n = (long)(size_t)clone - CLONE_BASE;
+
+	if (!xc.skb || n != xc.skb) {
+		printf("BAD clone handle %ld (building the clone of skb%d)\n",
+		       (long)(size_t)clone, xc.skb);
+		exit(3);
+	}
+	return (int)n;
+}
+
+static void log_clone(struct sk_buff *clone)
+{
+	printf(" clone=skb%d", clone_of(clone));
+}
+
+static void log_hex(const char *key, const u8 *p, u32 n)
+{
+	u32 i;
+
+	printf(" %s=", key);
+	for (i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+struct sk_buff *shim_tcp_xmit_clone(struct sn_tcp_sock *sk, struct sk_buff *skb,
+				    bool push_one)
+{
+	struct mock_skb *m = mskb(skb);
+	bool fail = chance(TAPE_XMIT, 1);
+
+	log_begin("tcp_xmit_clone");
+	log_sk(sk);
+	log_skb("skb", skb);
+	log_u("push_one", push_one);
+	log_u("fail", fail);
+	log_end();
+	if (m->pcount != 1)
+		printf("BAD skb%d sent with %u segments\n", skb_no(skb), m->pcount);
+	if (xc.skb)
+		printf("BAD clone of skb%d still being built\n", xc.skb);
+	if (fail)
+		return NULL;
+	memset(&xc, 0, sizeof(xc));
+	xc.skb = skb_no(skb);
+	return (struct sk_buff *)(size_t)(CLONE_BASE + xc.skb);
+}
+
+void shim_tcp_xmit_own(struct sn_tcp_sock *sk, struct sk_buff *clone, u32 hlen)
+{
+	u32 want = SN_TCPHDR_LEN + (sk->tstamp_ok ? SN_TCPOLEN_TSTAMP_ALIGNED : 0);
+
+	log_begin("tcp_xmit_own");
+	log_sk(sk);
+	log_clone(clone);
+	log_u("hlen", hlen);
+	log_end();
+	if (hlen != want || hlen > sizeof(xc.hdr))
+		printf("BAD header of %u bytes, the socket's options take %u\n", hlen, want);
+	else
+		xc.hlen = hlen;
+}
+
+u32 shim_tcp_select_window(struct sn_tcp_sock *sk)
+{
+	u32 window = tape(TAPE_HDR) % 65536;
+
+	log_begin("tcp_select_window");
+	log_sk(sk);
+	log_u("window", window);
+	log_end();
+	return window;
+}
+
+static void put_be16(u8 *p, u32 v)
+{
+	u16 be = htons((u16)v);
+
+	memcpy(p, &be, 2);
+}
+
+static void put_be32(u8 *p, u32 v)
+{
+	u32 be = htonl(v);
+
+	memcpy(p, &be, 4);
+}
+
+void shim_tcp_put_header(struct sn_tcp_sock *sk, struct sk_buff *clone,
+			 u32 ports, u32 seq, u32 ack_seq, u32 doff_flags,
+			 u32 window)
+{
+	struct mock_skb *m = &skbs[clone_of(clone)];
+	u16 sport = (u16)ports, dport = (u16)(ports >> 16);
+	u8 *h = xc.hdr;
+
+	memcpy(h, &sport, 2);
+	memcpy(h + 2, &dport, 2);
+	put_be32(h + 4, seq);
+	put_be32(h + 8, ack_seq);
+	put_be16(h + 12, doff_flags);
+	put_be16(h + 14, window);
+	memset(h + 16, 0, 4);		/* check, urg_ptr */
+	xc.written = SN_TCPHDR_LEN;
+	log_begin("tcp_put_header");
+	log_sk(sk);
+	log_clone(clone);
+	log_hex("th", h, SN_TCPHDR_LEN);
+	log_end();
+	if (ports != shim_tcp_inet_ports(sk))
+		printf("BAD header ports %#x, the socket's %#x\n", ports,
+		       shim_tcp_inet_ports(sk));
+	if (seq != m->seq || ack_seq != x.rcv_nxt)
+		printf("BAD header seq %u ack %u, skb%d seq %u, rcv_nxt %u\n",
+		       seq, ack_seq, xc.skb, m->seq, x.rcv_nxt);
+	if ((doff_flags & 0xff) != m->tcp_flags || (doff_flags >> 12) * 4 != xc.hlen)
+		printf("BAD header doff/flags %#x, skb%d flags %#x, %u header bytes\n",
+		       doff_flags, xc.skb, m->tcp_flags, xc.hlen);
+}
+
+void shim_tcp_put_timestamps(struct sn_tcp_sock *sk, struct sk_buff *clone)
+{
+	u8 *o = xc.hdr + SN_TCPHDR_LEN;
+
+	clone_of(clone);
+	if (xc.written != SN_TCPHDR_LEN)
+		printf("BAD options before the header\n");
+	/* NOP, NOP, TIMESTAMP, TCPOLEN_TIMESTAMP */
+	put_be32(o, 0x0101080a);
+	put_be32(o + 4, x.clock);
+	put_be32(o + 8, x.ts_recent);
+	xc.written += SN_TCPOLEN_TSTAMP_ALIGNED;
+	log_begin("tcp_put_timestamps");
+	log_sk(sk);
+	log_clone(clone);
+	log_hex("opt", o, SN_TCPOLEN_TSTAMP_ALIGNED);
+	log_end();
+}
+
+void shim_tcp_v4_send_check(struct sn_tcp_sock *sk, struct sk_buff *clone)
+{
+	log_begin("tcp_v4_send_check");
+	log_sk(sk);
+	log_clone(clone);
+	log_end();
+	if (xc.written != xc.hlen || !xc.hlen)
+		printf("BAD checksum over %u header bytes written of %u\n",
+		       xc.written, xc.hlen);
+}
+
+void shim_tcp_event_ack_sent(struct sn_tcp_sock *sk, u32 rcv_nxt)
+{
+	log_begin("tcp_event_ack_sent");
+	log_sk(sk);
+	log_u("rcv_nxt", rcv_nxt);
+	log_end();
+}
+
+void shim_tcp_event_data_sent(struct sn_tcp_sock *sk, u32 len)
+{
+	log_begin("tcp_event_data_sent");
+	log_sk(sk);
+	log_u("len", len);
+	log_end();
+	if (len != skbs[xc.skb].len)
+		printf("BAD data sent %u bytes, skb%d holds %u\n", len, xc.skb,
+		       skbs[xc.skb].len);
+}
+
+void shim_tcp_outsegs(struct sn_tcp_sock *sk)
+{
+	log_begin("tcp_mib_outsegs");
+	log_sk(sk);
+	log_end();
+}
+
+void shim_tcp_xmit_finish(struct sn_tcp_sock *sk, struct sk_buff *clone)
+{
+	log_begin("tcp_xmit_finish");
+	log_sk(sk);
+	log_clone(clone);
+	log_end();
+}
+
+int shim_ip_queue_xmit(struct sn_tcp_sock *sk, struct sk_buff *clone)
+{
+	u32 r = tape(TAPE_XMIT) % 100;
+	int err = r < 1 ? -SN_ENETUNREACH : r < 2 ? SN_NET_XMIT_DROP :
+		  r < 4 ? SN_NET_XMIT_CN : 0;
+
+	log_begin("ip_queue_xmit");
+	log_sk(sk);
+	log_clone(clone);
+	log_hex("hdr", xc.hdr, xc.written);
+	log_i("err", err);
+	log_end();
+	if (xc.written != xc.hlen || !xc.hlen)
+		printf("BAD clone of skb%d queued with %u of %u header bytes\n",
+		       xc.skb, xc.written, xc.hlen);
+	xc.skb = 0;		/* IP owns it now */
+	return err;
+}
+
+void shim_tcp_enter_cwr(struct sn_tcp_sock *sk)
+{
+	log_begin("tcp_enter_cwr");
+	log_sk(sk);
+	log_end();
+}
+
+void shim_tcp_update_skb_after_send(struct sn_tcp_sock *sk, struct sk_buff *skb)
+{
+	log_begin("tcp_update_skb_after_send");
+	log_sk(sk);
+	log_skb("skb", skb);
+	log_end();
+}
+
+void shim_tcp_rate_skb_sent(struct sn_tcp_sock *sk, struct sk_buff *skb)
+{
+	log_begin("tcp_rate_skb_sent");
+	log_sk(sk);
+	log_skb("skb", skb);
 	log_end();
 }
