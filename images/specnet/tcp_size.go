@@ -25,7 +25,10 @@ package specnet
 // __tcp_push_pending_frames and tcp_push_one; and the two whose work
 // its rendering of __tcp_transmit_skb's fast case does: __tcp_transmit_skb
 // (the header, the decisions; tcp_established_options inlined) and
-// tcp_options_write (the timestamps option). The engine's steps the
+// tcp_options_write (the timestamps option). Patch 0008 keeps
+// __tcp_transmit_skb's code as the static __tcp_transmit_skb_body, which
+// the kernel calls, and exports a wrapper of a few bytes under the old
+// name: the body is what is counted. The engine's steps the
 // residual calls stay out (tcp_mstamp_refresh, tcp_small_queue_check,
 // the clone, tcp_select_window, tcp_v4_send_check, the event and rate
 // calls, ip_queue_xmit and all below, tcp_event_new_data_sent,
@@ -37,5 +40,5 @@ var KernelTCPSendPath = []string{
 	"__tcp_mtu_to_mss", "tcp_push", "tcp_mark_push", "tcp_skb_entail", "tcp_remove_empty_skb",
 	"sk_stream_error", "tcp_stream_memory_free",
 	"tcp_write_xmit", "__tcp_push_pending_frames", "tcp_push_one",
-	"__tcp_transmit_skb", "tcp_options_write",
+	"__tcp_transmit_skb_body", "tcp_options_write",
 }
