@@ -23,10 +23,10 @@ const tcpSizeContext = "tcp-typical"
 const tcpPaperRatio = 1.0 / 30
 
 // tcpMaxKernelRatio is the bound the test holds the typical TCP residual
-// to: a third of the kernel functions it replaces (it was 1.2 times their
-// size before the page-fragment copy and the paths after a jump were left
-// generic).
-const tcpMaxKernelRatio = 1.0 / 3
+// to: a quarter of the kernel functions it replaces (1/4.6 with the transmit
+// engine rendered and outlined; it was 1.2 times their size before the
+// page-fragment copy and the paths after a jump were left generic).
+const tcpMaxKernelRatio = 1.0 / 4
 
 // TestTCPSizeRatio measures the TCP residual against the kernel functions
 // it replaces and against the compiled generic path.
