@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/elf"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -154,4 +155,23 @@ type SizeReport struct {
 	GenericRatio float64 `json:"residual_to_generic"`
 	// PerContext are the residual sizes of every context (bytes).
 	PerContext map[string]int `json:"residual_bytes_per_context"`
+}
+
+// ObjectText adds up an object's .text sections (.text and .text.*: not
+// .init.text or .exit.text, the module's load and unload code), in bytes.
+func ObjectText(obj []byte) (int, error) {
+	f, err := elf.NewFile(bytes.NewReader(obj))
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, s := range f.Sections {
+		if s.Name == ".text" || strings.HasPrefix(s.Name, ".text.") {
+			total += int(s.Size)
+		}
+	}
+	if total == 0 {
+		return 0, fmt.Errorf("no .text")
+	}
+	return total, nil
 }

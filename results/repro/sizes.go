@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"specbed/images/specnet"
 	"specbed/images/specnet/core"
@@ -69,7 +68,7 @@ func (e *Platform) MeasureSizes(ctx context.Context, residual *paths.Residual) (
 	}
 	out.Rows = append(out.Rows, results.CodeSize{Platform: e.P.Name, Protocol: protocolUDP, Code: results.CodeGeneric, Bytes: generic})
 
-	text, err := textBytes(residual.Module.Ko)
+	text, err := specnet.ObjectText(residual.Module.Ko)
 	if err != nil {
 		return nil, fmt.Errorf("%s: residual module %s: %w", e.P.Name, residual.Name, err)
 	}
@@ -112,25 +111,6 @@ func functionSizes(obj []byte) (map[string]int, error) {
 	return out, nil
 }
 
-// textBytes adds up an object's .text sections (.text and .text.*: not
-// .init.text or .exit.text, the module's load and unload code).
-func textBytes(obj []byte) (int, error) {
-	f, err := elf.NewFile(bytes.NewReader(obj))
-	if err != nil {
-		return 0, err
-	}
-	total := 0
-	for _, s := range f.Sections {
-		if s.Name == ".text" || strings.HasPrefix(s.Name, ".text.") {
-			total += int(s.Size)
-		}
-	}
-	if total == 0 {
-		return 0, fmt.Errorf("no .text")
-	}
-	return total, nil
-}
-
 // MeasureTCPSizes measures figure 4(b)'s TCP columns on this platform,
 // as MeasureSizes does UDP's: the kernel's TCP send functions
 // (specnet.KernelTCPSendPath, symbol sizes in the platform's vmlinux),
@@ -167,7 +147,7 @@ func (e *Platform) MeasureTCPSizes(ctx context.Context, loop *TCPLoop) ([]result
 	if generic == 0 {
 		return nil, fmt.Errorf("%s: none of the generic TCP path's %d functions is in %s", e.P.Name, len(names), e.Core)
 	}
-	text, err := textBytes(loop.Residual.Ko)
+	text, err := specnet.ObjectText(loop.Residual.Ko)
 	if err != nil {
 		return nil, fmt.Errorf("%s: TCP residual module %s: %w", e.P.Name, loop.Residual.Name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"specbed/images"
+	"specbed/images/specnet"
 )
 
 // TestObjectSizes compiles a small object with the host compiler and
@@ -58,7 +59,7 @@ __attribute__((section(".init.text"))) int setup(int x) { return x + 1; }
 			t.Errorf("%s: %d bytes, nm -S says %d", name, sizes[name], want[name])
 		}
 	}
-	text, err := textBytes(data)
+	text, err := specnet.ObjectText(data)
 	if err != nil {
 		t.Fatal(err)
 	}
