@@ -20,8 +20,9 @@
  * exports, run these bodies.
  *
  * generic.h includes it last in a residual's build (SPECNET_RESIDUAL,
- * specializer/compile/kmod/Kbuild), where it maps the shim's names to
- * the inline functions and undefines the kernel macros named like view
+ * specializer/compile/kmod/Kbuild), where it maps the names of the
+ * effects a residual inlines (a choice by code size, at the end of this
+ * file) to the inline functions and undefines the kernel macros named like view
  * fields (<net/sock.h>'s sk_net, sk_state ..., <net/flow.h>'s fl4_dport
  * ...): a residual includes no kernel header after generic.h, and its
  * code reads those fields.
