@@ -624,6 +624,16 @@ var contextSpecs = []contextSpec{
 // Contexts returns the test contexts in a fixed order.
 func Contexts() []Context { return buildContexts(contextSpecs, baseContext) }
 
+// ContextNamed returns the UDP test context of that name.
+func ContextNamed(name string) (Context, bool) {
+	for _, c := range Contexts() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Context{}, false
+}
+
 // buildContexts makes each spec's context: its edit of a fresh base.
 func buildContexts(specs []contextSpec, base func() ctxValues) []Context {
 	out := make([]Context, 0, len(specs))

@@ -51,6 +51,15 @@ var KernelSendPath = []string{
 	"neigh_resolve_output", "neigh_connected_output", "neigh_direct_output",
 }
 
+// TotalBytes sums a map of function sizes (bytes), as KernelSizes returns.
+func TotalBytes(sizes map[string]int) int {
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	return total
+}
+
 // KernelSizes returns the sizes (bytes, nm -S) of the named functions in a
 // vmlinux. A name that is missing (renamed, inlined by another kernel
 // build) is an error: the list must stay true to the kernel measured.

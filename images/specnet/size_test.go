@@ -65,10 +65,7 @@ func measureSizes(t testing.TB, ctx context.Context, path sizedPath, names map[s
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &SizeReport{Context: path.reportContext, Vmlinux: vmlinux, KernelFunctions: kernel, PerContext: map[string]int{}}
-	for _, n := range kernel {
-		r.KernelBytes += n
-	}
+	r := &SizeReport{Context: path.reportContext, Vmlinux: vmlinux, KernelFunctions: kernel, KernelBytes: TotalBytes(kernel), PerContext: map[string]int{}}
 	dir := t.TempDir()
 	gen := make([]string, len(path.genericSources))
 	for i, f := range path.genericSources {

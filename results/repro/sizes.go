@@ -37,11 +37,7 @@ func (e *Platform) MeasureSizes(ctx context.Context, residual *paths.Residual) (
 		return nil, fmt.Errorf("%s: kernel send path: %w", e.P.Name, err)
 	}
 	out := &CodeSizes{}
-	total := 0
-	for _, n := range kernel {
-		total += n
-	}
-	out.Rows = append(out.Rows, results.CodeSize{Platform: e.P.Name, Protocol: protocolUDP, Code: results.CodeKernel, Bytes: total})
+	out.Rows = append(out.Rows, results.CodeSize{Platform: e.P.Name, Protocol: protocolUDP, Code: results.CodeKernel, Bytes: specnet.TotalBytes(kernel)})
 
 	names, err := genericFunctions(filepath.Join(core.GenericDir(e.B), "udp.decl"))
 	if err != nil {
@@ -124,10 +120,7 @@ func (e *Platform) MeasureTCPSizes(ctx context.Context, loop *TCPLoop) ([]result
 	if err != nil {
 		return nil, fmt.Errorf("%s: kernel TCP send path: %w", e.P.Name, err)
 	}
-	total := 0
-	for _, n := range kernel {
-		total += n
-	}
+	total := specnet.TotalBytes(kernel)
 	names, err := genericFunctions(filepath.Join(core.GenericDir(e.B), "tcp.decl"))
 	if err != nil {
 		return nil, err

@@ -19,13 +19,8 @@ const maxShippedRatio = 1.0 / 20
 // specnet's TestSizeRatio compiles the residual without the kernel's
 // headers, so the inline effects are not in its figure.
 func TestShippedSizeRatio(t *testing.T) {
-	var typical specnet.Context
-	for _, c := range specnet.Contexts() {
-		if c.Name == "typical" {
-			typical = c
-		}
-	}
-	if typical.Name == "" {
+	typical, ok := specnet.ContextNamed("typical")
+	if !ok {
 		t.Fatal("specnet has no typical context")
 	}
 	for _, platform := range qemu.Names() {
@@ -48,10 +43,7 @@ func TestShippedSizeRatio(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kernel := 0
-			for _, n := range sizes {
-				kernel += n
-			}
+			kernel := specnet.TotalBytes(sizes)
 			ratio := float64(text) / float64(kernel)
 			t.Logf("shipped residual %d bytes of .text, kernel send path %d bytes: %.1f%% (1/%.1f)", text, kernel, 100*ratio, 1/ratio)
 			if ratio > maxShippedRatio {

@@ -83,14 +83,11 @@ func newE2EEnv(t *testing.T) *e2eEnv {
 		e.kernels[p.Name] = k
 		all = append(all, k)
 	}
-	for _, c := range specnet.Contexts() {
-		if c.Name == "typical" {
-			e.context = c.JSON
-		}
-	}
-	if e.context == nil {
+	typical, ok := specnet.ContextNamed("typical")
+	if !ok {
 		t.Fatal("specnet has no typical context")
 	}
+	e.context = typical.JSON
 	// A fresh cache: the first fetch of each platform is cold (compile
 	// included), the second a hit.
 	e.srv, err = server.New(server.Config{
