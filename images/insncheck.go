@@ -61,19 +61,9 @@ func CheckInstructions(ctx context.Context, objdumpPrefix, forbidden, path strin
 	if err != nil {
 		return fmt.Errorf("forbidden instruction pattern: %w", err)
 	}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, objdumpPrefix+"objdump", "-d", "--no-show-raw-insn", "-w", path)
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("disassemble %s: %w: %s", path, err, strings.TrimSpace(stderr.String()))
-	}
-	insns, err := parseObjdump(stdout.Bytes())
+	insns, err := Disassemble(ctx, objdumpPrefix, path)
 	if err != nil {
-		return fmt.Errorf("disassemble %s: %w", path, err)
-	}
-	if len(insns) == 0 {
-		return fmt.Errorf("disassemble %s: no instructions found", path)
+		return err
 	}
 	var bad []Instruction
 	for _, insn := range insns {
@@ -85,6 +75,26 @@ func CheckInstructions(ctx context.Context, objdumpPrefix, forbidden, path strin
 		return &ForbiddenInstructionError{Binary: path, Pattern: forbidden, Found: bad}
 	}
 	return nil
+}
+
+// Disassemble returns the instructions of path's executable sections, as
+// <objdumpPrefix>objdump shows them; a binary without any is an error.
+func Disassemble(ctx context.Context, objdumpPrefix, path string) ([]Instruction, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, objdumpPrefix+"objdump", "-d", "--no-show-raw-insn", "-w", path)
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("disassemble %s: %w: %s", path, err, strings.TrimSpace(stderr.String()))
+	}
+	insns, err := parseObjdump(stdout.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("disassemble %s: %w", path, err)
+	}
+	if len(insns) == 0 {
+		return nil, fmt.Errorf("disassemble %s: no instructions found", path)
+	}
+	return insns, nil
 }
 
 var (

@@ -6,11 +6,12 @@
 // change. The driver therefore runs one real kbuild per (kernel, generic
 // tree) and records it (recipe.go): the objects that do not depend on the
 // context (the module main) and the exact command lines kbuild ran
-// for the residual, modpost, the .mod.c and the final link. A residual is
+// for the residual, modpost, the .mod.c and the final link, and it
+// precompiles the kernel headers the residual includes. A residual is
 // then built by running those same commands on it (one gcc, ld, modpost,
 // ld) and signed with the kernel's scripts/sign-file: the result is the
-// module kbuild would have made, and the kernel's signature check accepts
-// it.
+// module kbuild would have made, and the kernel's
+// signature check accepts it.
 package compile
 
 import (

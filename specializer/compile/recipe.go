@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"specbed/images"
@@ -23,12 +24,24 @@ const (
 	coreSymvers    = "core.symvers"
 )
 
+// The kernel headers a residual's inline shim effects need (kernelHeaders,
+// images/specnet/generic/shim_inline_kernel.h) took ~0.7 s of every
+// residual's compile when parsed afresh: most of a cold specialization.
+// The recipe precompiles them once into precompiledHeader+".gch", and a
+// residual's compile includes that first. Nothing named precompiledHeader
+// exists beside it, so a compile that cannot use the .gch fails with GCC's
+// reason (-Werror=invalid-pch) instead of quietly parsing the headers.
+const (
+	kernelHeaders     = "shim_inline_kernel.h"
+	precompiledHeader = "kernel_headers.h"
+)
+
 //go:embed kmod/main.c kmod/Kbuild
 var kmodFiles embed.FS
 
 // recipeVersion changes whenever the recorded form changes, so that old
 // recipes are not read.
-const recipeVersion = "specbed-compile-recipe/2"
+const recipeVersion = "specbed-compile-recipe/3"
 
 // recipe is one recorded kbuild of the residual module: the command lines
 // kbuild ran, with every path inside Dir, the folder that keeps the
@@ -37,11 +50,12 @@ type recipe struct {
 	Version string
 	Kernel  string // images.Kernel.Key
 	Dir     string
-	// Compile builds residual.o; Link joins the objects (Objects, in
-	// kbuild's order) into the module object; Modpost checks its symbols
-	// and writes the .mod.c; ModCompile compiles that; Ko links the .ko.
-	Compile, Link, Modpost, ModCompile, Ko string
-	Objects                                []string
+	// Precompile makes the kernel headers' .gch; Compile builds
+	// residual.o with it; Link joins the objects (Objects, in kbuild's
+	// order) into the module object; Modpost checks its symbols and
+	// writes the .mod.c; ModCompile compiles that; Ko links the .ko.
+	Precompile, Compile, Link, Modpost, ModCompile, Ko string
+	Objects                                            []string
 }
 
 // perBuild are the files a residual build writes: commands name them in
@@ -120,6 +134,9 @@ func (d *Driver) record(ctx context.Context) (*recipe, error) {
 	}
 	r, err := readRecipe(tmp)
 	if err != nil {
+		return nil, err
+	}
+	if err := run(ctx, "precompile kernel headers", d.kernel.BuildDir, "sh", "-c", r.Precompile); err != nil {
 		return nil, err
 	}
 	r.Kernel = d.kernel.Key
@@ -208,12 +225,40 @@ func readRecipe(dir string) (*recipe, error) {
 		return nil, err
 	}
 	r.Objects = strings.Fields(string(objs))
-	for _, cmd := range []string{r.Compile, r.ModCompile} {
-		if _, err := rename(cmd, residualNamePrefix+"0"); err != nil {
-			return nil, err
-		}
+	if _, err := rename(r.ModCompile, residualNamePrefix+"0"); err != nil {
+		return nil, err
+	}
+	if r.Precompile, r.Compile, err = precompiled(r.Compile, dir); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// forcedIncludes are the headers kbuild's command lines force in before
+// the source (-include linux/compiler-version.h, kconfig.h,
+// compiler_types.h).
+var forcedIncludes = regexp.MustCompile(`(?:-include \S+ +)+`)
+
+// precompiled turns the recorded compile of the residual in dir into the
+// command that precompiles kernelHeaders and the compile that uses it.
+// GCC uses a .gch only with the flags it was made with, and only before
+// the first declaration: compiler_types.h, which kbuild forces in, has
+// some. So the .gch is made by the recorded command itself, kbuild's
+// forced headers first, and the compile includes it in their place.
+func precompiled(compile, dir string) (pch, use string, err error) {
+	object := "-o " + filepath.Join(dir, "residual.o") + " " + filepath.Join(dir, "residual.c")
+	deps := "-Wp,-MMD," + filepath.Join(dir, ".residual.o.d") + " "
+	forced := forcedIncludes.FindAllStringIndex(compile, -1)
+	if strings.Count(compile, object) != 1 || strings.Count(compile, deps) != 1 || len(forced) != 1 {
+		return "", "", fmt.Errorf("recorded compile is not of the form precompiling needs "+
+			"(one %q, one %q, one run of -include): %.300q", object, deps, compile)
+	}
+	pch = strings.Replace(compile, object, "-x c-header -o "+filepath.Join(dir, precompiledHeader+".gch")+" "+
+		filepath.Join(dir, kernelHeaders), 1)
+	pch = strings.Replace(pch, deps, "", 1)
+	at := forced[0]
+	use = compile[:at[0]] + "-include " + filepath.Join(dir, precompiledHeader) + " -Werror=invalid-pch " + compile[at[1]:]
+	return pch, use, nil
 }
 
 // savedCommand reads the command kbuild recorded for target in dir/.target.cmd
@@ -238,7 +283,7 @@ func savedCommand(dir, target string) (string, error) {
 
 // relocate rewrites every path from the recording folder to the final one.
 func (r *recipe) relocate(from, to string) {
-	for _, s := range []*string{&r.Compile, &r.Link, &r.Modpost, &r.ModCompile, &r.Ko} {
+	for _, s := range []*string{&r.Precompile, &r.Compile, &r.Link, &r.Modpost, &r.ModCompile, &r.Ko} {
 		*s = strings.ReplaceAll(*s, from, to)
 	}
 	for i := range r.Objects {
@@ -312,15 +357,14 @@ func (r *recipe) build(ctx context.Context, buildDir, scratch string, res Residu
 	sh := func(step, cmd string) error {
 		return run(ctx, step, buildDir, "sh", "-c", r.rebase(cmd, scratch))
 	}
-	compile, err := rename(r.Compile, name)
-	if err != nil {
-		return "", err
-	}
+	// Only the .mod.c is compiled under the module's own name: the name
+	// of the module is its .mod.o's. residual.o keeps the recorded one,
+	// like main.o, because the precompiled headers were made with it.
 	modCompile, err := rename(r.ModCompile, name)
 	if err != nil {
 		return "", err
 	}
-	if err := sh("compile residual", compile); err != nil {
+	if err := sh("compile residual", r.Compile); err != nil {
 		return "", err
 	}
 	if err := sh("link", r.Link); err != nil {

@@ -22,24 +22,14 @@
  * generic.h includes it last in a residual's build (SPECNET_RESIDUAL,
  * specializer/compile/kmod/Kbuild), where it maps the names of the
  * effects a residual inlines (a choice by code size, at the end of this
- * file) to the inline functions and undefines the kernel macros named like view
- * fields (<net/sock.h>'s sk_net, sk_state ..., <net/flow.h>'s fl4_dport
- * ...): a residual includes no kernel header after generic.h, and its
- * code reads those fields.
+ * file) to the inline functions. The kernel headers they need are
+ * shim_inline_kernel.h's, which a residual's build precompiles.
  */
 #ifndef SPECNET_SHIM_INLINE_H
 #define SPECNET_SHIM_INLINE_H
 
 #include "shim_kernel.h"
-
-#include <linux/netdevice.h>
-#include <linux/skbuff.h>
-#include <linux/uaccess.h>
-#include <net/dst.h>
-#include <net/ip.h>
-#include <net/route.h>
-#include <net/sock.h>
-#include <net/udp.h>
+#include "shim_inline_kernel.h"
 
 /* The kernel objects behind the views (shim_kernel.h). */
 static inline struct sock *sn_ksk(struct sn_sock *v)
@@ -255,27 +245,6 @@ static inline void shim_skb_push_hh_inline(struct sk_buff *skb,
  * x86 residuals past 5%.
  */
 
-/* Kernel macros named like fields of the views (generic.h): net/sock.h's
- * and net/inet_sock.h's (struct sn_sock), net/flow.h's (struct
- * sn_flowi4) and linux/in.h's (struct sn_sockaddr_in). */
-#undef sk_net
-#undef sk_state
-#undef sk_flags
-#undef sk_bound_dev_if
-#undef inet_daddr
-#undef inet_rcv_saddr
-#undef inet_dport
-#undef inet_num
-#undef fl4_sport
-#undef fl4_dport
-#undef flowi4_oif
-#undef flowi4_mark
-#undef flowi4_tos
-#undef flowi4_scope
-#undef flowi4_proto
-#undef flowi4_flags
-#undef flowi4_uid
-#undef sin_zero
 #endif
 
 #endif /* SPECNET_SHIM_INLINE_H */
