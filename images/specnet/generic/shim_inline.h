@@ -217,7 +217,10 @@ static inline void shim_skb_push_hh_inline(struct sk_buff *skb,
  * 0), the checksum offsets (0 / 0 / +4), the device and protocol stores
  * (0 / 0 / +4), the send buffer read (+16 / +32 / -8) and the header
  * copy (+16 / 0 / +56: on the SA-1110 sn_header_copy()'s word stores,
- * which the call runs too).
+ * which the call runs too). And the skb's geometry (+48 / +32 / +56),
+ * the dearest: on the SA-1110 it saves 15 instructions per datagram
+ * (64 bytes: 1958 to 1943, 0.503 to 0.499 of sendto()) and leaves the
+ * module 1212 bytes, 4.9% (1/20.3).
  */
 #define shim_access_ok			shim_access_ok_inline
 #define shim_ip_idents_reserve		shim_ip_idents_reserve_inline
@@ -225,17 +228,16 @@ static inline void shim_skb_push_hh_inline(struct sk_buff *skb,
 #define shim_skb_set_dev		shim_skb_set_dev_inline
 #define shim_sk_wmem_alloc_get		shim_sk_wmem_alloc_get_inline
 #define shim_skb_store			shim_skb_store_inline
+#define shim_skb_setup			shim_skb_setup_inline
 /*
  * x86 only, where the counters and the copy measured no bigger inline
- * than called (0 / -16 bytes each) and the skb's geometry +48 / +32
- * bytes, within the bound. On the SA-1110 the counters alone were +228
- * bytes (ARM's per-CPU updates are no single instructions), the copy
- * +100 and the geometry +60: they stay calls there.
+ * than called (0 / -16 bytes each). On the SA-1110 the counters alone
+ * were +228 bytes (ARM's per-CPU updates are no single instructions) and
+ * the copy +100: they stay calls there.
  */
 #ifdef CONFIG_X86
 #define shim_snmp_inc			shim_snmp_inc_inline
 #define shim_copy_from_user		shim_copy_from_user_inline
-#define shim_skb_setup			shim_skb_setup_inline
 #endif
 /*
  * Calls everywhere: the socket error (+16 / +32 / +56 bytes), the skb
