@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tcp_shim_inline.h - the TCP shim's per-segment steps as inline
- * functions, for residual modules (SPECBED_KERNEL), as shim_inline.h
- * does for UDP's per-datagram effects.
+ * tcp_shim_inline.h - the TCP shim's per-skb and per-segment steps as
+ * inline functions, for residual modules (SPECBED_KERNEL), as
+ * shim_inline.h does for UDP's per-datagram effects.
  *
- * The rendered transmit engine (tcp_xmit.c) keeps every kernel step of
- * a segment as a shim call, in order: some 40 per segment sent, most a
- * field read or a few stores, the rest a call of an exported kernel
- * function. Out of line, each cost the residual a call into the core
- * module, its return and the argument shuffling, and the kernel
- * functions a second call. Compiled into the residual, they are the same
- * steps on the same fields in the same order; a kernel function is
- * called once, from the residual.
+ * A residual keeps every kernel step of a send as a shim call, in order:
+ * the rendered transmit engine (tcp_xmit.c) about 30 per segment sent,
+ * tcp.c's queueing a dozen per skb; most are a field read or a few
+ * stores, the rest a call of an exported kernel function. Out of line,
+ * each cost the residual a call into the core module, its return and
+ * the argument shuffling, and the kernel functions a second call.
+ * Compiled into the residual, they are the same steps on the same fields
+ * in the same order; a kernel function is called once, from the
+ * residual. The specializer's input (tcp_shim.h, the mock) is unchanged.
  *
  * tcp_shim_kernel.c includes this file too: the out-of-line functions
  * tcp_shim.h declares, which the core exports (and the non-residual
