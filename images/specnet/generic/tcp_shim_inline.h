@@ -18,19 +18,18 @@
  * tcp_shim.h declares, which the core exports (and the non-residual
  * paths and the kernel's fallbacks call), run these bodies. tcp.h
  * includes it last in a residual's build (SPECNET_RESIDUAL,
- * specializer/compile/kmod/Kbuild), where it maps the shims' names to
- * the inline functions. The steps of the slow cases (waits, errors,
- * the kernel's own engine) stay calls.
+ * specializer/compile/kmod/Kbuild), where it maps the names of the steps
+ * a residual inlines (a choice by code size, at the end of this file) to
+ * the inline functions. The kernel headers they need are
+ * shim_inline_kernel.h's, which a residual's build precompiles. The
+ * steps of the slow cases (waits, errors, the kernel's own engine) stay
+ * calls.
  */
 #ifndef SPECNET_TCP_SHIM_INLINE_H
 #define SPECNET_TCP_SHIM_INLINE_H
 
 #include "tcp_shim_kernel.h"
-
-#include <linux/skbuff.h>
-#include <net/ip.h>
-#include <net/sock.h>
-#include <net/tcp.h>
+#include "shim_inline_kernel.h"
 
 /* The socket behind a view (struct sn_tcp_ksock). */
 static inline struct sock *sn_tcp_ksk(struct sn_tcp_sock *v)
@@ -234,7 +233,7 @@ static inline u32 shim_tcp_inet_ports_inline(struct sn_tcp_sock *v)
 {
 	const struct inet_sock *inet = inet_sk(sn_tcp_ksk(v));
 
-	/* inet_dport: shim_inline.h undefines that macro for the views */
+	/* inet_dport: shim_inline_kernel.h undefines that macro for the views */
 	return (__force u32)inet->inet_sport |
 	       (__force u32)inet->sk.__sk_common.skc_dport << 16;
 }
@@ -582,85 +581,101 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
 }
 
 #ifdef SPECNET_RESIDUAL
-#define shim_tcp_dst_mtu		shim_tcp_dst_mtu_inline
-#define shim_tcp_queues_empty		shim_tcp_queues_empty_inline
-#define shim_tcp_rtx_queue_empty	shim_tcp_rtx_queue_empty_inline
-#define shim_tcp_is_send_head		shim_tcp_is_send_head_inline
-#define shim_tcp_wmem_alloc		shim_tcp_wmem_alloc_inline
+/*
+ * Which steps a residual inlines is a size choice, as in shim_inline.h:
+ * the shipped typical residual stays within a quarter of the kernel's
+ * TCP send path on every platform (specnet.TCPMaxKernelRatio,
+ * specializer/compile TestShippedSizeRatio), and each inlined step saves
+ * a call's few instructions per skb or segment. With every step inline
+ * the typical residual's module had 4442 / 4581 / 4832 bytes of .text
+ * (i486 / p3 / sa1100: 1/3.0, 1/2.8, 1/2.7 of the kernel's path), with
+ * none 2879 / 2883 / 3164.
+ *
+ * A step is inlined where, the others chosen, the .text of the typical
+ * and the one-MSS residuals' modules together is no bigger with it
+ * inline than called: on x86 the i486's and the p3's together, on ARM
+ * the SA-1110's. The bytes below are that difference, inline against
+ * called (i486 / p3 / sa1100, both residuals together).
+ *
+ * Everywhere: field reads and stores of the socket and the skb, most
+ * per skb or segment: snd_una (-208 / -155 / -112), snd_nxt (-84 / -49
+ * / -40), packets out (-64 / -89 / -36), last in the queue (-64 / -51 /
+ * -52), the skb's truesize (-64 / -48 / -64), its flags store (-69 /
+ * -25 / -4), segment count (+1 / -42 / -40), length, sequence numbers
+ * and flags (0 / -19..-35 / -8..-28 each), one segment's count (0 / -56
+ * / -12), snd_sml and its store (-64 / -46 / -40, -16 / -32 / -8), the
+ * window's end (-16 / 0 / -4), rcv_nxt (0 / -19 / -8) and the shutdown
+ * bits (-68 / +25 / -20).
+ */
 #define shim_tcp_skb_truesize		shim_tcp_skb_truesize_inline
-#define shim_tcp_skb_can_coalesce	shim_tcp_skb_can_coalesce_inline
-#define shim_tcp_pfrag_page		shim_tcp_pfrag_page_inline
-#define shim_tcp_pfrag_offset		shim_tcp_pfrag_offset_inline
-#define shim_tcp_pfrag_size		shim_tcp_pfrag_size_inline
-#define shim_tcp_max_window		shim_tcp_max_window_inline
-#define shim_tcp_num_sacks		shim_tcp_num_sacks_inline
-#define shim_tcp_dsack			shim_tcp_dsack_inline
-#define shim_tcp_sk_err			shim_tcp_sk_err_inline
-#define shim_tcp_sk_shutdown		shim_tcp_sk_shutdown_inline
-#define shim_tcp_wmem_queued		shim_tcp_wmem_queued_inline
-#define shim_tcp_snd_nxt		shim_tcp_snd_nxt_inline
-#define shim_tcp_write_queue_tail	shim_tcp_write_queue_tail_inline
 #define shim_tcp_skb_len		shim_tcp_skb_len_inline
 #define shim_tcp_skb_seq		shim_tcp_skb_seq_inline
 #define shim_tcp_skb_end_seq		shim_tcp_skb_end_seq_inline
 #define shim_tcp_skb_flags		shim_tcp_skb_flags_inline
-#define shim_tcp_skb_eor		shim_tcp_skb_eor_inline
-#define shim_tcp_skb_nr_frags		shim_tcp_skb_nr_frags_inline
-#define shim_tcp_send_head		shim_tcp_send_head_inline
 #define shim_tcp_skb_pcount		shim_tcp_skb_pcount_inline
 #define shim_tcp_skb_is_last		shim_tcp_skb_is_last_inline
-#define shim_tcp_packets_in_flight	shim_tcp_packets_in_flight_inline
-#define shim_tcp_snd_cwnd		shim_tcp_snd_cwnd_inline
-#define shim_tcp_wnd_end		shim_tcp_wnd_end_inline
+#define shim_tcp_snd_nxt		shim_tcp_snd_nxt_inline
 #define shim_tcp_snd_una		shim_tcp_snd_una_inline
 #define shim_tcp_snd_sml		shim_tcp_snd_sml_inline
 #define shim_tcp_packets_out		shim_tcp_packets_out_inline
-#define shim_tcp_in_cwnd_reduction	shim_tcp_in_cwnd_reduction_inline
-#define shim_tcp_xmit_plain		shim_tcp_xmit_plain_inline
+#define shim_tcp_wnd_end		shim_tcp_wnd_end_inline
 #define shim_tcp_rcv_nxt		shim_tcp_rcv_nxt_inline
-#define shim_tcp_inet_ports		shim_tcp_inet_ports_inline
-#define shim_tcp_header_plain		shim_tcp_header_plain_inline
-#define shim_tcp_rate_check_app_limited	shim_tcp_rate_check_app_limited_inline
-#define shim_tcp_clear_async_nospace	shim_tcp_clear_async_nospace_inline
-#define shim_tcp_stream_alloc_skb	shim_tcp_stream_alloc_skb_inline
-#define shim_tcp_skb_entail		shim_tcp_skb_entail_inline
-#define shim_tcp_frag_size_add		shim_tcp_frag_size_add_inline
-#define shim_tcp_fill_page_desc		shim_tcp_fill_page_desc_inline
-#define shim_tcp_pfrag_consume		shim_tcp_pfrag_consume_inline
+#define shim_tcp_sk_shutdown		shim_tcp_sk_shutdown_inline
 #define shim_tcp_skb_set_flags		shim_tcp_skb_set_flags_inline
-#define shim_tcp_skb_set_end_seq	shim_tcp_skb_set_end_seq_inline
-#define shim_tcp_skb_set_eor		shim_tcp_skb_set_eor_inline
-#define shim_tcp_skb_pcount_reset	shim_tcp_skb_pcount_reset_inline
-#define shim_tcp_set_write_seq		shim_tcp_set_write_seq_inline
-#define shim_tcp_set_pushed_seq		shim_tcp_set_pushed_seq_inline
-#define shim_tcp_set_snd_up		shim_tcp_set_snd_up_inline
-#define shim_tcp_set_nonagle		shim_tcp_set_nonagle_inline
-#define shim_tcp_set_gso_segs		shim_tcp_set_gso_segs_inline
-#define shim_tcp_autocork_throttle	shim_tcp_autocork_throttle_inline
-#define shim_tcp_mstamp_refresh		shim_tcp_mstamp_refresh_inline
 #define shim_tcp_skb_pcount_one		shim_tcp_skb_pcount_one_inline
-#define shim_tcp_small_queue_check	shim_tcp_small_queue_check_inline
-#define shim_tcp_xmit_clone		shim_tcp_xmit_clone_inline
-#define shim_tcp_xmit_own		shim_tcp_xmit_own_inline
-#define shim_tcp_select_window		shim_tcp_select_window_inline
-#define shim_tcp_put_header		shim_tcp_put_header_inline
-#define shim_tcp_put_timestamps		shim_tcp_put_timestamps_inline
-#define shim_tcp_v4_send_check		shim_tcp_v4_send_check_inline
-#define shim_tcp_event_ack_sent		shim_tcp_event_ack_sent_inline
-#define shim_tcp_event_data_sent	shim_tcp_event_data_sent_inline
-#define shim_tcp_outsegs		shim_tcp_outsegs_inline
-#define shim_tcp_xmit_finish		shim_tcp_xmit_finish_inline
-#define shim_ip_queue_xmit		shim_ip_queue_xmit_inline
-#define shim_tcp_enter_cwr		shim_tcp_enter_cwr_inline
-#define shim_tcp_update_skb_after_send	shim_tcp_update_skb_after_send_inline
-#define shim_tcp_rate_skb_sent		shim_tcp_rate_skb_sent_inline
-#define shim_tcp_event_new_data_sent	shim_tcp_event_new_data_sent_inline
 #define shim_tcp_set_snd_sml		shim_tcp_set_snd_sml_inline
-#define shim_tcp_chrono_rwnd		shim_tcp_chrono_rwnd_inline
-#define shim_tcp_cwnd_validate		shim_tcp_cwnd_validate_inline
+/*
+ * x86 only: the send buffer read (-16 / -8 / +4), the EOR and pushed_seq
+ * stores (-3 / -11 / +12, -23 / +2 / +28), prr_out (-2 / +1 / +12), the
+ * OUTSEGS counter (-16 / -16 / +60: ARM's per-CPU add is no single
+ * instruction) and the direct calls of tcp_v4_send_check, tcp_enter_cwr
+ * and tcp_event_new_data_sent (0 / 0 / +8 each: on the SA-1110 the
+ * socket's load from the view costs more than the call it replaces).
+ */
+#ifdef CONFIG_X86
+#define shim_tcp_wmem_alloc		shim_tcp_wmem_alloc_inline
+#define shim_tcp_skb_set_eor		shim_tcp_skb_set_eor_inline
+#define shim_tcp_set_pushed_seq		shim_tcp_set_pushed_seq_inline
 #define shim_tcp_add_prr_out		shim_tcp_add_prr_out_inline
-#define shim_tcp_schedule_loss_probe	shim_tcp_schedule_loss_probe_inline
-#define shim_tcp_check_probe_timer	shim_tcp_check_probe_timer_inline
+#define shim_tcp_v4_send_check		shim_tcp_v4_send_check_inline
+#define shim_tcp_outsegs		shim_tcp_outsegs_inline
+#define shim_tcp_enter_cwr		shim_tcp_enter_cwr_inline
+#define shim_tcp_event_new_data_sent	shim_tcp_event_new_data_sent_inline
+#endif
+/*
+ * SA-1110 only: the tests of the retransmit queue and the send head
+ * (+16 / -8 / -4, +23 / +7 / -4), max_window and the SACK count (0 / +16
+ * / 0 each), the socket error (0 / +32 / -8), the queued bytes (+48 / 0 /
+ * 0), the congestion window (+62 / +76 / -40) and the ports (+48 / +19 /
+ * -12).
+ */
+#ifdef CONFIG_ARM
+#define shim_tcp_rtx_queue_empty	shim_tcp_rtx_queue_empty_inline
+#define shim_tcp_is_send_head		shim_tcp_is_send_head_inline
+#define shim_tcp_max_window		shim_tcp_max_window_inline
+#define shim_tcp_num_sacks		shim_tcp_num_sacks_inline
+#define shim_tcp_sk_err			shim_tcp_sk_err_inline
+#define shim_tcp_wmem_queued		shim_tcp_wmem_queued_inline
+#define shim_tcp_snd_cwnd		shim_tcp_snd_cwnd_inline
+#define shim_tcp_inet_ports		shim_tcp_inet_ports_inline
+#endif
+/*
+ * Calls everywhere, bigger inline on every platform: the clone (+672 /
+ * +496 / +420), the ownership (+538 / +538 / +512), the timestamps and
+ * the header (+288 / +256 / +452, +64 / +72 / +100), the finish (+208 /
+ * +448 / +156), the entail (+197 / +235 / +292), the probe timer (+224 /
+ * +246 / +248), the plain-header and plain-transmit tests (+160 / +139
+ * / +136, +159 / +113 / +96), the queues-empty test (+178 / +145 /
+ * +108), the send head (+80 / +348 / +176), the data-sent event (+128 /
+ * +144 / +108), packets in flight (+96 / +152 / +100), the RWND chrono
+ * (+141 / +101 / +108), autocork (+64 / +64 / +160), the allocation (+48
+ * / +48 / +36), the after-send accounting (+32 / +120 / +24), the others
+ * +3 to +80 (async nospace, the clock refresh, the small-queue check,
+ * select_window, ACK sent, rate, ip_queue_xmit, the CWR test, cwnd
+ * validation, the loss probe, the D-SACK read); steps neither residual
+ * calls stay calls. All inline, they took the residual past a quarter of
+ * the kernel's path.
+ */
 #endif
 
 #endif /* SPECNET_TCP_SHIM_INLINE_H */
