@@ -593,8 +593,9 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
  *
  * A step is inlined where, the others chosen, the .text of the typical
  * and the one-MSS residuals' modules together is no bigger with it
- * inline than called: on x86 the i486's and the p3's together, on ARM
- * the SA-1110's. The bytes below are that difference, inline against
+ * inline than called (or a few bytes bigger for a call per segment,
+ * below): on x86 the i486's and the p3's together, on ARM the
+ * SA-1110's. The bytes below are that difference, inline against
  * called (i486 / p3 / sa1100, both residuals together).
  *
  * Everywhere: field reads and stores of the socket and the skb, most
@@ -630,7 +631,8 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
  * OUTSEGS counter (-16 / -16 / +60: ARM's per-CPU add is no single
  * instruction) and the direct calls of tcp_v4_send_check, tcp_enter_cwr
  * and tcp_event_new_data_sent (0 / 0 / +8 each: on the SA-1110 the
- * socket's load from the view costs more than the call it replaces).
+ * socket's load from the view costs more than the call it replaces),
+ * and tcp_rate_skb_sent's call per segment (below).
  */
 #ifdef CONFIG_X86
 #define shim_tcp_wmem_alloc		shim_tcp_wmem_alloc_inline
@@ -641,6 +643,7 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
 #define shim_tcp_outsegs		shim_tcp_outsegs_inline
 #define shim_tcp_enter_cwr		shim_tcp_enter_cwr_inline
 #define shim_tcp_event_new_data_sent	shim_tcp_event_new_data_sent_inline
+#define shim_tcp_rate_skb_sent		shim_tcp_rate_skb_sent_inline
 #endif
 /*
  * SA-1110 only: the tests of the retransmit queue and the send head
@@ -648,6 +651,16 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
  * / 0 each), the socket error (0 / +32 / -8), the queued bytes (+48 / 0 /
  * 0), the congestion window (+62 / +76 / -40) and the ports (+48 / +19 /
  * -12).
+ *
+ * And a few bytes more for a step run per segment sent, where at most
+ * 8 bytes a residual buy one call into the core fewer per segment (a
+ * kernel function then called directly from the residual): on the
+ * SA-1110 the calls of tcp_v4_send_check, tcp_event_new_data_sent,
+ * tcp_rate_skb_sent, tcp_select_window and tcp_event_ack_sent (+8 each)
+ * and of ip_queue_xmit (+16), on x86 tcp_rate_skb_sent (0 / +16). Those
+ * six took the SA-1110's residuals from 2968 and 2072 bytes to 2996 and
+ * 2100; event_ack_sent and select_window would add +32 / +16 and +32 /
+ * 0 on x86, ip_queue_xmit +32 / +40.
  */
 #ifdef CONFIG_ARM
 #define shim_tcp_rtx_queue_empty	shim_tcp_rtx_queue_empty_inline
@@ -658,9 +671,15 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
 #define shim_tcp_wmem_queued		shim_tcp_wmem_queued_inline
 #define shim_tcp_snd_cwnd		shim_tcp_snd_cwnd_inline
 #define shim_tcp_inet_ports		shim_tcp_inet_ports_inline
+#define shim_tcp_v4_send_check		shim_tcp_v4_send_check_inline
+#define shim_tcp_event_new_data_sent	shim_tcp_event_new_data_sent_inline
+#define shim_tcp_rate_skb_sent		shim_tcp_rate_skb_sent_inline
+#define shim_tcp_select_window		shim_tcp_select_window_inline
+#define shim_tcp_event_ack_sent		shim_tcp_event_ack_sent_inline
+#define shim_ip_queue_xmit		shim_ip_queue_xmit_inline
 #endif
 /*
- * Calls everywhere, bigger inline on every platform: the clone (+672 /
+ * Calls, bigger inline on every platform: the clone (+672 /
  * +496 / +420), the ownership (+538 / +538 / +512), the timestamps and
  * the header (+288 / +256 / +452, +64 / +72 / +100), the finish (+208 /
  * +448 / +156), the entail (+197 / +235 / +292), the probe timer (+224 /
@@ -671,10 +690,10 @@ static inline void shim_tcp_check_probe_timer_inline(struct sn_tcp_sock *v)
  * (+141 / +101 / +108), autocork (+64 / +64 / +160), the allocation (+48
  * / +48 / +36), the after-send accounting (+32 / +120 / +24), the others
  * +3 to +80 (async nospace, the clock refresh, the small-queue check,
- * select_window, ACK sent, rate, ip_queue_xmit, the CWR test, cwnd
- * validation, the loss probe, the D-SACK read); steps neither residual
- * calls stay calls. All inline, they took the residual past a quarter of
- * the kernel's path.
+ * the CWR test, cwnd validation, the loss probe, the D-SACK read; on x86
+ * select_window, the ACK-sent event and ip_queue_xmit too); steps
+ * neither residual calls stay calls. All inline, they took the residual
+ * past a quarter of the kernel's path.
  */
 #endif
 
