@@ -33,7 +33,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
-/* The bodies of the per-segment steps a residual calls inline: the
+/* The bodies of the steps a residual may call inline (by code size): the
  * out-of-line functions below, which the core exports, run the same code. */
 #include "tcp_shim_inline.h"
 
