@@ -624,9 +624,10 @@ var contextSpecs = []contextSpec{
 // Contexts returns the test contexts in a fixed order.
 func Contexts() []Context { return buildContexts(contextSpecs, baseContext) }
 
-// ContextNamed returns the UDP test context of that name.
+// ContextNamed returns the test context of that name, UDP's or TCP's
+// (TCPContexts: their names start with "tcp-").
 func ContextNamed(name string) (Context, bool) {
-	for _, c := range Contexts() {
+	for _, c := range append(Contexts(), TCPContexts()...) {
 		if c.Name == name {
 			return c, true
 		}

@@ -42,3 +42,12 @@ var KernelTCPSendPath = []string{
 	"tcp_write_xmit", "__tcp_push_pending_frames", "tcp_push_one",
 	"__tcp_transmit_skb_body", "tcp_options_write",
 }
+
+// TCPMaxKernelRatio is the bound the typical TCP residual is held to: a
+// quarter of the kernel functions it replaces (KernelTCPSendPath). It
+// was 1/4.6 compiled without the kernel's headers (TestTCPSizeRatio) with
+// the transmit engine rendered and outlined, and 1.2 times their size
+// before the page-fragment copy and the paths after a jump were left
+// generic; the module as shipped, with the shim's steps it calls inline,
+// is held to it too (specializer/compile TestShippedSizeRatio).
+const TCPMaxKernelRatio = 1.0 / 4

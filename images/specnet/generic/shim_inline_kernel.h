@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * shim_inline_kernel.h - the kernel headers shim_inline.h's effects need.
+ * shim_inline_kernel.h - the kernel headers shim_inline.h's and
+ * tcp_shim_inline.h's effects need.
  *
  * Parsed afresh, these headers (net/sock.h and all it pulls in) took
  * about 0.7 s of every residual's compile, twenty times the residual's
@@ -29,6 +30,7 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/udp.h>
 
 #ifdef SPECNET_RESIDUAL

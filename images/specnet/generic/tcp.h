@@ -179,4 +179,9 @@ SHIM_EFFECT void sn_tcp_remove_empty_skb(struct sn_tcp_sock *tp,
 SHIM_EFFECT SHIM_ERRNO int sn_tcp_send_error(struct sn_tcp_sock *tp,
 					      u32 flags, int err);
 
+/* A residual module calls the TCP shim's cheapest steps inline. */
+#if defined(SPECBED_KERNEL) && defined(SPECNET_RESIDUAL)
+#include "tcp_shim_inline.h"
+#endif
+
 #endif /* SPECNET_TCP_H */

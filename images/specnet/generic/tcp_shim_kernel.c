@@ -33,10 +33,9 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 
-static struct sock *ksk(struct sn_tcp_sock *v)
-{
-	return container_of(v, struct sn_tcp_ksock, v)->sk;
-}
+/* The bodies of the steps a residual may call inline (by code size): the
+ * out-of-line functions below, which the core exports, run the same code. */
+#include "tcp_shim_inline.h"
 
 /* ---- views ---- */
 
@@ -108,229 +107,205 @@ void sn_tcp_kernel_refresh(struct sn_tcp_ksock *ks)
 
 u32 shim_tcp_dst_mtu(struct sn_tcp_sock *v)
 {
-	const struct dst_entry *dst = __sk_dst_get(ksk(v));
-
-	return dst ? dst_mtu(dst) : 0;
+	return shim_tcp_dst_mtu_inline(v);
 }
 
 bool shim_tcp_queues_empty(struct sn_tcp_sock *v)
 {
-	return tcp_rtx_and_write_queues_empty(ksk(v));
+	return shim_tcp_queues_empty_inline(v);
 }
 
 bool shim_tcp_rtx_queue_empty(struct sn_tcp_sock *v)
 {
-	return tcp_rtx_queue_empty(ksk(v));
+	return shim_tcp_rtx_queue_empty_inline(v);
 }
 
 bool shim_tcp_is_send_head(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	return skb == tcp_send_head(ksk(v));
+	return shim_tcp_is_send_head_inline(v, skb);
 }
 
 u32 shim_tcp_wmem_alloc(struct sn_tcp_sock *v)
 {
-	return refcount_read(&ksk(v)->sk_wmem_alloc);
+	return shim_tcp_wmem_alloc_inline(v);
 }
 
 u32 shim_tcp_skb_truesize(struct sk_buff *skb)
 {
-	return skb->truesize;
+	return shim_tcp_skb_truesize_inline(skb);
 }
 
 bool shim_tcp_skb_can_coalesce(struct sk_buff *skb, u32 i, struct page *page,
 			       u32 off)
 {
-	return skb_can_coalesce(skb, i, page, off);
+	return shim_tcp_skb_can_coalesce_inline(skb, i, page, off);
 }
 
 struct page *shim_tcp_pfrag_page(struct sn_tcp_sock *v)
 {
-	return sk_page_frag(ksk(v))->page;
+	return shim_tcp_pfrag_page_inline(v);
 }
 
 u32 shim_tcp_pfrag_offset(struct sn_tcp_sock *v)
 {
-	return sk_page_frag(ksk(v))->offset;
+	return shim_tcp_pfrag_offset_inline(v);
 }
 
 u32 shim_tcp_pfrag_size(struct sn_tcp_sock *v)
 {
-	return sk_page_frag(ksk(v))->size;
+	return shim_tcp_pfrag_size_inline(v);
 }
 
 u32 shim_tcp_max_window(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->max_window;
+	return shim_tcp_max_window_inline(v);
 }
 
 u8 shim_tcp_num_sacks(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->rx_opt.num_sacks;
+	return shim_tcp_num_sacks_inline(v);
 }
 
 u8 shim_tcp_dsack(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->rx_opt.dsack;
+	return shim_tcp_dsack_inline(v);
 }
 
 int shim_tcp_sk_err(struct sn_tcp_sock *v)
 {
-	return READ_ONCE(ksk(v)->sk_err);
+	return shim_tcp_sk_err_inline(v);
 }
 
 u8 shim_tcp_sk_shutdown(struct sn_tcp_sock *v)
 {
-	return READ_ONCE(ksk(v)->sk_shutdown);
+	return shim_tcp_sk_shutdown_inline(v);
 }
 
 u8 shim_tcp_sk_state(struct sn_tcp_sock *v)
 {
-	return ksk(v)->sk_state;
+	return sn_tcp_ksk(v)->sk_state;
 }
 
 int shim_tcp_wmem_queued(struct sn_tcp_sock *v)
 {
-	return READ_ONCE(ksk(v)->sk_wmem_queued);
+	return shim_tcp_wmem_queued_inline(v);
 }
 
 u32 shim_tcp_snd_nxt(struct sn_tcp_sock *v)
 {
-	return READ_ONCE(tcp_sk(ksk(v))->snd_nxt);
+	return shim_tcp_snd_nxt_inline(v);
 }
 
 struct sk_buff *shim_tcp_write_queue_tail(struct sn_tcp_sock *v)
 {
-	return tcp_write_queue_tail(ksk(v));
+	return shim_tcp_write_queue_tail_inline(v);
 }
 
 u32 shim_tcp_skb_len(struct sk_buff *skb)
 {
-	return skb->len;
+	return shim_tcp_skb_len_inline(skb);
 }
 
 u32 shim_tcp_skb_seq(struct sk_buff *skb)
 {
-	return TCP_SKB_CB(skb)->seq;
+	return shim_tcp_skb_seq_inline(skb);
 }
 
 u32 shim_tcp_skb_end_seq(struct sk_buff *skb)
 {
-	return TCP_SKB_CB(skb)->end_seq;
+	return shim_tcp_skb_end_seq_inline(skb);
 }
 
 u8 shim_tcp_skb_flags(struct sk_buff *skb)
 {
-	return TCP_SKB_CB(skb)->tcp_flags;
+	return shim_tcp_skb_flags_inline(skb);
 }
 
 u8 shim_tcp_skb_eor(struct sk_buff *skb)
 {
-	return TCP_SKB_CB(skb)->eor;
+	return shim_tcp_skb_eor_inline(skb);
 }
 
 u32 shim_tcp_skb_nr_frags(struct sk_buff *skb)
 {
-	return skb_shinfo(skb)->nr_frags;
+	return shim_tcp_skb_nr_frags_inline(skb);
 }
 
 struct sk_buff *shim_tcp_send_head(struct sn_tcp_sock *v)
 {
-	return tcp_send_head(ksk(v));
+	return shim_tcp_send_head_inline(v);
 }
 
 u32 shim_tcp_skb_pcount(struct sk_buff *skb)
 {
-	return tcp_skb_pcount(skb);
+	return shim_tcp_skb_pcount_inline(skb);
 }
 
 bool shim_tcp_skb_is_last(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	return tcp_skb_is_last(ksk(v), skb);
+	return shim_tcp_skb_is_last_inline(v, skb);
 }
 
 u32 shim_tcp_packets_in_flight(struct sn_tcp_sock *v)
 {
-	return tcp_packets_in_flight(tcp_sk(ksk(v)));
+	return shim_tcp_packets_in_flight_inline(v);
 }
 
 u32 shim_tcp_snd_cwnd(struct sn_tcp_sock *v)
 {
-	return tcp_snd_cwnd(tcp_sk(ksk(v)));
+	return shim_tcp_snd_cwnd_inline(v);
 }
 
 u32 shim_tcp_wnd_end(struct sn_tcp_sock *v)
 {
-	return tcp_wnd_end(tcp_sk(ksk(v)));
+	return shim_tcp_wnd_end_inline(v);
 }
 
 u32 shim_tcp_snd_una(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->snd_una;
+	return shim_tcp_snd_una_inline(v);
 }
 
 u32 shim_tcp_snd_sml(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->snd_sml;
+	return shim_tcp_snd_sml_inline(v);
 }
 
 u32 shim_tcp_packets_out(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->packets_out;
+	return shim_tcp_packets_out_inline(v);
 }
 
 bool shim_tcp_in_cwnd_reduction(struct sn_tcp_sock *v)
 {
-	return tcp_in_cwnd_reduction(ksk(v));
+	return shim_tcp_in_cwnd_reduction_inline(v);
 }
 
 bool shim_tcp_xmit_plain(struct sn_tcp_sock *v)
 {
-	struct sock *sk = ksk(v);
-	struct tcp_sock *tp = tcp_sk(sk);
-
-	if (unlikely(tp->repair) && tp->repair_queue == TCP_SEND_QUEUE)
-		return false;
-	return !tcp_needs_internal_pacing(sk);
+	return shim_tcp_xmit_plain_inline(v);
 }
 
 u32 shim_tcp_rcv_nxt(struct sn_tcp_sock *v)
 {
-	return tcp_sk(ksk(v))->rcv_nxt;
+	return shim_tcp_rcv_nxt_inline(v);
 }
 
 u32 shim_tcp_inet_ports(struct sn_tcp_sock *v)
 {
-	const struct inet_sock *inet = inet_sk(ksk(v));
-
-	return (__force u32)inet->inet_sport |
-	       (__force u32)inet->inet_dport << 16;
+	return shim_tcp_inet_ports_inline(v);
 }
 
 bool shim_tcp_header_plain(struct sn_tcp_sock *v)
 {
-	struct sock *sk = ksk(v);
-	struct tcp_sock *tp = tcp_sk(sk);
-
-	/* tcp_ecn_send() does nothing without ECN */
-	if (tp->ecn_flags & TCP_ECN_OK)
-		return false;
-	if (tp->rx_opt.num_sacks || tp->rx_opt.dsack)
-		return false;
-#ifdef CONFIG_TCP_MD5SIG
-	if (rcu_access_pointer(tp->md5sig_info))
-		return false;
-#endif
-	if (static_branch_unlikely(&tcp_tx_delay_enabled) && tp->tcp_tx_delay)
-		return false;
-	return inet_csk(sk)->icsk_af_ops == &ipv4_specific;
+	return shim_tcp_header_plain_inline(v);
 }
 
 /* ---- effects ---- */
 
 void shim_tcp_sync_mss(struct sn_tcp_sock *v, u32 pmtu, u32 mss)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 	struct inet_connection_sock *icsk = inet_csk(sk);
 
 	if (icsk->icsk_mtup.search_high > pmtu)
@@ -341,50 +316,38 @@ void shim_tcp_sync_mss(struct sn_tcp_sock *v, u32 pmtu, u32 mss)
 
 void shim_tcp_rate_check_app_limited(struct sn_tcp_sock *v)
 {
-	tcp_rate_check_app_limited(ksk(v));
+	shim_tcp_rate_check_app_limited_inline(v);
 }
 
 int shim_sk_stream_wait_connect(struct sn_tcp_sock *v, long *timeo)
 {
-	return sk_stream_wait_connect(ksk(v), timeo);
+	return sk_stream_wait_connect(sn_tcp_ksk(v), timeo);
 }
 
 void shim_tcp_clear_async_nospace(struct sn_tcp_sock *v)
 {
-	sk_clear_bit(SOCKWQ_ASYNC_NOSPACE, ksk(v));
+	shim_tcp_clear_async_nospace_inline(v);
 }
 
 bool shim_sk_flush_backlog(struct sn_tcp_sock *v)
 {
-	return sk_flush_backlog(ksk(v));
+	return sk_flush_backlog(sn_tcp_ksk(v));
 }
 
 struct sk_buff *shim_tcp_stream_alloc_skb(struct sn_tcp_sock *v,
 					  bool force_schedule)
 {
-	struct sock *sk = ksk(v);
-
-	return tcp_stream_alloc_skb(sk, 0, sk->sk_allocation, force_schedule);
+	return shim_tcp_stream_alloc_skb_inline(v, force_schedule);
 }
 
 void shim_tcp_skb_entail(struct sn_tcp_sock *v, struct sk_buff *skb, u32 seq)
 {
-	struct sock *sk = ksk(v);
-	struct tcp_sock *tp = tcp_sk(sk);
-	u8 nonagle = tp->nonagle;
-
-	/* tcp_skb_entail() takes the sequence number from the socket,
-	 * which the generic path keeps equal to the view's: seq. It also
-	 * clears TCP_NAGLE_PUSH, which the generic path does itself
-	 * (shim_tcp_set_nonagle): keep the bit for it. */
-	tcp_skb_entail(sk, skb);
-	tp->nonagle = nonagle;
-	WARN_ON_ONCE(TCP_SKB_CB(skb)->seq != seq);
+	shim_tcp_skb_entail_inline(v, skb, seq);
 }
 
 bool shim_sk_page_frag_refill(struct sn_tcp_sock *v)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 
 	return sk_page_frag_refill(sk, sk_page_frag(sk));
 }
@@ -392,7 +355,7 @@ bool shim_sk_page_frag_refill(struct sn_tcp_sock *v)
 /* tcp_wmem_schedule() of net/ipv4/tcp.c (static there), copied. */
 int shim_tcp_wmem_schedule(struct sn_tcp_sock *v, int copy)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 	int left;
 
 	if (likely(sk_wmem_schedule(sk, copy)))
@@ -419,74 +382,73 @@ int shim_tcp_copy_to_page(struct sn_tcp_sock *v, const u8 __user *from,
 	err = import_single_range(WRITE, (void __user *)from, copy, &iov, &it);
 	if (err)
 		return err;
-	return skb_copy_to_page_nocache(ksk(v), &it, skb, page, off, copy);
+	return skb_copy_to_page_nocache(sn_tcp_ksk(v), &it, skb, page, off, copy);
 }
 
 void shim_tcp_frag_size_add(struct sk_buff *skb, u32 i, u32 copy)
 {
-	skb_frag_size_add(&skb_shinfo(skb)->frags[i], copy);
+	shim_tcp_frag_size_add_inline(skb, i, copy);
 }
 
 void shim_tcp_fill_page_desc(struct sk_buff *skb, u32 i, struct page *page,
 			     u32 off, u32 copy)
 {
-	skb_fill_page_desc(skb, i, page, off, copy);
-	page_ref_inc(page);
+	shim_tcp_fill_page_desc_inline(skb, i, page, off, copy);
 }
 
 void shim_tcp_pfrag_consume(struct sn_tcp_sock *v, u32 copy)
 {
-	sk_page_frag(ksk(v))->offset += copy;
+	shim_tcp_pfrag_consume_inline(v, copy);
 }
 
 void shim_tcp_skb_set_flags(struct sk_buff *skb, u8 tcp_flags)
 {
-	TCP_SKB_CB(skb)->tcp_flags = tcp_flags;
+	shim_tcp_skb_set_flags_inline(skb, tcp_flags);
 }
 
 void shim_tcp_skb_set_end_seq(struct sk_buff *skb, u32 end_seq)
 {
-	TCP_SKB_CB(skb)->end_seq = end_seq;
+	shim_tcp_skb_set_end_seq_inline(skb, end_seq);
 }
 
 void shim_tcp_skb_set_eor(struct sk_buff *skb)
 {
-	TCP_SKB_CB(skb)->eor = 1;
+	shim_tcp_skb_set_eor_inline(skb);
 }
 
 void shim_tcp_skb_pcount_reset(struct sk_buff *skb)
 {
-	tcp_skb_pcount_set(skb, 0);
+	shim_tcp_skb_pcount_reset_inline(skb);
 }
 
 void shim_tcp_set_write_seq(struct sn_tcp_sock *v, u32 seq)
 {
-	WRITE_ONCE(tcp_sk(ksk(v))->write_seq, seq);
+	shim_tcp_set_write_seq_inline(v, seq);
 }
 
 void shim_tcp_set_pushed_seq(struct sn_tcp_sock *v, u32 seq)
 {
-	tcp_sk(ksk(v))->pushed_seq = seq;
+	shim_tcp_set_pushed_seq_inline(v, seq);
 }
 
 void shim_tcp_set_snd_up(struct sn_tcp_sock *v, u32 seq)
 {
-	tcp_sk(ksk(v))->snd_up = seq;
+	shim_tcp_set_snd_up_inline(v, seq);
 }
 
 void shim_tcp_set_nonagle(struct sn_tcp_sock *v, u8 nonagle)
 {
-	tcp_sk(ksk(v))->nonagle = nonagle;
+	shim_tcp_set_nonagle_inline(v, nonagle);
 }
 
 void shim_tcp_set_gso_segs(struct sn_tcp_sock *v, u16 segs)
 {
-	tcp_sk(ksk(v))->gso_segs = segs;
+	shim_tcp_set_gso_segs_inline(v, segs);
 }
 
 void shim_tcp_set_nospace(struct sn_tcp_sock *v)
 {
-	set_bit(SOCK_NOSPACE, &ksk(v)->sk_socket->flags);
+	set_bit(SOCK_NOSPACE, &sn_tcp_ksk(v)->sk_socket->flags);
 }
 
 /*
@@ -514,48 +476,39 @@ int shim_sk_stream_wait_memory(struct sn_tcp_sock *v, long *timeo)
 
 void shim_tcp_autocork_throttle(struct sn_tcp_sock *v)
 {
-	struct sock *sk = ksk(v);
-
-	/* avoid atomic op if TSQ_THROTTLED bit is already set */
-	if (!test_bit(TSQ_THROTTLED, &sk->sk_tsq_flags)) {
-		NET_INC_STATS(sock_net(sk), LINUX_MIB_TCPAUTOCORKING);
-		set_bit(TSQ_THROTTLED, &sk->sk_tsq_flags);
-		smp_mb__after_atomic();
-	}
+	shim_tcp_autocork_throttle_inline(v);
 }
 
 void shim_tcp_push_pending_frames(struct sn_tcp_sock *v, u32 mss_now,
 				  int nonagle)
 {
-	__tcp_push_pending_frames(ksk(v), mss_now, nonagle);
+	__tcp_push_pending_frames(sn_tcp_ksk(v), mss_now, nonagle);
 }
 
 void shim_tcp_push_one(struct sn_tcp_sock *v, u32 mss_now)
 {
-	tcp_push_one(ksk(v), mss_now);
+	tcp_push_one(sn_tcp_ksk(v), mss_now);
 }
 
 void shim_tcp_mstamp_refresh(struct sn_tcp_sock *v)
 {
-	tcp_mstamp_refresh(tcp_sk(ksk(v)));
+	shim_tcp_mstamp_refresh_inline(v);
 }
 
-/* tcp_set_skb_tso_segs() of an skb of at most one MSS (static there). */
 void shim_tcp_skb_pcount_one(struct sk_buff *skb)
 {
-	tcp_skb_pcount_set(skb, 1);
-	TCP_SKB_CB(skb)->tcp_gso_size = 0;
+	shim_tcp_skb_pcount_one_inline(skb);
 }
 
 bool shim_tcp_small_queue_check(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	return tcp_small_queue_check(ksk(v), skb, 0);
+	return shim_tcp_small_queue_check_inline(v, skb);
 }
 
 int shim_tcp_transmit_skb(struct sn_tcp_sock *v, struct sk_buff *skb,
 			  bool push_one)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 	gfp_t gfp = push_one ? sk->sk_allocation : sk_gfp_mask(sk, GFP_ATOMIC);
 
 	return __tcp_transmit_skb(sk, skb, 1, gfp, tcp_sk(sk)->rcv_nxt);
@@ -564,181 +517,114 @@ int shim_tcp_transmit_skb(struct sn_tcp_sock *v, struct sk_buff *skb,
 struct sk_buff *shim_tcp_xmit_clone(struct sn_tcp_sock *v, struct sk_buff *oskb,
 				    bool push_one)
 {
-	struct sn_tcp_ksock *ks = container_of(v, struct sn_tcp_ksock, v);
-	struct sock *sk = ks->sk;
-	struct tcp_sock *tp = tcp_sk(sk);
-	gfp_t gfp = push_one ? sk->sk_allocation : sk_gfp_mask(sk, GFP_ATOMIC);
-	struct sk_buff *skb;
-
-	ks->prior_wstamp = tp->tcp_wstamp_ns;
-	tp->tcp_wstamp_ns = max(tp->tcp_wstamp_ns, tp->tcp_clock_cache);
-	skb_set_delivery_time(oskb, tp->tcp_wstamp_ns, true);
-	tcp_skb_tsorted_save(oskb) {
-		if (unlikely(skb_cloned(oskb)))
-			skb = pskb_copy(oskb, gfp);
-		else
-			skb = skb_clone(oskb, gfp);
-	} tcp_skb_tsorted_restore(oskb);
-	if (unlikely(!skb))
-		return NULL;
-	/* skb->dev is aliased with skb->rbnode.rb_left */
-	skb->dev = NULL;
-	return skb;
+	return shim_tcp_xmit_clone_inline(v, oskb, push_one);
 }
 
 void shim_tcp_xmit_own(struct sn_tcp_sock *v, struct sk_buff *skb, u32 hlen)
 {
-	struct sock *sk = ksk(v);
-
-	skb->ooo_okay = sk_wmem_alloc_get(sk) < SKB_TRUESIZE(1);
-	skb->pfmemalloc = 0;
-	skb_push(skb, hlen);
-	skb_reset_transport_header(skb);
-	skb_orphan(skb);
-	skb->sk = sk;
-	/* a data segment: never a pure ACK's __sock_wfree */
-	skb->destructor = tcp_wfree;
-	refcount_add(skb->truesize, &sk->sk_wmem_alloc);
-	skb_set_dst_pending_confirm(skb, READ_ONCE(sk->sk_dst_pending_confirm));
-	skb_shinfo(skb)->gso_type = sk->sk_gso_type;
+	shim_tcp_xmit_own_inline(v, skb, hlen);
 }
 
 u32 shim_tcp_select_window(struct sn_tcp_sock *v)
 {
-	return tcp_select_window(ksk(v));
+	return shim_tcp_select_window_inline(v);
 }
 
 void shim_tcp_put_header(struct sn_tcp_sock *v, struct sk_buff *skb, u32 ports,
 			 u32 seq, u32 ack_seq, u32 doff_flags, u32 window)
 {
-	struct tcphdr *th = (struct tcphdr *)skb->data;
-
-	th->source = (__force __be16)(ports & 0xffff);
-	th->dest = (__force __be16)(ports >> 16);
-	th->seq = htonl(seq);
-	th->ack_seq = htonl(ack_seq);
-	*(((__be16 *)th) + 6) = htons(doff_flags);
-	th->window = htons(window);
-	th->check = 0;
-	th->urg_ptr = 0;
+	shim_tcp_put_header_inline(v, skb, ports, seq, ack_seq, doff_flags, window);
 }
 
-/* tcp_options_write() of OPTION_TS alone (static there). */
 void shim_tcp_put_timestamps(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	struct tcp_sock *tp = tcp_sk(ksk(v));
-	__be32 *ptr = (__be32 *)(tcp_hdr(skb) + 1);
-
-	*ptr++ = htonl((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) |
-		       (TCPOPT_TIMESTAMP << 8) | TCPOLEN_TIMESTAMP);
-	*ptr++ = htonl(tcp_skb_timestamp(skb) + tp->tsoffset);
-	*ptr = htonl(tp->rx_opt.ts_recent);
+	shim_tcp_put_timestamps_inline(v, skb);
 }
 
 void shim_tcp_v4_send_check(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	tcp_v4_send_check(ksk(v), skb);
+	shim_tcp_v4_send_check_inline(v, skb);
 }
 
 void shim_tcp_event_ack_sent(struct sn_tcp_sock *v, u32 rcv_nxt)
 {
-	tcp_event_ack_sent(ksk(v), rcv_nxt);
+	shim_tcp_event_ack_sent_inline(v, rcv_nxt);
 }
 
 void shim_tcp_event_data_sent(struct sn_tcp_sock *v, u32 len)
 {
-	struct sock *sk = ksk(v);
-	struct tcp_sock *tp = tcp_sk(sk);
-
-	tcp_event_data_sent(tp, sk);
-	WRITE_ONCE(tp->data_segs_out, tp->data_segs_out + 1);
-	WRITE_ONCE(tp->bytes_sent, tp->bytes_sent + len);
+	shim_tcp_event_data_sent_inline(v, len);
 }
 
 void shim_tcp_outsegs(struct sn_tcp_sock *v)
 {
-	TCP_ADD_STATS(sock_net(ksk(v)), TCP_MIB_OUTSEGS, 1);
+	shim_tcp_outsegs_inline(v);
 }
 
 void shim_tcp_xmit_finish(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	struct sock *sk = ksk(v);
-
-	tcp_sk(sk)->segs_out++;
-	skb_set_hash_from_sk(skb, sk);
-	skb_shinfo(skb)->gso_segs = 1;
-	skb_shinfo(skb)->gso_size = tcp_skb_mss(skb);
-	/* Cleanup our debris for IP stacks */
-	memset(skb->cb, 0, max(sizeof(struct inet_skb_parm),
-			       sizeof(struct inet6_skb_parm)));
+	shim_tcp_xmit_finish_inline(v, skb);
 }
 
 int shim_ip_queue_xmit(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	struct sock *sk = ksk(v);
-
-	return ip_queue_xmit(sk, skb, &inet_sk(sk)->cork.fl);
+	return shim_ip_queue_xmit_inline(v, skb);
 }
 
 void shim_tcp_enter_cwr(struct sn_tcp_sock *v)
 {
-	tcp_enter_cwr(ksk(v));
+	shim_tcp_enter_cwr_inline(v);
 }
 
 void shim_tcp_update_skb_after_send(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	struct sn_tcp_ksock *ks = container_of(v, struct sn_tcp_ksock, v);
-
-	tcp_update_skb_after_send(ks->sk, skb, ks->prior_wstamp);
+	shim_tcp_update_skb_after_send_inline(v, skb);
 }
 
 void shim_tcp_rate_skb_sent(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	tcp_rate_skb_sent(ksk(v), skb);
+	shim_tcp_rate_skb_sent_inline(v, skb);
 }
 
 void shim_tcp_event_new_data_sent(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	tcp_event_new_data_sent(ksk(v), skb);
+	shim_tcp_event_new_data_sent_inline(v, skb);
 }
 
 void shim_tcp_set_snd_sml(struct sn_tcp_sock *v, u32 seq)
 {
-	tcp_sk(ksk(v))->snd_sml = seq;
+	shim_tcp_set_snd_sml_inline(v, seq);
 }
 
 void shim_tcp_chrono_rwnd(struct sn_tcp_sock *v, bool limited)
 {
-	if (limited)
-		tcp_chrono_start(ksk(v), TCP_CHRONO_RWND_LIMITED);
-	else
-		tcp_chrono_stop(ksk(v), TCP_CHRONO_RWND_LIMITED);
+	shim_tcp_chrono_rwnd_inline(v, limited);
 }
 
 void shim_tcp_cwnd_validate(struct sn_tcp_sock *v, bool is_cwnd_limited)
 {
-	tcp_cwnd_validate(ksk(v), is_cwnd_limited);
+	shim_tcp_cwnd_validate_inline(v, is_cwnd_limited);
 }
 
 void shim_tcp_add_prr_out(struct sn_tcp_sock *v, u32 pkts)
 {
-	tcp_sk(ksk(v))->prr_out += pkts;
+	shim_tcp_add_prr_out_inline(v, pkts);
 }
 
 void shim_tcp_schedule_loss_probe(struct sn_tcp_sock *v)
 {
-	tcp_schedule_loss_probe(ksk(v), false);
+	shim_tcp_schedule_loss_probe_inline(v);
 }
 
 void shim_tcp_check_probe_timer(struct sn_tcp_sock *v)
 {
-	tcp_check_probe_timer(ksk(v));
+	shim_tcp_check_probe_timer_inline(v);
 }
 
 /* tcp_tx_timestamp() of net/ipv4/tcp.c (static there), copied. */
 void shim_tcp_tx_timestamp(struct sn_tcp_sock *v, u32 tsflags)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 	struct sk_buff *skb = tcp_write_queue_tail(sk);
 
 	if (unlikely(!skb))
@@ -758,7 +644,7 @@ void shim_tcp_tx_timestamp(struct sn_tcp_sock *v, u32 tsflags)
 
 void shim_tcp_remove_skb(struct sn_tcp_sock *v, struct sk_buff *skb)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 
 	tcp_unlink_write_queue(skb, sk);
 	if (tcp_write_queue_empty(sk))
@@ -768,7 +654,7 @@ void shim_tcp_remove_skb(struct sn_tcp_sock *v, struct sk_buff *skb)
 
 int shim_tcp_sock_error(struct sn_tcp_sock *v)
 {
-	return sock_error(ksk(v));
+	return sock_error(sn_tcp_ksk(v));
 }
 
 void shim_send_sigpipe(void)
@@ -778,7 +664,7 @@ void shim_send_sigpipe(void)
 
 void shim_tcp_write_space(struct sn_tcp_sock *v)
 {
-	struct sock *sk = ksk(v);
+	struct sock *sk = sn_tcp_ksk(v);
 
 	READ_ONCE(sk->sk_write_space)(sk);
 	tcp_chrono_stop(sk, TCP_CHRONO_SNDBUF_LIMITED);
