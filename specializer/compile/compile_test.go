@@ -36,12 +36,18 @@ func testDriver(t *testing.T, platform string) (*Driver, *specializer.Unit) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	generic := filepath.Join(b.Repo, "images", "specnet", "generic")
-	u, err := specializer.Load(filepath.Join(generic, "udp.decl"))
+	d := New(k, p, filepath.Join(b.Repo, "images", "specnet", "generic"), t.TempDir())
+	return d, unitOf(t, d, "udp.decl")
+}
+
+// unitOf loads a declaration file of d's generic tree.
+func unitOf(t *testing.T, d *Driver, decl string) *specializer.Unit {
+	t.Helper()
+	u, err := specializer.Load(filepath.Join(d.generic, decl))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(k, p, generic, t.TempDir()), u
+	return u
 }
 
 func residualOf(t *testing.T, u *specializer.Unit, c specnet.Context) Residual {

@@ -12,7 +12,6 @@ import (
 	"specbed/images"
 	"specbed/images/specnet"
 	"specbed/qemu"
-	"specbed/specializer"
 )
 
 // TestPrecompiledHeadersSameCode: a residual compiled with the recipe's
@@ -39,14 +38,10 @@ func TestPrecompiledHeadersSameCode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tu, err := specializer.Load(filepath.Join(d.generic, "tcp.decl"))
-			if err != nil {
-				t.Fatal(err)
-			}
 			for _, tc := range []struct {
 				name string
 				res  Residual
-			}{{"udp " + udp.Name, residualOf(t, u, udp)}, {"tcp " + tcp.Name, residualOf(t, tu, tcp)}} {
+			}{{"udp " + udp.Name, residualOf(t, u, udp)}, {"tcp " + tcp.Name, residualOf(t, unitOf(t, d, "tcp.decl"), tcp)}} {
 				withPCH, parsed := compileBothWays(t, r, d.kernel.BuildDir, tc.res)
 				if bytes.Equal(withPCH, parsed) {
 					continue

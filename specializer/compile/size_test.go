@@ -1,12 +1,10 @@
 package compile
 
 import (
-	"path/filepath"
 	"testing"
 
 	"specbed/images/specnet"
 	"specbed/qemu"
-	"specbed/specializer"
 )
 
 // maxShippedRatio is the size bound: the residual's code is at
@@ -39,11 +37,7 @@ func TestShippedSizeRatio(t *testing.T) {
 		for _, platform := range qemu.Names() {
 			t.Run(tc.proto+"/"+platform, func(t *testing.T) {
 				d, _ := testDriver(t, platform)
-				u, err := specializer.Load(filepath.Join(d.generic, tc.decl))
-				if err != nil {
-					t.Fatal(err)
-				}
-				m, err := d.Build(t.Context(), residualOf(t, u, typical))
+				m, err := d.Build(t.Context(), residualOf(t, unitOf(t, d, tc.decl), typical))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -51,11 +45,7 @@ func TestShippedSizeRatio(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p, err := qemu.Lookup(platform)
-				if err != nil {
-					t.Fatal(err)
-				}
-				nm := specnet.Toolchain{NM: p.Kernel.CrossCompile + "nm"}
+				nm := specnet.Toolchain{NM: d.platform.Kernel.CrossCompile + "nm"}
 				sizes, err := nm.KernelSizes(t.Context(), d.Kernel().Vmlinux, tc.kernelPath)
 				if err != nil {
 					t.Fatal(err)
